@@ -1,0 +1,68 @@
+//! `ringfence`: measure and contain cross-chain infrastructure risk.
+//!
+//! One subcommand per question a risk team asks (see `ringfence --help`); each lives in its own
+//! module under `cmd/`. Results go to stdout (a table, JSON, HTML or SARIF), talk and diagnostics
+//! to stderr, so `ringfence … --format json | jq` always works.
+//!
+//! Exit codes: 0 — done, nothing to report; 1 — done, and the result needs attention (a policy
+//! breach, a high or critical lint finding); 2 — bad input or usage (every problem is printed
+//! with its file, line, entity and fix).
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+
+/// Measure and contain cross-chain DeFi infrastructure risk: which messaging layers, verifiers
+/// and keys your assets really depend on, and what breaks when one fails.
+#[derive(Debug, Parser)]
+#[command(name = "ringfence", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    /// Log more (repeat for more detail); logs go to stderr. `RUST_LOG` overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Each variant's command lives in `cmd/<name>.rs`.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Validate an ecosystem spec; print every problem with its location and fix.
+    Check(cmd::check::Args),
+    /// Which layers, verifiers, orgs, clouds and keys each asset and holder depends on.
+    Exposure(cmd::exposure::Args),
+    /// Concentration policy breaches and the smallest rebalancing that clears them.
+    Limits(cmd::limits::Args),
+    /// Dangerous infrastructure assumptions, each tied to the incident it echoes.
+    Lint(cmd::lint::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose);
+    let result = match cli.command {
+        Command::Check(a) => cmd::check::run(a),
+        Command::Exposure(a) => cmd::exposure::run(a),
+        Command::Limits(a) => cmd::limits::run(a),
+        Command::Lint(a) => cmd::lint::run(a),
+    };
+    cmd::finish(result)
+}
+
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}

@@ -1,0 +1,191 @@
+//! Dependency closure: for each asset, the fraction of its value lost if a component fails.
+//!
+//! `own(a, c)` is 0 or 1:
+//! - `own(a, chain of a) = 1`;
+//! - with a route: 1 for the route's layer, for the effective verifier set `V` (the route's
+//!   override, else the layer's default), for the layer's admin key if any, and for every
+//!   operator, org or hosting that alone covers at least `V.threshold` members of `V` (an operator
+//!   covers itself; an org or hosting covers the members that carry it);
+//! - with a mint authority `K`: 1 for `K`; for an eoa, kms or hsm key also for its hosting; for a
+//!   multisig or mpc key for every operator, org or hosting that covers at least `K.threshold`
+//!   signers.
+//!
+//! `dep(a, c) = max(own(a, c), Σ over backing of share × dep(backing asset, c))`.
+//!
+//! Each asset's dependencies are a sparse vector sorted by component index, computed in the
+//! model's backing order, so the whole closure costs time linear in the size of the spec (times
+//! the number of dependencies per asset).
+
+use ringfence_model::{ComponentIdx, Model};
+
+/// One asset's dependencies: `(component, fraction)` sorted by component, fractions in (0, 1].
+pub type DepVec = Vec<(ComponentIdx, f64)>;
+
+/// The dependency closure of every asset of a model.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Closure {
+    /// `own(a, ·)` per asset, sorted component indices.
+    pub own: Vec<Vec<ComponentIdx>>,
+    /// `dep(a, ·)` per asset.
+    pub dep: Vec<DepVec>,
+}
+
+impl Closure {
+    /// Computes the closure of a validated model.
+    pub fn compute(model: &Model) -> Self {
+        let gates = Gates::new(model);
+        let own: Vec<Vec<ComponentIdx>> = (0..model.assets.len()).map(|a| own(model, &gates, a)).collect();
+        let mut dep: Vec<DepVec> = vec![Vec::new(); model.assets.len()];
+        let mut scratch: Vec<(ComponentIdx, f64)> = Vec::new();
+        for &a in &model.backing_order {
+            let asset = &model.assets[a];
+            scratch.clear();
+            scratch.extend(own[a].iter().map(|&c| (c, 1.0)));
+            for &(b, share) in &asset.backing {
+                scratch.extend(dep[b].iter().map(|&(c, f)| (c, share * f)));
+            }
+            dep[a] = combine(&mut scratch, &own[a]);
+        }
+        Self { own, dep }
+    }
+
+    /// `dep(asset, component)`.
+    pub fn dep(&self, asset: usize, component: ComponentIdx) -> f64 {
+        let d = &self.dep[asset];
+        d.binary_search_by_key(&component, |&(c, _)| c).map_or(0.0, |i| d[i].1)
+    }
+}
+
+/// Sums the backing contributions per component, then takes the max with `own` (which is 1).
+fn combine(scratch: &mut [(ComponentIdx, f64)], own: &[ComponentIdx]) -> DepVec {
+    scratch.sort_unstable_by_key(|&(c, _)| c);
+    let mut out: DepVec = Vec::with_capacity(scratch.len());
+    for &(c, f) in scratch.iter() {
+        match out.last_mut() {
+            Some((last, acc)) if *last == c => *acc += f,
+            _ => out.push((c, f)),
+        }
+    }
+    for (c, f) in &mut out {
+        if own.binary_search(c).is_ok() {
+            *f = 1.0;
+        } else {
+            // Shares sum to at most 1 (within rounding), so a backed fraction never exceeds 1.
+            *f = f.min(1.0);
+        }
+    }
+    out.retain(|&(_, f)| f > 0.0);
+    out
+}
+
+/// The components that, failing alone, open each verifier set and multisig/mpc key.
+struct Gates {
+    verifier_sets: Vec<Vec<ComponentIdx>>,
+    keys: Vec<Vec<ComponentIdx>>,
+}
+
+impl Gates {
+    fn new(model: &Model) -> Self {
+        let verifier_sets = model
+            .verifier_sets
+            .iter()
+            .map(|v| covering(model, &v.members, v.threshold))
+            .collect();
+        let keys = model
+            .keys
+            .iter()
+            .map(|k| {
+                if k.kind.is_single() {
+                    k.hosting.into_iter().collect()
+                } else {
+                    covering(model, &k.signers, k.threshold)
+                }
+            })
+            .collect();
+        Self { verifier_sets, keys }
+    }
+}
+
+/// Every operator, org and hosting that alone covers at least `threshold` of `members`.
+pub fn covering(model: &Model, members: &[usize], threshold: u32) -> Vec<ComponentIdx> {
+    let threshold = threshold.max(1) as usize;
+    let mut counts: Vec<(ComponentIdx, usize)> = Vec::with_capacity(members.len() * 3);
+    for &m in members {
+        let op = &model.operators[m];
+        counts.push((op.component, 1));
+        counts.push((op.org, 1));
+        counts.push((op.hosting, 1));
+    }
+    counts.sort_unstable_by_key(|&(c, _)| c);
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < counts.len() {
+        let c = counts[i].0;
+        let mut n = 0;
+        while i < counts.len() && counts[i].0 == c {
+            n += counts[i].1;
+            i += 1;
+        }
+        if n >= threshold {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// How many of `members` each org and hosting carries: `(component, count)` for counts ≥ 2.
+pub fn shared_carriers(model: &Model, members: &[usize]) -> Vec<(ComponentIdx, usize)> {
+    let mut counts: Vec<ComponentIdx> = Vec::with_capacity(members.len() * 2);
+    for &m in members {
+        counts.push(model.operators[m].org);
+        counts.push(model.operators[m].hosting);
+    }
+    counts.sort_unstable();
+    let mut out: Vec<(ComponentIdx, usize)> = Vec::new();
+    for c in counts {
+        match out.last_mut() {
+            Some((last, n)) if *last == c => *n += 1,
+            _ => out.push((c, 1)),
+        }
+    }
+    out.retain(|&(_, n)| n >= 2);
+    out
+}
+
+fn own(model: &Model, gates: &Gates, a: usize) -> Vec<ComponentIdx> {
+    let asset = &model.assets[a];
+    let mut out = vec![model.chains[asset.chain]];
+    if let Some(route) = &asset.route {
+        let layer = &model.layers[route.layer];
+        out.push(layer.component);
+        out.push(model.verifier_sets[route.verifier_set].component);
+        if let Some(admin) = layer.admin {
+            out.push(model.keys[admin].component);
+        }
+        out.extend_from_slice(&gates.verifier_sets[route.verifier_set]);
+    }
+    if let Some(k) = asset.mint_authority {
+        out.push(model.keys[k].component);
+        out.extend_from_slice(&gates.keys[k]);
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn combine_sums_backing_and_caps_at_own() {
+        let mut s = vec![(3, 0.25), (1, 0.5), (3, 0.25), (2, 1.0)];
+        assert_eq!(combine(&mut s, &[2]), vec![(1, 0.5), (2, 1.0), (3, 0.5)]);
+    }
+
+    #[test]
+    fn combine_never_exceeds_one() {
+        let mut s = vec![(1, 0.6), (1, 0.6)];
+        assert_eq!(combine(&mut s, &[]), vec![(1, 1.0)]);
+    }
+}

@@ -1,0 +1,22 @@
+//! What a ringfence ecosystem really depends on, and whether that is acceptable.
+//!
+//! Pure analyses over a validated [`ringfence_model::Model`]: the [dependency closure](closure)
+//! (the fraction of each asset's value lost if a component fails), the [exposure report](exposure)
+//! (value at risk per component, asset and holder; single points of failure; hidden shared
+//! dependencies), [concentration limits](limits) with the smallest rebalancing that clears each
+//! breach, and [lint](lint) findings on infrastructure assumptions, each tied to the historical
+//! incident it echoes. [`render`] turns the reports into text tables, SARIF and a self-contained
+//! HTML page with a picture of the dependency graph.
+//!
+//! Everything here is deterministic and does no I/O. Values are `f64` US dollars.
+
+pub mod closure;
+pub mod exposure;
+pub mod limits;
+pub mod lint;
+pub mod render;
+
+pub use closure::Closure;
+pub use exposure::{ExposureReport, report as exposure_report};
+pub use limits::{LimitsReport, check as check_limits};
+pub use lint::{LintReport, Severity, lint};

@@ -1,0 +1,498 @@
+//! Rendering reports for people: aligned text tables, SARIF for code-scanning tools, and one
+//! self-contained HTML page with a picture of the dependency graph.
+
+use std::fmt::Write as _;
+
+use ringfence_model::{ComponentKind, Model};
+
+use crate::closure::Closure;
+use crate::exposure::ExposureReport;
+use crate::limits::LimitsReport;
+use crate::lint::{LintReport, RULES};
+
+/// A dollar amount in words a risk lead reads at a glance: `$1.23B`, `$45.6M`, `$7.8K`, `$12`.
+pub fn usd(v: f64) -> String {
+    let a = v.abs();
+    let sign = if v < 0.0 { "-" } else { "" };
+    if a >= 1e9 {
+        format!("{sign}${:.2}B", a / 1e9)
+    } else if a >= 1e6 {
+        format!("{sign}${:.1}M", a / 1e6)
+    } else if a >= 1e3 {
+        format!("{sign}${:.1}K", a / 1e3)
+    } else {
+        format!("{sign}${a:.0}")
+    }
+}
+
+/// A share as a percentage with one decimal.
+pub fn pct(v: f64) -> String {
+    format!("{:.1}%", v * 100.0)
+}
+
+/// A plain text table with aligned columns.
+#[derive(Debug, Default)]
+pub struct Table {
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+    right: Vec<bool>,
+}
+
+impl Table {
+    /// A table with these column headers; a header starting with `>` is right-aligned.
+    pub fn new(header: &[&str]) -> Self {
+        Self {
+            right: header.iter().map(|h| h.starts_with('>')).collect(),
+            header: header.iter().map(|h| h.trim_start_matches('>').to_owned()).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    /// Adds a row.
+    pub fn row(&mut self, cells: Vec<String>) {
+        self.rows.push(cells);
+    }
+
+    /// True when it has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// The table as text, one line per row, ending in a newline.
+    pub fn render(&self) -> String {
+        let n = self.header.len();
+        let mut width: Vec<usize> = self.header.iter().map(|h| h.chars().count()).collect();
+        for r in &self.rows {
+            for (i, c) in r.iter().enumerate().take(n) {
+                width[i] = width[i].max(c.chars().count());
+            }
+        }
+        let mut out = String::new();
+        let line = |out: &mut String, cells: &[String]| {
+            let mut l = String::new();
+            for (i, c) in cells.iter().enumerate().take(n) {
+                let pad = width[i].saturating_sub(c.chars().count());
+                if i > 0 {
+                    l.push_str("  ");
+                }
+                if self.right[i] {
+                    l.push_str(&" ".repeat(pad));
+                    l.push_str(c);
+                } else {
+                    l.push_str(c);
+                    if i + 1 < n {
+                        l.push_str(&" ".repeat(pad));
+                    }
+                }
+            }
+            out.push_str(l.trim_end());
+            out.push('\n');
+        };
+        line(&mut out, &self.header);
+        let rule: Vec<String> = width.iter().map(|w| "─".repeat(*w)).collect();
+        line(&mut out, &rule);
+        for r in &self.rows {
+            line(&mut out, r);
+        }
+        out
+    }
+}
+
+/// How many rows of the long sections the text tables show.
+pub const TOP: usize = 15;
+
+/// The exposure report as text.
+pub fn exposure_table(r: &ExposureReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "Total value: {}", usd(r.total_value_usd));
+    if r.values_missing {
+        let _ = writeln!(
+            out,
+            "Note: some assets have no price or no supply, so values below understate the real exposure."
+        );
+    }
+    if !r.hidden_shared_dependencies.is_empty() {
+        let _ = writeln!(out, "\nHidden shared dependencies (diversified on paper, one failure in fact):");
+        for h in r.hidden_shared_dependencies.iter().take(TOP) {
+            let _ = writeln!(out, "  • {}", h.message);
+        }
+        more(&mut out, r.hidden_shared_dependencies.len());
+    }
+    let _ = writeln!(out, "\nWorst single points of failure (one failure destroys these assets in full):");
+    let mut t = Table::new(&["component", "kind", ">value destroyed", ">assets", "e.g."]);
+    for s in r.single_points_of_failure.iter().filter(|s| s.kind != ComponentKind::Chain).take(TOP) {
+        t.row(vec![
+            s.component.clone(),
+            s.kind.to_string(),
+            usd(s.value_usd),
+            s.assets.len().to_string(),
+            s.assets.iter().take(3).cloned().collect::<Vec<_>>().join(", "),
+        ]);
+    }
+    out.push_str(&t.render());
+    let _ = writeln!(out, "(chains, which every asset on them depends on, are left out of this list; see the JSON)");
+    let _ = writeln!(out, "\nValue at risk by component:");
+    let mut t = Table::new(&["component", "kind", ">value at risk", ">share"]);
+    for c in r.components.iter().filter(|c| c.value_at_risk_usd > 0.0).take(TOP * 2) {
+        t.row(vec![c.id.clone(), c.kind.to_string(), usd(c.value_at_risk_usd), pct(c.share)]);
+    }
+    out.push_str(&t.render());
+    more(&mut out, r.components.iter().filter(|c| c.value_at_risk_usd > 0.0).count().saturating_sub(TOP * 2) + TOP);
+    if !r.holders.is_empty() {
+        let _ = writeln!(out, "\nHolders (largest exposures):");
+        let mut t = Table::new(&["holder", ">holdings", "largest exposures"]);
+        for h in &r.holders {
+            let mut e: Vec<(&String, &f64)> = h.exposure_usd.iter().collect();
+            e.sort_by(|a, b| b.1.total_cmp(a.1).then_with(|| a.0.cmp(b.0)));
+            let top = e
+                .iter()
+                .take(4)
+                .map(|(id, v)| format!("{id} {}", usd(**v)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            t.row(vec![h.id.clone(), usd(h.value_usd), top]);
+        }
+        out.push_str(&t.render());
+    }
+    out
+}
+
+fn more(out: &mut String, n: usize) {
+    if n > TOP {
+        let _ = writeln!(out, "  … and {} more (use --format json for everything)", n - TOP);
+    }
+}
+
+/// The limits report as text.
+pub fn limits_table(r: &LimitsReport) -> String {
+    if r.breaches.is_empty() {
+        return "No policy is breached.\n".to_owned();
+    }
+    let mut out = format!("{} breach{}:\n", r.breaches.len(), if r.breaches.len() == 1 { "" } else { "es" });
+    let mut t = Table::new(&["policy", "component", ">share", ">limit", ">excess", "smallest fix"]);
+    for b in &r.breaches {
+        let fix = b
+            .moves
+            .iter()
+            .map(|m| match &m.to {
+                Some(to) => format!("move {} to {to}", usd(m.amount_usd)),
+                None => format!("cut {} (no {} has room)", usd(m.amount_usd), "component of the kind"),
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        t.row(vec![b.policy.clone(), b.component.clone(), pct(b.share), pct(b.max_share), usd(b.excess_usd), fix]);
+    }
+    out.push_str(&t.render());
+    out
+}
+
+/// The lint report as text.
+pub fn lint_table(r: &LintReport) -> String {
+    if r.findings.is_empty() {
+        return "No finding.\n".to_owned();
+    }
+    let mut out = String::new();
+    for f in &r.findings {
+        let _ = writeln!(out, "{:<8} {:<22} {}\n         {}\n         echoes: {}", f.severity.as_str(), f.rule, f.entity, f.message, f.incident);
+    }
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for f in &r.findings {
+        match counts.iter_mut().find(|(r, _)| *r == f.rule) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((f.rule, 1)),
+        }
+    }
+    let summary = counts.iter().map(|(r, n)| format!("{r} {n}")).collect::<Vec<_>>().join(", ");
+    let _ = writeln!(out, "\n{} finding{}: {summary}", r.findings.len(), if r.findings.len() == 1 { "" } else { "s" });
+    out
+}
+
+/// The lint report as SARIF 2.1.0, for code-scanning dashboards.
+pub fn lint_sarif(r: &LintReport, spec_path: &str) -> serde_json::Value {
+    let rules: Vec<serde_json::Value> = RULES
+        .iter()
+        .map(|(id, desc, incident)| {
+            serde_json::json!({
+                "id": id,
+                "shortDescription": { "text": desc },
+                "help": { "text": format!("Echoes: {incident}") },
+            })
+        })
+        .collect();
+    let results: Vec<serde_json::Value> = r
+        .findings
+        .iter()
+        .map(|f| {
+            let level = match f.severity {
+                crate::lint::Severity::Critical | crate::lint::Severity::High => "error",
+                crate::lint::Severity::Medium => "warning",
+                crate::lint::Severity::Low => "note",
+            };
+            serde_json::json!({
+                "ruleId": f.rule,
+                "level": level,
+                "message": { "text": f.message },
+                "locations": [{
+                    "physicalLocation": { "artifactLocation": { "uri": spec_path } },
+                    "logicalLocations": [{ "name": f.entity }],
+                }],
+                "properties": { "severity": f.severity.as_str(), "incident": f.incident },
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": { "name": "ringfence", "informationUri": "https://example.invalid/ringfence", "rules": rules } },
+            "results": results,
+        }],
+    })
+}
+
+/// Escapes text for HTML.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The shared look of every HTML report.
+pub const STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:1200px;color:#1d2430;padding:0 1rem}\
+h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #dde;padding-bottom:.3rem}\
+table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{text-align:left;padding:.25rem .5rem;border-bottom:1px solid #eef}\
+td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}.crit{color:#b00020;font-weight:600}.high{color:#c25400;font-weight:600}\
+.note{background:#fff7e0;border-left:4px solid #e0a000;padding:.5rem .8rem}.callout{background:#fdecee;border-left:4px solid #b00020;padding:.5rem .8rem;margin:.4rem 0}\
+svg text{font:11px system-ui,sans-serif}";
+
+/// Wraps a body in a self-contained HTML page.
+pub fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head><body>\n{body}\n</body></html>\n",
+        esc(title)
+    )
+}
+
+/// The exposure report as one self-contained HTML page with the dependency graph.
+pub fn exposure_html(model: &Model, closure: &Closure, r: &ExposureReport, lint: Option<&LintReport>, limits: Option<&LimitsReport>) -> String {
+    let mut b = String::new();
+    let _ = writeln!(b, "<h1>ringfence exposure report</h1><p>Total value {} across {} assets and {} components.</p>", usd(r.total_value_usd), r.assets.len(), model.components.len());
+    if r.values_missing {
+        let _ = writeln!(b, "<p class=\"note\">Some assets have no price or no supply: values understate the real exposure.</p>");
+    }
+    if !r.hidden_shared_dependencies.is_empty() {
+        let _ = writeln!(b, "<h2>Hidden shared dependencies</h2>");
+        for h in &r.hidden_shared_dependencies {
+            let _ = writeln!(b, "<div class=\"callout\">{}</div>", esc(&h.message));
+        }
+    }
+    let _ = writeln!(b, "<h2>Dependency graph</h2><p>Assets (left) and the components they depend on; circles sized by value at risk, edges from an asset to what it owns or is backed by. Hover for figures.</p>");
+    b.push_str(&graph_svg(model, closure, r));
+    let _ = writeln!(b, "<h2>Single points of failure</h2><table><tr><th>component</th><th>kind</th><th class=n>value destroyed</th><th>assets</th></tr>");
+    for s in r.single_points_of_failure.iter().filter(|s| s.kind != ComponentKind::Chain).take(50) {
+        let _ = writeln!(b, "<tr><td>{}</td><td>{}</td><td class=n>{}</td><td>{}</td></tr>", esc(&s.component), s.kind, usd(s.value_usd), esc(&s.assets.join(", ")));
+    }
+    b.push_str("</table>");
+    let _ = writeln!(b, "<h2>Value at risk by component</h2><table><tr><th>component</th><th>kind</th><th class=n>value at risk</th><th class=n>share</th></tr>");
+    for c in r.components.iter().filter(|c| c.value_at_risk_usd > 0.0).take(200) {
+        let _ = writeln!(b, "<tr><td>{}</td><td>{}</td><td class=n>{}</td><td class=n>{}</td></tr>", esc(&c.id), c.kind, usd(c.value_at_risk_usd), pct(c.share));
+    }
+    b.push_str("</table>");
+    if !r.holders.is_empty() {
+        let _ = writeln!(b, "<h2>Holders</h2><table><tr><th>holder</th><th class=n>holdings</th><th>largest exposures</th></tr>");
+        for h in &r.holders {
+            let mut e: Vec<(&String, &f64)> = h.exposure_usd.iter().collect();
+            e.sort_by(|a, b| b.1.total_cmp(a.1).then_with(|| a.0.cmp(b.0)));
+            let top = e.iter().take(6).map(|(id, v)| format!("{} {}", esc(id), usd(**v))).collect::<Vec<_>>().join(", ");
+            let _ = writeln!(b, "<tr><td>{}</td><td class=n>{}</td><td>{top}</td></tr>", esc(&h.id), usd(h.value_usd));
+        }
+        b.push_str("</table>");
+    }
+    if let Some(l) = limits {
+        let _ = writeln!(b, "<h2>Concentration limits</h2>");
+        if l.breaches.is_empty() {
+            b.push_str("<p>No policy is breached.</p>");
+        } else {
+            b.push_str("<table><tr><th>policy</th><th>component</th><th class=n>share</th><th class=n>limit</th><th class=n>excess</th><th>smallest fix</th></tr>");
+            for br in &l.breaches {
+                let fix = br
+                    .moves
+                    .iter()
+                    .map(|m| match &m.to {
+                        Some(to) => format!("move {} to {}", usd(m.amount_usd), esc(to)),
+                        None => format!("cut {}", usd(m.amount_usd)),
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                let _ = writeln!(b, "<tr><td>{}</td><td>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td>{fix}</td></tr>", esc(&br.policy), esc(&br.component), pct(br.share), pct(br.max_share), usd(br.excess_usd));
+            }
+            b.push_str("</table>");
+        }
+    }
+    if let Some(l) = lint {
+        let _ = writeln!(b, "<h2>Lint findings</h2><table><tr><th>severity</th><th>rule</th><th>entity</th><th>finding</th><th>echoes</th></tr>");
+        for f in &l.findings {
+            let class = match f.severity {
+                crate::lint::Severity::Critical => "crit",
+                crate::lint::Severity::High => "high",
+                _ => "",
+            };
+            let _ = writeln!(b, "<tr><td class=\"{class}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", f.severity.as_str(), f.rule, esc(&f.entity), esc(&f.message), esc(f.incident));
+        }
+        b.push_str("</table>");
+    }
+    page("ringfence exposure report", &b)
+}
+
+/// How many assets and components the graph picture shows at most.
+const GRAPH_ASSETS: usize = 40;
+const GRAPH_COMPONENTS: usize = 70;
+
+/// An SVG picture of the dependency graph: assets on the left, components in columns by kind,
+/// circles sized by value (assets) or value at risk (components).
+pub fn graph_svg(model: &Model, closure: &Closure, r: &ExposureReport) -> String {
+    let var: std::collections::HashMap<&str, f64> = r.components.iter().map(|c| (c.id.as_str(), c.value_at_risk_usd)).collect();
+    let mut assets: Vec<usize> = (0..model.assets.len()).collect();
+    assets.sort_by(|&a, &b| model.assets[b].value_usd.total_cmp(&model.assets[a].value_usd).then(a.cmp(&b)));
+    assets.truncate(GRAPH_ASSETS);
+    let mut shown: Vec<u32> = Vec::new();
+    for &a in &assets {
+        for &c in &closure.own[a] {
+            if !shown.contains(&c) {
+                shown.push(c);
+            }
+        }
+    }
+    shown.sort_by(|&a, &b| {
+        let va = var.get(model.components[a as usize].id.as_str()).copied().unwrap_or(0.0);
+        let vb = var.get(model.components[b as usize].id.as_str()).copied().unwrap_or(0.0);
+        vb.total_cmp(&va).then(a.cmp(&b))
+    });
+    shown.truncate(GRAPH_COMPONENTS);
+    let kinds = [
+        ComponentKind::Layer,
+        ComponentKind::VerifierSet,
+        ComponentKind::Key,
+        ComponentKind::Operator,
+        ComponentKind::Org,
+        ComponentKind::Hosting,
+        ComponentKind::Chain,
+    ];
+    let columns: Vec<Vec<u32>> = kinds
+        .iter()
+        .map(|k| {
+            let mut col: Vec<u32> = shown.iter().copied().filter(|&c| model.components[c as usize].kind == *k).collect();
+            col.sort_by(|&a, &b| model.components[a as usize].id.cmp(&model.components[b as usize].id));
+            col
+        })
+        .collect();
+    let rows = columns.iter().map(Vec::len).max().unwrap_or(0).max(assets.len()).max(1);
+    let (col_w, row_h, top) = (150.0, 26.0, 40.0);
+    let width = col_w * (kinds.len() as f64 + 1.0) + 60.0;
+    let height = top + row_h * rows as f64 + 20.0;
+    let max_var = r.components.first().map_or(1.0, |c| c.value_at_risk_usd.max(1.0));
+    let max_val = assets.first().map_or(1.0, |&a| model.assets[a].value_usd.max(1.0));
+    let radius = |v: f64, max: f64| 3.0 + 9.0 * (v.max(0.0) / max).sqrt();
+    let mut pos: std::collections::HashMap<u32, (f64, f64)> = std::collections::HashMap::new();
+    for (ci, col) in columns.iter().enumerate() {
+        let x = 40.0 + col_w * (ci as f64 + 1.0) + 40.0;
+        let off = (rows - col.len()) as f64 * row_h / 2.0;
+        for (ri, &c) in col.iter().enumerate() {
+            pos.insert(c, (x, top + off + row_h * ri as f64 + row_h / 2.0));
+        }
+    }
+    let mut s = format!("<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" aria-label=\"dependency graph\" viewBox=\"0 0 {width:.0} {height:.0}\" width=\"100%\">");
+    for (ci, k) in std::iter::once("asset").chain(kinds.iter().map(|k| k.as_str())).enumerate() {
+        let x = 40.0 + col_w * ci as f64 + if ci == 0 { 60.0 } else { 40.0 };
+        let _ = write!(s, "<text x=\"{x:.0}\" y=\"20\" text-anchor=\"middle\" font-weight=\"600\">{k}</text>");
+    }
+    let apos = |i: usize| (100.0, top + (rows - assets.len()) as f64 * row_h / 2.0 + row_h * i as f64 + row_h / 2.0);
+    s.push_str("<g stroke=\"#9aa7bd\" stroke-opacity=\".45\" fill=\"none\">");
+    for (i, &a) in assets.iter().enumerate() {
+        let (x1, y1) = apos(i);
+        for &c in &closure.own[a] {
+            if let Some(&(x2, y2)) = pos.get(&c) {
+                let _ = write!(s, "<path d=\"M{x1:.1},{y1:.1} C{:.1},{y1:.1} {:.1},{y2:.1} {x2:.1},{y2:.1}\"/>", (x1 + x2) / 2.0, (x1 + x2) / 2.0);
+            }
+        }
+    }
+    s.push_str("</g>");
+    for (i, &a) in assets.iter().enumerate() {
+        let (x, y) = apos(i);
+        let asset = &model.assets[a];
+        let rad = radius(asset.value_usd, max_val);
+        let _ = write!(
+            s,
+            "<g class=\"asset\" data-id=\"{id}\"><circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"{rad:.1}\" fill=\"#2b6cb0\"><title>{id}: {v}</title></circle><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{id}</text></g>",
+            x - rad - 4.0,
+            y + 4.0,
+            id = esc(&asset.id),
+            v = usd(asset.value_usd)
+        );
+    }
+    for (&c, &(x, y)) in &pos {
+        let comp = &model.components[c as usize];
+        let v = var.get(comp.id.as_str()).copied().unwrap_or(0.0);
+        let rad = radius(v, max_var);
+        let colour = match comp.kind {
+            ComponentKind::Layer => "#805ad5",
+            ComponentKind::VerifierSet => "#d69e2e",
+            ComponentKind::Key => "#c53030",
+            ComponentKind::Operator => "#38a169",
+            ComponentKind::Org => "#dd6b20",
+            ComponentKind::Hosting => "#e53e3e",
+            ComponentKind::Chain => "#4a5568",
+        };
+        let label: String = comp.id.chars().take(22).collect();
+        let _ = write!(
+            s,
+            "<g class=\"component\" data-id=\"{id}\"><circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"{rad:.1}\" fill=\"{colour}\"><title>{id} ({kind}): {v} at risk</title></circle><text x=\"{:.1}\" y=\"{:.1}\">{}</text></g>",
+            x + rad + 3.0,
+            y + 4.0,
+            esc(&label),
+            id = esc(&comp.id),
+            kind = comp.kind,
+            v = usd(v)
+        );
+    }
+    s.push_str("</svg>");
+    if model.assets.len() > GRAPH_ASSETS || shown.len() >= GRAPH_COMPONENTS {
+        let _ = write!(s, "<p>Showing the {} largest assets and the {} largest components they depend on.</p>", assets.len(), pos.len());
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usd_reads_at_a_glance() {
+        assert_eq!(usd(1.234e9), "$1.23B");
+        assert_eq!(usd(45.6e6), "$45.6M");
+        assert_eq!(usd(7_800.0), "$7.8K");
+        assert_eq!(usd(12.0), "$12");
+        assert_eq!(usd(-2e6), "-$2.0M");
+    }
+
+    #[test]
+    fn table_aligns_columns() {
+        let mut t = Table::new(&["a", ">b"]);
+        t.row(vec!["xx".into(), "1".into()]);
+        assert_eq!(t.render(), "a    b\n──  ─\nxx   1\n".replace("──  ─", "──  ─"));
+    }
+
+    #[test]
+    fn esc_escapes_markup() {
+        assert_eq!(esc("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+    }
+}
