@@ -37,6 +37,11 @@ enum Command {
     Limits(cmd::limits::Args),
     /// Dangerous infrastructure assumptions, each tied to the incident it echoes.
     Lint(cmd::lint::Args),
+    /// Turn published data into a spec: `ringfence import ccip-directory DIR -o SPEC`.
+    Import(cmd::import::Args),
+    /// What a failure does downstream: direct loss, contagion rounds, multiplier, ranking,
+    /// reverse stress, Monte Carlo.
+    Stress(cmd::stress::Args),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +52,8 @@ fn main() -> ExitCode {
         Command::Exposure(a) => cmd::exposure::run(a),
         Command::Limits(a) => cmd::limits::run(a),
         Command::Lint(a) => cmd::lint::run(a),
+        Command::Import(a) => cmd::import::run(a),
+        Command::Stress(a) => cmd::stress::run(a),
     };
     cmd::finish(result)
 }

@@ -34,7 +34,9 @@ impl Closure {
     /// Computes the closure of a validated model.
     pub fn compute(model: &Model) -> Self {
         let gates = Gates::new(model);
-        let own: Vec<Vec<ComponentIdx>> = (0..model.assets.len()).map(|a| own(model, &gates, a)).collect();
+        let own: Vec<Vec<ComponentIdx>> = (0..model.assets.len())
+            .map(|a| own(model, &gates, a))
+            .collect();
         let mut dep: Vec<DepVec> = vec![Vec::new(); model.assets.len()];
         let mut scratch: Vec<(ComponentIdx, f64)> = Vec::new();
         for &a in &model.backing_order {
@@ -52,7 +54,8 @@ impl Closure {
     /// `dep(asset, component)`.
     pub fn dep(&self, asset: usize, component: ComponentIdx) -> f64 {
         let d = &self.dep[asset];
-        d.binary_search_by_key(&component, |&(c, _)| c).map_or(0.0, |i| d[i].1)
+        d.binary_search_by_key(&component, |&(c, _)| c)
+            .map_or(0.0, |i| d[i].1)
     }
 }
 
@@ -102,7 +105,10 @@ impl Gates {
                 }
             })
             .collect();
-        Self { verifier_sets, keys }
+        Self {
+            verifier_sets,
+            keys,
+        }
     }
 }
 

@@ -122,7 +122,11 @@ pub fn report(model: &Model, closure: &Closure, holder: Option<usize>) -> Exposu
             share: share(v),
         })
         .collect();
-    components.sort_by(|a, b| b.value_at_risk_usd.total_cmp(&a.value_at_risk_usd).then_with(|| a.id.cmp(&b.id)));
+    components.sort_by(|a, b| {
+        b.value_at_risk_usd
+            .total_cmp(&a.value_at_risk_usd)
+            .then_with(|| a.id.cmp(&b.id))
+    });
 
     let assets = model
         .assets
@@ -160,7 +164,10 @@ pub fn report(model: &Model, closure: &Closure, holder: Option<usize>) -> Exposu
 
     ExposureReport {
         total_value_usd: total,
-        values_missing: model.assets.iter().any(|a| a.price_usd == 0.0 || a.supply == 0.0),
+        values_missing: model
+            .assets
+            .iter()
+            .any(|a| a.price_usd == 0.0 || a.supply == 0.0),
         components,
         assets,
         holders,
@@ -189,7 +196,11 @@ fn single_points_of_failure(model: &Model, closure: &Closure) -> Vec<SinglePoint
             assets,
         })
         .collect();
-    out.sort_by(|a, b| b.value_usd.total_cmp(&a.value_usd).then_with(|| a.component.cmp(&b.component)));
+    out.sort_by(|a, b| {
+        b.value_usd
+            .total_cmp(&a.value_usd)
+            .then_with(|| a.component.cmp(&b.component))
+    });
     out
 }
 
@@ -239,6 +250,10 @@ fn hidden_shared(model: &Model, closure: &Closure, var: &[f64]) -> Vec<HiddenSha
             }
         })
         .collect();
-    out.sort_by(|a, b| b.value_at_risk_usd.total_cmp(&a.value_at_risk_usd).then_with(|| a.component.cmp(&b.component)));
+    out.sort_by(|a, b| {
+        b.value_at_risk_usd
+            .total_cmp(&a.value_at_risk_usd)
+            .then_with(|| a.component.cmp(&b.component))
+    });
     out
 }

@@ -81,7 +81,9 @@ pub fn check(model: &Model, closure: &Closure) -> LimitsReport {
         over.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         // Headroom of every other component of the kind, largest first.
         let mut room: Vec<(ComponentIdx, f64)> = (0..model.components.len() as ComponentIdx)
-            .filter(|&c| model.components[c as usize].kind == kind && !over.iter().any(|&(o, _)| o == c))
+            .filter(|&c| {
+                model.components[c as usize].kind == kind && !over.iter().any(|&(o, _)| o == c)
+            })
             .map(|c| (c, cap - var[c as usize]))
             .filter(|&(_, r)| r > 0.0)
             .collect();
@@ -128,7 +130,12 @@ pub fn check(model: &Model, closure: &Closure) -> LimitsReport {
 }
 
 /// Value at risk per component and the total, within a scope (`None` = ecosystem) and basis.
-pub fn scoped_value_at_risk(model: &Model, closure: &Closure, scope: Option<usize>, basis: Basis) -> (Vec<f64>, f64) {
+pub fn scoped_value_at_risk(
+    model: &Model,
+    closure: &Closure,
+    scope: Option<usize>,
+    basis: Basis,
+) -> (Vec<f64>, f64) {
     let counts = |a: usize| basis == Basis::All || model.assets[a].route.is_some();
     let mut var = vec![0.0; model.components.len()];
     let mut total = 0.0;

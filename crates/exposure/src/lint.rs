@@ -125,7 +125,8 @@ pub fn lint(model: &Model) -> LintReport {
                     format!(
                         "a single {} key{}",
                         key.kind.as_str(),
-                        key.hosting.map_or(String::new(), |h| format!(" held in {}", comp(h).id))
+                        key.hosting
+                            .map_or(String::new(), |h| format!(" held in {}", comp(h).id))
                     )
                 } else {
                     format!("a 1-of-{} {}", key.signers.len(), key.kind.as_str())
@@ -146,29 +147,39 @@ pub fn lint(model: &Model) -> LintReport {
             if a.mint_cap.is_none() {
                 push(
                     "no-mint-cap",
-                    if single { Severity::High } else { Severity::Medium },
+                    if single {
+                        Severity::High
+                    } else {
+                        Severity::Medium
+                    },
                     &a.id,
-                    format!("`{}` has no `mint_cap`: its mint authority `{}` can mint any amount in one window", a.id, key_id(k)),
+                    format!(
+                        "`{}` has no `mint_cap`: its mint authority `{}` can mint any amount in one window",
+                        a.id,
+                        key_id(k)
+                    ),
                 );
             }
         }
-        if let Some(route) = &a.route {
-            if route.rate_limit.is_none() {
-                let layer = comp(model.layers[route.layer].component).id.as_str();
-                push(
-                    "no-rate-limit",
-                    Severity::High,
-                    &a.id,
-                    format!("`{}` is bridged through `{layer}` with no rate limit: a forged or replayed message can mint or release without bound", a.id),
-                );
-            }
+        if let Some(route) = a.route.as_ref().filter(|r| r.rate_limit.is_none()) {
+            let layer = comp(model.layers[route.layer].component).id.as_str();
+            push(
+                "no-rate-limit",
+                Severity::High,
+                &a.id,
+                format!(
+                    "`{}` is bridged through `{layer}` with no rate limit: a forged or replayed message can mint or release without bound",
+                    a.id
+                ),
+            );
         }
     }
 
+    let users = users(model);
     for (vi, v) in model.verifier_sets.iter().enumerate() {
         let id = comp(v.component).id.as_str();
         let orgs: BTreeSet<u32> = v.members.iter().map(|&m| model.operators[m].org).collect();
-        let users = used_by(model, vi);
+        let users = used_by(&users[vi]);
         if v.threshold <= 1 {
             push(
                 "weak-verifier-set",
@@ -186,15 +197,34 @@ pub fn lint(model: &Model) -> LintReport {
                 "weak-verifier-set",
                 Severity::High,
                 id,
-                format!("`{id}` has members from only {} organisation{}: fewer than 3 independent parties verify{}", orgs.len(), if orgs.len() == 1 { "" } else { "s" }, users),
+                format!(
+                    "`{id}` has members from only {} organisation{}: fewer than 3 independent parties verify{}",
+                    orgs.len(),
+                    if orgs.len() == 1 { "" } else { "s" },
+                    users
+                ),
             );
         }
-        correlated(model, id, "verifier set", &v.members, v.threshold, &mut push);
+        correlated(
+            model,
+            id,
+            "verifier set",
+            &v.members,
+            v.threshold,
+            &mut push,
+        );
     }
     for k in &model.keys {
         if !k.kind.is_single() {
             let id = comp(k.component).id.as_str();
-            correlated(model, id, k.kind.as_str(), &k.signers, k.threshold, &mut push);
+            correlated(
+                model,
+                id,
+                k.kind.as_str(),
+                &k.signers,
+                k.threshold,
+                &mut push,
+            );
         }
     }
     for l in &model.layers {
@@ -211,32 +241,51 @@ pub fn lint(model: &Model) -> LintReport {
                     "admin-without-timelock",
                     sev,
                     layer,
-                    format!("`{layer}` can be upgraded or reconfigured by `{}` ({}) with no timelock: a bad or malicious change takes effect at once", key_id(admin), key.kind.as_str()),
+                    format!(
+                        "`{layer}` can be upgraded or reconfigured by `{}` ({}) with no timelock: a bad or malicious change takes effect at once",
+                        key_id(admin),
+                        key.kind.as_str()
+                    ),
                 );
             }
         }
     }
-    findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.rule.cmp(b.rule)).then_with(|| a.entity.cmp(&b.entity)));
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.rule.cmp(b.rule))
+            .then_with(|| a.entity.cmp(&b.entity))
+    });
     LintReport { findings }
 }
 
-fn used_by(model: &Model, vs: usize) -> String {
-    let layers: Vec<&str> = model
-        .layers
-        .iter()
-        .filter(|l| l.verifier_set == vs)
-        .map(|l| model.components[l.component as usize].id.as_str())
-        .collect();
-    let routes = model
-        .assets
-        .iter()
-        .filter(|a| a.route.as_ref().is_some_and(|r| r.verifier_set == vs))
-        .count();
-    match (layers.is_empty(), routes) {
-        (true, 0) => String::new(),
-        (false, 0) => format!(" (default of {})", layers.join(", ")),
-        (true, n) => format!(" ({n} route{} {})", if n == 1 { "" } else { "s" }, if n == 1 { "uses it" } else { "use it" }),
-        (false, n) => format!(" (default of {}; {n} route{} {})", layers.join(", "), if n == 1 { "" } else { "s" }, if n == 1 { "uses it" } else { "use it" }),
+/// Who uses each verifier set: the layers it is the default of, and how many routes name it.
+fn users(model: &Model) -> Vec<(Vec<&str>, usize)> {
+    let mut out: Vec<(Vec<&str>, usize)> = vec![(Vec::new(), 0); model.verifier_sets.len()];
+    for l in &model.layers {
+        out[l.verifier_set]
+            .0
+            .push(model.components[l.component as usize].id.as_str());
+    }
+    for a in &model.assets {
+        if let Some(r) = &a.route {
+            out[r.verifier_set].1 += 1;
+        }
+    }
+    out
+}
+
+fn used_by((layers, routes): &(Vec<&str>, usize)) -> String {
+    let routes = match routes {
+        0 => String::new(),
+        1 => "1 route uses it".to_owned(),
+        n => format!("{n} routes use it"),
+    };
+    match (layers.is_empty(), routes.is_empty()) {
+        (true, true) => String::new(),
+        (false, true) => format!(" (default of {})", layers.join(", ")),
+        (true, false) => format!(" ({routes})"),
+        (false, false) => format!(" (default of {}; {routes})", layers.join(", ")),
     }
 }
 
@@ -251,7 +300,11 @@ fn correlated(
     for (c, n) in shared_carriers(model, members) {
         if n >= threshold as usize && n > 1 {
             let carrier = &model.components[c as usize];
-            let noun = if carrier.kind == ComponentKind::Org { "organisation" } else { "hosting provider" };
+            let noun = if carrier.kind == ComponentKind::Org {
+                "organisation"
+            } else {
+                "hosting provider"
+            };
             push(
                 "correlated-verifiers",
                 Severity::High,

@@ -54,7 +54,10 @@ pub(crate) fn read_sources(path: &Path) -> Result<Vec<SourceFile>, Diagnostics> 
                 Ok(text) => files.push(SourceFile::new(p, text)),
                 Err(e) => diags.push(Diagnostic::file(
                     &p,
-                    format!("the file is not UTF-8 text (bad byte at offset {})", e.utf8_error().valid_up_to()),
+                    format!(
+                        "the file is not UTF-8 text (bad byte at offset {})",
+                        e.utf8_error().valid_up_to()
+                    ),
                     "save the spec as UTF-8 TOML",
                 )),
             },
@@ -73,7 +76,11 @@ pub(crate) fn read_sources(path: &Path) -> Result<Vec<SourceFile>, Diagnostics> 
 ///
 /// The ids of entries that could not be read are added to `broken`, so that references to them
 /// are not reported a second time as unknown.
-pub(crate) fn parse_file(file: &SourceFile, diags: &mut Diagnostics, broken: &mut HashSet<String>) -> Spec {
+pub(crate) fn parse_file(
+    file: &SourceFile,
+    diags: &mut Diagnostics,
+    broken: &mut HashSet<String>,
+) -> Spec {
     let mut spec = Spec::default();
     let (root, errors) = DeTable::parse_recoverable(&file.text);
     let had_syntax_errors = !errors.is_empty();
@@ -113,7 +120,14 @@ pub(crate) fn parse_file(file: &SourceFile, diags: &mut Diagnostics, broken: &mu
             "org" => parse_entries(file, section, entries, diags, broken, &mut spec.orgs),
             "hosting" => parse_entries(file, section, entries, diags, broken, &mut spec.hostings),
             "operator" => parse_entries(file, section, entries, diags, broken, &mut spec.operators),
-            "verifier_set" => parse_entries(file, section, entries, diags, broken, &mut spec.verifier_sets),
+            "verifier_set" => parse_entries(
+                file,
+                section,
+                entries,
+                diags,
+                broken,
+                &mut spec.verifier_sets,
+            ),
             "key" => parse_entries(file, section, entries, diags, broken, &mut spec.keys),
             "layer" => parse_entries(file, section, entries, diags, broken, &mut spec.layers),
             "asset" => parse_entries(file, section, entries, diags, broken, &mut spec.assets),
@@ -219,11 +233,15 @@ fn field_help(section: &str, message: &str) -> String {
         let expected: Vec<&str> = rest
             .split("expected ")
             .nth(1)
-            .map(|s| s.split(['`', ',', ' ']).filter(|w| !w.is_empty() && *w != "one" && *w != "of" && *w != "or").collect())
+            .map(|s| {
+                s.split(['`', ',', ' '])
+                    .filter(|w| !w.is_empty() && *w != "one" && *w != "of" && *w != "or")
+                    .collect()
+            })
             .unwrap_or_default();
         return match closest(field, &expected) {
             Some(near) => format!("did you mean `{near}`? otherwise remove `{field}`"),
-            None => format!("remove `{field}`: a `{section}` does not have it"),
+            None => format!("remove `{field}`: `[[{section}]]` has no such field"),
         };
     }
     if let Some(rest) = message.strip_prefix("missing field `") {
@@ -248,7 +266,11 @@ mod tests {
 
     fn parse(text: &str) -> (Spec, Diagnostics) {
         let mut d = Diagnostics::default();
-        let s = parse_file(&SourceFile::new("t.toml", text), &mut d, &mut HashSet::new());
+        let s = parse_file(
+            &SourceFile::new("t.toml", text),
+            &mut d,
+            &mut HashSet::new(),
+        );
         (s, d)
     }
 

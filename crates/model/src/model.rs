@@ -278,7 +278,10 @@ impl Model {
     pub fn from_sources(files: Vec<SourceFile>) -> Result<Self, Diagnostics> {
         let mut diags = Diagnostics::default();
         let mut broken = HashSet::new();
-        let specs: Vec<Spec> = files.iter().map(|f| parse_file(f, &mut diags, &mut broken)).collect();
+        let specs: Vec<Spec> = files
+            .iter()
+            .map(|f| parse_file(f, &mut diags, &mut broken))
+            .collect();
         let mut v = Validator::new(files, specs);
         v.broken = broken;
         match v.run() {
@@ -340,7 +343,14 @@ impl Validator {
         }
     }
 
-    fn err(&mut self, file: usize, span: &Range<usize>, entity: &str, message: String, help: String) {
+    fn err(
+        &mut self,
+        file: usize,
+        span: &Range<usize>,
+        entity: &str,
+        message: String,
+        help: String,
+    ) {
         let span = (span.end > span.start || span.start > 0).then(|| span.clone());
         let d = self.files[file].diagnostic(span, Some(entity), message, help);
         self.diags.push(d);
@@ -349,7 +359,13 @@ impl Validator {
     fn declare(&mut self, file: usize, kind: EntityKind, index: usize, id: &Ref) {
         let name = id.get_ref();
         if name.is_empty() {
-            self.err(file, &id.span(), name, format!("a `{}` has an empty id", kind.as_str()), "give it a unique, non-empty `id`".into());
+            self.err(
+                file,
+                &id.span(),
+                name,
+                format!("a `{}` has an empty id", kind.as_str()),
+                "give it a unique, non-empty `id`".into(),
+            );
             return;
         }
         if name.starts_with("org:") || name.starts_with("hosting:") {
@@ -357,7 +373,9 @@ impl Validator {
                 file,
                 &id.span(),
                 name,
-                format!("the id `{name}` uses a prefix reserved for organisation and hosting components"),
+                format!(
+                    "the id `{name}` uses a prefix reserved for organisation and hosting components"
+                ),
                 "rename it without the `org:` / `hosting:` prefix".into(),
             );
         }
@@ -368,7 +386,10 @@ impl Validator {
                 file,
                 &id.span(),
                 name,
-                format!("duplicate id `{name}`: already used by a `{}` at {where_}", prev.kind.as_str()),
+                format!(
+                    "duplicate id `{name}`: already used by a `{}` at {where_}",
+                    prev.kind.as_str()
+                ),
                 "ids must be unique across all kinds: rename one of them".into(),
             );
             return;
@@ -385,7 +406,14 @@ impl Validator {
     }
 
     /// Resolves a reference that must name an entity of `kind`.
-    fn resolve(&mut self, file: usize, entity: &str, field: &str, r: &Ref, kind: EntityKind) -> Option<usize> {
+    fn resolve(
+        &mut self,
+        file: usize,
+        entity: &str,
+        field: &str,
+        r: &Ref,
+        kind: EntityKind,
+    ) -> Option<usize> {
         let name = r.get_ref();
         match self.ids.get(name) {
             Some(d) if d.kind == kind => Some(d.index),
@@ -395,19 +423,39 @@ impl Validator {
                     file,
                     &r.span(),
                     entity,
-                    format!("`{field}` names `{name}`, which is a {found}, not a {}", kind.as_str()),
+                    format!(
+                        "`{field}` names `{name}`, which is a {found}, not a {}",
+                        kind.as_str()
+                    ),
                     format!("name a `[[{}]]` id here", kind.as_str()),
                 );
                 None
             }
             None if self.broken.contains(name) => None,
             None => {
-                let known: Vec<&str> = self.ids.iter().filter(|(_, d)| d.kind == kind).map(|(k, _)| k.as_str()).collect();
+                let known: Vec<&str> = self
+                    .ids
+                    .iter()
+                    .filter(|(_, d)| d.kind == kind)
+                    .map(|(k, _)| k.as_str())
+                    .collect();
                 let help = match closest(name, &known) {
-                    Some(near) => format!("did you mean `{near}`? otherwise declare a `[[{}]]` with id `{name}`", kind.as_str()),
-                    None => format!("declare a `[[{}]]` with id `{name}`, or fix the reference", kind.as_str()),
+                    Some(near) => format!(
+                        "did you mean `{near}`? otherwise declare a `[[{}]]` with id `{name}`",
+                        kind.as_str()
+                    ),
+                    None => format!(
+                        "declare a `[[{}]]` with id `{name}`, or fix the reference",
+                        kind.as_str()
+                    ),
                 };
-                self.err(file, &r.span(), entity, format!("`{field}` refers to unknown {} `{name}`", kind.as_str()), help);
+                self.err(
+                    file,
+                    &r.span(),
+                    entity,
+                    format!("`{field}` refers to unknown {} `{name}`", kind.as_str()),
+                    help,
+                );
                 None
             }
         }
@@ -415,7 +463,17 @@ impl Validator {
 
     /// Checks that a number lies in `[lo, hi]` (or `(lo, hi]` when `open_lo`) and is finite.
     #[allow(clippy::too_many_arguments)]
-    fn range(&mut self, file: usize, entity: &str, field: &str, span: Range<usize>, v: f64, lo: f64, hi: f64, open_lo: bool) -> bool {
+    fn range(
+        &mut self,
+        file: usize,
+        entity: &str,
+        field: &str,
+        span: Range<usize>,
+        v: f64,
+        lo: f64,
+        hi: f64,
+        open_lo: bool,
+    ) -> bool {
         let ok = v.is_finite() && (if open_lo { v > lo } else { v >= lo }) && v <= hi;
         if !ok {
             let range = match (open_lo, hi.is_infinite()) {
@@ -425,44 +483,108 @@ impl Validator {
                 (false, false) => format!("between {lo} and {hi}"),
                 (true, false) => format!("above {lo} and at most {hi}"),
             };
-            self.err(file, &span, entity, format!("`{field}` is {v}, but must be {range}"), format!("set `{field}` to a value {range}"));
+            self.err(
+                file,
+                &span,
+                entity,
+                format!("`{field}` is {v}, but must be {range}"),
+                format!("set `{field}` to a value {range}"),
+            );
         }
         ok
     }
 
     fn nonneg(&mut self, file: usize, entity: &str, field: &str, v: &toml::Spanned<f64>) -> f64 {
-        self.range(file, entity, field, v.span(), *v.get_ref(), 0.0, f64::INFINITY, false);
+        self.range(
+            file,
+            entity,
+            field,
+            v.span(),
+            *v.get_ref(),
+            0.0,
+            f64::INFINITY,
+            false,
+        );
         *v.get_ref()
     }
 
     fn prob(&mut self, file: usize, entity: &str, id_span: Range<usize>, p: Option<f64>) {
         if let Some(p) = p {
-            self.range(file, entity, "failure_probability", id_span, p, 0.0, 1.0, false);
+            self.range(
+                file,
+                entity,
+                "failure_probability",
+                id_span,
+                p,
+                0.0,
+                1.0,
+                false,
+            );
         }
     }
 
     fn run(mut self) -> Result<Model, Diagnostics> {
-        // Pass 1: declare every id, in file order, with merged indices.
+        // Pass 1: declare every id in the order written (so a duplicate is reported where it is
+        // written again), with merged indices per kind.
         let mut counts = [0usize; 8];
         let specs = std::mem::take(&mut self.specs);
+        let mut decls: Vec<(usize, usize, EntityKind, usize, &Ref)> = Vec::new();
         for (f, s) in specs.iter().enumerate() {
-            macro_rules! declare_all {
-                ($field:ident, $kind:expr, $slot:expr) => {
-                    for e in &s.$field {
-                        let i = counts[$slot];
-                        counts[$slot] += 1;
-                        self.declare(f, $kind, i, &e.id);
-                    }
-                };
-            }
-            declare_all!(chains, EntityKind::Chain, 0);
-            declare_all!(operators, EntityKind::Operator, 1);
-            declare_all!(verifier_sets, EntityKind::VerifierSet, 2);
-            declare_all!(keys, EntityKind::Key, 3);
-            declare_all!(layers, EntityKind::Layer, 4);
-            declare_all!(assets, EntityKind::Asset, 5);
-            declare_all!(protocols, EntityKind::Protocol, 6);
-            declare_all!(policies, EntityKind::Policy, 7);
+            let mut add = |kind: EntityKind, slot: usize, id: &'_ Ref| {
+                let i = counts[slot];
+                counts[slot] += 1;
+                (f, id.span().start, kind, i)
+            };
+            let mut local = Vec::new();
+            local.extend(
+                s.chains
+                    .iter()
+                    .map(|e| (add(EntityKind::Chain, 0, &e.id), &e.id)),
+            );
+            local.extend(
+                s.operators
+                    .iter()
+                    .map(|e| (add(EntityKind::Operator, 1, &e.id), &e.id)),
+            );
+            local.extend(
+                s.verifier_sets
+                    .iter()
+                    .map(|e| (add(EntityKind::VerifierSet, 2, &e.id), &e.id)),
+            );
+            local.extend(
+                s.keys
+                    .iter()
+                    .map(|e| (add(EntityKind::Key, 3, &e.id), &e.id)),
+            );
+            local.extend(
+                s.layers
+                    .iter()
+                    .map(|e| (add(EntityKind::Layer, 4, &e.id), &e.id)),
+            );
+            local.extend(
+                s.assets
+                    .iter()
+                    .map(|e| (add(EntityKind::Asset, 5, &e.id), &e.id)),
+            );
+            local.extend(
+                s.protocols
+                    .iter()
+                    .map(|e| (add(EntityKind::Protocol, 6, &e.id), &e.id)),
+            );
+            local.extend(
+                s.policies
+                    .iter()
+                    .map(|e| (add(EntityKind::Policy, 7, &e.id), &e.id)),
+            );
+            decls.extend(
+                local
+                    .into_iter()
+                    .map(|((f, at, kind, i), id)| (f, at, kind, i, id)),
+            );
+        }
+        decls.sort_by_key(|&(f, at, ..)| (f, at));
+        for (f, _, kind, i, id) in decls {
+            self.declare(f, kind, i, id);
         }
 
         // Components: chains, layers, verifier sets, operators, keys, then orgs and hostings in
@@ -485,7 +607,11 @@ impl Validator {
         }
         for s in &specs {
             for o in &s.operators {
-                b.push(o.id.get_ref(), ComponentKind::Operator, o.failure_probability);
+                b.push(
+                    o.id.get_ref(),
+                    ComponentKind::Operator,
+                    o.failure_probability,
+                );
             }
         }
         for s in &specs {
@@ -500,15 +626,33 @@ impl Validator {
             for o in &s.orgs {
                 let id = org_id(o.id.get_ref());
                 self.prob(f, &id, o.id.span(), o.failure_probability);
-                if declared_orgs.insert(id.clone(), o.failure_probability).is_some() {
-                    self.err(f, &o.id.span(), &id, format!("duplicate `[[org]]` `{}`", o.id.get_ref()), "declare each organisation once".into());
+                if declared_orgs
+                    .insert(id.clone(), o.failure_probability)
+                    .is_some()
+                {
+                    self.err(
+                        f,
+                        &o.id.span(),
+                        &id,
+                        format!("duplicate `[[org]]` `{}`", o.id.get_ref()),
+                        "declare each organisation once".into(),
+                    );
                 }
             }
             for h in &s.hostings {
                 let id = hosting_id(h.id.get_ref());
                 self.prob(f, &id, h.id.span(), h.failure_probability);
-                if declared_hostings.insert(id.clone(), h.failure_probability).is_some() {
-                    self.err(f, &h.id.span(), &id, format!("duplicate `[[hosting]]` `{}`", h.id.get_ref()), "declare each hosting provider once".into());
+                if declared_hostings
+                    .insert(id.clone(), h.failure_probability)
+                    .is_some()
+                {
+                    self.err(
+                        f,
+                        &h.id.span(),
+                        &id,
+                        format!("duplicate `[[hosting]]` `{}`", h.id.get_ref()),
+                        "declare each hosting provider once".into(),
+                    );
                 }
             }
         }
@@ -519,7 +663,11 @@ impl Validator {
                 b.push(&id, ComponentKind::Org, p);
             }
             for o in &s.orgs {
-                b.push(&org_id(o.id.get_ref()), ComponentKind::Org, o.failure_probability);
+                b.push(
+                    &org_id(o.id.get_ref()),
+                    ComponentKind::Org,
+                    o.failure_probability,
+                );
             }
         }
         for s in &specs {
@@ -536,7 +684,11 @@ impl Validator {
                 }
             }
             for h in &s.hostings {
-                b.push(&hosting_id(h.id.get_ref()), ComponentKind::Hosting, h.failure_probability);
+                b.push(
+                    &hosting_id(h.id.get_ref()),
+                    ComponentKind::Hosting,
+                    h.failure_probability,
+                );
             }
         }
 
@@ -564,14 +716,29 @@ impl Validator {
             for c in &s.chains {
                 m.chains.push(b.get(c.id.get_ref()));
                 if let Some(bt) = c.block_time_s {
-                    self.range(f, c.id.get_ref(), "block_time_s", c.id.span(), bt, 0.0, f64::INFINITY, true);
+                    self.range(
+                        f,
+                        c.id.get_ref(),
+                        "block_time_s",
+                        c.id.span(),
+                        bt,
+                        0.0,
+                        f64::INFINITY,
+                        true,
+                    );
                 }
             }
             for o in &s.operators {
                 let id = o.id.get_ref();
                 for (field, v) in [("org", &o.org), ("hosting", &o.hosting)] {
                     if v.get_ref().trim().is_empty() {
-                        self.err(f, &v.span(), id, format!("`{field}` is empty"), format!("name the operator's {field}"));
+                        self.err(
+                            f,
+                            &v.span(),
+                            id,
+                            format!("`{field}` is empty"),
+                            format!("name the operator's {field}"),
+                        );
                     }
                 }
                 self.prob(f, id, o.id.span(), o.failure_probability);
@@ -591,7 +758,11 @@ impl Validator {
                         f,
                         &v.id.span(),
                         id,
-                        format!("`threshold` is {} with {} member(s)", v.threshold, v.members.len()),
+                        format!(
+                            "`threshold` is {} with {} member(s)",
+                            v.threshold,
+                            v.members.len()
+                        ),
                         "the threshold must be at least 1 and at most the number of members".into(),
                     );
                 }
@@ -611,7 +782,10 @@ impl Validator {
                             f,
                             &k.id.span(),
                             id,
-                            format!("a `{}` key has no `threshold` or `signers`", k.kind.as_str()),
+                            format!(
+                                "a `{}` key has no `threshold` or `signers`",
+                                k.kind.as_str()
+                            ),
                             "remove them, or make the key a `multisig` or `mpc`".into(),
                         );
                         1
@@ -647,8 +821,17 @@ impl Validator {
         for (f, s) in specs.iter().enumerate() {
             for l in &s.layers {
                 let id = l.id.get_ref().as_str();
-                let vs = self.resolve(f, id, "verifier_set", &l.verifier_set, EntityKind::VerifierSet);
-                let admin = l.admin.as_ref().and_then(|a| self.resolve(f, id, "admin", a, EntityKind::Key));
+                let vs = self.resolve(
+                    f,
+                    id,
+                    "verifier_set",
+                    &l.verifier_set,
+                    EntityKind::VerifierSet,
+                );
+                let admin = l
+                    .admin
+                    .as_ref()
+                    .and_then(|a| self.resolve(f, id, "admin", a, EntityKind::Key));
                 self.prob(f, id, l.id.span(), l.failure_probability);
                 m.layers.push(LayerNode {
                     component: b.get(id),
@@ -667,16 +850,26 @@ impl Validator {
         for (f, s) in specs.iter().enumerate() {
             for p in &s.protocols {
                 let node = self.check_protocol(f, p);
-                m.protocol_by_id.insert(p.id.get_ref().clone(), m.protocols.len());
+                m.protocol_by_id
+                    .insert(p.id.get_ref().clone(), m.protocols.len());
                 m.protocols.push(node);
             }
             for c in &s.claims {
-                let label = c.id.clone().unwrap_or_else(|| format!("claim {} → {}", c.debtor.get_ref(), c.creditor.get_ref()));
+                let label = c.id.clone().unwrap_or_else(|| {
+                    format!("claim {} → {}", c.debtor.get_ref(), c.creditor.get_ref())
+                });
                 let debtor = self.resolve(f, &label, "debtor", &c.debtor, EntityKind::Protocol);
-                let creditor = self.resolve(f, &label, "creditor", &c.creditor, EntityKind::Protocol);
+                let creditor =
+                    self.resolve(f, &label, "creditor", &c.creditor, EntityKind::Protocol);
                 let amount = self.nonneg(f, &label, "amount_usd", &c.amount_usd);
                 if c.debtor.get_ref() == c.creditor.get_ref() {
-                    self.err(f, &c.creditor.span(), &label, "a protocol cannot owe itself".into(), "name two different protocols".into());
+                    self.err(
+                        f,
+                        &c.creditor.span(),
+                        &label,
+                        "a protocol cannot owe itself".into(),
+                        "name two different protocols".into(),
+                    );
                 }
                 m.claims.push(ClaimNode {
                     debtor: debtor.unwrap_or(usize::MAX),
@@ -710,7 +903,13 @@ impl Validator {
         for r in refs {
             if let Some(i) = self.resolve(f, entity, field, r, EntityKind::Operator) {
                 if out.contains(&i) {
-                    self.err(f, &r.span(), entity, format!("`{}` is listed twice in `{field}`", r.get_ref()), "list each operator once".into());
+                    self.err(
+                        f,
+                        &r.span(),
+                        entity,
+                        format!("`{}` is listed twice in `{field}`", r.get_ref()),
+                        "list each operator once".into(),
+                    );
                 } else {
                     out.push(i);
                 }
@@ -744,11 +943,20 @@ impl Validator {
                 "the shares say which fraction of the value each asset backs: make them add up to at most 1".into(),
             );
         }
-        let mint_authority = a.mint_authority.as_ref().and_then(|k| self.resolve(f, id, "mint_authority", k, EntityKind::Key));
+        let mint_authority = a
+            .mint_authority
+            .as_ref()
+            .and_then(|k| self.resolve(f, id, "mint_authority", k, EntityKind::Key));
         let mint_cap = a.mint_cap.as_ref().map(|c| {
             let amount = self.nonneg(f, id, "mint_cap.amount", &c.amount);
             if c.window_s == 0 {
-                self.err(f, &c.amount.span(), id, "`mint_cap.window_s` is 0".into(), "give the cap's window in seconds, at least 1".into());
+                self.err(
+                    f,
+                    &c.amount.span(),
+                    id,
+                    "`mint_cap.window_s` is 0".into(),
+                    "give the cap's window in seconds, at least 1".into(),
+                );
             }
             (amount, c.window_s)
         });
@@ -758,9 +966,15 @@ impl Validator {
                 Some(v) => self.resolve(f, id, "route.verifier_set", v, EntityKind::VerifierSet),
                 None => layer.and_then(|l| layers.get(l)).map(|l| l.verifier_set),
             };
-            let source = r.source.as_ref().and_then(|s| self.resolve(f, id, "route.source", s, EntityKind::Chain));
+            let source = r
+                .source
+                .as_ref()
+                .and_then(|s| self.resolve(f, id, "route.source", s, EntityKind::Chain));
             let rate_limit = r.rate_limit.as_ref().map(|rl| {
-                (self.nonneg(f, id, "route.rate_limit.capacity", &rl.capacity), self.nonneg(f, id, "route.rate_limit.refill_per_s", &rl.refill_per_s))
+                (
+                    self.nonneg(f, id, "route.rate_limit.capacity", &rl.capacity),
+                    self.nonneg(f, id, "route.rate_limit.refill_per_s", &rl.refill_per_s),
+                )
             });
             RouteNode {
                 layer: layer.unwrap_or(usize::MAX),
@@ -770,7 +984,16 @@ impl Validator {
             }
         });
         let depth_usd = a.depth_usd.as_ref().map(|d| {
-            self.range(f, id, "depth_usd", d.span(), *d.get_ref(), 0.0, f64::INFINITY, true);
+            self.range(
+                f,
+                id,
+                "depth_usd",
+                d.span(),
+                *d.get_ref(),
+                0.0,
+                f64::INFINITY,
+                true,
+            );
             *d.get_ref()
         });
         AssetNode {
@@ -810,14 +1033,45 @@ impl Validator {
         }
         let mut markets = Vec::with_capacity(p.markets.len());
         for mk in &p.markets {
-            let collateral = self.resolve(f, id, "market.collateral", &mk.collateral, EntityKind::Asset);
-            let debt_asset = self.resolve(f, id, "market.debt_asset", &mk.debt_asset, EntityKind::Asset);
-            let collateral_amount = self.nonneg(f, id, "market.collateral_amount", &mk.collateral_amount);
+            let collateral = self.resolve(
+                f,
+                id,
+                "market.collateral",
+                &mk.collateral,
+                EntityKind::Asset,
+            );
+            let debt_asset = self.resolve(
+                f,
+                id,
+                "market.debt_asset",
+                &mk.debt_asset,
+                EntityKind::Asset,
+            );
+            let collateral_amount =
+                self.nonneg(f, id, "market.collateral_amount", &mk.collateral_amount);
             let debt_amount = self.nonneg(f, id, "market.debt_amount", &mk.debt_amount);
             let lt = *mk.liquidation_threshold.get_ref();
-            self.range(f, id, "market.liquidation_threshold", mk.liquidation_threshold.span(), lt, 0.0, 1.0, true);
+            self.range(
+                f,
+                id,
+                "market.liquidation_threshold",
+                mk.liquidation_threshold.span(),
+                lt,
+                0.0,
+                1.0,
+                true,
+            );
             let bonus = *mk.liquidation_bonus.get_ref();
-            self.range(f, id, "market.liquidation_bonus", mk.liquidation_bonus.span(), bonus, 1.0, 2.0, false);
+            self.range(
+                f,
+                id,
+                "market.liquidation_bonus",
+                mk.liquidation_bonus.span(),
+                bonus,
+                1.0,
+                2.0,
+                false,
+            );
             if let (Some(collateral), Some(debt_asset)) = (collateral, debt_asset) {
                 markets.push(MarketNode {
                     collateral,
@@ -830,7 +1084,10 @@ impl Validator {
                 });
             }
         }
-        if !p.markets.is_empty() && p.kind != spec::ProtocolKind::Lending && p.kind != spec::ProtocolKind::Cdp {
+        if !p.markets.is_empty()
+            && p.kind != spec::ProtocolKind::Lending
+            && p.kind != spec::ProtocolKind::Cdp
+        {
             self.err(
                 f,
                 &span,
@@ -870,7 +1127,13 @@ impl Validator {
                         Some(near) => format!("did you mean `{near}`?"),
                         None => "name a chain, layer, verifier_set, operator or key id, or `org:<name>` / `hosting:<name>`".into(),
                     };
-                    self.err(f, &c.span(), id, format!("`component` refers to unknown component `{}`", c.get_ref()), help);
+                    self.err(
+                        f,
+                        &c.span(),
+                        id,
+                        format!("`component` refers to unknown component `{}`", c.get_ref()),
+                        help,
+                    );
                     PolicyTarget::Component(0)
                 }
             },
@@ -886,7 +1149,16 @@ impl Validator {
             }
         };
         let max_share = *p.max_share.get_ref();
-        self.range(f, id, "max_share", p.max_share.span(), max_share, 0.0, 1.0, false);
+        self.range(
+            f,
+            id,
+            "max_share",
+            p.max_share.span(),
+            max_share,
+            0.0,
+            1.0,
+            false,
+        );
         PolicyNode {
             id: id.to_owned(),
             scope,
@@ -921,7 +1193,12 @@ impl Validator {
                     let mut ids: Vec<usize> = scc.iter().map(|n| g[*n]).collect();
                     ids.sort_unstable();
                     let first = ids[0];
-                    let path = ids.iter().map(|&i| assets[i].id.as_str()).chain(std::iter::once(assets[first].id.as_str())).collect::<Vec<_>>().join(" → ");
+                    let path = ids
+                        .iter()
+                        .map(|&i| assets[i].id.as_str())
+                        .chain(std::iter::once(assets[first].id.as_str()))
+                        .collect::<Vec<_>>()
+                        .join(" → ");
                     let (f, span) = origins[first].clone();
                     self.err(
                         f,

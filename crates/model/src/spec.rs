@@ -38,7 +38,11 @@ pub struct Spec {
     #[serde(rename = "operator", default, skip_serializing_if = "Vec::is_empty")]
     pub operators: Vec<Operator>,
     /// k-of-n gates over operators.
-    #[serde(rename = "verifier_set", default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        rename = "verifier_set",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub verifier_sets: Vec<VerifierSet>,
     /// Keys that can perform privileged actions.
     #[serde(rename = "key", default, skip_serializing_if = "Vec::is_empty")]

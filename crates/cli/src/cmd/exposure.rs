@@ -43,7 +43,13 @@ pub(crate) fn run(args: Args) -> CmdResult {
         Format::Html => {
             let limits = check_limits(&model, &closure);
             let lint = lint(&model);
-            args.output.write(&render::exposure_html(&model, &closure, &report, Some(&lint), Some(&limits)))?;
+            args.output.write(&render::exposure_html(
+                &model,
+                &closure,
+                &report,
+                Some(&lint),
+                Some(&limits),
+            ))?;
         }
     }
     Ok(Outcome::Clean)

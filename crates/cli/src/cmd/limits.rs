@@ -28,8 +28,18 @@ pub(crate) fn run(args: Args) -> CmdResult {
         Format::Html => {
             let exposure = exposure_report(&model, &closure, None);
             let lint = lint(&model);
-            args.output.write(&render::exposure_html(&model, &closure, &exposure, Some(&lint), Some(&report)))?;
+            args.output.write(&render::exposure_html(
+                &model,
+                &closure,
+                &exposure,
+                Some(&lint),
+                Some(&report),
+            ))?;
         }
     }
-    Ok(if report.breaches.is_empty() { Outcome::Clean } else { Outcome::Attention })
+    Ok(if report.breaches.is_empty() {
+        Outcome::Clean
+    } else {
+        Outcome::Attention
+    })
 }

@@ -35,7 +35,14 @@ pub(crate) fn run(args: Args) -> CmdResult {
     match args.format {
         LintFormat::Json => args.output.json(&report)?,
         LintFormat::Table => args.output.write(&render::lint_table(&report))?,
-        LintFormat::Sarif => args.output.json(&render::lint_sarif(&report, &args.spec.display().to_string()))?,
+        LintFormat::Sarif => args.output.json(&render::lint_sarif(
+            &report,
+            &args.spec.display().to_string(),
+        ))?,
     }
-    Ok(if report.has_high() { Outcome::Attention } else { Outcome::Clean })
+    Ok(if report.has_high() {
+        Outcome::Attention
+    } else {
+        Outcome::Clean
+    })
 }

@@ -10,8 +10,10 @@ use ringfence_model::{Diagnostics, Model};
 
 pub(crate) mod check;
 pub(crate) mod exposure;
+pub(crate) mod import;
 pub(crate) mod limits;
 pub(crate) mod lint;
+pub(crate) mod stress;
 
 /// How a command ended.
 pub(crate) enum Outcome {
@@ -102,10 +104,11 @@ impl Output {
             None => {
                 let mut out = std::io::stdout().lock();
                 // A closed pipe (`| head`) is not an error worth reporting.
-                if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-                    if e.kind() != std::io::ErrorKind::BrokenPipe {
+                match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+                    Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
                         return Err(e).context("cannot write to stdout");
                     }
+                    _ => {}
                 }
             }
         }

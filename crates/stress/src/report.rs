@@ -1,0 +1,334 @@
+//! The output contract of `ringfence stress`: JSON, a text table, and a self-contained HTML page
+//! with a waterfall of losses by round and the Monte Carlo loss distribution (inline SVG).
+
+use std::fmt::Write as _;
+
+use crate::analysis::{MonteCarlo, Ranked, Reverse};
+use crate::propagate::Outcome;
+
+/// DebtRank of one protocol defaulting alone.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct DebtRankRow {
+    /// The protocol that defaults.
+    pub defaulted: String,
+    /// Final stress of every protocol, `(id, h)`.
+    pub h: Vec<(String, f64)>,
+    /// Additional stress, differential DebtRank.
+    pub additional_stress: f64,
+    /// Additional stress, single-hit DebtRank (for comparison).
+    pub single_hit_additional_stress: f64,
+}
+
+/// Everything `ringfence stress` prints. Optional sections appear when asked for.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Report {
+    /// The scenario.
+    #[serde(flatten)]
+    pub outcome: Outcome,
+    /// `en` or `rv`.
+    pub clearing: String,
+    /// Rogers–Veraart α.
+    pub alpha: f64,
+    /// Rogers–Veraart β.
+    pub beta: f64,
+    /// Every single-component failure, ranked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ranking: Option<Vec<Ranked>>,
+    /// Reverse stress.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reverse: Option<Reverse>,
+    /// Monte Carlo.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub monte_carlo: Option<MonteCarlo>,
+    /// DebtRank of each protocol defaulting alone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub debtrank: Option<Vec<DebtRankRow>>,
+}
+
+/// `$1.23M`-style money.
+pub fn usd(x: f64) -> String {
+    let a = x.abs();
+    let (v, unit) = if a >= 1e9 {
+        (x / 1e9, "B")
+    } else if a >= 1e6 {
+        (x / 1e6, "M")
+    } else if a >= 1e3 {
+        (x / 1e3, "k")
+    } else {
+        (x, "")
+    };
+    format!("${v:.2}{unit}")
+}
+
+impl Report {
+    /// A human-readable table.
+    pub fn to_table(&self) -> String {
+        let o = &self.outcome;
+        let mut s = String::new();
+        let failed = if o.failed.is_empty() {
+            "(none: the network as given)".to_owned()
+        } else {
+            o.failed.join(", ")
+        };
+        let _ = writeln!(s, "failed:              {failed}");
+        let _ = writeln!(s, "direct loss:         {}", usd(o.direct_loss_usd));
+        let _ = writeln!(s, "secondary damage:    {}", usd(o.secondary_damage_usd));
+        let _ = writeln!(
+            s,
+            "  liquidations {} · bad debt {} · outflows {} · default costs {}",
+            usd(o.liquidations_usd),
+            usd(o.bad_debt_usd),
+            usd(o.outflows_usd),
+            usd(o.default_costs_usd)
+        );
+        let mult = o
+            .multiplier
+            .map_or_else(|| "n/a".to_owned(), |m| format!("{m:.1}:1"));
+        let _ = writeln!(s, "multiplier:          {mult}");
+        let _ = writeln!(
+            s,
+            "\nround  direct      liquidations  bad debt    outflows    claim losses  defaults"
+        );
+        for r in &o.rounds {
+            let _ = writeln!(
+                s,
+                "{:>5}  {:<10}  {:<12}  {:<10}  {:<10}  {:<12}  {}",
+                r.round,
+                usd(r.direct_usd),
+                usd(r.liquidations_usd),
+                usd(r.bad_debt_usd),
+                usd(r.outflows_usd),
+                usd(r.claim_losses_usd),
+                r.new_defaults.join(",")
+            );
+        }
+        let _ = writeln!(
+            s,
+            "\nprotocol             loss        defaulted  wave  payment      equity"
+        );
+        for p in &o.protocols {
+            let _ = writeln!(
+                s,
+                "{:<20} {:<11} {:<10} {:<5} {:<12} {}",
+                p.id,
+                usd(p.loss_usd),
+                p.defaulted,
+                p.wave,
+                usd(p.clearing_payment_usd),
+                usd(p.equity_usd)
+            );
+        }
+        if let Some(rank) = &self.ranking {
+            let _ = writeln!(
+                s,
+                "\nrank  component                          direct      secondary   total"
+            );
+            for (i, r) in rank.iter().enumerate() {
+                let _ = writeln!(
+                    s,
+                    "{:>4}  {:<34} {:<11} {:<11} {}",
+                    i + 1,
+                    r.component,
+                    usd(r.direct_loss_usd),
+                    usd(r.secondary_damage_usd),
+                    usd(r.total_damage_usd)
+                );
+            }
+        }
+        if let Some(r) = &self.reverse {
+            let _ = writeln!(
+                s,
+                "\nreverse stress: to exceed {}: [{}] → {} ({})",
+                usd(r.target_usd),
+                r.components.join(", "),
+                usd(r.total_damage_usd),
+                if r.exhaustive { "smallest" } else { "greedy" }
+            );
+        }
+        if let Some(mc) = &self.monte_carlo {
+            let _ = writeln!(
+                s,
+                "\nmonte carlo: {} draws (seed {}): mean {} · VaR95 {} · VaR99 {} · ES99 {} · P(any failure) {:.4}",
+                mc.draws,
+                mc.seed,
+                usd(mc.mean_loss_usd),
+                usd(mc.var95_usd),
+                usd(mc.var99_usd),
+                usd(mc.es99_usd),
+                mc.p_any_failure
+            );
+        }
+        if let Some(d) = &self.debtrank {
+            let _ = writeln!(
+                s,
+                "\ndebtrank (protocol defaults alone): additional stress, differential / single-hit"
+            );
+            for r in d {
+                let _ = writeln!(
+                    s,
+                    "  {:<20} {:.6} / {:.6}",
+                    r.defaulted, r.additional_stress, r.single_hit_additional_stress
+                );
+            }
+        }
+        s
+    }
+
+    /// A self-contained HTML page.
+    pub fn to_html(&self) -> String {
+        let o = &self.outcome;
+        let mut s = String::new();
+        s.push_str("<!doctype html><html><head><meta charset=\"utf-8\"><title>ringfence stress</title><style>body{font:14px system-ui,sans-serif;margin:2em;max-width:60em}table{border-collapse:collapse}td,th{padding:2px 8px;border-bottom:1px solid #ddd;text-align:right}td:first-child,th:first-child{text-align:left}</style></head><body>");
+        let failed = if o.failed.is_empty() {
+            "the network as given".to_owned()
+        } else {
+            o.failed.join(", ")
+        };
+        let _ = write!(
+            s,
+            "<h1>Stress: {}</h1><p>Direct loss <b>{}</b>, secondary damage <b>{}</b>, multiplier <b>{}</b>.</p>",
+            esc(&failed),
+            usd(o.direct_loss_usd),
+            usd(o.secondary_damage_usd),
+            o.multiplier.map_or("n/a".into(), |m| format!("{m:.1}:1"))
+        );
+        s.push_str("<h2>Losses by round</h2>");
+        s.push_str(&waterfall(o));
+        s.push_str("<h2>Protocols</h2><table><tr><th>protocol</th><th>loss</th><th>defaulted</th><th>wave</th><th>outflows</th><th>bad debt</th></tr>");
+        for p in &o.protocols {
+            let _ = write!(
+                s,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&p.id),
+                usd(p.loss_usd),
+                p.defaulted,
+                p.wave,
+                usd(p.outflows_usd),
+                usd(p.bad_debt_usd)
+            );
+        }
+        s.push_str("</table>");
+        if let Some(rank) = &self.ranking {
+            s.push_str("<h2>Ranking of single failures</h2><table><tr><th>component</th><th>direct</th><th>secondary</th><th>total</th></tr>");
+            for r in rank.iter().take(50) {
+                let _ = write!(
+                    s,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    esc(&r.component),
+                    usd(r.direct_loss_usd),
+                    usd(r.secondary_damage_usd),
+                    usd(r.total_damage_usd)
+                );
+            }
+            s.push_str("</table>");
+        }
+        if let Some(mc) = &self.monte_carlo {
+            let _ = write!(
+                s,
+                "<h2>Monte Carlo ({} draws)</h2><p>mean {} · VaR95 {} · VaR99 {} · ES99 {}</p>",
+                mc.draws,
+                usd(mc.mean_loss_usd),
+                usd(mc.var95_usd),
+                usd(mc.var99_usd),
+                usd(mc.es99_usd)
+            );
+            s.push_str(&histogram(mc));
+        }
+        s.push_str("</body></html>\n");
+        s
+    }
+}
+
+fn esc(x: &str) -> String {
+    x.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Waterfall: round 0 is the direct loss, then each round's secondary damage stacked on top.
+fn waterfall(o: &Outcome) -> String {
+    let steps: Vec<(String, f64)> = o
+        .rounds
+        .iter()
+        .map(|r| {
+            let v = if r.round == 0 {
+                r.direct_usd
+            } else {
+                r.liquidations_usd + r.bad_debt_usd + r.outflows_usd
+            };
+            (format!("round {}", r.round), v.max(0.0))
+        })
+        .collect();
+    let total: f64 = steps.iter().map(|x| x.1).sum();
+    let (w, h, pad) = (720.0, 260.0, 30.0);
+    let n = steps.len().max(1) as f64 + 1.0;
+    let bw = (w - 2.0 * pad) / n;
+    let scale = if total > 0.0 {
+        (h - 2.0 * pad) / total
+    } else {
+        0.0
+    };
+    let mut s = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" role=\"img\" aria-label=\"waterfall of losses by round\">"
+    );
+    let mut acc = 0.0;
+    for (i, (label, v)) in steps.iter().enumerate() {
+        let x = pad + i as f64 * bw;
+        let y = h - pad - (acc + v) * scale;
+        let colour = if i == 0 { "#c0392b" } else { "#e67e22" };
+        let _ = write!(
+            s,
+            "<rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{colour}\"><title>{label}: {}</title></rect><text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"middle\">{}</text>",
+            bw * 0.8,
+            (v * scale).max(0.5),
+            usd(*v),
+            x + bw * 0.4,
+            h - pad + 12.0,
+            label.trim_start_matches("round ")
+        );
+        acc += v;
+    }
+    let x = pad + steps.len() as f64 * bw;
+    let _ = write!(
+        s,
+        "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"#7f8c8d\"><title>total: {}</title></rect><text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"middle\">total {}</text></svg>",
+        h - pad - total * scale,
+        bw * 0.8,
+        (total * scale).max(0.5),
+        usd(total),
+        x + bw * 0.4,
+        h - pad + 12.0,
+        usd(total)
+    );
+    s
+}
+
+fn histogram(mc: &MonteCarlo) -> String {
+    let (w, h, pad) = (720.0, 220.0, 30.0);
+    let max = mc.histogram.iter().map(|x| x.1).max().unwrap_or(0).max(1) as f64;
+    let n = mc.histogram.len().max(1) as f64;
+    let bw = (w - 2.0 * pad) / n;
+    let mut s = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" role=\"img\" aria-label=\"Monte Carlo loss distribution\">"
+    );
+    for (i, (edge, c)) in mc.histogram.iter().enumerate() {
+        let bh = (*c as f64 / max) * (h - 2.0 * pad);
+        let _ = write!(
+            s,
+            "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{bh:.1}\" fill=\"#2980b9\"><title>≤ {}: {c} draws</title></rect>",
+            pad + i as f64 * bw,
+            h - pad - bh,
+            bw * 0.9,
+            usd(*edge)
+        );
+    }
+    let _ = write!(
+        s,
+        "<text x=\"{pad}\" y=\"{:.1}\" font-size=\"10\">non-zero losses, log-spaced bins; {} of {} draws had a failure</text></svg>",
+        h - 8.0,
+        (mc.p_any_failure * mc.draws as f64).round(),
+        mc.draws
+    );
+    s
+}
