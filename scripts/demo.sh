@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The ringfence demo on the shipped example: exposure, limits and lint on a 2026 cross-chain
-# ecosystem, printed as tables, plus an HTML report in out/.
+# The ringfence demo on the shipped example: exposure, limits, lint and stress tests on a 2026
+# cross-chain ecosystem, printed as tables, plus HTML reports in out/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SPEC=examples/ecosystem.toml
@@ -20,5 +20,15 @@ section "ringfence limits $SPEC — concentration policy breaches and the smalle
 section "ringfence lint $SPEC — dangerous infrastructure assumptions (exit 1 = high or critical)"
 "$rf" lint "$SPEC" || [[ $? -eq 1 ]]
 
+section "ringfence stress $SPEC --fail resolv-service-role — Resolv 2026: one KMS key mints 80M unbacked USR"
+"$rf" stress "$SPEC" --fail resolv-service-role
+
+section "ringfence stress $SPEC --fail kelp-rseth-dvn — KelpDAO 2026: a 1-of-1 DVN attests a forged message"
+"$rf" stress "$SPEC" --fail kelp-rseth-dvn
+
+section "ringfence stress $SPEC --rank --monte-carlo 200000 — every single failure ranked; loss distribution"
+"$rf" stress "$SPEC" --rank --monte-carlo 200000 --seed 1 | head -40
+
 "$rf" exposure "$SPEC" --format html -o out/exposure.html
-section "Open out/exposure.html for the dependency graph and all tables."
+"$rf" stress "$SPEC" --fail resolv-service-role --format html -o out/stress-resolv.html
+section "Open out/exposure.html (dependency graph, tables) and out/stress-resolv.html (waterfall)."

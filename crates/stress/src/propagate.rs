@@ -368,11 +368,13 @@ impl System<'_> {
                     round_out += d;
                 }
             }
-            let liq: f64 = markets.iter().map(|st| st.repaid).sum();
+            // `+ 0.0`: an empty float sum is -0.0, which would print as "-0.0" in the JSON.
+            let liq: f64 = markets.iter().map(|st| st.repaid).sum::<f64>() + 0.0;
             let bad: f64 = markets
                 .iter()
                 .map(|st| st.bad_exhausted + st.bad_fixed)
-                .sum();
+                .sum::<f64>()
+                + 0.0;
             let d_liq = liq - prev.0;
             let d_bad = bad - prev.1;
             let d_hold = holding_losses - prev.2;
@@ -414,7 +416,7 @@ impl System<'_> {
         out.bad_debt_usd = prev.1;
         out.holding_losses_usd = prev.2;
         out.claim_losses_usd = prev.3;
-        out.outflows_usd = outflow.iter().sum();
+        out.outflows_usd = outflow.iter().sum::<f64>() + 0.0;
         out.default_costs_usd = (default_costs(self, &e, &clearing)
             - default_costs(self, &self.base_assets, base))
         .max(0.0);

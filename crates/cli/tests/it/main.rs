@@ -1,5 +1,7 @@
 //! The `ringfence` binary as a user runs it: outputs, exit codes and error messages.
 
+mod stress;
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 

@@ -1,0 +1,289 @@
+//! `ringfence stress` through the binary: the CONTAGION.md reference cases as specs, the
+//! calibration cases of the example, and the output contract.
+
+use super::{example, json, root, run, stderr, stdout};
+
+fn stress_fixture(name: &str) -> String {
+    root()
+        .join("tests/fixtures/stress")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+/// Clearing payments and default waves of a network cleared as given.
+fn clear(name: &str, extra: &[&str]) -> (Vec<f64>, Vec<u64>) {
+    let path = stress_fixture(name);
+    let mut args = vec!["stress", path.as_str(), "--format", "json"];
+    args.extend_from_slice(extra);
+    let o = run(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["failed"], serde_json::json!([]));
+    let protocols = v["protocols"].as_array().cloned().unwrap_or_default();
+    let p = protocols
+        .iter()
+        .map(|x| x["clearing_payment_usd"].as_f64().unwrap_or(f64::NAN))
+        .collect();
+    let w = protocols
+        .iter()
+        .map(|x| x["wave"].as_u64().unwrap_or(u64::MAX))
+        .collect();
+    (p, w)
+}
+
+fn close(got: &[f64], want: &[f64], tol: f64) {
+    assert_eq!(got.len(), want.len(), "{got:?}");
+    for (g, w) in got.iter().zip(want) {
+        assert!((g - w).abs() <= tol, "got {got:?}, want {want:?}");
+    }
+}
+
+#[test]
+fn c1_eisenberg_noe_and_rogers_veraart() {
+    let (p, w) = clear("c1a.toml", &[]);
+    close(&p, &[1.4732142857, 1.4196428571, 1.5], 1e-9);
+    assert_eq!(
+        w.iter().map(|&x| x > 0).collect::<Vec<_>>(),
+        [true, true, false]
+    );
+    close(
+        &clear(
+            "c1a.toml",
+            &["--clearing", "rv", "--alpha", "0.5", "--beta", "0.7"],
+        )
+        .0,
+        &[0.50201996, 0.51470494, 0.56538061],
+        1e-8,
+    );
+    close(
+        &clear("c1b.toml", &[]).0,
+        &[1.46716102, 1.33580508, 1.5],
+        1e-8,
+    );
+    close(
+        &clear(
+            "c1b.toml",
+            &["--clearing", "rv", "--alpha", "0.5", "--beta", "0.7"],
+        )
+        .0,
+        &[0.50809905, 0.49311442, 0.57876436],
+        1e-8,
+    );
+}
+
+#[test]
+fn c2_rogers_veraart_example_3_3() {
+    let rv = ["--clearing", "rv", "--alpha", "0.5", "--beta", "0.5"];
+    close(&clear("c2a.toml", &rv).0, &[2.0, 2.2], 1e-12);
+    close(&clear("c2b.toml", &rv).0, &[2.2, 2.2], 1e-12);
+}
+
+#[test]
+fn c3_circular_network_defaults_in_two_waves() {
+    let (p, w) = clear(
+        "c3.toml",
+        &["--clearing", "rv", "--alpha", "0.5", "--beta", "0.5"],
+    );
+    let (a, b) = (4.0 / 15.0, 8.0 / 15.0);
+    close(&p, &[a, b, a, b, a, b], 1e-12);
+    assert_eq!(w, [2, 1, 2, 1, 2, 1]);
+}
+
+#[test]
+fn c4_six_node_network() {
+    let (p, w) = clear("c4.toml", &[]);
+    close(&p, &[13.0, 8.0, 13.0, 8.0, 12.0, 9.0], 1e-12);
+    assert!(w.iter().all(|&x| x == 0));
+    close(
+        &clear("c4-shocked.toml", &[]).0,
+        &[12.675897, 8.0, 5.86142, 7.870636, 3.75, 8.470636],
+        1e-6,
+    );
+    close(
+        &clear(
+            "c4-shocked.toml",
+            &["--clearing", "rv", "--alpha", "0.9", "--beta", "0.9"],
+        )
+        .0,
+        &[10.417371, 8.0, 4.88907, 6.209523, 3.375, 6.12857],
+        1e-6,
+    );
+}
+
+#[test]
+fn d1_differential_and_single_hit_debtrank() {
+    let o = run(&[
+        "stress",
+        &stress_fixture("d1.toml"),
+        "--debtrank",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let rows = json(&o)["debtrank"].as_array().cloned().unwrap_or_default();
+    let add: Vec<f64> = rows
+        .iter()
+        .map(|r| r["additional_stress"].as_f64().unwrap_or(f64::NAN))
+        .collect();
+    close(&add, &[0.9285714286, 0.25, 0.75], 1e-9);
+    let single = rows[2]["single_hit_additional_stress"]
+        .as_f64()
+        .unwrap_or(f64::NAN);
+    assert!((single - 0.6642857143).abs() < 1e-9);
+    let h_c: Vec<f64> = rows[2]["h"]
+        .as_array()
+        .map(|h| {
+            h.iter()
+                .map(|x| x[1].as_f64().unwrap_or(f64::NAN))
+                .collect()
+        })
+        .unwrap_or_default();
+    close(&h_c, &[0.5, 1.0, 1.0], 1e-12);
+}
+
+#[test]
+fn resolv_lands_in_the_press_range() {
+    let o = run(&[
+        "stress",
+        &example(),
+        "--fail",
+        "resolv-service-role",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json(&o);
+    let direct = v["direct_loss_usd"].as_f64().unwrap_or(0.0);
+    let secondary = v["secondary_damage_usd"].as_f64().unwrap_or(0.0);
+    // Press: ~$24M extracted, ~$514M secondary damage (~21:1), Fluid bad debt $10–21M.
+    assert!((15e6..40e6).contains(&direct), "direct {direct}");
+    assert!((200e6..1e9).contains(&secondary), "secondary {secondary}");
+    let m = v["multiplier"].as_f64().unwrap_or(0.0);
+    assert!((m - secondary / direct).abs() < 1e-9);
+    let fluid = v["protocols"]
+        .as_array()
+        .and_then(|p| p.iter().find(|x| x["id"] == "fluid-ethereum"))
+        .cloned()
+        .unwrap_or_default();
+    let fluid_bad = fluid["bad_debt_usd"].as_f64().unwrap_or(0.0);
+    assert!(
+        (10e6..=21e6).contains(&fluid_bad),
+        "fluid bad debt {fluid_bad}"
+    );
+    for field in [
+        "failed",
+        "liquidations_usd",
+        "bad_debt_usd",
+        "outflows_usd",
+        "rounds",
+        "protocols",
+    ] {
+        assert!(v.get(field).is_some(), "{field}");
+    }
+    for field in [
+        "id",
+        "loss_usd",
+        "defaulted",
+        "clearing_payment_usd",
+        "equity_usd",
+        "wave",
+    ] {
+        assert!(fluid.get(field).is_some(), "protocols[].{field}");
+    }
+}
+
+#[test]
+fn kelpdao_direct_loss_is_the_drained_escrow() {
+    let o = run(&[
+        "stress",
+        &example(),
+        "--fail",
+        "kelp-rseth-dvn",
+        "--format",
+        "json",
+    ]);
+    let v = json(&o);
+    let direct = v["direct_loss_usd"].as_f64().unwrap_or(0.0);
+    // 116,723 rsETH on Unichain (~$292M) and 35,000 on Arbitrum at $2,506.
+    assert!(
+        (direct - (116_723.0 + 35_000.0) * 2506.0).abs() < 1.0,
+        "{direct}"
+    );
+}
+
+#[test]
+fn ranking_reverse_and_monte_carlo_sections() {
+    let o = run(&[
+        "stress",
+        &example(),
+        "--rank",
+        "--reverse",
+        "1000000000",
+        "--monte-carlo",
+        "20000",
+        "--seed",
+        "7",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json(&o);
+    let ranking = v["ranking"].as_array().cloned().unwrap_or_default();
+    assert!(ranking.len() > 50);
+    let mc = &v["monte_carlo"];
+    assert_eq!(mc["draws"], 20000);
+    let (var95, var99, es99) = (
+        mc["var95_usd"].as_f64(),
+        mc["var99_usd"].as_f64(),
+        mc["es99_usd"].as_f64(),
+    );
+    assert!(var95 <= var99 && var99 <= es99, "{mc}");
+    assert!(v["reverse"].is_object());
+    // Same seed, same answer.
+    let again = json(&run(&[
+        "stress",
+        &example(),
+        "--monte-carlo",
+        "20000",
+        "--seed",
+        "7",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(again["monte_carlo"], v["monte_carlo"]);
+}
+
+#[test]
+fn html_has_the_waterfall() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("stress.html");
+    let o = run(&[
+        "stress",
+        &example(),
+        "--fail",
+        "resolv-service-role",
+        "--format",
+        "html",
+        "-o",
+        &out.display().to_string(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let html = std::fs::read_to_string(out).expect("written");
+    assert!(
+        html.contains("<svg") && html.to_lowercase().contains("waterfall"),
+        "waterfall picture"
+    );
+    assert!(stdout(&o).is_empty());
+}
+
+#[test]
+fn unknown_component_exits_2_and_names_it() {
+    let o = run(&["stress", &example(), "--fail", "resolv-servce-role"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("unknown component `resolv-servce-role`"),
+        "{}",
+        stderr(&o)
+    );
+}
