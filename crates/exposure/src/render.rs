@@ -3,103 +3,14 @@
 
 use std::fmt::Write as _;
 
+pub use ringfence_report::{STYLE, Table, esc, page, pct, usd};
+
 use ringfence_model::{ComponentKind, Model};
 
 use crate::closure::Closure;
 use crate::exposure::ExposureReport;
 use crate::limits::LimitsReport;
 use crate::lint::{LintReport, RULES};
-
-/// A dollar amount in words a risk lead reads at a glance: `$1.23B`, `$45.6M`, `$7.8K`, `$12`.
-pub fn usd(v: f64) -> String {
-    let a = v.abs();
-    let sign = if v < 0.0 { "-" } else { "" };
-    if a >= 1e9 {
-        format!("{sign}${:.2}B", a / 1e9)
-    } else if a >= 1e6 {
-        format!("{sign}${:.1}M", a / 1e6)
-    } else if a >= 1e3 {
-        format!("{sign}${:.1}K", a / 1e3)
-    } else {
-        format!("{sign}${a:.0}")
-    }
-}
-
-/// A share as a percentage with one decimal.
-pub fn pct(v: f64) -> String {
-    format!("{:.1}%", v * 100.0)
-}
-
-/// A plain text table with aligned columns.
-#[derive(Debug, Default)]
-pub struct Table {
-    header: Vec<String>,
-    rows: Vec<Vec<String>>,
-    right: Vec<bool>,
-}
-
-impl Table {
-    /// A table with these column headers; a header starting with `>` is right-aligned.
-    pub fn new(header: &[&str]) -> Self {
-        Self {
-            right: header.iter().map(|h| h.starts_with('>')).collect(),
-            header: header
-                .iter()
-                .map(|h| h.trim_start_matches('>').to_owned())
-                .collect(),
-            rows: Vec::new(),
-        }
-    }
-
-    /// Adds a row.
-    pub fn row(&mut self, cells: Vec<String>) {
-        self.rows.push(cells);
-    }
-
-    /// True when it has no rows.
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
-
-    /// The table as text, one line per row, ending in a newline.
-    pub fn render(&self) -> String {
-        let n = self.header.len();
-        let mut width: Vec<usize> = self.header.iter().map(|h| h.chars().count()).collect();
-        for r in &self.rows {
-            for (i, c) in r.iter().enumerate().take(n) {
-                width[i] = width[i].max(c.chars().count());
-            }
-        }
-        let mut out = String::new();
-        let line = |out: &mut String, cells: &[String]| {
-            let mut l = String::new();
-            for (i, c) in cells.iter().enumerate().take(n) {
-                let pad = width[i].saturating_sub(c.chars().count());
-                if i > 0 {
-                    l.push_str("  ");
-                }
-                if self.right[i] {
-                    l.push_str(&" ".repeat(pad));
-                    l.push_str(c);
-                } else {
-                    l.push_str(c);
-                    if i + 1 < n {
-                        l.push_str(&" ".repeat(pad));
-                    }
-                }
-            }
-            out.push_str(l.trim_end());
-            out.push('\n');
-        };
-        line(&mut out, &self.header);
-        let rule: Vec<String> = width.iter().map(|w| "─".repeat(*w)).collect();
-        line(&mut out, &rule);
-        for r in &self.rows {
-            line(&mut out, r);
-        }
-        out
-    }
-}
 
 /// How many rows of the long sections the text tables show.
 pub const TOP: usize = 15;
@@ -331,38 +242,6 @@ pub fn lint_sarif(r: &LintReport, spec_path: &str) -> serde_json::Value {
             "results": results,
         }],
     })
-}
-
-/// Escapes text for HTML.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// The shared look of every HTML report.
-pub const STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:1200px;color:#1d2430;padding:0 1rem}\
-h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #dde;padding-bottom:.3rem}\
-table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{text-align:left;padding:.25rem .5rem;border-bottom:1px solid #eef}\
-td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}.crit{color:#b00020;font-weight:600}.high{color:#c25400;font-weight:600}\
-.note{background:#fff7e0;border-left:4px solid #e0a000;padding:.5rem .8rem}.callout{background:#fdecee;border-left:4px solid #b00020;padding:.5rem .8rem;margin:.4rem 0}\
-svg text{font:11px system-ui,sans-serif}";
-
-/// Wraps a body in a self-contained HTML page.
-pub fn page(title: &str, body: &str) -> String {
-    format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head><body>\n{body}\n</body></html>\n",
-        esc(title)
-    )
 }
 
 /// The exposure report as one self-contained HTML page with the dependency graph.
@@ -689,33 +568,4 @@ pub fn graph_svg(model: &Model, closure: &Closure, r: &ExposureReport) -> String
         );
     }
     s
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn usd_reads_at_a_glance() {
-        assert_eq!(usd(1.234e9), "$1.23B");
-        assert_eq!(usd(45.6e6), "$45.6M");
-        assert_eq!(usd(7_800.0), "$7.8K");
-        assert_eq!(usd(12.0), "$12");
-        assert_eq!(usd(-2e6), "-$2.0M");
-    }
-
-    #[test]
-    fn table_aligns_columns() {
-        let mut t = Table::new(&["a", ">b"]);
-        t.row(vec!["xx".into(), "1".into()]);
-        assert_eq!(t.render(), "a   b\n──  ─\nxx  1\n");
-    }
-
-    #[test]
-    fn esc_escapes_markup() {
-        assert_eq!(
-            esc("<a href=\"x\">&'"),
-            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
-        );
-    }
 }

@@ -3,6 +3,8 @@
 
 use std::fmt::Write as _;
 
+use ringfence_report::{esc, page, usd};
+
 use crate::analysis::{MonteCarlo, Ranked, Reverse};
 use crate::propagate::Outcome;
 
@@ -43,21 +45,6 @@ pub struct Report {
     /// DebtRank of each protocol defaulting alone.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub debtrank: Option<Vec<DebtRankRow>>,
-}
-
-/// `$1.23M`-style money.
-pub fn usd(x: f64) -> String {
-    let a = x.abs();
-    let (v, unit) = if a >= 1e9 {
-        (x / 1e9, "B")
-    } else if a >= 1e6 {
-        (x / 1e6, "M")
-    } else if a >= 1e3 {
-        (x / 1e3, "k")
-    } else {
-        (x, "")
-    };
-    format!("${v:.2}{unit}")
 }
 
 impl Report {
@@ -178,7 +165,6 @@ impl Report {
     pub fn to_html(&self) -> String {
         let o = &self.outcome;
         let mut s = String::new();
-        s.push_str("<!doctype html><html><head><meta charset=\"utf-8\"><title>ringfence stress</title><style>body{font:14px system-ui,sans-serif;margin:2em;max-width:60em}table{border-collapse:collapse}td,th{padding:2px 8px;border-bottom:1px solid #ddd;text-align:right}td:first-child,th:first-child{text-align:left}</style></head><body>");
         let failed = if o.failed.is_empty() {
             "the network as given".to_owned()
         } else {
@@ -234,16 +220,8 @@ impl Report {
             );
             s.push_str(&histogram(mc));
         }
-        s.push_str("</body></html>\n");
-        s
+        page("ringfence stress test", &s)
     }
-}
-
-fn esc(x: &str) -> String {
-    x.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// Waterfall: round 0 is the direct loss, then each round's secondary damage stacked on top.
