@@ -80,6 +80,8 @@ pub struct ExposureReport {
     pub total_value_usd: f64,
     /// True when some asset has no price or no supply, so totals understate the real value.
     pub values_missing: bool,
+    /// How many assets have no price or no supply (their value is not known, not zero).
+    pub assets_without_value: usize,
     /// Components by value at risk, largest first.
     pub components: Vec<ComponentExposure>,
     /// Every asset's dependencies.
@@ -107,6 +109,11 @@ pub fn value_at_risk(model: &Model, closure: &Closure) -> Vec<f64> {
 /// Builds the exposure report; `holder` restricts the holders section to one protocol id.
 pub fn report(model: &Model, closure: &Closure, holder: Option<usize>) -> ExposureReport {
     let total = model.total_value_usd();
+    let without_value = model
+        .assets
+        .iter()
+        .filter(|a| a.price_usd == 0.0 || a.supply == 0.0)
+        .count();
     let var = value_at_risk(model, closure);
     let share = |v: f64| if total > 0.0 { v / total } else { 0.0 };
     let name = |c: ComponentIdx| model.components[c as usize].id.clone();
@@ -164,10 +171,8 @@ pub fn report(model: &Model, closure: &Closure, holder: Option<usize>) -> Exposu
 
     ExposureReport {
         total_value_usd: total,
-        values_missing: model
-            .assets
-            .iter()
-            .any(|a| a.price_usd == 0.0 || a.supply == 0.0),
+        values_missing: without_value > 0,
+        assets_without_value: without_value,
         components,
         assets,
         holders,

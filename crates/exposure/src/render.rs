@@ -22,7 +22,10 @@ pub fn exposure_table(r: &ExposureReport) -> String {
     if r.values_missing {
         let _ = writeln!(
             out,
-            "Note: some assets have no price or no supply, so values below understate the real exposure."
+            "Note: {} of {} assets have no price or no supply, so the values below leave them out: \
+             a $0 here means \"not known\", not \"no exposure\". Fill them in (e.g. `import --prices`).",
+            r.assets_without_value,
+            r.assets.len()
         );
     }
     if !r.hidden_shared_dependencies.is_empty() {
@@ -263,7 +266,9 @@ pub fn exposure_html(
     if r.values_missing {
         let _ = writeln!(
             b,
-            "<p class=\"note\">Some assets have no price or no supply: values understate the real exposure.</p>"
+            "<p class=\"note\">{} of {} assets have no price or no supply: the values leave them out (a $0 means not known, not no exposure).</p>",
+            r.assets_without_value,
+            r.assets.len()
         );
     }
     if !r.hidden_shared_dependencies.is_empty() {
