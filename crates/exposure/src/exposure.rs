@@ -19,6 +19,8 @@ pub struct ComponentExposure {
     pub value_at_risk_usd: f64,
     /// Value at risk over the total value (0 when the total is 0).
     pub share: f64,
+    /// How many assets depend on it at all (`dep > 0`), whatever their value.
+    pub assets: usize,
 }
 
 /// One asset's dependencies.
@@ -115,23 +117,32 @@ pub fn report(model: &Model, closure: &Closure, holder: Option<usize>) -> Exposu
         .filter(|a| a.price_usd == 0.0 || a.supply == 0.0)
         .count();
     let var = value_at_risk(model, closure);
+    let mut dependents = vec![0usize; model.components.len()];
+    for deps in &closure.dep {
+        for &(c, _) in deps {
+            dependents[c as usize] += 1;
+        }
+    }
     let share = |v: f64| if total > 0.0 { v / total } else { 0.0 };
     let name = |c: ComponentIdx| model.components[c as usize].id.clone();
 
     let mut components: Vec<ComponentExposure> = model
         .components
         .iter()
-        .zip(&var)
-        .map(|(c, &v)| ComponentExposure {
+        .zip(var.iter().zip(&dependents))
+        .map(|(c, (&v, &n))| ComponentExposure {
             id: c.id.clone(),
             kind: c.kind,
             value_at_risk_usd: v,
             share: share(v),
+            assets: n,
         })
         .collect();
+    // By value at risk; where values are unknown, by how many assets depend on it.
     components.sort_by(|a, b| {
         b.value_at_risk_usd
             .total_cmp(&a.value_at_risk_usd)
+            .then(b.assets.cmp(&a.assets))
             .then_with(|| a.id.cmp(&b.id))
     });
 
@@ -204,6 +215,7 @@ fn single_points_of_failure(model: &Model, closure: &Closure) -> Vec<SinglePoint
     out.sort_by(|a, b| {
         b.value_usd
             .total_cmp(&a.value_usd)
+            .then(b.assets.len().cmp(&a.assets.len()))
             .then_with(|| a.component.cmp(&b.component))
     });
     out

@@ -68,30 +68,22 @@ pub fn exposure_table(r: &ExposureReport) -> String {
         "(chains, which every asset on them depends on, are left out of this list; see the JSON)"
     );
     let _ = writeln!(out, "\nValue at risk by component:");
-    let mut t = Table::new(&["component", "kind", ">value at risk", ">share"]);
-    for c in r
+    let mut t = Table::new(&["component", "kind", ">value at risk", ">share", ">assets"]);
+    let shown = r
         .components
         .iter()
-        .filter(|c| c.value_at_risk_usd > 0.0)
-        .take(TOP * 2)
-    {
+        .filter(|c| c.value_at_risk_usd > 0.0 || (r.values_missing && c.assets > 0));
+    for c in shown.clone().take(TOP * 2) {
         t.row(vec![
             c.id.clone(),
             c.kind.to_string(),
             usd(c.value_at_risk_usd),
             pct(c.share),
+            c.assets.to_string(),
         ]);
     }
     out.push_str(&t.render());
-    more(
-        &mut out,
-        r.components
-            .iter()
-            .filter(|c| c.value_at_risk_usd > 0.0)
-            .count()
-            .saturating_sub(TOP * 2)
-            + TOP,
-    );
+    more(&mut out, shown.count().saturating_sub(TOP * 2) + TOP);
     if !r.holders.is_empty() {
         let _ = writeln!(out, "\nHolders (largest exposures):");
         let mut t = Table::new(&["holder", ">holdings", "largest exposures"]);
@@ -304,21 +296,22 @@ pub fn exposure_html(
     b.push_str("</table>");
     let _ = writeln!(
         b,
-        "<h2>Value at risk by component</h2><table><tr><th>component</th><th>kind</th><th class=n>value at risk</th><th class=n>share</th></tr>"
+        "<h2>Value at risk by component</h2><table><tr><th>component</th><th>kind</th><th class=n>value at risk</th><th class=n>share</th><th class=n>assets</th></tr>"
     );
     for c in r
         .components
         .iter()
-        .filter(|c| c.value_at_risk_usd > 0.0)
+        .filter(|c| c.value_at_risk_usd > 0.0 || (r.values_missing && c.assets > 0))
         .take(200)
     {
         let _ = writeln!(
             b,
-            "<tr><td>{}</td><td>{}</td><td class=n>{}</td><td class=n>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td></tr>",
             esc(&c.id),
             c.kind,
             usd(c.value_at_risk_usd),
-            pct(c.share)
+            pct(c.share),
+            c.assets
         );
     }
     b.push_str("</table>");
