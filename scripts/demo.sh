@@ -1,15 +1,25 @@
 #!/usr/bin/env bash
-# The ringfence demo on the shipped example: exposure, limits, lint and stress tests on a 2026
-# cross-chain ecosystem, printed as tables, plus HTML reports in out/.
+# The ringfence demo, on the shipped example data:
+#   1. exposure, limits, lint and stress tests on a 2026 cross-chain ecosystem (tables, HTML in out/);
+#   2. the live guard on two local anvil chains: a forged release and an unbacked mint, each
+#      stopped by a pause transaction mined in the next block;
+#   3. the incident lab: seven real exploits replayed without and with the guard;
+#   4. the dashboard with the live guard, at http://127.0.0.1:8080/ (Ctrl-C to stop).
+# `--no-serve` skips step 4 (it is skipped too when stdin is not a terminal).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SPEC=examples/ecosystem.toml
+serve=1
+[[ ${1:-} == --no-serve || ! -t 0 ]] && serve=0
 mkdir -p out
 
-cargo build --release --locked -q -p ringfence-cli
-rf=target/release/ringfence
-
 section() { printf '\n\033[1m━━ %s\033[0m\n' "$*"; }
+
+section "building (release)"
+cargo build --release --locked -q -p ringfence-cli
+cargo build --release --locked -q -p ringfence-chain --example guard_demo
+rf=target/release/ringfence
+fixtures=target/release/examples/guard_demo
 
 section "ringfence exposure $SPEC — who really depends on which layer, verifier, org, cloud and key"
 "$rf" exposure "$SPEC"
@@ -26,9 +36,53 @@ section "ringfence stress $SPEC --fail resolv-service-role — Resolv 2026: one 
 section "ringfence stress $SPEC --fail kelp-rseth-dvn — KelpDAO 2026: a 1-of-1 DVN attests a forged message"
 "$rf" stress "$SPEC" --fail kelp-rseth-dvn
 
-section "ringfence stress $SPEC --rank --monte-carlo 200000 — every single failure ranked; loss distribution"
+section "ringfence stress $SPEC --rank --monte-carlo 200000 — every single failure ranked; a year of failures"
 "$rf" stress "$SPEC" --rank --monte-carlo 200000 --seed 1 | head -40
 
 "$rf" exposure "$SPEC" --format html -o out/exposure.html
 "$rf" stress "$SPEC" --fail resolv-service-role --format html -o out/stress-resolv.html
-section "Open out/exposure.html (dependency graph, tables) and out/stress-resolv.html (waterfall)."
+
+section "ringfence watch — the live guard on two local chains (anvil, 1-second blocks)"
+scripts/setup.sh >/dev/null
+anvil=node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
+pids=()
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; }
+trap cleanup EXIT
+"$anvil" --port 8545 --block-time 1 --chain-id 1 --silent & pids+=($!)
+"$anvil" --port 8546 --block-time 1 --chain-id 10 --silent & pids+=($!)
+for port in 8545 8546; do
+  for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
+done
+"$fixtures" deploy
+rm -f ringfence.db ringfence.db-wal ringfence.db-shm
+# anvil's public development account #1 is the guardian: a well-known test key, never a real one.
+export RINGFENCE_GUARDIAN_KEY=0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d
+"$rf" watch examples/guard/ringfence-guard.toml > out/alerts.jsonl & pids+=($!)
+sleep 2
+echo "benign: a lock on the source and its matching release on the destination"
+"$fixtures" benign
+echo "attack: a release that no lock backs (CrossCurve / Nomad)"
+"$fixtures" forged-release
+echo "attack: an unbacked mint by a compromised minter key (Resolv)"
+"$fixtures" mint-attack
+sleep 2
+echo "alerts (out/alerts.jsonl):"
+node -e '
+  for (const line of require("fs").readFileSync("out/alerts.jsonl", "utf8").split("\n").filter(Boolean)) {
+    const a = JSON.parse(line);
+    const acts = (a.actions || []).map(x => `${x.kind} ${x.status}${x.tx ? " " + x.tx.slice(0, 12) + "…" : ""}`).join(", ");
+    console.log(`  ${a.severity.padEnd(5)} ${a.rule} (${a.kind}/${a.reason}) chain ${a.chain} block ${a.block}${acts ? " → " + acts : ""}`);
+  }'
+kill "${pids[2]}" 2>/dev/null || true
+
+section "ringfence replay --all incidents/ — seven real exploits, without and with the guard"
+"$rf" replay --all incidents/ --format table
+
+section "Reports: out/exposure.html (dependency graph, tables), out/stress-resolv.html (waterfall)"
+if [[ $serve == 1 ]]; then
+  export RINGFENCE_API_TOKEN=${RINGFENCE_API_TOKEN:-demo-token}
+  section "ringfence serve — open http://127.0.0.1:8080/ (API token for reload/acknowledge: $RINGFENCE_API_TOKEN; Ctrl-C to stop)"
+  "$rf" serve --spec "$SPEC" --guard examples/guard/ringfence-guard.toml --addr 127.0.0.1:8080
+else
+  echo "Dashboard: $rf serve --spec $SPEC --guard examples/guard/ringfence-guard.toml (then open http://127.0.0.1:8080/)"
+fi

@@ -1,19 +1,32 @@
 #!/usr/bin/env bash
 # The whole test suite, exactly as CI runs it (.ci/run calls this script).
-# Works on a fresh machine with the Rust toolchain, Node.js/npm and Debian's apt: every tool the
-# tests need is installed, pinned, by scripts/setup.sh.
+# Works on a fresh Debian machine with the Rust toolchain, Node.js/npm and apt: every tool the
+# tests need is installed, pinned, by scripts/setup.sh (anvil, solc) and
+# scripts/setup-browser.sh (chromium, playwright-core).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [[ -x scripts/setup.sh ]]; then
-  scripts/setup.sh
-fi
+scripts/setup.sh
 
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 echo "==> cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
-echo "==> cargo test"
-cargo test --workspace --all-features --locked
 echo "==> cargo doc (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features --locked -q
+
+echo "==> ringfence replay --all incidents/ (real anvil chains; gate: median prevented share >= 99 %, no false trip)"
+cargo build --locked -q -p ringfence-cli
+target_dir=${CARGO_TARGET_DIR:-target}
+"$target_dir/debug/ringfence" replay --all incidents/ --format json > "$target_dir/replay-all.json"
+node -e '
+  const s = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).summary;
+  console.log(`incidents ${s.incidents}, median prevented ${(100 * s.median_prevented_share).toFixed(2)} %, worst ${s.worst_incident} ${(100 * s.worst_prevented_share).toFixed(2)} %, false trips ${s.false_trips}`);
+  if (s.incidents < 7 || s.median_prevented_share < 0.99 || s.false_trips !== 0) { console.error("replay gate failed"); process.exit(1); }
+' "$target_dir/replay-all.json"
+
+echo "==> dashboard in a real browser (chromium + playwright-core)"
+scripts/test-browser.sh
+
+echo "==> cargo test"
+cargo test --workspace --all-features --locked

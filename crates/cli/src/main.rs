@@ -42,6 +42,14 @@ enum Command {
     /// What a failure does downstream: direct loss, contagion rounds, multiplier, ranking,
     /// reverse stress, Monte Carlo.
     Stress(cmd::stress::Args),
+    /// Replay historical exploits on local anvil chains without and with the guard and on-chain
+    /// limits: the loss prevented, the first trip, false trips on benign traffic.
+    Replay(cmd::replay::Args),
+    /// The JSON API and the web dashboard (and the live guard with `--guard`).
+    Serve(cmd::serve::Args),
+    /// Follow live EVM chains and trip circuit breakers (alerts, pause transactions) in the
+    /// exploit's first block.
+    Watch(cmd::watch::Args),
 }
 
 fn main() -> ExitCode {
@@ -54,6 +62,9 @@ fn main() -> ExitCode {
         Command::Lint(a) => cmd::lint::run(a),
         Command::Import(a) => cmd::import::run(a),
         Command::Stress(a) => cmd::stress::run(a),
+        Command::Replay(a) => cmd::replay::run(a),
+        Command::Serve(a) => cmd::serve::run(a),
+        Command::Watch(a) => cmd::watch::run(a),
     };
     cmd::finish(result)
 }

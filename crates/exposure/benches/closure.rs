@@ -10,6 +10,13 @@ fn bench(c: &mut Criterion) {
     for n in [1_000usize, 10_000, 100_000] {
         let model = Model::from_spec("synthetic", synthetic(n, 42)).expect("valid synthetic spec");
         g.throughput(Throughput::Elements(n as u64));
+        // Cost grows with the dependency entries, not only the assets: say how many there are.
+        let entries: usize = Closure::compute(&model).dep.iter().map(Vec::len).sum();
+        eprintln!(
+            "{n} assets: {} components, {entries} dependency entries ({:.1} per asset)",
+            model.components.len(),
+            entries as f64 / n as f64
+        );
         g.bench_with_input(BenchmarkId::new("closure", n), &model, |b, m| {
             b.iter(|| Closure::compute(m))
         });

@@ -13,7 +13,10 @@ pub(crate) mod exposure;
 pub(crate) mod import;
 pub(crate) mod limits;
 pub(crate) mod lint;
+pub(crate) mod replay;
+pub(crate) mod serve;
 pub(crate) mod stress;
+pub(crate) mod watch;
 
 /// How a command ended.
 pub(crate) enum Outcome {

@@ -1,0 +1,221 @@
+//! Log decoding: from the config, which (contract, topic 0) pairs each chain watches and how each
+//! becomes a normalised [`EventKind`].
+
+use std::collections::HashMap;
+
+use alloy::dyn_abi::{DynSolValue, EventExt};
+use alloy::json_abi::Event as AbiEvent;
+use alloy::primitives::{Address, B256, keccak256};
+use alloy::rpc::types::Log;
+use ringfence_guard::{
+    BridgeSide, EventKind, Fields, GuardSpec, PRIVILEGED_EVENTS, PrivilegedChange, TokenIdx,
+};
+
+#[derive(Clone, Debug)]
+enum Handler {
+    Transfer(TokenIdx),
+    Bridge {
+        bridge: u16,
+        side: BridgeSide,
+        event: AbiEvent,
+    },
+    Privileged {
+        which: usize,
+        event: AbiEvent,
+    },
+}
+
+/// What one chain watches.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ChainFilter {
+    /// Contracts whose logs are fetched.
+    pub(crate) addresses: Vec<Address>,
+    /// Topic-0 values fetched.
+    pub(crate) topics: Vec<B256>,
+    handlers: HashMap<(Address, B256), Handler>,
+}
+
+/// Decodes logs of every configured chain.
+#[derive(Clone, Debug)]
+pub struct Decoder {
+    chains: Vec<ChainFilter>,
+}
+
+fn transfer_topic() -> B256 {
+    keccak256("Transfer(address,address,uint256)")
+}
+
+impl Decoder {
+    /// The decoder for a validated spec.
+    pub fn new(spec: &GuardSpec) -> Self {
+        let mut chains = vec![ChainFilter::default(); spec.chains.len()];
+        let mut add = |chain: u16, addr: Address, topic: B256, h: Handler| {
+            if let Some(c) = chains.get_mut(usize::from(chain)) {
+                if !c.addresses.contains(&addr) {
+                    c.addresses.push(addr);
+                }
+                if !c.topics.contains(&topic) {
+                    c.topics.push(topic);
+                }
+                c.handlers.entry((addr, topic)).or_insert(h);
+            }
+        };
+        for (i, t) in spec.tokens.iter().enumerate() {
+            if let Ok(i) = u16::try_from(i) {
+                add(t.chain, t.address, transfer_topic(), Handler::Transfer(i));
+            }
+        }
+        for (i, b) in spec.bridges.iter().enumerate() {
+            let Ok(i) = u16::try_from(i) else { continue };
+            for (end, side) in [
+                (&b.source, BridgeSide::Source),
+                (&b.destination, BridgeSide::Destination),
+            ] {
+                add(
+                    end.chain,
+                    end.contract,
+                    end.topic0,
+                    Handler::Bridge {
+                        bridge: i,
+                        side,
+                        event: end.event.clone(),
+                    },
+                );
+            }
+        }
+        for (ci, _) in spec.chains.iter().enumerate() {
+            let Ok(ci) = u16::try_from(ci) else { continue };
+            for (contract, extra) in spec.privileged_contracts(ci) {
+                for (which, (_, sig)) in PRIVILEGED_EVENTS.iter().enumerate() {
+                    if let Ok(ev) = AbiEvent::parse(sig) {
+                        add(
+                            ci,
+                            contract,
+                            ev.selector(),
+                            Handler::Privileged { which, event: ev },
+                        );
+                    }
+                }
+                for (k, ev) in extra.into_iter().enumerate() {
+                    add(
+                        ci,
+                        contract,
+                        ev.selector(),
+                        Handler::Privileged {
+                            which: PRIVILEGED_EVENTS.len() + k,
+                            event: ev,
+                        },
+                    );
+                }
+            }
+        }
+        Self { chains }
+    }
+
+    pub(crate) fn filter(&self, chain: u16) -> Option<&ChainFilter> {
+        self.chains.get(usize::from(chain))
+    }
+
+    /// The normalised event of a log, if the chain watches it and it decodes.
+    pub fn decode(&self, chain: u16, log: &Log) -> Option<EventKind> {
+        let c = self.chains.get(usize::from(chain))?;
+        let topics = log.topics();
+        let t0 = *topics.first()?;
+        let h = c.handlers.get(&(log.address(), t0))?;
+        let data = &log.data().data;
+        match h {
+            Handler::Transfer(token) => {
+                let from = Address::from_word(*topics.get(1)?);
+                let to = Address::from_word(*topics.get(2)?);
+                let amount = alloy::primitives::U256::try_from_be_slice(data.get(..32)?)?;
+                Some(if from == Address::ZERO {
+                    EventKind::Mint {
+                        token: *token,
+                        to,
+                        amount,
+                        minter: None,
+                    }
+                } else if to == Address::ZERO {
+                    EventKind::Burn {
+                        token: *token,
+                        from,
+                        amount,
+                    }
+                } else {
+                    EventKind::Transfer {
+                        token: *token,
+                        from,
+                        to,
+                        amount,
+                    }
+                })
+            }
+            Handler::Bridge {
+                bridge,
+                side,
+                event,
+            } => {
+                let words = event_words(event, topics, data)?;
+                Some(EventKind::Bridge {
+                    bridge: *bridge,
+                    side: *side,
+                    fields: Fields::new(&words),
+                })
+            }
+            Handler::Privileged { which, event } => {
+                let words = event_words(event, topics, data)?;
+                let w = |i: usize| words.get(i).copied();
+                let a = |i: usize| w(i).map(Address::from_word);
+                let change = match which {
+                    0 => PrivilegedChange::RoleGranted {
+                        role: w(0)?,
+                        account: a(1)?,
+                    },
+                    1 => PrivilegedChange::RoleRevoked {
+                        role: w(0)?,
+                        account: a(1)?,
+                    },
+                    2 => PrivilegedChange::OwnershipTransferred {
+                        previous: a(0)?,
+                        new: a(1)?,
+                    },
+                    3 => PrivilegedChange::Upgraded {
+                        implementation: a(0)?,
+                    },
+                    4 => PrivilegedChange::AdminChanged { new: a(1)? },
+                    5..=7 => PrivilegedChange::SignerSetChanged {
+                        which: (*which - 5) as u8,
+                        value: w(0)?,
+                    },
+                    8 => PrivilegedChange::Paused,
+                    k => PrivilegedChange::SignerSetChanged {
+                        which: u8::try_from(k - PRIVILEGED_EVENTS.len() + 3).unwrap_or(u8::MAX),
+                        value: w(0).unwrap_or_default(),
+                    },
+                };
+                Some(EventKind::Privileged {
+                    contract: log.address(),
+                    change,
+                })
+            }
+        }
+    }
+}
+
+/// Every parameter of an event as a 32-byte word, in signature order: indexed ones from the
+/// topics, static ones as their ABI word, dynamic ones as the keccak hash of their encoding.
+fn event_words(event: &AbiEvent, topics: &[B256], data: &[u8]) -> Option<Vec<B256>> {
+    let decoded = event.decode_log_parts(topics.iter().copied(), data).ok()?;
+    let mut indexed = topics.iter().skip(usize::from(!event.anonymous));
+    let mut body = decoded.body.iter();
+    let mut out = Vec::with_capacity(event.inputs.len());
+    for p in &event.inputs {
+        if p.indexed {
+            out.push(*indexed.next()?);
+        } else {
+            let v: &DynSolValue = body.next()?;
+            out.push(v.as_word().unwrap_or_else(|| keccak256(v.abi_encode())));
+        }
+    }
+    Some(out)
+}

@@ -1,0 +1,18 @@
+//! The ringfence guard's edge to live EVM chains: follows each configured chain over JSON-RPC
+//! with alloy (HTTP polling, or WebSocket new-head subscriptions), decodes the watched logs into
+//! normalised guard events from the configured event signatures, detects reorgs by parent hash
+//! and rolls state back, feeds the pure rule engine, persists everything in the store, prints
+//! each alert as a JSON line and acts on trips — a real pause transaction signed by a guardian
+//! key from the environment, sent the moment the offending log is seen. [`Watcher`] is the daemon
+//! behind `ringfence watch`.
+
+mod actions;
+mod decode;
+mod error;
+mod ingest;
+mod metrics;
+mod watch;
+
+pub use decode::Decoder;
+pub use error::{Error, Result};
+pub use watch::{WatchOptions, Watcher};

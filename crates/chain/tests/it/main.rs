@@ -1,0 +1,108 @@
+//! Behaviour tests of the live guard against real anvil chains: the attack patterns (unbacked
+//! mint over the window, forged and mismatched bridge releases, a role grant), benign traffic,
+//! kill -9 and restart, reorgs, backfill speed, and the compiled fixtures being current.
+
+mod artifacts;
+mod attacks;
+mod harness;
+mod restart;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ringfence_chain::{WatchOptions, Watcher};
+use ringfence_guard::AlertRecord;
+use tokio::sync::{mpsc, oneshot};
+
+/// The guardian key name used by test configs.
+pub(crate) const KEY_ENV: &str = "RINGFENCE_TEST_GUARDIAN_KEY";
+
+/// A guard running in-process.
+pub(crate) struct Guard {
+    pub(crate) alerts: mpsc::UnboundedReceiver<AlertRecord>,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Guard {
+    pub(crate) fn start(config: &str) -> Self {
+        let spec = match ringfence_guard::config::parse(Path::new("test.toml"), config) {
+            Ok(s) => Arc::new(s),
+            Err(e) => panic!("{e}"),
+        };
+        let (tx, alerts) = mpsc::unbounded_channel();
+        let mut secrets = std::collections::HashMap::new();
+        secrets.insert(KEY_ENV.to_owned(), harness::KEYS[1].to_owned());
+        let opts = WatchOptions {
+            metrics: None,
+            stdout: false,
+            alerts: Some(tx),
+            secrets,
+        };
+        let (stop, rx) = oneshot::channel();
+        let task = tokio::spawn(async move {
+            let w = Watcher::new(spec, opts);
+            if let Err(e) = w
+                .run(async {
+                    let _ = rx.await;
+                })
+                .await
+            {
+                panic!("watcher failed: {e}");
+            }
+        });
+        Self {
+            alerts,
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    /// The next alert, or panic after `secs`.
+    pub(crate) async fn next(&mut self, secs: u64) -> AlertRecord {
+        match tokio::time::timeout(Duration::from_secs(secs), self.alerts.recv()).await {
+            Ok(Some(a)) => a,
+            _ => panic!("no alert within {secs} s"),
+        }
+    }
+
+    /// Asserts nothing is reported for `ms`.
+    pub(crate) async fn quiet(&mut self, ms: u64) {
+        if let Ok(Some(a)) =
+            tokio::time::timeout(Duration::from_millis(ms), self.alerts.recv()).await
+        {
+            panic!(
+                "unexpected alert: {}",
+                serde_json::to_string_pretty(&a).unwrap_or_default()
+            );
+        }
+    }
+
+    pub(crate) async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(5), &mut self.task).await;
+    }
+}
+
+/// Waits until the guard's store has ingested `chain` up to `block`.
+pub(crate) async fn wait_ingested(db: &Path, chain: &str, block: u64) {
+    let start = Instant::now();
+    loop {
+        if let Ok(s) = ringfence_store::Store::open(db)
+            && s.checkpoint(chain)
+                .ok()
+                .flatten()
+                .is_some_and(|c| c.number >= block)
+        {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "guard did not ingest {chain} block {block}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

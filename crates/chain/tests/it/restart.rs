@@ -1,0 +1,311 @@
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use alloy::providers::Provider;
+
+use crate::harness::{Anvil, IToken, KEYS, account, deploy_token, role, units};
+use crate::{Guard, KEY_ENV, wait_ingested};
+
+const CHILD_ENV: &str = "RINGFENCE_TEST_CHILD_CONFIG";
+
+/// Not a test: the guard as a separate process, so that the restart test can `kill -9` it.
+#[test]
+#[ignore = "helper process for kill_9_and_restart_miss_nothing_and_repeat_nothing"]
+fn child_guard_process() {
+    let Ok(path) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    let spec = match ringfence_guard::config::load(Path::new(&path)) {
+        Ok(s) => std::sync::Arc::new(s),
+        Err(e) => panic!("{e}"),
+    };
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let opts = ringfence_chain::WatchOptions {
+        stdout: true,
+        ..Default::default()
+    };
+    rt.block_on(ringfence_chain::Watcher::new(spec, opts).run(std::future::pending()))
+        .expect("watch");
+}
+
+/// A guard process, killed with SIGKILL on drop.
+struct Proc(Child);
+
+impl Proc {
+    fn spawn(config: &Path) -> Self {
+        let exe = std::env::current_exe().expect("test binary");
+        let child = Command::new(exe)
+            .args([
+                "--exact",
+                "restart::child_guard_process",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_ENV, config)
+            .env(KEY_ENV, KEYS[1])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn guard process");
+        Self(child)
+    }
+
+    fn kill9(mut self) {
+        let _ = self.0.kill(); // SIGKILL
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn mint_config(db: &Path, rpc: &str, usdx: alloy::primitives::Address, actions: &str) -> String {
+    format!(
+        r#"
+[store]
+path = "{db}"
+[[chain]]
+id = "dst"
+rpc = "{rpc}"
+poll_ms = 100
+[[token]]
+id = "USDX"
+chain = "dst"
+address = "{usdx}"
+decimals = 18
+[[action]]
+id = "pause-usdx"
+kind = "pause"
+chain = "dst"
+contract = "{usdx}"
+call = "pause()"
+key_env = "{KEY_ENV}"
+[[rule]]
+id = "usdx-mint-rate"
+kind = "mint-rate"
+token = "USDX"
+window_s = 3600
+max_amount = "1000000"
+actions = [{actions}]
+"#,
+        db = db.display()
+    )
+}
+
+async fn setup(port: u16) -> (Anvil, alloy::primitives::Address) {
+    let chain = Anvil::spawn(port, u64::from(port), Some(1));
+    let admin = chain.as_account(0);
+    let usdx = deploy_token(&admin, "USDX", 18, account(0)).await;
+    let token = IToken::new(usdx, &admin);
+    for (r, who) in [("PAUSER_ROLE", 1), ("MINTER_ROLE", 2)] {
+        token
+            .grantRole(role(r), account(who))
+            .send()
+            .await
+            .expect("send")
+            .get_receipt()
+            .await
+            .expect("grant");
+    }
+    (chain, usdx)
+}
+
+/// kill -9 the guard, attack while it is down, restart: the attack is found (no event missed),
+/// tripped once and paused once; kill -9 and restart again: no second trip, no second pause.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_and_restart_miss_nothing_and_repeat_nothing() {
+    let (chain, usdx) = setup(18_540).await;
+    let admin = chain.as_account(0);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("guard.db");
+    let cfg = dir.path().join("guard.toml");
+    std::fs::write(
+        &cfg,
+        mint_config(&db, &chain.http(), usdx, "\"pause-usdx\""),
+    )
+    .expect("write");
+
+    let first = Proc::spawn(&cfg);
+    wait_ingested(&db, "dst", admin.get_block_number().await.expect("rpc")).await;
+    first.kill9();
+
+    // The attack happens while the guard is down.
+    let minter = chain.as_account(2);
+    let r = IToken::new(usdx, &minter)
+        .mint(account(2), units(50_000_000, 18))
+        .send()
+        .await
+        .expect("send")
+        .get_receipt()
+        .await
+        .expect("mint");
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+
+    let second = Proc::spawn(&cfg);
+    let start = Instant::now();
+    let trip = loop {
+        let s = ringfence_store::Store::open(&db).expect("store");
+        let alerts = s.alerts().expect("alerts");
+        if let Some(a) = alerts
+            .iter()
+            .find(|a| a.actions.first().is_some_and(|x| x.status == "mined"))
+        {
+            assert_eq!(alerts.len(), 1, "one trip");
+            break a.clone();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no mined pause after restart: {alerts:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(trip.tx, Some(r.transaction_hash));
+    second.kill9();
+
+    let third = Proc::spawn(&cfg);
+    let head = admin.get_block_number().await.expect("rpc");
+    wait_ingested(&db, "dst", head + 2).await;
+    let s = ringfence_store::Store::open(&db).expect("store");
+    assert_eq!(s.alerts().expect("alerts").len(), 1, "no repeated trip");
+    let pauses = admin.get_transaction_count(account(1)).await.expect("rpc");
+    assert_eq!(pauses, 1, "exactly one pause transaction from the guardian");
+    assert!(
+        IToken::new(usdx, &admin)
+            .paused()
+            .call()
+            .await
+            .expect("call")
+    );
+    drop(third);
+}
+
+/// A reorg that removes the offending block rolls the guard back and retracts the alert.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reorg_removing_the_evidence_retracts_the_alert() {
+    let (chain, usdx) = setup(18_550).await;
+    let admin = chain.as_account(0);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("guard.db");
+    let mut guard = Guard::start(&mint_config(&db, &chain.http(), usdx, ""));
+    wait_ingested(&db, "dst", admin.get_block_number().await.expect("rpc")).await;
+    let minter = chain.as_account(2);
+    let r = IToken::new(usdx, &minter)
+        .mint(account(2), units(50_000_000, 18))
+        .send()
+        .await
+        .expect("send")
+        .get_receipt()
+        .await
+        .expect("mint");
+    let n = r.block_number.expect("block");
+    let trip = guard.next(10).await;
+    assert_eq!(trip.block, n);
+    assert!(!trip.retracted);
+    wait_ingested(&db, "dst", n + 1).await;
+    let head = admin.get_block_number().await.expect("rpc");
+    let depth = head - n + 1;
+    let _: serde_json::Value = admin
+        .raw_request("anvil_reorg".into(), (depth, Vec::<()>::new()))
+        .await
+        .expect("anvil_reorg");
+    let retraction = guard.next(15).await;
+    assert_eq!(retraction.id, trip.id);
+    assert!(retraction.retracted);
+    let s = ringfence_store::Store::open(&db).expect("store");
+    assert!(s.alert(&trip.id).expect("q").expect("kept").retracted);
+    guard.quiet(1_500).await;
+    guard.stop().await;
+}
+
+/// Backfill speed, reported on stderr: 2,000 blocks by default (anvil itself takes minutes to
+/// mine 10k blocks); `RINGFENCE_BACKFILL_BLOCKS=10000` for the figure in docs/guard.md.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backfill_blocks_per_second() {
+    let blocks: u64 = std::env::var("RINGFENCE_BACKFILL_BLOCKS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000);
+    let rounds = blocks.div_ceil(500);
+    let chain = Anvil::spawn(18_560, 18_560, None);
+    let admin = chain.as_account(0);
+    let usdx = deploy_token(&admin, "USDX", 18, account(0)).await;
+    let token = IToken::new(usdx, &admin);
+    for _ in 0..rounds {
+        // Automine: poll the receipt (alloy's watcher waits for a further block).
+        let sent = token
+            .mint(account(4), units(10, 18))
+            .send()
+            .await
+            .expect("send");
+        assert!(
+            crate::harness::receipt(&admin, *sent.tx_hash())
+                .await
+                .status()
+        );
+        let _: serde_json::Value = admin
+            .raw_request("anvil_mine".into(), (500u64, 1u64))
+            .await
+            .expect("mine");
+    }
+    let head = admin.get_block_number().await.expect("rpc");
+    assert!(head >= blocks);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("guard.db");
+    let cfg = mint_config(&db, &chain.http(), usdx, "").replace(
+        "poll_ms = 100",
+        "poll_ms = 100\nstart_block = 1\nmax_block_range = 2000",
+    );
+    let t = Instant::now();
+    let guard = Guard::start(&cfg);
+    wait_ingested(&db, "dst", head).await;
+    let secs = t.elapsed().as_secs_f64();
+    eprintln!(
+        "BACKFILL {head} blocks in {secs:.2} s = {:.0} blocks/s",
+        head as f64 / secs
+    );
+    let s = ringfence_store::Store::open(&db).expect("store");
+    // One mint per round plus one head event per block.
+    assert_eq!(s.event_count().expect("count"), head + rounds);
+    guard.stop().await;
+}
+
+/// A chain that does not answer is reported `stale` and retried; the daemon keeps running.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_rpc_is_reported_stale_without_crashing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = format!(
+        r#"
+[store]
+path = "{db}"
+[[chain]]
+id = "gone"
+rpc = "http://127.0.0.1:18579"
+poll_ms = 50
+stale_after_s = 1
+[[token]]
+id = "T"
+chain = "gone"
+address = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+decimals = 6
+[[rule]]
+id = "t-mint"
+kind = "mint-rate"
+token = "T"
+window_s = 60
+max_amount = "1"
+"#,
+        db = dir.path().join("g.db").display()
+    );
+    let mut guard = Guard::start(&config);
+    let a = guard.next(10).await;
+    assert_eq!((a.kind.as_str(), a.chain.as_str()), ("stale", "gone"));
+    assert!(a.evidence["error"].as_str().is_some_and(|e| !e.is_empty()));
+    guard.quiet(1_000).await;
+    guard.stop().await;
+}

@@ -1,0 +1,150 @@
+//! Trips and alerts produced by the rule engine, and their rendered, serialisable form.
+
+use alloy::primitives::{B256, keccak256};
+use serde::{Deserialize, Serialize};
+
+use crate::event::ChainIdx;
+use crate::spec::GuardSpec;
+
+/// How serious a finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Severity {
+    /// A limit or invariant is broken: every action of the rule runs (pause, webhook).
+    Trip,
+    /// Worth a human's attention: only notifying actions (webhook) run.
+    Alert,
+}
+
+/// One finding of one rule, located at the event that caused it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Alert {
+    /// Index of the rule in [`GuardSpec::rules`].
+    pub rule: u16,
+    /// Trip or alert.
+    pub severity: Severity,
+    /// Short machine-readable cause, e.g. `window-exceeded`, `no-source`, `mismatch`.
+    pub reason: &'static str,
+    /// Chain of the offending event.
+    pub chain: ChainIdx,
+    /// Block of the offending event.
+    pub block: u64,
+    /// Its block timestamp.
+    pub timestamp: u64,
+    /// Its transaction (zero when the cause is not one transaction, e.g. a timeout).
+    pub tx: B256,
+    /// Its log index.
+    pub log_index: u64,
+    /// What the rule saw: amounts, limits, fields, counterpart events.
+    pub evidence: serde_json::Value,
+}
+
+impl Alert {
+    /// A stable id: the same finding on the same event always has the same id, so a replay
+    /// after a restart recognises trips it already acted on.
+    pub fn id(&self, spec: &GuardSpec) -> String {
+        let rule = spec
+            .rules
+            .get(usize::from(self.rule))
+            .map_or("?", |r| r.id.as_str());
+        let chain = spec
+            .chains
+            .get(usize::from(self.chain))
+            .map_or("?", |c| c.id.as_str());
+        let pre = format!(
+            "{rule}/{chain}/{}/{}/{}/{}",
+            self.block, self.tx, self.log_index, self.reason
+        );
+        let h = keccak256(pre.as_bytes());
+        alloy::primitives::hex::encode(&h[..12])
+    }
+
+    /// The serialisable form with names instead of indices.
+    pub fn record(&self, spec: &GuardSpec) -> AlertRecord {
+        let rule = spec.rules.get(usize::from(self.rule));
+        let actions = rule
+            .map(|r| {
+                r.actions
+                    .iter()
+                    .filter_map(|a| spec.actions.get(usize::from(*a)))
+                    .filter(|a| self.severity == Severity::Trip || a.kind.is_notify())
+                    .map(|a| ActionRecord {
+                        id: a.id.clone(),
+                        kind: a.kind.name().to_owned(),
+                        status: "pending".to_owned(),
+                        tx: None,
+                        error: None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        AlertRecord {
+            id: self.id(spec),
+            rule: rule.map_or_else(String::new, |r| r.id.clone()),
+            kind: rule.map_or("", |r| r.kind.name()).to_owned(),
+            severity: self.severity,
+            reason: self.reason.to_owned(),
+            chain: spec
+                .chains
+                .get(usize::from(self.chain))
+                .map_or_else(String::new, |c| c.id.clone()),
+            block: self.block,
+            timestamp: self.timestamp,
+            tx: (self.tx != B256::ZERO).then_some(self.tx),
+            log_index: self.log_index,
+            evidence: self.evidence.clone(),
+            actions,
+            retracted: false,
+        }
+    }
+}
+
+/// The outcome of one action for one alert.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionRecord {
+    /// Action id.
+    pub id: String,
+    /// Action kind (`pause`, `webhook`).
+    pub kind: String,
+    /// `pending`, `sent`, `mined`, `reverted`, `failed`, `done`, or `same-as:<alert id>` when
+    /// another trip of the same block already runs this action.
+    pub status: String,
+    /// Transaction hash of a pause.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tx: Option<B256>,
+    /// Last error, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// An alert as printed on stdout (one JSON line) and stored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlertRecord {
+    /// Stable id (see [`Alert::id`]).
+    pub id: String,
+    /// Rule id, or `stale` / `retracted` for daemon-level alerts.
+    pub rule: String,
+    /// Rule kind (`mint-rate`, …) or `stale`.
+    pub kind: String,
+    /// Trip or alert.
+    pub severity: Severity,
+    /// Machine-readable cause.
+    pub reason: String,
+    /// Chain id from the config.
+    pub chain: String,
+    /// Block of the offending event.
+    pub block: u64,
+    /// Its timestamp.
+    pub timestamp: u64,
+    /// Offending transaction.
+    pub tx: Option<B256>,
+    /// Its log index.
+    pub log_index: u64,
+    /// What the rule saw.
+    pub evidence: serde_json::Value,
+    /// Actions run for it and their outcome.
+    pub actions: Vec<ActionRecord>,
+    /// True once a reorg removed the evidence.
+    #[serde(default)]
+    pub retracted: bool,
+}

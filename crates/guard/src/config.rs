@@ -1,0 +1,1259 @@
+//! Guard config loading: TOML parsed with recovery, each entry deserialised on its own so that
+//! every problem (syntax, unknown key, wrong type, dangling reference, bad address, amount or
+//! event signature) is reported at once with its file, line and column.
+
+use std::collections::HashSet;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use alloy::json_abi::{Event as AbiEvent, Function};
+use alloy::primitives::{Address, U256};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
+use toml::Spanned;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
+
+use crate::amount::parse_units;
+use crate::diag::{Diagnostic, Diagnostics, Locator};
+use crate::event::MAX_FIELDS;
+use crate::spec::*;
+
+/// Reads and validates the guard config at `path`.
+pub fn load(path: &Path) -> crate::Result<GuardSpec> {
+    let text = std::fs::read_to_string(path).map_err(|source| crate::Error::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    Ok(parse(path, &text)?)
+}
+
+/// Validates a guard config given as text; `path` is only used in diagnostics and to resolve a
+/// relative `[store] path` (relative paths are kept as written).
+pub fn parse(path: &Path, text: &str) -> Result<GuardSpec, Diagnostics> {
+    let mut cx = Cx {
+        loc: Locator::new(path.to_owned(), text),
+        diags: Vec::new(),
+    };
+    let spec = cx.parse(text);
+    let mut diags = cx.diags;
+    diags.sort_by(|a, b| (a.line, a.column, &a.message).cmp(&(b.line, b.column, &b.message)));
+    diags.dedup();
+    match spec {
+        Some(spec) if diags.is_empty() => Ok(spec),
+        _ => Err(Diagnostics(diags)),
+    }
+}
+
+/// A decimal amount written as a string (`"1000000"`, `"2.5"`) or a TOML integer.
+#[derive(Clone, Debug)]
+struct AmountText(String);
+
+impl<'de> Deserialize<'de> for AmountText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = AmountText;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a decimal amount as a string, e.g. \"1000000\" or \"2.5\"")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<AmountText, E> {
+                Ok(AmountText(v.to_owned()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<AmountText, E> {
+                Ok(AmountText(v.to_string()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<AmountText, E> {
+                Ok(AmountText(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+type S = Spanned<String>;
+
+#[derive(Deserialize)]
+struct RawStore {
+    path: S,
+}
+
+#[derive(Deserialize)]
+struct RawChain {
+    id: S,
+    rpc: S,
+    confirmations: Option<u64>,
+    poll_ms: Option<Spanned<u64>>,
+    start_block: Option<u64>,
+    max_block_range: Option<Spanned<u64>>,
+    stale_after_s: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct RawToken {
+    id: S,
+    chain: S,
+    address: S,
+    decimals: Spanned<u8>,
+    price_usd: Option<Spanned<f64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEnd {
+    chain: S,
+    contract: S,
+    event: S,
+}
+
+#[derive(Deserialize)]
+struct RawBridge {
+    id: S,
+    source: RawEnd,
+    destination: RawEnd,
+    match_on: Spanned<Vec<S>>,
+    key: Option<S>,
+}
+
+#[derive(Deserialize)]
+struct RawAction {
+    id: S,
+    kind: S,
+    chain: Option<S>,
+    contract: Option<S>,
+    call: Option<S>,
+    key_env: Option<S>,
+    url: Option<S>,
+    gas_limit: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct RawRule {
+    id: S,
+    kind: S,
+    actions: Option<Vec<S>>,
+    token: Option<S>,
+    backing_token: Option<S>,
+    holder: Option<S>,
+    chain: Option<S>,
+    contract: Option<S>,
+    contracts: Option<Vec<S>>,
+    tokens: Option<Vec<S>>,
+    bridge: Option<S>,
+    window_s: Option<Spanned<u64>>,
+    max_amount: Option<Spanned<AmountText>>,
+    max_share_of_supply: Option<Spanned<f64>>,
+    max_per_minter: Option<Spanned<AmountText>>,
+    max_usd: Option<Spanned<f64>>,
+    big_transfer_usd: Option<Spanned<f64>>,
+    timeout_s: Option<u64>,
+    relay_delay_s: Option<u64>,
+    source_wait_s: Option<u64>,
+    tolerance: Option<Spanned<AmountText>>,
+    changes: Option<Vec<S>>,
+    extra_events: Option<Vec<S>>,
+    severity: Option<S>,
+    metric: Option<S>,
+    bucket_s: Option<Spanned<u64>>,
+    alpha: Option<Spanned<f64>>,
+    factor: Option<Spanned<f64>>,
+    warmup_buckets: Option<u32>,
+    min_value: Option<f64>,
+}
+
+const TOP_KEYS: [&str; 6] = ["store", "chain", "token", "bridge", "action", "rule"];
+const CHAIN_KEYS: &[&str] = &[
+    "id",
+    "rpc",
+    "confirmations",
+    "poll_ms",
+    "start_block",
+    "max_block_range",
+    "stale_after_s",
+];
+const TOKEN_KEYS: &[&str] = &["id", "chain", "address", "decimals", "price_usd"];
+const BRIDGE_KEYS: &[&str] = &["id", "source", "destination", "match_on", "key"];
+const ACTION_KINDS: &[(&str, &[&str])] = &[
+    (
+        "pause",
+        &[
+            "id",
+            "kind",
+            "chain",
+            "contract",
+            "call",
+            "key_env",
+            "gas_limit",
+        ],
+    ),
+    ("webhook", &["id", "kind", "url"]),
+];
+const RULE_COMMON: &[&str] = &["id", "kind", "actions"];
+const RULE_KINDS: &[(&str, &[&str])] = &[
+    (
+        "mint-rate",
+        &[
+            "token",
+            "window_s",
+            "max_amount",
+            "max_share_of_supply",
+            "max_per_minter",
+        ],
+    ),
+    (
+        "outflow-rate",
+        &[
+            "chain",
+            "contract",
+            "tokens",
+            "window_s",
+            "max_usd",
+            "big_transfer_usd",
+        ],
+    ),
+    (
+        "message-match",
+        &["bridge", "timeout_s", "relay_delay_s", "source_wait_s"],
+    ),
+    (
+        "backing",
+        &[
+            "token",
+            "backing_token",
+            "holder",
+            "tolerance",
+            "relay_delay_s",
+        ],
+    ),
+    (
+        "privileged",
+        &["chain", "contracts", "changes", "extra_events", "severity"],
+    ),
+    (
+        "anomaly",
+        &[
+            "metric",
+            "token",
+            "chain",
+            "contract",
+            "tokens",
+            "bucket_s",
+            "alpha",
+            "factor",
+            "warmup_buckets",
+            "min_value",
+        ],
+    ),
+];
+const CHANGE_NAMES: [&str; 7] = [
+    "role-granted",
+    "role-revoked",
+    "ownership-transferred",
+    "upgraded",
+    "admin-changed",
+    "signer-set-changed",
+    "paused",
+];
+
+struct Cx<'a> {
+    loc: Locator<'a>,
+    diags: Vec<Diagnostic>,
+}
+
+fn list(items: &[&str]) -> String {
+    items
+        .iter()
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Cx<'_> {
+    fn err(
+        &mut self,
+        span: Option<Range<usize>>,
+        entity: Option<&str>,
+        msg: impl Into<String>,
+        help: impl Into<String>,
+    ) {
+        let d = self.loc.at(span, entity, msg, help);
+        self.diags.push(d);
+    }
+
+    fn parse(&mut self, text: &str) -> Option<GuardSpec> {
+        let (root, errors) = DeTable::parse_recoverable(text);
+        for e in &errors {
+            self.err(
+                e.span(),
+                None,
+                format!("TOML syntax: {}", e.message().trim()),
+                "",
+            );
+        }
+        let root = root.into_inner();
+        let mut sections: [Vec<Spanned<DeValue<'_>>>; 6] = Default::default();
+        for (k, v) in root.iter() {
+            match TOP_KEYS.iter().position(|t| *t == k.get_ref().as_ref()) {
+                Some(i) => match v.get_ref() {
+                    DeValue::Array(items) if i > 0 => sections[i].extend(items.iter().cloned()),
+                    DeValue::Table(_) if i == 0 => sections[0].push(v.clone()),
+                    _ => {
+                        let want = if i == 0 {
+                            "a table `[store]`"
+                        } else {
+                            "an array of tables"
+                        };
+                        let help = if i == 0 {
+                            "write `[store]`".to_owned()
+                        } else {
+                            format!("write `[[{}]]`", TOP_KEYS[i])
+                        };
+                        self.err(
+                            Some(v.span()),
+                            None,
+                            format!("`{k}` must be {want}", k = k.get_ref()),
+                            help,
+                        );
+                    }
+                },
+                None => self.err(
+                    Some(k.span()),
+                    None,
+                    format!("unknown section `{}`", k.get_ref()),
+                    format!("sections are {}", list(&TOP_KEYS)),
+                ),
+            }
+        }
+        let [store, chains, tokens, bridges, actions, rules] = sections;
+
+        let store = match store.first() {
+            Some(v) => self
+                .entry::<RawStore>(v, &["path"], "store")
+                .map(|s| StoreSpec {
+                    path: PathBuf::from(s.path.into_inner()),
+                }),
+            None => {
+                self.err(
+                    None,
+                    None,
+                    "missing `[store]`",
+                    "add `[store]` with `path = \"ringfence.db\"`",
+                );
+                None
+            }
+        };
+
+        let raw_chains: Vec<RawChain> = chains
+            .iter()
+            .filter_map(|v| self.entry(v, CHAIN_KEYS, "chain"))
+            .collect();
+        let chains: Vec<ChainSpec> = raw_chains
+            .into_iter()
+            .filter_map(|c| self.chain(c))
+            .collect();
+        self.unique(chains.iter().map(|c| c.id.as_str()), "chain");
+        if chains.is_empty() {
+            self.err(
+                None,
+                None,
+                "no `[[chain]]`",
+                "declare at least one chain with `id` and `rpc`",
+            );
+        }
+
+        let raw_tokens: Vec<RawToken> = tokens
+            .iter()
+            .filter_map(|v| self.entry(v, TOKEN_KEYS, "token"))
+            .collect();
+        let mut ids = HashSet::new();
+        let mut token_specs = Vec::new();
+        for t in raw_tokens {
+            if !ids.insert(t.id.get_ref().clone()) {
+                self.dup(&t.id, "token");
+            }
+            if let Some(s) = self.token(&chains, t) {
+                token_specs.push(s);
+            }
+        }
+
+        let raw_bridges: Vec<RawBridge> = bridges
+            .iter()
+            .filter_map(|v| self.entry(v, BRIDGE_KEYS, "bridge"))
+            .collect();
+        let mut ids = HashSet::new();
+        let mut bridge_specs = Vec::new();
+        for b in raw_bridges {
+            if !ids.insert(b.id.get_ref().clone()) {
+                self.dup(&b.id, "bridge");
+            }
+            if let Some(s) = self.bridge(&chains, b) {
+                bridge_specs.push(s);
+            }
+        }
+
+        let mut ids = HashSet::new();
+        let mut action_specs = Vec::new();
+        for v in &actions {
+            let Some(kind_keys) = self.kind_keys(v, ACTION_KINDS, &[], "action") else {
+                continue;
+            };
+            let Some(a) = self.entry::<RawAction>(v, kind_keys, "action") else {
+                continue;
+            };
+            if !ids.insert(a.id.get_ref().clone()) {
+                self.dup(&a.id, "action");
+            }
+            if let Some(s) = self.action(&chains, a) {
+                action_specs.push(s);
+            }
+        }
+
+        let mut ids = HashSet::new();
+        let mut rule_specs = Vec::new();
+        for v in &rules {
+            let Some(kind_keys) = self.kind_keys(v, RULE_KINDS, RULE_COMMON, "rule") else {
+                continue;
+            };
+            let mut keys: Vec<&str> = RULE_COMMON.to_vec();
+            keys.extend_from_slice(kind_keys);
+            let Some(r) = self.entry::<RawRule>(v, &keys, "rule") else {
+                continue;
+            };
+            if !ids.insert(r.id.get_ref().clone()) {
+                self.dup(&r.id, "rule");
+            }
+            let spec = GuardSpec {
+                store: StoreSpec {
+                    path: PathBuf::new(),
+                },
+                chains: chains.clone(),
+                tokens: token_specs.clone(),
+                bridges: bridge_specs.clone(),
+                actions: action_specs.clone(),
+                rules: Vec::new(),
+            };
+            if let Some(s) = self.rule(&spec, r) {
+                rule_specs.push(s);
+            }
+        }
+
+        Some(GuardSpec {
+            store: store?,
+            chains,
+            tokens: token_specs,
+            bridges: bridge_specs,
+            actions: action_specs,
+            rules: rule_specs,
+        })
+    }
+
+    fn dup(&mut self, id: &S, what: &str) {
+        self.err(
+            Some(id.span()),
+            Some(id.get_ref()),
+            format!("duplicate {what} id `{}`", id.get_ref()),
+            format!("give every {what} a different id"),
+        );
+    }
+
+    fn unique<'s>(&mut self, ids: impl Iterator<Item = &'s str>, what: &str) {
+        let mut seen = HashSet::new();
+        for id in ids {
+            if !seen.insert(id) {
+                self.err(None, Some(id), format!("duplicate {what} id `{id}`"), "");
+            }
+        }
+    }
+
+    /// Reads `kind` of a table and returns the keys allowed for it.
+    fn kind_keys<'k>(
+        &mut self,
+        v: &Spanned<DeValue<'_>>,
+        kinds: &[(&str, &'k [&'k str])],
+        common: &[&str],
+        what: &str,
+    ) -> Option<&'k [&'k str]> {
+        let DeValue::Table(t) = v.get_ref() else {
+            self.err(
+                Some(v.span()),
+                None,
+                format!("`{what}` entries must be tables"),
+                "",
+            );
+            return None;
+        };
+        let id = t
+            .get("id")
+            .and_then(|v| v.get_ref().as_str())
+            .map(str::to_owned);
+        let names: Vec<&str> = kinds.iter().map(|(k, _)| *k).collect();
+        match t.get("kind") {
+            None => {
+                self.err(
+                    Some(v.span()),
+                    id.as_deref(),
+                    format!("{what} has no `kind`"),
+                    format!("kinds are {}", list(&names)),
+                );
+                None
+            }
+            Some(k) => match k
+                .get_ref()
+                .as_str()
+                .and_then(|s| kinds.iter().find(|(n, _)| *n == s))
+            {
+                Some((_, keys)) => {
+                    let _ = common;
+                    Some(keys)
+                }
+                None => {
+                    self.err(
+                        Some(k.span()),
+                        id.as_deref(),
+                        format!("unknown {what} kind {}", show_value(k.get_ref())),
+                        format!("kinds are {}", list(&names)),
+                    );
+                    None
+                }
+            },
+        }
+    }
+
+    /// Checks a table's keys and deserialises it.
+    fn entry<T: DeserializeOwned>(
+        &mut self,
+        v: &Spanned<DeValue<'_>>,
+        keys: &[&str],
+        what: &str,
+    ) -> Option<T> {
+        let DeValue::Table(t) = v.get_ref() else {
+            self.err(
+                Some(v.span()),
+                None,
+                format!("`{what}` entries must be tables"),
+                "",
+            );
+            return None;
+        };
+        let id = t
+            .get("id")
+            .and_then(|v| v.get_ref().as_str())
+            .map(str::to_owned);
+        let mut ok = true;
+        for (k, _) in t.iter() {
+            let key: &str = k.get_ref().as_ref();
+            if !keys.contains(&key) {
+                ok = false;
+                self.err(
+                    Some(k.span()),
+                    id.as_deref(),
+                    format!("unknown key `{key}` in {what}"),
+                    format!("allowed keys here: {}", list(keys)),
+                );
+            }
+        }
+        match T::deserialize(ValueDeserializer::from(v.clone())) {
+            Ok(x) if ok => Some(x),
+            Ok(_) => None,
+            Err(e) => {
+                let span = e.span().or_else(|| Some(v.span()));
+                self.err(
+                    span,
+                    id.as_deref(),
+                    format!("{what}: {}", e.message().trim()),
+                    "",
+                );
+                None
+            }
+        }
+    }
+
+    fn address(&mut self, s: &S, entity: &str) -> Option<Address> {
+        match Address::from_str(s.get_ref().trim()) {
+            Ok(a) => Some(a),
+            Err(_) => {
+                self.err(
+                    Some(s.span()),
+                    Some(entity),
+                    format!("`{}` is not an address", s.get_ref()),
+                    "write a 20-byte hex address, e.g. \"0x5FbDB2315678afecb367f032d93F642f64180aa3\"",
+                );
+                None
+            }
+        }
+    }
+
+    fn chain_ref(&mut self, chains: &[ChainSpec], s: &S, entity: &str) -> Option<u16> {
+        let found = chains.iter().position(|c| &c.id == s.get_ref());
+        match found.and_then(|i| u16::try_from(i).ok()) {
+            Some(i) => Some(i),
+            None => {
+                let ids: Vec<&str> = chains.iter().map(|c| c.id.as_str()).collect();
+                self.err(
+                    Some(s.span()),
+                    Some(entity),
+                    format!("unknown chain `{}`", s.get_ref()),
+                    format!("declared chains: {}", list(&ids)),
+                );
+                None
+            }
+        }
+    }
+
+    fn event(&mut self, s: &S, entity: &str) -> Option<AbiEvent> {
+        match AbiEvent::parse(s.get_ref()) {
+            Ok(e) if e.inputs.len() <= MAX_FIELDS => Some(e),
+            Ok(_) => {
+                self.err(
+                    Some(s.span()),
+                    Some(entity),
+                    format!("event has more than {MAX_FIELDS} parameters"),
+                    "",
+                );
+                None
+            }
+            Err(e) => {
+                self.err(
+                    Some(s.span()),
+                    Some(entity),
+                    format!("not an event signature: {e}"),
+                    "write e.g. \"Locked(bytes32 indexed id, address token, uint256 amount, address recipient)\"",
+                );
+                None
+            }
+        }
+    }
+
+    fn chain(&mut self, c: RawChain) -> Option<ChainSpec> {
+        let id = c.id.get_ref().clone();
+        let rpc = c.rpc.get_ref().trim().to_owned();
+        let transport = if rpc.starts_with("http://") || rpc.starts_with("https://") {
+            Transport::Http
+        } else if rpc.starts_with("ws://") || rpc.starts_with("wss://") {
+            Transport::Ws
+        } else {
+            self.err(
+                Some(c.rpc.span()),
+                Some(&id),
+                format!("`{rpc}` is not an http(s) or ws(s) URL"),
+                "write e.g. \"http://127.0.0.1:8545\" or \"ws://127.0.0.1:8545\"",
+            );
+            return None;
+        };
+        let mut ok = true;
+        if let Some(p) = &c.poll_ms
+            && *p.get_ref() == 0
+        {
+            self.err(
+                Some(p.span()),
+                Some(&id),
+                "`poll_ms` must be at least 1",
+                "",
+            );
+            ok = false;
+        }
+        if let Some(p) = &c.max_block_range
+            && *p.get_ref() == 0
+        {
+            self.err(
+                Some(p.span()),
+                Some(&id),
+                "`max_block_range` must be at least 1",
+                "",
+            );
+            ok = false;
+        }
+        ok.then(|| ChainSpec {
+            id,
+            rpc,
+            transport,
+            confirmations: c.confirmations.unwrap_or(0),
+            poll_ms: c.poll_ms.map_or(200, Spanned::into_inner),
+            start_block: c.start_block,
+            max_block_range: c.max_block_range.map_or(2000, Spanned::into_inner),
+            stale_after_s: c.stale_after_s.unwrap_or(30),
+        })
+    }
+
+    fn token(&mut self, chains: &[ChainSpec], t: RawToken) -> Option<TokenSpec> {
+        let id = t.id.get_ref().clone();
+        let chain = self.chain_ref(chains, &t.chain, &id);
+        let address = self.address(&t.address, &id);
+        let decimals = *t.decimals.get_ref();
+        if decimals > 77 {
+            self.err(
+                Some(t.decimals.span()),
+                Some(&id),
+                "`decimals` must be at most 77",
+                "",
+            );
+            return None;
+        }
+        let price_usd = match t.price_usd {
+            Some(p) if !p.get_ref().is_finite() || *p.get_ref() < 0.0 => {
+                self.err(
+                    Some(p.span()),
+                    Some(&id),
+                    "`price_usd` must be a non-negative number",
+                    "",
+                );
+                return None;
+            }
+            Some(p) => p.into_inner(),
+            None => 0.0,
+        };
+        Some(TokenSpec {
+            id,
+            chain: chain?,
+            address: address?,
+            decimals,
+            price_usd,
+        })
+    }
+
+    fn bridge_end(
+        &mut self,
+        chains: &[ChainSpec],
+        e: &RawEnd,
+        id: &str,
+    ) -> Option<BridgeEventSpec> {
+        let chain = self.chain_ref(chains, &e.chain, id);
+        let contract = self.address(&e.contract, id);
+        let event = self.event(&e.event, id)?;
+        let topic0 = event.selector();
+        Some(BridgeEventSpec {
+            chain: chain?,
+            contract: contract?,
+            event,
+            topic0,
+        })
+    }
+
+    fn bridge(&mut self, chains: &[ChainSpec], b: RawBridge) -> Option<BridgeSpec> {
+        let id = b.id.get_ref().clone();
+        let source = self.bridge_end(chains, &b.source, &id);
+        let destination = self.bridge_end(chains, &b.destination, &id);
+        let (source, destination) = (source?, destination?);
+        let mut match_on = Vec::new();
+        let mut match_idx = Vec::new();
+        if b.match_on.get_ref().is_empty() {
+            self.err(
+                Some(b.match_on.span()),
+                Some(&id),
+                "`match_on` is empty",
+                "name the event parameters compared, e.g. [\"id\", \"amount\", \"recipient\"]",
+            );
+            return None;
+        }
+        for name in b.match_on.get_ref() {
+            let find = |e: &AbiEvent| e.inputs.iter().position(|p| &p.name == name.get_ref());
+            let names = |e: &AbiEvent| e.inputs.iter().map(|p| p.name.clone()).collect::<Vec<_>>();
+            match (find(&source.event), find(&destination.event)) {
+                (Some(s), Some(d)) => {
+                    match_on.push(name.get_ref().clone());
+                    match_idx.push((s, d));
+                }
+                (s, _) => {
+                    let (side, ev) = if s.is_none() {
+                        ("source", &source.event)
+                    } else {
+                        ("destination", &destination.event)
+                    };
+                    let have = names(ev);
+                    let have: Vec<&str> = have.iter().map(String::as_str).collect();
+                    self.err(
+                        Some(name.span()),
+                        Some(&id),
+                        format!("the {side} event has no parameter `{}`", name.get_ref()),
+                        format!("its parameters are {}", list(&have)),
+                    );
+                }
+            }
+        }
+        if match_idx.len() != b.match_on.get_ref().len() {
+            return None;
+        }
+        let key = match &b.key {
+            None => 0,
+            Some(k) => match match_on.iter().position(|n| n == k.get_ref()) {
+                Some(i) => i,
+                None => {
+                    self.err(
+                        Some(k.span()),
+                        Some(&id),
+                        format!("`key` `{}` is not in `match_on`", k.get_ref()),
+                        "the key pairs events; it must be one of the compared parameters",
+                    );
+                    return None;
+                }
+            },
+        };
+        Some(BridgeSpec {
+            id,
+            source,
+            destination,
+            match_on,
+            match_idx,
+            key,
+        })
+    }
+
+    fn action(&mut self, chains: &[ChainSpec], a: RawAction) -> Option<ActionSpec> {
+        let id = a.id.get_ref().clone();
+        let kind = match a.kind.get_ref().as_str() {
+            "pause" => {
+                let need = |v: &Option<S>, key: &str, cx: &mut Self| {
+                    if v.is_none() {
+                        cx.err(
+                            Some(a.id.span()),
+                            Some(&id),
+                            format!("pause action needs `{key}`"),
+                            "",
+                        );
+                    }
+                };
+                need(&a.chain, "chain", self);
+                need(&a.contract, "contract", self);
+                need(&a.call, "call", self);
+                need(&a.key_env, "key_env", self);
+                let (Some(chain), Some(contract), Some(call), Some(key_env)) =
+                    (&a.chain, &a.contract, &a.call, &a.key_env)
+                else {
+                    return None;
+                };
+                let chain = self.chain_ref(chains, chain, &id);
+                let contract = self.address(contract, &id);
+                let func = match Function::parse(call.get_ref()) {
+                    Ok(f) if f.inputs.is_empty() => Some(f),
+                    Ok(_) => {
+                        self.err(
+                            Some(call.span()),
+                            Some(&id),
+                            "a pause call takes no arguments",
+                            "write e.g. \"pause()\"",
+                        );
+                        None
+                    }
+                    Err(e) => {
+                        self.err(
+                            Some(call.span()),
+                            Some(&id),
+                            format!("not a function signature: {e}"),
+                            "write e.g. \"pause()\"",
+                        );
+                        None
+                    }
+                };
+                let env = key_env.get_ref();
+                let env_ok = !env.is_empty()
+                    && env.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    && !env.chars().next().is_some_and(|c| c.is_ascii_digit());
+                if !env_ok || env.len() >= 64 {
+                    self.err(
+                        Some(key_env.span()),
+                        Some(&id),
+                        "`key_env` must name an environment variable",
+                        "never put a private key in the config; export it, e.g. RINGFENCE_GUARDIAN_KEY=0x…, and write key_env = \"RINGFENCE_GUARDIAN_KEY\"",
+                    );
+                    return None;
+                }
+                let func = func?;
+                ActionKind::Pause {
+                    chain: chain?,
+                    contract: contract?,
+                    call: func.signature(),
+                    selector: func.selector().0,
+                    key_env: env.clone(),
+                    gas_limit: a.gas_limit.unwrap_or(200_000),
+                }
+            }
+            _ => {
+                let Some(url) = &a.url else {
+                    self.err(
+                        Some(a.id.span()),
+                        Some(&id),
+                        "webhook action needs `url`",
+                        "",
+                    );
+                    return None;
+                };
+                let u = url.get_ref();
+                if !(u.starts_with("http://") || u.starts_with("https://")) {
+                    self.err(
+                        Some(url.span()),
+                        Some(&id),
+                        format!("`{u}` is not an http(s) URL"),
+                        "",
+                    );
+                    return None;
+                }
+                ActionKind::Webhook { url: u.clone() }
+            }
+        };
+        Some(ActionSpec { id, kind })
+    }
+
+    fn token_ref(&mut self, spec: &GuardSpec, s: &S, entity: &str) -> Option<u16> {
+        match spec.token_idx(s.get_ref()) {
+            Some(i) => Some(i),
+            None => {
+                let ids: Vec<&str> = spec.tokens.iter().map(|c| c.id.as_str()).collect();
+                self.err(
+                    Some(s.span()),
+                    Some(entity),
+                    format!("unknown token `{}`", s.get_ref()),
+                    format!("declared tokens: {}", list(&ids)),
+                );
+                None
+            }
+        }
+    }
+
+    fn required<'r, T>(&mut self, v: &'r Option<T>, key: &str, r: &RawRule) -> Option<&'r T> {
+        if v.is_none() {
+            self.err(
+                Some(r.kind.span()),
+                Some(r.id.get_ref()),
+                format!("a `{}` rule needs `{key}`", r.kind.get_ref()),
+                "",
+            );
+        }
+        v.as_ref()
+    }
+
+    fn positive_f64(
+        &mut self,
+        v: &Option<Spanned<f64>>,
+        key: &str,
+        id: &str,
+    ) -> Option<Option<f64>> {
+        match v {
+            Some(x) if !x.get_ref().is_finite() || *x.get_ref() <= 0.0 => {
+                self.err(
+                    Some(x.span()),
+                    Some(id),
+                    format!("`{key}` must be a positive number"),
+                    "",
+                );
+                None
+            }
+            Some(x) => Some(Some(*x.get_ref())),
+            None => Some(None),
+        }
+    }
+
+    fn amount(
+        &mut self,
+        v: &Option<Spanned<AmountText>>,
+        decimals: u8,
+        key: &str,
+        id: &str,
+    ) -> Option<Option<U256>> {
+        match v {
+            None => Some(None),
+            Some(a) => match parse_units(&a.get_ref().0, decimals) {
+                Some(x) => Some(Some(x)),
+                None => {
+                    self.err(
+                        Some(a.span()),
+                        Some(id),
+                        format!("`{key}` = \"{}\" is not an amount of this token", a.get_ref().0),
+                        format!("write token units as a decimal string with at most {decimals} decimals, e.g. \"1000000\""),
+                    );
+                    None
+                }
+            },
+        }
+    }
+
+    fn window(&mut self, r: &RawRule) -> Option<u64> {
+        let w = self.required(&r.window_s, "window_s", r)?;
+        if *w.get_ref() == 0 {
+            self.err(
+                Some(w.span()),
+                Some(r.id.get_ref()),
+                "`window_s` must be at least 1",
+                "",
+            );
+            return None;
+        }
+        Some(*w.get_ref())
+    }
+
+    fn tokens_on(&mut self, spec: &GuardSpec, r: &RawRule, chain: u16) -> Option<Vec<u16>> {
+        let id = r.id.get_ref();
+        match &r.tokens {
+            None => Some(
+                (0..spec.tokens.len())
+                    .filter(|i| spec.tokens[*i].chain == chain)
+                    .filter_map(|i| u16::try_from(i).ok())
+                    .collect(),
+            ),
+            Some(list) => {
+                let mut out = Vec::new();
+                for t in list {
+                    let i = self.token_ref(spec, t, id)?;
+                    if spec.tokens[usize::from(i)].chain != chain {
+                        self.err(
+                            Some(t.span()),
+                            Some(id),
+                            format!("token `{}` is not on the rule's chain", t.get_ref()),
+                            "",
+                        );
+                        return None;
+                    }
+                    out.push(i);
+                }
+                Some(out)
+            }
+        }
+    }
+
+    fn rule(&mut self, spec: &GuardSpec, r: RawRule) -> Option<RuleSpec> {
+        let id = r.id.get_ref().clone();
+        let mut actions = Vec::new();
+        for a in r.actions.iter().flatten() {
+            match spec.actions.iter().position(|x| &x.id == a.get_ref()) {
+                Some(i) => actions.push(u16::try_from(i).ok()?),
+                None => {
+                    let ids: Vec<&str> = spec.actions.iter().map(|c| c.id.as_str()).collect();
+                    self.err(
+                        Some(a.span()),
+                        Some(&id),
+                        format!("unknown action `{}`", a.get_ref()),
+                        format!("declared actions: {}", list(&ids)),
+                    );
+                }
+            }
+        }
+        let kind = match r.kind.get_ref().as_str() {
+            "mint-rate" => {
+                let token = self.required(&r.token, "token", &r).cloned();
+                let window_s = self.window(&r);
+                let token = self.token_ref(spec, &token?, &id)?;
+                let dec = spec.tokens[usize::from(token)].decimals;
+                let max_amount = self.amount(&r.max_amount, dec, "max_amount", &id)?;
+                let max_per_minter = self.amount(&r.max_per_minter, dec, "max_per_minter", &id)?;
+                let max_share_ppm = match &r.max_share_of_supply {
+                    Some(s) if !(*s.get_ref() > 0.0 && *s.get_ref() <= 1.0) => {
+                        self.err(
+                            Some(s.span()),
+                            Some(&id),
+                            "`max_share_of_supply` must be in (0, 1]",
+                            "e.g. 0.05 for 5% of supply per window",
+                        );
+                        return None;
+                    }
+                    Some(s) => Some((s.get_ref() * 1e6).round() as u64),
+                    None => None,
+                };
+                if max_amount.is_none() && max_share_ppm.is_none() && max_per_minter.is_none() {
+                    self.err(
+                        Some(r.kind.span()),
+                        Some(&id),
+                        "a `mint-rate` rule needs a limit",
+                        "set `max_amount`, `max_share_of_supply` or `max_per_minter`",
+                    );
+                    return None;
+                }
+                RuleKind::MintRate {
+                    token,
+                    window_s: window_s?,
+                    max_amount,
+                    max_share_ppm,
+                    max_per_minter,
+                }
+            }
+            "outflow-rate" => {
+                let chain = self.required(&r.chain, "chain", &r).cloned();
+                let contract = self.required(&r.contract, "contract", &r).cloned();
+                let window_s = self.window(&r);
+                let chain = self.chain_ref(&spec.chains, &chain?, &id)?;
+                let contract = self.address(&contract?, &id)?;
+                let tokens = self.tokens_on(spec, &r, chain)?;
+                let max_usd = self.positive_f64(&r.max_usd, "max_usd", &id)?;
+                let big_transfer_usd =
+                    self.positive_f64(&r.big_transfer_usd, "big_transfer_usd", &id)?;
+                if max_usd.is_none() && big_transfer_usd.is_none() {
+                    self.err(
+                        Some(r.kind.span()),
+                        Some(&id),
+                        "an `outflow-rate` rule needs a limit",
+                        "set `max_usd` and/or `big_transfer_usd`",
+                    );
+                    return None;
+                }
+                RuleKind::OutflowRate {
+                    chain,
+                    contract,
+                    tokens,
+                    window_s: window_s?,
+                    max_usd,
+                    big_transfer_usd,
+                }
+            }
+            "message-match" => {
+                let b = self.required(&r.bridge, "bridge", &r)?.clone();
+                let bridge = match spec.bridges.iter().position(|x| &x.id == b.get_ref()) {
+                    Some(i) => u16::try_from(i).ok()?,
+                    None => {
+                        let ids: Vec<&str> = spec.bridges.iter().map(|c| c.id.as_str()).collect();
+                        self.err(
+                            Some(b.span()),
+                            Some(&id),
+                            format!("unknown bridge `{}`", b.get_ref()),
+                            format!("declared bridges: {}", list(&ids)),
+                        );
+                        return None;
+                    }
+                };
+                RuleKind::MessageMatch {
+                    bridge,
+                    timeout_s: r.timeout_s.unwrap_or(3600),
+                    relay_delay_s: r.relay_delay_s.unwrap_or(0),
+                    source_wait_s: r.source_wait_s.unwrap_or(60),
+                }
+            }
+            "backing" => {
+                let token = self.required(&r.token, "token", &r).cloned();
+                let backing = self
+                    .required(&r.backing_token, "backing_token", &r)
+                    .cloned();
+                let holder = self.required(&r.holder, "holder", &r).cloned();
+                let token = self.token_ref(spec, &token?, &id);
+                let backing_token = self.token_ref(spec, &backing?, &id);
+                let holder = self.address(&holder?, &id);
+                let token = token?;
+                let dec = spec.tokens[usize::from(token)].decimals;
+                let tolerance = self
+                    .amount(&r.tolerance, dec, "tolerance", &id)?
+                    .unwrap_or(U256::ZERO);
+                RuleKind::Backing {
+                    token,
+                    backing_token: backing_token?,
+                    holder: holder?,
+                    tolerance,
+                    relay_delay_s: r.relay_delay_s.unwrap_or(0),
+                }
+            }
+            "privileged" => {
+                let chain = self.required(&r.chain, "chain", &r).cloned();
+                let contracts_raw = self.required(&r.contracts, "contracts", &r).cloned();
+                let chain = self.chain_ref(&spec.chains, &chain?, &id);
+                let mut contracts = Vec::new();
+                for c in contracts_raw.iter().flatten() {
+                    contracts.push(self.address(c, &id));
+                }
+                let mut changes = Vec::new();
+                for c in r.changes.iter().flatten() {
+                    if CHANGE_NAMES.contains(&c.get_ref().as_str()) {
+                        changes.push(c.get_ref().clone());
+                    } else {
+                        self.err(
+                            Some(c.span()),
+                            Some(&id),
+                            format!("unknown change `{}`", c.get_ref()),
+                            format!("changes are {}", list(&CHANGE_NAMES)),
+                        );
+                    }
+                }
+                let mut extra_events = Vec::new();
+                for e in r.extra_events.iter().flatten() {
+                    extra_events.push(self.event(e, &id));
+                }
+                let trip = match &r.severity {
+                    None => true,
+                    Some(s) if s.get_ref() == "trip" => true,
+                    Some(s) if s.get_ref() == "alert" => false,
+                    Some(s) => {
+                        self.err(
+                            Some(s.span()),
+                            Some(&id),
+                            format!("unknown severity `{}`", s.get_ref()),
+                            "severities are `trip` (run all actions) and `alert`",
+                        );
+                        return None;
+                    }
+                };
+                let contracts: Option<Vec<Address>> = contracts.into_iter().collect();
+                let extra_events: Option<Vec<AbiEvent>> = extra_events.into_iter().collect();
+                RuleKind::Privileged {
+                    chain: chain?,
+                    contracts: contracts?,
+                    changes,
+                    extra_events: extra_events?,
+                    trip,
+                }
+            }
+            _ => {
+                let metric = self.required(&r.metric, "metric", &r)?.clone();
+                let metric = match metric.get_ref().as_str() {
+                    "mint" => {
+                        let token = self.required(&r.token, "token", &r)?.clone();
+                        AnomalyMetric::Mint {
+                            token: self.token_ref(spec, &token, &id)?,
+                        }
+                    }
+                    "outflow" => {
+                        let chain = self.required(&r.chain, "chain", &r).cloned();
+                        let contract = self.required(&r.contract, "contract", &r).cloned();
+                        let chain = self.chain_ref(&spec.chains, &chain?, &id)?;
+                        let contract = self.address(&contract?, &id)?;
+                        let tokens = self.tokens_on(spec, &r, chain)?;
+                        AnomalyMetric::Outflow {
+                            chain,
+                            contract,
+                            tokens,
+                        }
+                    }
+                    other => {
+                        self.err(
+                            Some(metric.span()),
+                            Some(&id),
+                            format!("unknown metric `{other}`"),
+                            "metrics are `mint` and `outflow`",
+                        );
+                        return None;
+                    }
+                };
+                let alpha = self.positive_f64(&r.alpha, "alpha", &id)?.unwrap_or(0.1);
+                if alpha > 1.0 {
+                    self.err(
+                        r.alpha.as_ref().map(Spanned::span),
+                        Some(&id),
+                        "`alpha` must be in (0, 1]",
+                        "",
+                    );
+                    return None;
+                }
+                let factor = self.positive_f64(&r.factor, "factor", &id)?.unwrap_or(10.0);
+                let bucket_s = r.bucket_s.as_ref().map_or(60, |b| *b.get_ref());
+                if bucket_s == 0 {
+                    self.err(
+                        r.bucket_s.as_ref().map(Spanned::span),
+                        Some(&id),
+                        "`bucket_s` must be at least 1",
+                        "",
+                    );
+                    return None;
+                }
+                RuleKind::Anomaly {
+                    metric,
+                    bucket_s,
+                    alpha,
+                    factor,
+                    warmup_buckets: r.warmup_buckets.unwrap_or(10),
+                    min_value: r.min_value.unwrap_or(0.0),
+                }
+            }
+        };
+        Some(RuleSpec { id, actions, kind })
+    }
+}
+
+fn show_value(v: &DeValue<'_>) -> String {
+    match v {
+        DeValue::String(s) => format!("`{s}`"),
+        _ => "(not a string)".to_owned(),
+    }
+}

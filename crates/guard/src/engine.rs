@@ -1,0 +1,314 @@
+//! The rule engine: routes each normalised event to the rules that care about it, keeps the
+//! shared world view (chain heads, token supplies, lockbox balances) and collects findings.
+
+use std::sync::Arc;
+
+use alloy::primitives::{Address, U256};
+
+use crate::alert::Alert;
+use crate::event::{Event, EventKind, TokenIdx};
+use crate::rules::RuleState;
+use crate::spec::{AnomalyMetric, GuardSpec, RuleKind};
+
+/// What every rule may read: the spec, each chain's latest ingested head, supplies, balances.
+#[derive(Clone, Debug)]
+pub(crate) struct World {
+    pub(crate) spec: Arc<GuardSpec>,
+    /// (block, timestamp) of the latest head per chain; (0, 0) before the first.
+    pub(crate) heads: Vec<(u64, u64)>,
+    /// Total supply per token, once observed.
+    pub(crate) supply: Vec<Option<U256>>,
+    /// Tracked (token, holder) balances, once observed.
+    pub(crate) balances: Vec<(TokenIdx, Address, Option<U256>)>,
+}
+
+impl World {
+    pub(crate) fn balance(&self, token: TokenIdx, holder: Address) -> Option<U256> {
+        self.balances
+            .iter()
+            .find(|(t, h, _)| *t == token && *h == holder)
+            .and_then(|x| x.2)
+    }
+
+    pub(crate) fn head_ts(&self, chain: u16) -> u64 {
+        self.heads.get(usize::from(chain)).map_or(0, |h| h.1)
+    }
+}
+
+/// The deterministic rule engine. Cheap to clone (for snapshots); feed it events in ingest order
+/// with [`Engine::apply`].
+#[derive(Clone, Debug)]
+pub struct Engine {
+    world: World,
+    states: Vec<RuleState>,
+    token_rules: Vec<Vec<u16>>,
+    bridge_rules: Vec<Vec<u16>>,
+    head_rules: Vec<Vec<u16>>,
+    privileged_rules: Vec<Vec<u16>>,
+    events: u64,
+}
+
+impl Engine {
+    /// A fresh engine for a validated spec.
+    pub fn new(spec: Arc<GuardSpec>) -> Self {
+        let n_chains = spec.chains.len();
+        let mut token_rules = vec![Vec::new(); spec.tokens.len()];
+        let mut bridge_rules = vec![Vec::new(); spec.bridges.len()];
+        let mut head_rules = vec![Vec::new(); n_chains];
+        let mut privileged_rules = vec![Vec::new(); n_chains];
+        let mut balances = Vec::new();
+        let add = |v: &mut Vec<Vec<u16>>, i: u16, r: u16| {
+            if let Some(list) = v.get_mut(usize::from(i))
+                && !list.contains(&r)
+            {
+                list.push(r);
+            }
+        };
+        for (r, rule) in spec.rules.iter().enumerate() {
+            let Ok(r) = u16::try_from(r) else { break };
+            match &rule.kind {
+                RuleKind::MintRate { token, .. } => add(&mut token_rules, *token, r),
+                RuleKind::OutflowRate { tokens, .. } => {
+                    for t in tokens {
+                        add(&mut token_rules, *t, r);
+                    }
+                }
+                RuleKind::MessageMatch { bridge, .. } => {
+                    add(&mut bridge_rules, *bridge, r);
+                    if let Some(b) = spec.bridges.get(usize::from(*bridge)) {
+                        add(&mut head_rules, b.source.chain, r);
+                        add(&mut head_rules, b.destination.chain, r);
+                    }
+                }
+                RuleKind::Backing {
+                    token,
+                    backing_token,
+                    holder,
+                    ..
+                } => {
+                    add(&mut token_rules, *token, r);
+                    add(&mut token_rules, *backing_token, r);
+                    for t in [*token, *backing_token] {
+                        if let Some(spec_t) = spec.tokens.get(usize::from(t)) {
+                            add(&mut head_rules, spec_t.chain, r);
+                        }
+                    }
+                    if !balances
+                        .iter()
+                        .any(|(t, h, _)| t == backing_token && h == holder)
+                    {
+                        balances.push((*backing_token, *holder, None));
+                    }
+                }
+                RuleKind::Privileged { chain, .. } => add(&mut privileged_rules, *chain, r),
+                RuleKind::Anomaly { metric, .. } => match metric {
+                    AnomalyMetric::Mint { token } => add(&mut token_rules, *token, r),
+                    AnomalyMetric::Outflow { tokens, .. } => {
+                        for t in tokens {
+                            add(&mut token_rules, *t, r);
+                        }
+                    }
+                },
+            }
+        }
+        let states = spec.rules.iter().map(|r| RuleState::new(&r.kind)).collect();
+        let world = World {
+            heads: vec![(0, 0); n_chains],
+            supply: vec![None; spec.tokens.len()],
+            balances,
+            spec,
+        };
+        Self {
+            world,
+            states,
+            token_rules,
+            bridge_rules,
+            head_rules,
+            privileged_rules,
+            events: 0,
+        }
+    }
+
+    /// The spec the engine runs.
+    pub fn spec(&self) -> &Arc<GuardSpec> {
+        &self.world.spec
+    }
+
+    /// Events applied so far.
+    pub fn events_seen(&self) -> u64 {
+        self.events
+    }
+
+    /// The latest ingested head (block, timestamp) of a chain.
+    pub fn head(&self, chain: u16) -> (u64, u64) {
+        self.world
+            .heads
+            .get(usize::from(chain))
+            .copied()
+            .unwrap_or((0, 0))
+    }
+
+    /// Total supply of a token as tracked (observed, plus mints, minus burns).
+    pub fn supply(&self, token: TokenIdx) -> Option<U256> {
+        self.world.supply.get(usize::from(token)).copied().flatten()
+    }
+
+    /// (token, holder) pairs whose balance backing rules need observed at start.
+    pub fn tracked_balances(&self) -> Vec<(TokenIdx, Address)> {
+        self.world
+            .balances
+            .iter()
+            .map(|(t, h, _)| (*t, *h))
+            .collect()
+    }
+
+    /// Tokens whose supply some rule needs observed at start.
+    pub fn tracked_supplies(&self) -> Vec<TokenIdx> {
+        let mut out = Vec::new();
+        for r in &self.world.spec.rules {
+            match &r.kind {
+                RuleKind::MintRate {
+                    token,
+                    max_share_ppm: Some(_),
+                    ..
+                } => out.push(*token),
+                RuleKind::Backing { token, .. } => out.push(*token),
+                _ => {}
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// Applies one event; findings are appended to `out`.
+    pub fn apply(&mut self, ev: &Event, out: &mut Vec<Alert>) {
+        self.events += 1;
+        let w = &mut self.world;
+        match ev.kind {
+            EventKind::Head => {
+                if let Some(h) = w.heads.get_mut(usize::from(ev.chain)) {
+                    *h = (ev.block, ev.timestamp);
+                }
+                if let Some(rules) = self.head_rules.get(usize::from(ev.chain)) {
+                    for &r in rules {
+                        if let Some(s) = self.states.get_mut(usize::from(r)) {
+                            s.on_head(&self.world, r, ev, out);
+                        }
+                    }
+                }
+                return;
+            }
+            EventKind::Mint {
+                token, to, amount, ..
+            } => {
+                if let Some(Some(s)) = w.supply.get_mut(usize::from(token)) {
+                    *s = s.saturating_add(amount);
+                }
+                credit(&mut w.balances, token, to, amount);
+            }
+            EventKind::Burn {
+                token,
+                from,
+                amount,
+            } => {
+                if let Some(Some(s)) = w.supply.get_mut(usize::from(token)) {
+                    *s = s.saturating_sub(amount);
+                }
+                debit(&mut w.balances, token, from, amount);
+            }
+            EventKind::Transfer {
+                token,
+                from,
+                to,
+                amount,
+            } => {
+                debit(&mut w.balances, token, from, amount);
+                credit(&mut w.balances, token, to, amount);
+            }
+            EventKind::SupplyObserved { token, supply } => {
+                if let Some(s) = w.supply.get_mut(usize::from(token)) {
+                    *s = Some(supply);
+                }
+            }
+            EventKind::BalanceObserved {
+                token,
+                holder,
+                balance,
+            } => {
+                for b in w.balances.iter_mut() {
+                    if b.0 == token && b.1 == holder {
+                        b.2 = Some(balance);
+                    }
+                }
+            }
+            EventKind::Bridge { bridge, .. } => {
+                if let Some(rules) = self.bridge_rules.get(usize::from(bridge)) {
+                    for &r in rules {
+                        if let Some(s) = self.states.get_mut(usize::from(r)) {
+                            s.on_event(&self.world, r, ev, out);
+                        }
+                    }
+                }
+                return;
+            }
+            EventKind::Privileged { .. } => {
+                if let Some(rules) = self.privileged_rules.get(usize::from(ev.chain)) {
+                    for &r in rules {
+                        if let Some(s) = self.states.get_mut(usize::from(r)) {
+                            s.on_event(&self.world, r, ev, out);
+                        }
+                    }
+                }
+                return;
+            }
+        }
+        let token = match ev.kind {
+            EventKind::Mint { token, .. }
+            | EventKind::Burn { token, .. }
+            | EventKind::Transfer { token, .. }
+            | EventKind::SupplyObserved { token, .. }
+            | EventKind::BalanceObserved { token, .. } => token,
+            _ => return,
+        };
+        if let Some(rules) = self.token_rules.get(usize::from(token)) {
+            for &r in rules {
+                if let Some(s) = self.states.get_mut(usize::from(r)) {
+                    s.on_event(&self.world, r, ev, out);
+                }
+            }
+        }
+    }
+}
+
+fn credit(
+    balances: &mut [(TokenIdx, Address, Option<U256>)],
+    token: TokenIdx,
+    who: Address,
+    v: U256,
+) {
+    for b in balances.iter_mut() {
+        if b.0 == token
+            && b.1 == who
+            && let Some(x) = &mut b.2
+        {
+            *x = x.saturating_add(v);
+        }
+    }
+}
+
+fn debit(
+    balances: &mut [(TokenIdx, Address, Option<U256>)],
+    token: TokenIdx,
+    who: Address,
+    v: U256,
+) {
+    for b in balances.iter_mut() {
+        if b.0 == token
+            && b.1 == who
+            && let Some(x) = &mut b.2
+        {
+            *x = x.saturating_sub(v);
+        }
+    }
+}

@@ -1,0 +1,28 @@
+//! The ringfence guard's pure core: the typed guard configuration (TOML, validated with located
+//! diagnostics), the normalised on-chain events that ingest produces (mint, burn, transfer, bridge
+//! source/destination message, privileged change, head), and a deterministic, allocation-aware
+//! rule engine (mint rate, outflow rate, message matching, backing, privileged changes, velocity
+//! anomaly) that turns those events into trips and alerts. Windows run on block timestamps, so a
+//! replay gives the same answer as the live run. No I/O, no clocks: RPC, storage and signing live
+//! in `ringfence-chain` and `ringfence-store`.
+
+mod alert;
+pub mod amount;
+pub mod config;
+pub mod diag;
+mod engine;
+mod error;
+mod event;
+mod rules;
+mod spec;
+
+pub use alert::{ActionRecord, Alert, AlertRecord, Severity};
+pub use engine::Engine;
+pub use error::{Error, Result};
+pub use event::{
+    BridgeSide, ChainIdx, Event, EventKind, Fields, MAX_FIELDS, PrivilegedChange, TokenIdx,
+};
+pub use spec::{
+    ActionKind, ActionSpec, AnomalyMetric, BridgeEventSpec, BridgeSpec, ChainSpec, GuardSpec,
+    PRIVILEGED_EVENTS, RuleKind, RuleSpec, StoreSpec, TokenSpec, Transport,
+};

@@ -1,0 +1,56 @@
+//! A sliding sum over block timestamps.
+
+use std::collections::VecDeque;
+use std::ops::{Add, Sub};
+
+/// Sum of the values whose timestamp lies in `(now - window, now]`.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct SlidingSum<T> {
+    items: VecDeque<(u64, T)>,
+    sum: T,
+}
+
+impl<T: Copy + Default + Add<Output = T> + Sub<Output = T>> SlidingSum<T> {
+    /// Drops values older than the window ending at `now`.
+    pub(crate) fn evict(&mut self, now: u64, window: u64) {
+        let cutoff = now.saturating_sub(window);
+        while let Some(&(ts, v)) = self.items.front() {
+            if ts > cutoff || now < window {
+                break;
+            }
+            self.sum = self.sum - v;
+            self.items.pop_front();
+        }
+        if self.items.is_empty() {
+            self.sum = T::default();
+        }
+    }
+
+    /// Adds a value at `ts` (after evicting for the window ending at `ts`) and returns the sum.
+    pub(crate) fn push(&mut self, ts: u64, v: T, window: u64) -> T {
+        self.evict(ts, window);
+        self.items.push_back((ts, v));
+        self.sum = self.sum + v;
+        self.sum
+    }
+
+    /// The current sum.
+    pub(crate) fn sum(&self) -> T {
+        self.sum
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_only_the_window() {
+        let mut w = SlidingSum::<u64>::default();
+        assert_eq!(w.push(100, 5, 10), 5);
+        assert_eq!(w.push(105, 5, 10), 10);
+        assert_eq!(w.push(110, 1, 10), 6); // 100 is out: (100, 110]
+        w.evict(200, 10);
+        assert_eq!(w.sum(), 0);
+    }
+}

@@ -1,0 +1,372 @@
+//! The validated guard configuration: every reference resolved to an index, every address,
+//! amount and event signature parsed. Built by [`crate::config::parse`].
+
+use std::path::PathBuf;
+
+use alloy::json_abi::Event as AbiEvent;
+use alloy::primitives::{Address, B256, U256};
+
+use crate::event::{ChainIdx, TokenIdx};
+
+/// Standard privileged-change events decoded on every contract a `privileged` rule watches:
+/// (name used in `changes`, Solidity signature).
+pub const PRIVILEGED_EVENTS: [(&str, &str); 9] = [
+    (
+        "role-granted",
+        "RoleGranted(bytes32 indexed role, address indexed account, address indexed sender)",
+    ),
+    (
+        "role-revoked",
+        "RoleRevoked(bytes32 indexed role, address indexed account, address indexed sender)",
+    ),
+    (
+        "ownership-transferred",
+        "OwnershipTransferred(address indexed previousOwner, address indexed newOwner)",
+    ),
+    ("upgraded", "Upgraded(address indexed implementation)"),
+    (
+        "admin-changed",
+        "AdminChanged(address previousAdmin, address newAdmin)",
+    ),
+    ("signer-set-changed", "AddedOwner(address owner)"),
+    ("signer-set-changed", "RemovedOwner(address owner)"),
+    ("signer-set-changed", "ChangedThreshold(uint256 threshold)"),
+    ("paused", "Paused(address account)"),
+];
+
+/// The whole guard configuration.
+#[derive(Clone, Debug)]
+pub struct GuardSpec {
+    /// `[store]`.
+    pub store: StoreSpec,
+    /// `[[chain]]`, in file order.
+    pub chains: Vec<ChainSpec>,
+    /// `[[token]]`.
+    pub tokens: Vec<TokenSpec>,
+    /// `[[bridge]]`.
+    pub bridges: Vec<BridgeSpec>,
+    /// `[[action]]`.
+    pub actions: Vec<ActionSpec>,
+    /// `[[rule]]`.
+    pub rules: Vec<RuleSpec>,
+}
+
+impl GuardSpec {
+    /// Index of the chain with this id.
+    pub fn chain_idx(&self, id: &str) -> Option<ChainIdx> {
+        self.chains
+            .iter()
+            .position(|c| c.id == id)
+            .and_then(|i| u16::try_from(i).ok())
+    }
+
+    /// Index of the token with this id.
+    pub fn token_idx(&self, id: &str) -> Option<TokenIdx> {
+        self.tokens
+            .iter()
+            .position(|c| c.id == id)
+            .and_then(|i| u16::try_from(i).ok())
+    }
+
+    /// Index of the rule with this id.
+    pub fn rule_idx(&self, id: &str) -> Option<u16> {
+        self.rules
+            .iter()
+            .position(|c| c.id == id)
+            .and_then(|i| u16::try_from(i).ok())
+    }
+
+    /// Whether some rule needs the sender of mint transactions (per-minter limits).
+    pub fn needs_minter(&self, token: TokenIdx) -> bool {
+        self.rules.iter().any(|r| {
+            matches!(r.kind, RuleKind::MintRate { token: t, max_per_minter: Some(_), .. } if t == token)
+        })
+    }
+
+    /// Contracts on `chain` whose privileged events must be ingested, with extra signer events.
+    pub fn privileged_contracts(&self, chain: ChainIdx) -> Vec<(Address, Vec<AbiEvent>)> {
+        let mut out: Vec<(Address, Vec<AbiEvent>)> = Vec::new();
+        for r in &self.rules {
+            if let RuleKind::Privileged {
+                chain: c,
+                contracts,
+                extra_events,
+                ..
+            } = &r.kind
+            {
+                if *c != chain {
+                    continue;
+                }
+                for a in contracts {
+                    match out.iter_mut().find(|(x, _)| x == a) {
+                        Some((_, ev)) => ev.extend(extra_events.iter().cloned()),
+                        None => out.push((*a, extra_events.clone())),
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// `[store]`.
+#[derive(Clone, Debug)]
+pub struct StoreSpec {
+    /// SQLite file; created if missing.
+    pub path: PathBuf,
+}
+
+/// How a chain is reached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    /// `http://` or `https://`: polled every `poll_ms`.
+    Http,
+    /// `ws://` or `wss://`: subscribes to new heads.
+    Ws,
+}
+
+/// `[[chain]]`.
+#[derive(Clone, Debug)]
+pub struct ChainSpec {
+    /// Id used by references.
+    pub id: String,
+    /// JSON-RPC endpoint.
+    pub rpc: String,
+    /// Transport derived from the URL scheme.
+    pub transport: Transport,
+    /// Blocks behind the head before a block is ingested (0: act in the block itself).
+    pub confirmations: u64,
+    /// Poll interval for HTTP.
+    pub poll_ms: u64,
+    /// Block to start from when there is no checkpoint (default: the block after the current head).
+    pub start_block: Option<u64>,
+    /// Largest block range per `eth_getLogs` call in backfill.
+    pub max_block_range: u64,
+    /// Seconds without a new block before a `stale` alert.
+    pub stale_after_s: u64,
+}
+
+/// `[[token]]`.
+#[derive(Clone, Debug)]
+pub struct TokenSpec {
+    /// Id used by references.
+    pub id: String,
+    /// Chain it lives on.
+    pub chain: ChainIdx,
+    /// ERC-20 contract.
+    pub address: Address,
+    /// ERC-20 decimals.
+    pub decimals: u8,
+    /// Price in USD per whole token (for outflow limits).
+    pub price_usd: f64,
+}
+
+/// One end of a bridge.
+#[derive(Clone, Debug)]
+pub struct BridgeEventSpec {
+    /// Chain of this end.
+    pub chain: ChainIdx,
+    /// Contract that emits the event.
+    pub contract: Address,
+    /// Parsed event.
+    pub event: AbiEvent,
+    /// `keccak256` of the canonical signature (topic 0).
+    pub topic0: B256,
+}
+
+/// `[[bridge]]`.
+#[derive(Clone, Debug)]
+pub struct BridgeSpec {
+    /// Id used by references.
+    pub id: String,
+    /// Lock / send end.
+    pub source: BridgeEventSpec,
+    /// Release / execute end.
+    pub destination: BridgeEventSpec,
+    /// Names of the compared parameters.
+    pub match_on: Vec<String>,
+    /// For each `match_on` name: (parameter index in the source event, in the destination event).
+    pub match_idx: Vec<(usize, usize)>,
+    /// Position in `match_on` of the key that pairs events (`key`, default the first name).
+    pub key: usize,
+}
+
+/// `[[action]]`.
+#[derive(Clone, Debug)]
+pub struct ActionSpec {
+    /// Id used by rules.
+    pub id: String,
+    /// What it does.
+    pub kind: ActionKind,
+}
+
+/// What an action does.
+#[derive(Clone, Debug)]
+pub enum ActionKind {
+    /// Send a transaction calling `call` (no arguments) on `contract`, signed by the key in
+    /// the environment variable `key_env`.
+    Pause {
+        /// Chain to send on.
+        chain: ChainIdx,
+        /// Target contract.
+        contract: Address,
+        /// Canonical function signature, e.g. `pause()`.
+        call: String,
+        /// 4-byte selector of `call`.
+        selector: [u8; 4],
+        /// Environment variable holding the hex private key.
+        key_env: String,
+        /// Gas limit (skips estimation, which a paused or reverting target would fail).
+        gas_limit: u64,
+    },
+    /// POST a Slack-compatible JSON body to `url`.
+    Webhook {
+        /// `http://` URL.
+        url: String,
+    },
+}
+
+impl ActionKind {
+    /// The config name of the kind.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Pause { .. } => "pause",
+            Self::Webhook { .. } => "webhook",
+        }
+    }
+
+    /// Whether the action only notifies (runs for alerts as well as trips).
+    pub fn is_notify(&self) -> bool {
+        matches!(self, Self::Webhook { .. })
+    }
+}
+
+/// `[[rule]]`.
+#[derive(Clone, Debug)]
+pub struct RuleSpec {
+    /// Id, reported in alerts.
+    pub id: String,
+    /// Indices of the actions to run on a trip.
+    pub actions: Vec<u16>,
+    /// What the rule checks.
+    pub kind: RuleKind,
+}
+
+/// What an anomaly rule measures.
+#[derive(Clone, Debug)]
+pub enum AnomalyMetric {
+    /// Minted token units of a token.
+    Mint {
+        /// The token.
+        token: TokenIdx,
+    },
+    /// USD value leaving a contract.
+    Outflow {
+        /// Chain of the contract.
+        chain: ChainIdx,
+        /// The contract.
+        contract: Address,
+        /// Tokens counted.
+        tokens: Vec<TokenIdx>,
+    },
+}
+
+/// The rule kinds.
+#[derive(Clone, Debug)]
+pub enum RuleKind {
+    /// Sliding window over a token's mints, in total and per minter.
+    MintRate {
+        /// The token.
+        token: TokenIdx,
+        /// Window length (block-time seconds).
+        window_s: u64,
+        /// Most base units minted per window in total.
+        max_amount: Option<U256>,
+        /// Most minted per window as parts-per-million of supply before the window.
+        max_share_ppm: Option<u64>,
+        /// Most base units per minter (the mint transaction's sender) per window.
+        max_per_minter: Option<U256>,
+    },
+    /// Sliding window of USD leaving a contract, plus a single-transfer alert.
+    OutflowRate {
+        /// Chain of the contract.
+        chain: ChainIdx,
+        /// The contract.
+        contract: Address,
+        /// Tokens counted.
+        tokens: Vec<TokenIdx>,
+        /// Window length.
+        window_s: u64,
+        /// Most USD per window (trip).
+        max_usd: Option<f64>,
+        /// A single transfer at least this large raises an alert.
+        big_transfer_usd: Option<f64>,
+    },
+    /// Every destination event must match one earlier source event.
+    MessageMatch {
+        /// The bridge.
+        bridge: u16,
+        /// A source event unmatched this long (destination block time) raises an alert.
+        timeout_s: u64,
+        /// A destination event is judged once the source chain is read up to its timestamp
+        /// minus this (the fastest legitimate relay).
+        relay_delay_s: u64,
+        /// Judge anyway when the source chain lags the destination by more than this.
+        source_wait_s: u64,
+    },
+    /// A token's supply never above the balance locked at the source, plus a tolerance.
+    Backing {
+        /// The destination (wrapped) token.
+        token: TokenIdx,
+        /// The token locked at the source.
+        backing_token: TokenIdx,
+        /// The lockbox holding `backing_token`.
+        holder: Address,
+        /// Allowed excess, in `token` base units.
+        tolerance: U256,
+        /// See [`RuleKind::MessageMatch::relay_delay_s`].
+        relay_delay_s: u64,
+    },
+    /// Role grants, ownership transfers, upgrades, signer-set changes.
+    Privileged {
+        /// Chain of the contracts.
+        chain: ChainIdx,
+        /// Watched contracts.
+        contracts: Vec<Address>,
+        /// Change names that count (empty: all but `paused`).
+        changes: Vec<String>,
+        /// Extra signer-set events.
+        extra_events: Vec<AbiEvent>,
+        /// Trip (run all actions) or only alert.
+        trip: bool,
+    },
+    /// Velocity far above a learned baseline (an alert before a static limit is reached).
+    Anomaly {
+        /// What is measured.
+        metric: AnomalyMetric,
+        /// Bucket length (block-time seconds).
+        bucket_s: u64,
+        /// EWMA weight of a new bucket.
+        alpha: f64,
+        /// Alert when a bucket exceeds `factor` × baseline.
+        factor: f64,
+        /// Buckets to learn before alerting.
+        warmup_buckets: u32,
+        /// Ignore buckets below this (token units for mint, USD for outflow).
+        min_value: f64,
+    },
+}
+
+impl RuleKind {
+    /// The config name of the kind.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::MintRate { .. } => "mint-rate",
+            Self::OutflowRate { .. } => "outflow-rate",
+            Self::MessageMatch { .. } => "message-match",
+            Self::Backing { .. } => "backing",
+            Self::Privileged { .. } => "privileged",
+            Self::Anomaly { .. } => "anomaly",
+        }
+    }
+}

@@ -1,0 +1,533 @@
+use alloy::primitives::{Address, B256, U256};
+use ringfence_guard::{BridgeSide, Engine, Event, EventKind, PrivilegedChange, Severity};
+
+use crate::{addr, bridge_ev, ev, run, spec, units};
+
+pub(crate) const BASE: &str = r#"
+[store]
+path = "t.db"
+[[chain]]
+id = "src"
+rpc = "http://127.0.0.1:1"
+[[chain]]
+id = "dst"
+rpc = "http://127.0.0.1:2"
+[[token]]
+id = "USDX"
+chain = "dst"
+address = "0x1111111111111111111111111111111111111111"
+decimals = 18
+price_usd = 1.0
+[[token]]
+id = "BTC"
+chain = "src"
+address = "0x2222222222222222222222222222222222222222"
+decimals = 8
+price_usd = 50000
+[[token]]
+id = "wBTC"
+chain = "dst"
+address = "0x3333333333333333333333333333333333333333"
+decimals = 8
+price_usd = 50000
+[[bridge]]
+id = "b"
+source = { chain = "src", contract = "0x4444444444444444444444444444444444444444", event = "Locked(bytes32 indexed id, address token, uint256 amount, address recipient)" }
+destination = { chain = "dst", contract = "0x5555555555555555555555555555555555555555", event = "Released(bytes32 indexed id, address token, uint256 amount, address recipient)" }
+match_on = ["id", "amount", "recipient"]
+[[action]]
+id = "pause"
+kind = "pause"
+chain = "dst"
+contract = "0x1111111111111111111111111111111111111111"
+call = "pause()"
+key_env = "K"
+"#;
+
+pub(crate) fn engine(rules: &str) -> Engine {
+    Engine::new(spec(&format!("{BASE}\n{rules}")))
+}
+
+const SRC: u16 = 0;
+const DST: u16 = 1;
+const USDX: u16 = 0;
+const BTC: u16 = 1;
+const WBTC: u16 = 2;
+
+fn mint(block: u64, ts: u64, token: u16, n: u64, minter: u8) -> Event {
+    let dec = if token == USDX { 18 } else { 8 };
+    let chain = if token == BTC { SRC } else { DST };
+    ev(
+        chain,
+        block,
+        ts,
+        EventKind::Mint {
+            token,
+            to: addr(9),
+            amount: units(n, dec),
+            minter: Some(addr(minter)),
+        },
+    )
+}
+
+#[test]
+fn mint_rate_trips_once_when_the_window_is_exceeded_and_rearms_after() {
+    let mut e = engine(
+        r#"[[rule]]
+id = "mr"
+kind = "mint-rate"
+token = "USDX"
+window_s = 3600
+max_amount = "1000000"
+actions = ["pause"]"#,
+    );
+    // Resolv: 50M, then 30M 80 minutes later. Both must trip: the window has rolled over.
+    let a = run(
+        &mut e,
+        &[
+            mint(1, 1_000, USDX, 400_000, 1),
+            mint(2, 1_012, USDX, 500_000, 1),
+        ],
+    );
+    assert!(a.is_empty(), "900k is under 1M: {a:?}");
+    let a = run(&mut e, &[mint(3, 1_024, USDX, 50_000_000, 1)]);
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0].severity, Severity::Trip);
+    assert_eq!(a[0].reason, "window-exceeded");
+    assert_eq!(a[0].block, 3);
+    assert_eq!(a[0].evidence["window_total"], "50900000");
+    assert_eq!(a[0].evidence["limit"], "1000000");
+    // Still over the limit inside the window: latched, no second trip.
+    assert!(run(&mut e, &[mint(4, 1_036, USDX, 1, 1)]).is_empty());
+    // 80 minutes later the window has rolled: the 30M mint trips again.
+    let a = run(&mut e, &[mint(5, 1_024 + 4_800, USDX, 30_000_000, 1)]);
+    assert_eq!(a.len(), 1, "{a:?}");
+}
+
+#[test]
+fn mint_rate_per_minter_and_share_of_supply() {
+    let mut e = engine(
+        r#"[[rule]]
+id = "mr"
+kind = "mint-rate"
+token = "USDX"
+window_s = 600
+max_per_minter = "100"
+max_share_of_supply = 0.1"#,
+    );
+    let supply = ev(
+        DST,
+        1,
+        100,
+        EventKind::SupplyObserved {
+            token: USDX,
+            supply: units(10_000, 18),
+        },
+    );
+    let a = run(
+        &mut e,
+        &[supply, mint(2, 101, USDX, 90, 1), mint(3, 102, USDX, 90, 2)],
+    );
+    assert!(a.is_empty(), "{a:?}");
+    let a = run(&mut e, &[mint(4, 103, USDX, 20, 1)]);
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0].reason, "minter-window-exceeded");
+    assert_eq!(a[0].evidence["minter"], serde_json::json!(addr(1)));
+    // 10% of the 10,000 supply before the window = 1,000.
+    let a = run(&mut e, &[mint(5, 104, USDX, 850, 3)]);
+    assert_eq!(a.len(), 2, "{a:?}");
+    assert_eq!(a[0].reason, "window-exceeded");
+    assert_eq!(a[1].reason, "minter-window-exceeded");
+}
+
+#[test]
+fn outflow_rate_alerts_on_big_transfers_and_trips_on_the_window() {
+    let mut e = engine(
+        r#"[[rule]]
+id = "out"
+kind = "outflow-rate"
+chain = "src"
+contract = "0x4444444444444444444444444444444444444444"
+window_s = 86400
+max_usd = 1000000.0
+big_transfer_usd = 450000.0"#,
+    );
+    let lockbox = addr(0x44);
+    let out = |b: u64, n: u64| {
+        ev(
+            SRC,
+            b,
+            b * 12,
+            EventKind::Transfer {
+                token: BTC,
+                from: lockbox,
+                to: addr(7),
+                amount: units(n, 8),
+            },
+        )
+    };
+    let inflow = ev(
+        SRC,
+        1,
+        12,
+        EventKind::Transfer {
+            token: BTC,
+            from: addr(7),
+            to: lockbox,
+            amount: units(100, 8),
+        },
+    );
+    assert!(run(&mut e, &[inflow, out(2, 1), out(3, 2)]).is_empty());
+    let a = run(&mut e, &[out(4, 10)]);
+    assert_eq!(a.len(), 1);
+    assert_eq!(
+        (a[0].severity, a[0].reason),
+        (Severity::Alert, "big-transfer")
+    );
+    let a = run(&mut e, &[out(5, 8)]);
+    assert_eq!(a.len(), 1, "{a:?}");
+    assert_eq!(
+        (a[0].severity, a[0].reason),
+        (Severity::Trip, "window-exceeded")
+    );
+    assert_eq!(a[0].evidence["window_usd"], 1_000_000.0 + 50_000.0);
+}
+
+fn w(n: u64) -> B256 {
+    B256::from(U256::from(n))
+}
+
+fn lock(block: u64, ts: u64, id: u64, amount: u64, to: u8) -> Event {
+    bridge_ev(
+        SRC,
+        block,
+        ts,
+        BridgeSide::Source,
+        &[
+            w(id),
+            addr(0x22).into_word(),
+            w(amount),
+            addr(to).into_word(),
+        ],
+    )
+}
+
+fn release(block: u64, ts: u64, id: u64, amount: u64, to: u8) -> Event {
+    bridge_ev(
+        DST,
+        block,
+        ts,
+        BridgeSide::Destination,
+        &[
+            w(id),
+            addr(0x33).into_word(),
+            w(amount),
+            addr(to).into_word(),
+        ],
+    )
+}
+
+fn head(chain: u16, block: u64, ts: u64) -> Event {
+    Event::head(chain, block, ts)
+}
+
+const MM: &str = r#"[[rule]]
+id = "mm"
+kind = "message-match"
+bridge = "b"
+timeout_s = 600
+actions = ["pause"]"#;
+
+#[test]
+fn message_match_accepts_a_matching_release_once() {
+    let mut e = engine(MM);
+    let a = run(
+        &mut e,
+        &[
+            lock(10, 100, 1, 5, 7),
+            head(SRC, 10, 100),
+            release(20, 100, 1, 5, 7),
+            head(DST, 20, 100),
+        ],
+    );
+    assert!(a.is_empty(), "{a:?}");
+    // Nomad: the same message released again.
+    let a = run(&mut e, &[head(SRC, 11, 101), release(21, 101, 1, 5, 7)]);
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0].reason, "replayed");
+}
+
+#[test]
+fn message_match_trips_on_a_release_with_no_lock() {
+    let mut e = engine(MM);
+    let a = run(&mut e, &[head(SRC, 10, 100), release(20, 100, 99, 5, 7)]);
+    assert_eq!(a.len(), 1);
+    assert_eq!((a[0].severity, a[0].reason), (Severity::Trip, "no-source"));
+    assert_eq!(a[0].block, 20);
+    assert_eq!(a[0].evidence["destination"]["amount"], "5");
+}
+
+#[test]
+fn message_match_names_the_mismatched_fields() {
+    let mut e = engine(MM);
+    let a = run(
+        &mut e,
+        &[
+            lock(10, 100, 1, 5, 7),
+            head(SRC, 10, 101),
+            release(20, 101, 1, 500, 8),
+        ],
+    );
+    assert_eq!(a.len(), 1, "{a:?}");
+    assert_eq!(a[0].reason, "mismatch");
+    assert_eq!(
+        a[0].evidence["mismatched"],
+        serde_json::json!(["amount", "recipient"])
+    );
+    assert_eq!(a[0].evidence["source"]["amount"], "5");
+}
+
+#[test]
+fn message_match_waits_for_a_lagging_source_chain() {
+    let mut e = engine(MM);
+    // The destination is read up to t=200 while the source is still at t=90: the lock at 150 is
+    // not read yet, so the release is held, then accepted once the source catches up.
+    let a = run(
+        &mut e,
+        &[
+            head(SRC, 9, 90),
+            release(20, 200, 1, 5, 7),
+            head(DST, 20, 200),
+        ],
+    );
+    assert!(a.is_empty(), "{a:?}");
+    let a = run(
+        &mut e,
+        &[
+            lock(15, 150, 1, 5, 7),
+            head(SRC, 15, 150),
+            head(SRC, 20, 200),
+        ],
+    );
+    assert!(a.is_empty(), "{a:?}");
+    // A forged one is judged as soon as the source has been read far enough.
+    let a = run(
+        &mut e,
+        &[
+            release(21, 210, 2, 5, 7),
+            head(DST, 21, 210),
+            head(SRC, 21, 211),
+        ],
+    );
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0].reason, "no-source");
+}
+
+#[test]
+fn message_match_alerts_on_a_lock_never_released() {
+    let mut e = engine(MM);
+    let a = run(
+        &mut e,
+        &[
+            lock(10, 100, 1, 5, 7),
+            head(SRC, 10, 100),
+            head(DST, 5, 650),
+        ],
+    );
+    assert!(a.is_empty());
+    let a = run(&mut e, &[head(DST, 6, 701)]);
+    assert_eq!(a.len(), 1);
+    assert_eq!(
+        (a[0].severity, a[0].reason),
+        (Severity::Alert, "source-unmatched")
+    );
+    assert_eq!(a[0].chain, SRC);
+    assert_eq!(a[0].block, 10);
+}
+
+#[test]
+fn backing_trips_when_supply_exceeds_locked() {
+    let mut e = engine(
+        r#"[[rule]]
+id = "bk"
+kind = "backing"
+token = "wBTC"
+backing_token = "BTC"
+holder = "0x4444444444444444444444444444444444444444"
+tolerance = "0.5""#,
+    );
+    let lockbox = addr(0x44);
+    let a = run(
+        &mut e,
+        &[
+            head(SRC, 1, 10),
+            head(DST, 1, 10),
+            ev(
+                SRC,
+                1,
+                10,
+                EventKind::BalanceObserved {
+                    token: BTC,
+                    holder: lockbox,
+                    balance: units(10, 8),
+                },
+            ),
+            ev(
+                DST,
+                1,
+                10,
+                EventKind::SupplyObserved {
+                    token: WBTC,
+                    supply: units(10, 8),
+                },
+            ),
+            ev(
+                SRC,
+                2,
+                20,
+                EventKind::Transfer {
+                    token: BTC,
+                    from: addr(7),
+                    to: lockbox,
+                    amount: units(1, 8),
+                },
+            ),
+            head(SRC, 2, 20),
+            mint(3, 21, WBTC, 1, 5),
+        ],
+    );
+    assert!(a.is_empty(), "{a:?}");
+    // The source chain is read only up to t=20: the check waits for it to pass t=22.
+    assert!(run(&mut e, &[mint(4, 22, WBTC, 1, 5)]).is_empty());
+    let a = run(&mut e, &[head(SRC, 3, 22)]);
+    assert_eq!(a.len(), 1, "{a:?}");
+    assert_eq!(a[0].block, 4);
+    assert_eq!(a[0].reason, "unbacked");
+    assert_eq!(a[0].evidence["supply"], "12");
+    assert_eq!(a[0].evidence["locked"], "11");
+    // Draining the lockbox on the source side is the same violation; already latched.
+    let a = run(
+        &mut e,
+        &[ev(
+            SRC,
+            5,
+            25,
+            EventKind::Transfer {
+                token: BTC,
+                from: lockbox,
+                to: addr(6),
+                amount: units(5, 8),
+            },
+        )],
+    );
+    assert!(a.is_empty());
+}
+
+#[test]
+fn privileged_changes_trip_and_pauses_do_not() {
+    let mut e = engine(
+        r#"[[rule]]
+id = "pv"
+kind = "privileged"
+chain = "dst"
+contracts = ["0x1111111111111111111111111111111111111111"]
+actions = ["pause"]"#,
+    );
+    let token = addr(0x11);
+    let grant = PrivilegedChange::RoleGranted {
+        role: B256::repeat_byte(1),
+        account: addr(0xbb),
+    };
+    let a = run(
+        &mut e,
+        &[
+            ev(
+                DST,
+                1,
+                10,
+                EventKind::Privileged {
+                    contract: token,
+                    change: PrivilegedChange::Paused,
+                },
+            ),
+            ev(
+                DST,
+                2,
+                11,
+                EventKind::Privileged {
+                    contract: addr(0x12),
+                    change: grant,
+                },
+            ),
+            ev(
+                DST,
+                3,
+                12,
+                EventKind::Privileged {
+                    contract: token,
+                    change: grant,
+                },
+            ),
+            ev(
+                DST,
+                4,
+                13,
+                EventKind::Privileged {
+                    contract: token,
+                    change: PrivilegedChange::Upgraded {
+                        implementation: addr(3),
+                    },
+                },
+            ),
+        ],
+    );
+    let reasons: Vec<&str> = a.iter().map(|x| x.reason).collect();
+    assert_eq!(reasons, ["role-granted", "upgraded"]);
+    assert_eq!(a[0].evidence["account"], serde_json::json!(addr(0xbb)));
+    assert_eq!(a[0].evidence["contract"], serde_json::json!(token));
+}
+
+#[test]
+fn anomaly_alerts_on_a_spike_after_learning_a_baseline() {
+    let mut e = engine(
+        r#"[[rule]]
+id = "an"
+kind = "anomaly"
+metric = "mint"
+token = "USDX"
+bucket_s = 60
+factor = 10
+warmup_buckets = 5
+min_value = 1000"#,
+    );
+    let mut events = Vec::new();
+    for i in 0..20u64 {
+        events.push(mint(i + 1, i * 60, USDX, 1_000, 1));
+    }
+    assert!(run(&mut e, &events).is_empty());
+    let a = run(
+        &mut e,
+        &[
+            mint(100, 20 * 60, USDX, 5_000, 1),
+            mint(101, 20 * 60 + 1, USDX, 9_000, 1),
+        ],
+    );
+    assert_eq!(a.len(), 1, "{a:?}");
+    assert_eq!((a[0].severity, a[0].reason), (Severity::Alert, "velocity"));
+    assert_eq!(a[0].block, 101);
+}
+
+#[test]
+fn alert_ids_are_stable_and_records_name_everything() {
+    let mut e = engine(MM);
+    let a = run(&mut e, &[head(SRC, 10, 100), release(20, 100, 99, 5, 7)]);
+    let spec = e.spec().clone();
+    let rec = a[0].record(&spec);
+    assert_eq!(rec.rule, "mm");
+    assert_eq!(rec.kind, "message-match");
+    assert_eq!(rec.chain, "dst");
+    assert_eq!(rec.actions.len(), 1);
+    assert_eq!(rec.actions[0].id, "pause");
+    assert_eq!(a[0].id(&spec), a[0].clone().id(&spec));
+    let _unused: Address = Address::ZERO;
+}

@@ -1,0 +1,23 @@
+//! The ringfence incident lab: turns a historical exploit into real transactions on local anvil
+//! chains and measures how much of the loss the guard prevents. It holds the scenario format
+//! (TOML, every problem located with file, line and column), the loader of the shared incident
+//! corpus, the converter of Nomad's real exploit events into a scenario, the default policy, a
+//! pure seeded generator of benign bridge traffic, and the replay runner: three arms on fresh
+//! chains — no controls; the off-chain guard alone (its rule engine run in-process on the
+//! chains' real logs); the guard with the on-chain limits of `contracts/src/RingfenceControls.sol`.
+
+pub mod anvil;
+pub mod benign;
+pub mod corpus;
+mod error;
+pub mod nomad;
+pub mod policy;
+pub mod report;
+pub mod runner;
+pub mod scenario;
+
+pub use error::{Error, Result};
+pub use policy::Policy;
+pub use report::{ReplayReport, Summary};
+pub use runner::{ReplayOptions, replay};
+pub use scenario::{Asset, Class, Scenario, Step, StepKind};

@@ -1,0 +1,236 @@
+//! The replay policy: the guard's rules and the on-chain limits, written once as shares of what
+//! each route puts at risk (supply for mint routes, the locked balance for release routes) so
+//! that one policy fits every incident. `examples/policy.toml` is the default and is compiled in.
+
+use std::ops::Range;
+use std::path::Path;
+
+use ringfence_model::{Diagnostic, Diagnostics, SourceFile};
+use serde::Deserialize;
+use toml::Spanned;
+
+/// The default policy's text (`examples/policy.toml`).
+pub const DEFAULT_TEXT: &str = include_str!("../../../examples/policy.toml");
+
+/// The off-chain guard's rules.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct GuardPolicy {
+    /// Every destination message must match one source message (id, asset, amount, recipient).
+    pub message_match: bool,
+    /// Wrapped supply never above what is locked for it.
+    pub backing: bool,
+    /// Mint-rate window (seconds).
+    pub mint_window_s: u64,
+    /// Most minted per window, as a share of supply.
+    pub mint_max_share_of_supply: f64,
+    /// Outflow-rate window (seconds).
+    pub outflow_window_s: u64,
+    /// Most released per window, as a share of the locked value.
+    pub outflow_max_share_of_locked: f64,
+}
+
+/// The on-chain limits (the third arm).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct LimitsPolicy {
+    /// Token-bucket capacity as a share of the value at risk.
+    pub bucket_capacity_share: f64,
+    /// Seconds for an empty bucket to refill to capacity.
+    pub bucket_refill_s: u64,
+    /// A single transfer above this share of the value at risk waits in the delay queue…
+    pub delay_above_share: f64,
+    /// …or above this many USD, whichever is lower.
+    pub delay_above_usd: f64,
+    /// How long a queued transfer waits (seconds).
+    pub delay_s: u64,
+}
+
+/// A whole policy.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Policy {
+    /// `[guard]`.
+    pub guard: GuardPolicy,
+    /// `[limits]`.
+    pub limits: LimitsPolicy,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGuard {
+    message_match: bool,
+    backing: bool,
+    mint_window_s: Spanned<u64>,
+    mint_max_share_of_supply: Spanned<f64>,
+    outflow_window_s: Spanned<u64>,
+    outflow_max_share_of_locked: Spanned<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    bucket_capacity_share: Spanned<f64>,
+    bucket_refill_s: Spanned<u64>,
+    delay_above_share: Spanned<f64>,
+    delay_above_usd: Spanned<f64>,
+    delay_s: Spanned<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    guard: RawGuard,
+    limits: RawLimits,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        // The compiled-in default is checked by a unit test, so this cannot fail at run time.
+        Self::parse(&SourceFile::new("examples/policy.toml", DEFAULT_TEXT)).unwrap_or(Self {
+            guard: GuardPolicy {
+                message_match: true,
+                backing: true,
+                mint_window_s: 86_400,
+                mint_max_share_of_supply: 0.10,
+                outflow_window_s: 86_400,
+                outflow_max_share_of_locked: 0.10,
+            },
+            limits: LimitsPolicy {
+                bucket_capacity_share: 0.05,
+                bucket_refill_s: 86_400,
+                delay_above_share: 0.01,
+                delay_above_usd: 5_000_000.0,
+                delay_s: 21_600,
+            },
+        })
+    }
+}
+
+impl Policy {
+    /// Reads a policy file.
+    pub fn load(path: &Path) -> Result<Self, Diagnostics> {
+        match std::fs::read_to_string(path) {
+            Ok(t) => Self::parse(&SourceFile::new(path, t)),
+            Err(e) => Err(Diagnostics(vec![Diagnostic::file(
+                path,
+                format!("cannot read the policy: {e}"),
+                "check the path given to --policy",
+            )])),
+        }
+    }
+
+    /// Parses and validates a policy; every problem located.
+    pub fn parse(file: &SourceFile) -> Result<Self, Diagnostics> {
+        let raw: RawPolicy = match toml::from_str(&file.text) {
+            Ok(r) => r,
+            Err(e) => {
+                let msg = e
+                    .message()
+                    .lines()
+                    .next()
+                    .unwrap_or("invalid policy")
+                    .trim()
+                    .to_owned();
+                return Err(Diagnostics(vec![file.diagnostic(
+                    e.span(),
+                    None,
+                    format!("in the policy: {msg}"),
+                    "see examples/policy.toml for every key and its meaning",
+                )]));
+            }
+        };
+        let mut d = Diagnostics::default();
+        let share = |d: &mut Diagnostics, v: &Spanned<f64>, name: &str| {
+            let x = *v.get_ref();
+            if !(x.is_finite() && x > 0.0 && x <= 1.0) {
+                d.push(file.diagnostic(
+                    Some(span(v)),
+                    None,
+                    format!("`{name}` is {x}, but must be a share in (0, 1]"),
+                    "write a share such as 0.05 for 5 %",
+                ));
+            }
+            x
+        };
+        let secs = |d: &mut Diagnostics, v: &Spanned<u64>, name: &str| {
+            let x = *v.get_ref();
+            if x == 0 {
+                d.push(file.diagnostic(
+                    Some(v.span()),
+                    None,
+                    format!("`{name}` is 0"),
+                    "give a duration of at least one second",
+                ));
+            }
+            x
+        };
+        let g = &raw.guard;
+        let l = &raw.limits;
+        let guard = GuardPolicy {
+            message_match: g.message_match,
+            backing: g.backing,
+            mint_window_s: secs(&mut d, &g.mint_window_s, "mint_window_s"),
+            mint_max_share_of_supply: share(
+                &mut d,
+                &g.mint_max_share_of_supply,
+                "mint_max_share_of_supply",
+            ),
+            outflow_window_s: secs(&mut d, &g.outflow_window_s, "outflow_window_s"),
+            outflow_max_share_of_locked: share(
+                &mut d,
+                &g.outflow_max_share_of_locked,
+                "outflow_max_share_of_locked",
+            ),
+        };
+        let usd = *l.delay_above_usd.get_ref();
+        if !(usd.is_finite() && usd > 0.0) {
+            d.push(file.diagnostic(
+                Some(span(&l.delay_above_usd)),
+                None,
+                format!("`delay_above_usd` is {usd}, but must be a positive amount"),
+                "give a USD size above which a single transfer waits",
+            ));
+        }
+        let limits = LimitsPolicy {
+            bucket_capacity_share: share(&mut d, &l.bucket_capacity_share, "bucket_capacity_share"),
+            bucket_refill_s: secs(&mut d, &l.bucket_refill_s, "bucket_refill_s"),
+            delay_above_share: share(&mut d, &l.delay_above_share, "delay_above_share"),
+            delay_above_usd: usd,
+            delay_s: secs(&mut d, &l.delay_s, "delay_s"),
+        };
+        d.into_result(Self { guard, limits })
+    }
+}
+
+fn span<T>(v: &Spanned<T>) -> Range<usize> {
+    v.span()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_policy_parses() {
+        let p = Policy::parse(&SourceFile::new("examples/policy.toml", DEFAULT_TEXT))
+            .expect("default policy is valid");
+        assert!(p.guard.message_match && p.guard.backing);
+        assert_eq!(p, Policy::default());
+    }
+
+    #[test]
+    fn bad_values_are_located() {
+        let text =
+            DEFAULT_TEXT.replace("bucket_capacity_share = 0.05", "bucket_capacity_share = 5");
+        let d = Policy::parse(&SourceFile::new("p.toml", text)).expect_err("share above 1");
+        let d0 = &d.0[0];
+        assert!(
+            d0.line > 0 && d0.message.contains("bucket_capacity_share"),
+            "{d}"
+        );
+        let d = Policy::parse(&SourceFile::new(
+            "p.toml",
+            "[guard]\nmessage_match = true\n",
+        ))
+        .expect_err("incomplete");
+        assert!(d.to_string().contains("missing field"), "{d}");
+    }
+}

@@ -1,0 +1,1309 @@
+//! The replay runner: one scenario, three arms, each on fresh anvil chains.
+//!
+//! 1. `no-controls`: the steps as real transactions, nothing in the way.
+//! 2. `guard`: the off-chain guard — `ringfence-guard`'s rule engine fed by `ringfence-chain`'s
+//!    decoder with the chains' real logs, block by block — whose guardian pause lands in the
+//!    block after the one that tripped it (sent first in that block: it pays priority).
+//! 3. `guard-and-limits`: the same guard, with the on-chain limits of the policy on the gateway
+//!    (token bucket, delay queue) and the guard cancelling queued transfers it flags.
+//!
+//! Block timestamps follow the steps' `t_s` (`evm_setNextBlockTimestamp` + `evm_mine` on chains
+//! started with automine off after setup), so hours replay in seconds; steps with the same `t_s`
+//! share a block. A step's source lock or burn (if any) is mined at the same timestamp on the
+//! source chain, which the guard reads first.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use alloy::network::TransactionBuilder;
+use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::rpc::types::{Filter, TransactionReceipt, TransactionRequest};
+use alloy::sol;
+use alloy::sol_types::{SolCall, SolEvent, SolValue};
+use ringfence_chain::Decoder;
+use ringfence_guard::{Alert, Engine, Event, EventKind, GuardSpec, Severity};
+
+use crate::anvil::Anvil;
+use crate::error::{Error, Result, rpc};
+use crate::policy::Policy;
+use crate::report::{ArmReport, FirstTrip, ReplayReport, TripRecord};
+use crate::scenario::{Scenario, StepKind};
+
+sol! {
+    interface ILabSource {
+        function setRoute(bytes32 asset, address token, bool burn_) external;
+        function send(bytes32 id, bytes32 asset, uint256 amount, address recipient) external;
+        function sendUnlocked(bytes32 id, bytes32 asset, uint256 amount, address recipient) external;
+    }
+
+    interface ILabGateway {
+        event Delivered(bytes32 indexed id, bytes32 asset, uint256 amount, address recipient, bytes32 queueId, bool queued);
+        function setRoute(bytes32 asset, address token, bool mints) external;
+        function configureBucket(bytes32 asset, uint256 capacity, uint256 ratePerSecond) external;
+        function configureDelay(bytes32 asset, uint256 threshold, uint64 delay) external;
+        function setGuardian(address account, bool enabled) external;
+        function deliver(bytes32 id, bytes32 asset, uint256 amount, address recipient) external;
+        function execute(bytes32 queueId) external;
+        function cancel(bytes32 queueId) external;
+        function pause() external;
+    }
+
+    interface ILabToken {
+        function mint(address to, uint256 amount) external;
+        function grantRole(bytes32 role, address account) external;
+        function approve(address spender, uint256 amount) external returns (bool);
+        function totalSupply() external view returns (uint256);
+        function balanceOf(address who) external view returns (uint256);
+    }
+}
+
+/// The `Sent` event of `LabSource`, as the guard config names it.
+pub const SOURCE_EVENT: &str =
+    "Sent(bytes32 indexed id, bytes32 asset, uint256 amount, address recipient)";
+/// The `Delivered` event of `LabGateway`, as the guard config names it.
+pub const DESTINATION_EVENT: &str = "Delivered(bytes32 indexed id, bytes32 asset, uint256 amount, address recipient, bytes32 queueId, bool queued)";
+
+const GAS: u64 = 2_000_000;
+const GAS_PRICE: u128 = 1_000_000_000;
+/// Seconds between the end of setup and t0 (a quiet hour the guard watches first).
+const LEAD_S: u64 = 3_600;
+
+/// Compiled contracts, embedded so the binary replays from anywhere.
+const ARTIFACTS: [(&str, &str); 3] = [
+    (
+        "GuardedToken",
+        include_str!("../../../contracts/out/GuardedToken.json"),
+    ),
+    (
+        "LabSource",
+        include_str!("../../../contracts/out/LabSource.json"),
+    ),
+    (
+        "LabGateway",
+        include_str!("../../../contracts/out/LabGateway.json"),
+    ),
+];
+
+/// Progress of a replay: (arm 0..3, blocks done, blocks in the arm).
+pub type Progress = Arc<dyn Fn(usize, u64, u64) + Send + Sync>;
+
+/// How to replay.
+#[derive(Clone)]
+pub struct ReplayOptions {
+    /// The policy.
+    pub policy: Policy,
+    /// Called as blocks are mined.
+    pub progress: Option<Progress>,
+}
+
+impl std::fmt::Debug for ReplayOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReplayOptions")
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The three arms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arm {
+    /// Nothing in the way.
+    NoControls,
+    /// The off-chain guard alone.
+    Guard,
+    /// The guard and the on-chain limits.
+    GuardAndLimits,
+}
+
+impl Arm {
+    /// The name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::NoControls => "no-controls",
+            Self::Guard => "guard",
+            Self::GuardAndLimits => "guard-and-limits",
+        }
+    }
+    fn guard(self) -> bool {
+        self != Self::NoControls
+    }
+    fn limits(self) -> bool {
+        self == Self::GuardAndLimits
+    }
+}
+
+/// Replays a scenario in three arms and reports.
+pub async fn replay(s: &Scenario, opts: &ReplayOptions) -> Result<ReplayReport> {
+    let mut arms = Vec::new();
+    let mut details = Vec::new();
+    for (k, arm) in [Arm::NoControls, Arm::Guard, Arm::GuardAndLimits]
+        .into_iter()
+        .enumerate()
+    {
+        let _span =
+            tracing::info_span!("arm", incident = %s.incident.id, arm = arm.name()).entered();
+        // Without an attack step and without a guard nothing can be lost or tripped: benign-only
+        // scenarios skip the first arm.
+        let benign_only = s.steps.iter().all(|x| x.kind == StepKind::Benign);
+        let (rep, trips) = if benign_only && arm == Arm::NoControls {
+            (idle_arm(s, arm), Vec::new())
+        } else {
+            run_arm(s, &opts.policy, arm, k, opts.progress.as_ref()).await?
+        };
+        arms.push(rep);
+        details.push(trips);
+    }
+    let l1 = arms[0].loss_usd;
+    let share = |l: f64| {
+        if l1 > 0.0 {
+            (1.0 - l / l1).clamp(0.0, 1.0)
+        } else {
+            1.0
+        }
+    };
+    let a3 = &arms[2];
+    let bound = adaptive_bound(s, &opts.policy).min(l1);
+    Ok(ReplayReport {
+        incident: s.incident.id.clone(),
+        name: s.incident.name.clone(),
+        class: s.incident.class.name(),
+        historical_loss_usd: s.incident.historical_loss_usd,
+        replayed_loss_without_guard_usd: l1,
+        loss_with_guard_usd: arms[1].loss_usd,
+        loss_with_guard_and_limits_usd: a3.loss_usd,
+        prevented_share: share(a3.loss_usd),
+        prevented_share_guard_alone: share(arms[1].loss_usd),
+        split_attacker_loss_usd: cents(bound),
+        prevented_share_split_attacker: share(bound),
+        first_trip: a3.first_trip.clone(),
+        trips: details.pop().unwrap_or_default(),
+        benign_delayed: a3.benign_delayed,
+        false_trips: arms[1].false_trips + a3.false_trips,
+        stopped_in_first_block: a3.loss_usd == 0.0,
+        steps: s.steps.len(),
+        arms,
+    })
+}
+
+/// The report of an arm that needs no chain: no attack, no controls.
+fn idle_arm(s: &Scenario, arm: Arm) -> ArmReport {
+    let _ = s;
+    ArmReport {
+        arm: arm.name(),
+        loss_usd: 0.0,
+        first_block_loss_usd: 0.0,
+        attack_paid: 0,
+        attack_queued: 0,
+        attack_executed_after_delay: 0,
+        attack_cancelled: 0,
+        attack_rejected: 0,
+        benign_delayed: 0,
+        benign_blocked: 0,
+        trips: 0,
+        false_trips: 0,
+        first_trip: None,
+        paused_at_t_s: None,
+    }
+}
+
+/// One chain of an arm.
+struct Chain {
+    _anvil: Anvil,
+    p: DynProvider,
+    nonces: HashMap<Address, u64>,
+    /// Index in the guard config.
+    guard_idx: u16,
+}
+
+impl Chain {
+    async fn rpc(
+        &self,
+        method: &'static str,
+        params: serde_json::Value,
+    ) -> Result<serde_json::Value> {
+        self.p
+            .raw_request(method.into(), params)
+            .await
+            .map_err(|e| rpc(method, e))
+    }
+
+    async fn send(&mut self, from: Address, to: Address, data: Vec<u8>) -> Result<B256> {
+        let nonce = match self.nonces.get(&from) {
+            Some(n) => *n,
+            None => self
+                .p
+                .get_transaction_count(from)
+                .pending()
+                .await
+                .map_err(|e| rpc("eth_getTransactionCount", e))?,
+        };
+        let tx = TransactionRequest::default()
+            .from(from)
+            .to(to)
+            .input(Bytes::from(data).into())
+            .gas_limit(GAS)
+            .with_gas_price(GAS_PRICE)
+            .nonce(nonce);
+        let pending = self
+            .p
+            .send_transaction(tx)
+            .await
+            .map_err(|e| rpc("eth_sendTransaction", e))?;
+        self.nonces.insert(from, nonce + 1);
+        Ok(*pending.tx_hash())
+    }
+
+    /// Sends and waits for success (setup, automine on).
+    async fn must(
+        &mut self,
+        from: Address,
+        to: Address,
+        data: Vec<u8>,
+        what: &str,
+    ) -> Result<TransactionReceipt> {
+        let h = self.send(from, to, data).await?;
+        let r = self.receipt(h).await?;
+        if !r.status() {
+            return Err(rpc(what, "setup transaction reverted"));
+        }
+        Ok(r)
+    }
+
+    async fn receipt(&self, h: B256) -> Result<TransactionReceipt> {
+        for _ in 0..200 {
+            if let Some(r) = self
+                .p
+                .get_transaction_receipt(h)
+                .await
+                .map_err(|e| rpc("eth_getTransactionReceipt", e))?
+            {
+                return Ok(r);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        Err(rpc(
+            "eth_getTransactionReceipt",
+            format!("no receipt for {h}"),
+        ))
+    }
+
+    async fn deploy(&mut self, from: Address, name: &str, args: Vec<u8>) -> Result<Address> {
+        let mut code = bytecode(name)?;
+        code.extend(args);
+        let nonce = match self.nonces.get(&from) {
+            Some(n) => *n,
+            None => self
+                .p
+                .get_transaction_count(from)
+                .pending()
+                .await
+                .map_err(|e| rpc("eth_getTransactionCount", e))?,
+        };
+        let tx = TransactionRequest::default()
+            .from(from)
+            .with_deploy_code(code)
+            .gas_limit(8_000_000)
+            .with_gas_price(GAS_PRICE)
+            .nonce(nonce);
+        let pending = self
+            .p
+            .send_transaction(tx)
+            .await
+            .map_err(|e| rpc("eth_sendTransaction", e))?;
+        self.nonces.insert(from, nonce + 1);
+        let r = self.receipt(*pending.tx_hash()).await?;
+        match (r.status(), r.contract_address) {
+            (true, Some(a)) => Ok(a),
+            _ => Err(rpc("deploy", format!("{name} did not deploy"))),
+        }
+    }
+
+    async fn mine_at(&self, ts: u64) -> Result<u64> {
+        self.rpc("evm_setNextBlockTimestamp", serde_json::json!([ts]))
+            .await?;
+        self.rpc("evm_mine", serde_json::json!([])).await?;
+        self.p
+            .get_block_number()
+            .await
+            .map_err(|e| rpc("eth_blockNumber", e))
+    }
+
+    async fn view_u256(&self, to: Address, data: Vec<u8>) -> Result<U256> {
+        let tx = TransactionRequest::default()
+            .to(to)
+            .input(Bytes::from(data).into());
+        let out = self.p.call(tx).await.map_err(|e| rpc("eth_call", e))?;
+        Ok(U256::try_from_be_slice(out.get(..32).unwrap_or_default()).unwrap_or_default())
+    }
+}
+
+fn bytecode(name: &str) -> Result<Vec<u8>> {
+    let path = std::path::PathBuf::from(format!("contracts/out/{name}.json"));
+    let text = ARTIFACTS
+        .iter()
+        .find(|a| a.0 == name)
+        .map(|a| a.1)
+        .ok_or_else(|| Error::Artifact {
+            path: path.clone(),
+            message: "unknown contract".into(),
+        })?;
+    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| Error::Artifact {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    let hex = v["bytecode"].as_str().ok_or_else(|| Error::Artifact {
+        path: path.clone(),
+        message: "no bytecode".into(),
+    })?;
+    alloy::primitives::hex::decode(hex).map_err(|e| Error::Artifact {
+        path,
+        message: e.to_string(),
+    })
+}
+
+/// The asset key the lab contracts use: keccak256 of the symbol.
+pub fn asset_key(symbol: &str) -> B256 {
+    keccak256(symbol.as_bytes())
+}
+
+/// What a transaction was for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tag {
+    Source(usize),
+    Deliver(usize),
+    Execute(usize),
+    Pause,
+    Cancel(usize),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Outcome {
+    Pending,
+    Paid,
+    Queued(B256),
+    Executed,
+    Cancelled,
+    Rejected,
+}
+
+enum Act {
+    Step(usize),
+    Execute(usize, B256),
+}
+
+struct Accounts {
+    admin: Address,
+    guardian: Address,
+    relayer: Address,
+    user: Address,
+    attacker: Address,
+    holders: Address,
+}
+
+struct Deployment {
+    source: Address,
+    gateway: Address,
+    src_tokens: Vec<Address>,
+    dst_tokens: Vec<Address>,
+}
+
+async fn connect(url: &str) -> Result<DynProvider> {
+    let p = ProviderBuilder::new()
+        .disable_recommended_fillers()
+        .connect(url)
+        .await
+        .map_err(|e| rpc("connect", e))?;
+    Ok(p.erased())
+}
+
+#[allow(clippy::too_many_lines)]
+async fn run_arm(
+    s: &Scenario,
+    policy: &Policy,
+    arm: Arm,
+    arm_idx: usize,
+    progress: Option<&Progress>,
+) -> Result<(ArmReport, Vec<TripRecord>)> {
+    let class = s.incident.class;
+    let single = class.single_chain();
+    let mut chains = Vec::new();
+    for i in 0..if single { 1 } else { 2 } {
+        let a = Anvil::spawn(31_337 + i, true)?;
+        let p = connect(&a.url()).await?;
+        chains.push(Chain {
+            _anvil: a,
+            p,
+            nonces: HashMap::new(),
+            guard_idx: i as u16,
+        });
+    }
+    let (src, dst) = (0usize, chains.len() - 1);
+    let accts: Vec<Address> =
+        serde_json::from_value(chains[0].rpc("eth_accounts", serde_json::json!([])).await?)
+            .map_err(|e| rpc("eth_accounts", e))?;
+    let acct = |i: usize| {
+        accts
+            .get(i)
+            .copied()
+            .ok_or_else(|| rpc("eth_accounts", "anvil has too few accounts"))
+    };
+    let a = Accounts {
+        admin: acct(0)?,
+        guardian: acct(1)?,
+        relayer: acct(2)?,
+        user: acct(3)?,
+        attacker: acct(4)?,
+        holders: acct(5)?,
+    };
+
+    // ---- setup (automine on) ----
+    let dep = setup(s, policy, arm, &mut chains, src, dst, &a).await?;
+    for c in &chains {
+        c.rpc("evm_setAutomine", serde_json::json!([false])).await?;
+    }
+    let head = chains[dst]
+        .p
+        .get_block_number()
+        .await
+        .map_err(|e| rpc("eth_blockNumber", e))?;
+    let head_ts = chains[dst]
+        .p
+        .get_block_by_number(head.into())
+        .await
+        .map_err(|e| rpc("eth_getBlockByNumber", e))?
+        .map_or(0, |b| b.header.timestamp);
+    let mut last_ts = chains.iter().map(|_| head_ts).max().unwrap_or(head_ts);
+    for c in &chains {
+        let b =
+            c.p.get_block_number()
+                .await
+                .map_err(|e| rpc("eth_blockNumber", e))?;
+        if let Some(blk) =
+            c.p.get_block_by_number(b.into())
+                .await
+                .map_err(|e| rpc("eth_getBlockByNumber", e))?
+        {
+            last_ts = last_ts.max(blk.header.timestamp);
+        }
+    }
+    let t0 = last_ts + LEAD_S;
+
+    // ---- guard ----
+    let mut guard = if arm.guard() {
+        Some(Guard::new(s, policy, &chains, src, dst, &dep).await?)
+    } else {
+        None
+    };
+
+    // ---- schedule ----
+    let mut schedule: BTreeMap<u64, Vec<Act>> = BTreeMap::new();
+    for (i, st) in s.steps.iter().enumerate() {
+        schedule.entry(t0 + st.t_s).or_default().push(Act::Step(i));
+    }
+    let mut outcome = vec![Outcome::Pending; s.steps.len()];
+    let mut tags: HashMap<B256, (usize, Tag)> = HashMap::new(); // tx → (chain, tag)
+    let mut pending_guard_txs = 0usize;
+    let mut paused_at: Option<u64> = None;
+    let mut pause_sent = false;
+    let mut cancelled_sent: Vec<usize> = Vec::new();
+    let mut trips: Vec<TripRecord> = Vec::new();
+    let mut first_trip: Option<FirstTrip> = None;
+    let first_attack_ts = s
+        .steps
+        .iter()
+        .find(|x| x.kind == StepKind::Attack)
+        .map(|x| t0 + x.t_s);
+    let mut first_block_paid: Vec<usize> = Vec::new();
+    let total_ticks = schedule.len() as u64;
+    let mut ticks_done = 0u64;
+    let block_time = s.incident.block_time_s.max(1);
+    let delay_s = policy.limits.delay_s;
+    let ids: Vec<B256> = (0..s.steps.len())
+        .map(|i| {
+            s.steps[i].source_id.unwrap_or_else(|| {
+                keccak256(format!(
+                    "{}/{}/{i}",
+                    s.incident.id,
+                    if s.steps[i].kind == StepKind::Attack {
+                        "attack"
+                    } else {
+                        "benign"
+                    }
+                ))
+            })
+        })
+        .collect();
+
+    loop {
+        // The guard's transactions land in the block after the trip: mine one if no step comes
+        // within a block time.
+        let next = schedule.keys().next().copied();
+        let (ts, acts) = match next {
+            Some(t) if pending_guard_txs == 0 || t <= last_ts + block_time => {
+                let acts = schedule.remove(&t).unwrap_or_default();
+                ticks_done += 1;
+                (t.max(last_ts + 1), acts)
+            }
+            _ if pending_guard_txs > 0 => (last_ts + block_time, Vec::new()),
+            _ => break,
+        };
+        pending_guard_txs = 0;
+        for act in acts {
+            match act {
+                Act::Step(i) => {
+                    let st = &s.steps[i];
+                    let asset = &s.assets[st.asset];
+                    let key = asset_key(&asset.symbol);
+                    let recipient = st.recipient.unwrap_or(if st.kind == StepKind::Attack {
+                        a.attacker
+                    } else {
+                        a.user
+                    });
+                    let sender = if st.kind == StepKind::Attack {
+                        a.attacker
+                    } else {
+                        a.user
+                    };
+                    let src_call = if st.source_claims_amount {
+                        Some(
+                            ILabSource::sendUnlockedCall {
+                                id: ids[i],
+                                asset: key,
+                                amount: st.amount,
+                                recipient,
+                            }
+                            .abi_encode(),
+                        )
+                    } else if !st.source_amount.is_zero() {
+                        Some(
+                            ILabSource::sendCall {
+                                id: ids[i],
+                                asset: key,
+                                amount: st.source_amount,
+                                recipient,
+                            }
+                            .abi_encode(),
+                        )
+                    } else {
+                        None
+                    };
+                    if let Some(data) = src_call {
+                        let h = chains[src].send(sender, dep.source, data).await?;
+                        tags.insert(h, (src, Tag::Source(i)));
+                    }
+                    let data = ILabGateway::deliverCall {
+                        id: ids[i],
+                        asset: key,
+                        amount: st.amount,
+                        recipient,
+                    }
+                    .abi_encode();
+                    let h = chains[dst].send(a.relayer, dep.gateway, data).await?;
+                    tags.insert(h, (dst, Tag::Deliver(i)));
+                }
+                Act::Execute(i, q) => {
+                    let who = if s.steps[i].kind == StepKind::Attack {
+                        a.attacker
+                    } else {
+                        a.user
+                    };
+                    let h = chains[dst]
+                        .send(
+                            who,
+                            dep.gateway,
+                            ILabGateway::executeCall { queueId: q }.abi_encode(),
+                        )
+                        .await?;
+                    tags.insert(h, (dst, Tag::Execute(i)));
+                }
+            }
+        }
+        // Mine every chain at `ts`.
+        let mut blocks = Vec::with_capacity(chains.len());
+        for c in &chains {
+            blocks.push(c.mine_at(ts).await?);
+        }
+        last_ts = ts;
+        // Outcomes from receipts.
+        for (ci, c) in chains.iter().enumerate() {
+            let receipts =
+                c.p.get_block_receipts(blocks[ci].into())
+                    .await
+                    .map_err(|e| rpc("eth_getBlockReceipts", e))?
+                    .unwrap_or_default();
+            for r in receipts {
+                let Some(&(_, tag)) = tags.get(&r.transaction_hash) else {
+                    continue;
+                };
+                let ok = r.status();
+                match tag {
+                    Tag::Deliver(i) => {
+                        if !ok {
+                            outcome[i] = Outcome::Rejected;
+                            continue;
+                        }
+                        let queued = r.inner.logs().iter().find_map(|l| {
+                            ILabGateway::Delivered::decode_raw_log(
+                                l.topics().iter().copied(),
+                                &l.data().data,
+                            )
+                            .ok()
+                            .filter(|d| d.queued)
+                            .map(|d| d.queueId)
+                        });
+                        match queued {
+                            Some(q) => {
+                                outcome[i] = Outcome::Queued(q);
+                                schedule
+                                    .entry(ts + delay_s)
+                                    .or_default()
+                                    .push(Act::Execute(i, q));
+                            }
+                            None => {
+                                outcome[i] = Outcome::Paid;
+                                if Some(ts) == first_attack_ts {
+                                    first_block_paid.push(i);
+                                }
+                            }
+                        }
+                    }
+                    Tag::Execute(i) => {
+                        if ok {
+                            outcome[i] = Outcome::Executed;
+                        }
+                    }
+                    Tag::Cancel(i) => {
+                        if ok {
+                            outcome[i] = Outcome::Cancelled;
+                        }
+                    }
+                    Tag::Pause => {
+                        if ok && paused_at.is_none() {
+                            paused_at = Some(ts - t0);
+                        }
+                    }
+                    Tag::Source(_) => {}
+                }
+            }
+        }
+        // The guard reads the block, source chain first.
+        if let Some(g) = guard.as_mut() {
+            let alerts = g.ingest(&chains, &blocks, ts).await?;
+            for al in alerts.into_iter().filter(|x| x.severity == Severity::Trip) {
+                let step = tags.get(&al.tx).and_then(|(_, t)| match t {
+                    Tag::Source(i) | Tag::Deliver(i) | Tag::Execute(i) => Some(*i),
+                    _ => None,
+                });
+                let rule = g.spec.rules.get(usize::from(al.rule));
+                let rec = TripRecord {
+                    rule: rule.map_or_else(String::new, |r| r.id.clone()),
+                    kind: rule.map_or("", |r| r.kind.name()).to_owned(),
+                    reason: al.reason.to_owned(),
+                    chain: if usize::from(al.chain) == src && !single {
+                        "src".into()
+                    } else {
+                        "dst".into()
+                    },
+                    block: al.block,
+                    t_s: al.timestamp.saturating_sub(t0),
+                    step: step.map(|i| i + 1),
+                    benign: step.is_some_and(|i| s.steps[i].kind == StepKind::Benign),
+                };
+                if first_trip.is_none() {
+                    first_trip = Some(FirstTrip {
+                        rule: rec.rule.clone(),
+                        reason: rec.reason.clone(),
+                        step: rec.step,
+                        t_s: rec.t_s,
+                        block: rec.block,
+                        historical_block: step.and_then(|i| s.steps[i].block),
+                    });
+                }
+                trips.push(rec);
+                // Act: pause (once), and in the limits arm cancel the flagged queued transfer.
+                if !pause_sent {
+                    let h = chains[dst]
+                        .send(
+                            a.guardian,
+                            dep.gateway,
+                            ILabGateway::pauseCall {}.abi_encode(),
+                        )
+                        .await?;
+                    tags.insert(h, (dst, Tag::Pause));
+                    pause_sent = true;
+                    pending_guard_txs += 1;
+                }
+                if let (true, Some(i)) = (arm.limits(), step)
+                    && let Outcome::Queued(q) = outcome[i]
+                    && !cancelled_sent.contains(&i)
+                {
+                    let data = ILabGateway::cancelCall { queueId: q }.abi_encode();
+                    let h = chains[dst].send(a.guardian, dep.gateway, data).await?;
+                    tags.insert(h, (dst, Tag::Cancel(i)));
+                    cancelled_sent.push(i);
+                    pending_guard_txs += 1;
+                }
+            }
+        }
+        if let Some(p) = progress {
+            p(arm_idx, ticks_done, total_ticks.max(ticks_done));
+        }
+    }
+
+    // ---- account ----
+    let paid_usd = |i: usize| {
+        let st = &s.steps[i];
+        s.assets[st.asset].usd(st.amount.saturating_sub(if st.source_claims_amount {
+            U256::ZERO
+        } else {
+            st.source_amount
+        }))
+    };
+    let attack: Vec<usize> = (0..s.steps.len())
+        .filter(|&i| s.steps[i].kind == StepKind::Attack)
+        .collect();
+    let benign: Vec<usize> = (0..s.steps.len())
+        .filter(|&i| s.steps[i].kind == StepKind::Benign)
+        .collect();
+    let paid = |o: Outcome| matches!(o, Outcome::Paid | Outcome::Executed);
+    let was_queued = |i: usize, o: Outcome| {
+        matches!(
+            o,
+            Outcome::Queued(_) | Outcome::Executed | Outcome::Cancelled
+        ) || cancelled_sent.contains(&i)
+    };
+    let loss_usd = cents(
+        attack
+            .iter()
+            .filter(|&&i| paid(outcome[i]))
+            .map(|&i| paid_usd(i))
+            .sum(),
+    );
+    let first_block_loss_usd = cents(
+        first_block_paid
+            .iter()
+            .filter(|&&i| s.steps[i].kind == StepKind::Attack)
+            .map(|&i| paid_usd(i))
+            .sum(),
+    );
+    let report = ArmReport {
+        arm: arm.name(),
+        loss_usd,
+        first_block_loss_usd,
+        attack_paid: attack
+            .iter()
+            .filter(|&&i| outcome[i] == Outcome::Paid)
+            .count(),
+        attack_queued: attack
+            .iter()
+            .filter(|&&i| was_queued(i, outcome[i]))
+            .count(),
+        attack_executed_after_delay: attack
+            .iter()
+            .filter(|&&i| outcome[i] == Outcome::Executed)
+            .count(),
+        attack_cancelled: attack
+            .iter()
+            .filter(|&&i| outcome[i] == Outcome::Cancelled)
+            .count(),
+        attack_rejected: attack
+            .iter()
+            .filter(|&&i| outcome[i] == Outcome::Rejected)
+            .count(),
+        benign_delayed: benign
+            .iter()
+            .filter(|&&i| was_queued(i, outcome[i]))
+            .count(),
+        benign_blocked: benign
+            .iter()
+            .filter(|&&i| {
+                matches!(outcome[i], Outcome::Rejected | Outcome::Cancelled)
+                    || matches!(outcome[i], Outcome::Queued(_))
+            })
+            .count(),
+        trips: trips.len(),
+        false_trips: trips.iter().filter(|t| t.benign).count(),
+        first_trip,
+        paused_at_t_s: paused_at,
+    };
+    tracing::info!(arm = arm.name(), loss_usd, trips = report.trips, "arm done");
+    Ok((report, trips))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn setup(
+    s: &Scenario,
+    policy: &Policy,
+    arm: Arm,
+    chains: &mut [Chain],
+    src: usize,
+    dst: usize,
+    a: &Accounts,
+) -> Result<Deployment> {
+    let class = s.incident.class;
+    let source = chains[src].deploy(a.admin, "LabSource", Vec::new()).await?;
+    let gateway = chains[dst]
+        .deploy(
+            a.admin,
+            "LabGateway",
+            (a.admin, a.relayer).abi_encode_params(),
+        )
+        .await?;
+    chains[dst]
+        .must(
+            a.admin,
+            gateway,
+            ILabGateway::setGuardianCall {
+                account: a.guardian,
+                enabled: true,
+            }
+            .abi_encode(),
+            "setGuardian",
+        )
+        .await?;
+    let minter = keccak256("MINTER_ROLE");
+    let mut src_tokens = Vec::new();
+    let mut dst_tokens = Vec::new();
+    for (ai, asset) in s.assets.iter().enumerate() {
+        let key = asset_key(&asset.symbol);
+        let dec = U256::from(asset.decimals);
+        let src_sym = format!("{}.src", asset.symbol);
+        let st = chains[src]
+            .deploy(
+                a.admin,
+                "GuardedToken",
+                (src_sym.clone(), src_sym, dec, a.admin).abi_encode_params(),
+            )
+            .await?;
+        let dt = chains[dst]
+            .deploy(
+                a.admin,
+                "GuardedToken",
+                (asset.symbol.clone(), asset.symbol.clone(), dec, a.admin).abi_encode_params(),
+            )
+            .await?;
+        src_tokens.push(st);
+        dst_tokens.push(dt);
+        chains[src]
+            .must(
+                a.admin,
+                source,
+                ILabSource::setRouteCall {
+                    asset: key,
+                    token: st,
+                    burn_: !class.mints(),
+                }
+                .abi_encode(),
+                "source route",
+            )
+            .await?;
+        chains[dst]
+            .must(
+                a.admin,
+                gateway,
+                ILabGateway::setRouteCall {
+                    asset: key,
+                    token: dt,
+                    mints: class.mints(),
+                }
+                .abi_encode(),
+                "gateway route",
+            )
+            .await?;
+        let steps = || s.steps.iter().filter(|x| x.asset == ai);
+        let benign_total = steps()
+            .filter(|x| x.kind == StepKind::Benign)
+            .fold(U256::ZERO, |acc, x| acc + x.amount);
+        let attack_paid = steps()
+            .filter(|x| x.kind == StepKind::Attack && !x.source_claims_amount)
+            .fold(U256::ZERO, |acc, x| acc + x.source_amount);
+        let mint = |to: Address, amount: U256| ILabToken::mintCall { to, amount }.abi_encode();
+        if class.mints() {
+            // Fully backed at t0: the source holds `supply`, holders hold the wrapped supply.
+            chains[src]
+                .must(a.admin, st, mint(source, asset.supply), "back")
+                .await?;
+            chains[dst]
+                .must(
+                    a.admin,
+                    dt,
+                    ILabToken::grantRoleCall {
+                        role: minter,
+                        account: gateway,
+                    }
+                    .abi_encode(),
+                    "grant",
+                )
+                .await?;
+            chains[dst]
+                .must(a.admin, dt, mint(a.holders, asset.supply), "supply")
+                .await?;
+            if !benign_total.is_zero() {
+                chains[src]
+                    .must(a.admin, st, mint(a.user, benign_total), "user funds")
+                    .await?;
+            }
+        } else {
+            // The lockbox holds `locked`; its representation on the source chain has that supply.
+            chains[dst]
+                .must(a.admin, dt, mint(gateway, asset.locked), "lockbox")
+                .await?;
+            let to_user = benign_total.min(asset.locked);
+            if !to_user.is_zero() {
+                chains[src]
+                    .must(a.admin, st, mint(a.user, to_user), "user funds")
+                    .await?;
+            }
+            let rest = asset.locked - to_user;
+            if !rest.is_zero() {
+                chains[src]
+                    .must(a.admin, st, mint(a.holders, rest), "representation")
+                    .await?;
+            }
+        }
+        if !attack_paid.is_zero() {
+            // What the attacker really paid on the source side (Nomad's 0.01 WBTC).
+            chains[src]
+                .must(a.admin, st, mint(a.attacker, attack_paid), "attacker funds")
+                .await?;
+        }
+        for who in [a.user, a.attacker] {
+            chains[src]
+                .must(
+                    who,
+                    st,
+                    ILabToken::approveCall {
+                        spender: source,
+                        amount: U256::MAX,
+                    }
+                    .abi_encode(),
+                    "approve",
+                )
+                .await?;
+        }
+        if arm.limits() {
+            let v = s.at_risk(asset);
+            let cap = share_of(v, policy.limits.bucket_capacity_share);
+            let rate =
+                (cap / U256::from(policy.limits.bucket_refill_s.max(1))).max(U256::from(1u8));
+            chains[dst]
+                .must(
+                    a.admin,
+                    gateway,
+                    ILabGateway::configureBucketCall {
+                        asset: key,
+                        capacity: cap,
+                        ratePerSecond: rate,
+                    }
+                    .abi_encode(),
+                    "bucket",
+                )
+                .await?;
+            let by_share = share_of(v, policy.limits.delay_above_share);
+            let by_usd = usd_to_units(
+                policy.limits.delay_above_usd,
+                asset.price_usd,
+                asset.decimals,
+            );
+            let threshold = by_share.min(by_usd).max(U256::from(1u8));
+            chains[dst]
+                .must(
+                    a.admin,
+                    gateway,
+                    ILabGateway::configureDelayCall {
+                        asset: key,
+                        threshold,
+                        delay: policy.limits.delay_s,
+                    }
+                    .abi_encode(),
+                    "delay",
+                )
+                .await?;
+        }
+    }
+    Ok(Deployment {
+        source,
+        gateway,
+        src_tokens,
+        dst_tokens,
+    })
+}
+
+/// Per attacked asset, the lesser of the attack and the bucket's capacity, in USD.
+fn adaptive_bound(s: &Scenario, policy: &Policy) -> f64 {
+    s.assets
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let attack = s
+                .steps
+                .iter()
+                .filter(|x| x.asset == i && x.kind == StepKind::Attack)
+                .fold(U256::ZERO, |acc, x| acc + x.amount);
+            a.usd(attack.min(share_of(s.at_risk(a), policy.limits.bucket_capacity_share)))
+        })
+        .sum()
+}
+
+/// USD rounded to cents, never `-0.0`.
+fn cents(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0 + 0.0
+}
+
+/// `share` (0..=1) of `v`, exactly to a millionth.
+pub fn share_of(v: U256, share: f64) -> U256 {
+    let ppm = (share.clamp(0.0, 1.0) * 1e6).round() as u64;
+    v * U256::from(ppm) / U256::from(1_000_000u64)
+}
+
+/// USD as base units of a token at `price`.
+pub fn usd_to_units(usd: f64, price: f64, decimals: u8) -> U256 {
+    let tokens = usd / price;
+    if !tokens.is_finite() || tokens <= 0.0 {
+        return U256::ZERO;
+    }
+    // Whole tokens (integer part) times 10^decimals, plus the fraction to 6 places.
+    let whole = tokens.trunc();
+    let frac = ((tokens - whole) * 1e6).round() as u64;
+    let scale = U256::from(10u8).pow(U256::from(decimals));
+    let whole = U256::from(whole as u128) * scale;
+    whole + U256::from(frac) * scale / U256::from(1_000_000u64)
+}
+
+/// The in-process guard: the engine, the decoder and the generated config.
+struct Guard {
+    spec: Arc<GuardSpec>,
+    engine: Engine,
+    decoder: Decoder,
+    addresses: Vec<Vec<Address>>,
+}
+
+impl Guard {
+    async fn new(
+        s: &Scenario,
+        policy: &Policy,
+        chains: &[Chain],
+        src: usize,
+        dst: usize,
+        dep: &Deployment,
+    ) -> Result<Self> {
+        let text = guard_config(s, policy, chains, src, dep);
+        let spec =
+            ringfence_guard::config::parse(std::path::Path::new("<generated guard config>"), &text)
+                .map_err(|d| Error::GuardConfig(format!("{d:?}\n{text}")))?;
+        let spec = Arc::new(spec);
+        let mut engine = Engine::new(spec.clone());
+        let decoder = Decoder::new(&spec);
+        let mut addresses = vec![Vec::new(); chains.len()];
+        for t in &spec.tokens {
+            addresses[usize::from(t.chain)].push(t.address);
+        }
+        addresses[src].push(dep.source);
+        addresses[dst].push(dep.gateway);
+        // Observe supplies and lockbox balances at the current head, then the heads.
+        let mut sink = Vec::new();
+        for (ci, c) in chains.iter().enumerate() {
+            let b =
+                c.p.get_block_number()
+                    .await
+                    .map_err(|e| rpc("eth_blockNumber", e))?;
+            let ts =
+                c.p.get_block_by_number(b.into())
+                    .await
+                    .map_err(|e| rpc("eth_getBlockByNumber", e))?
+                    .map_or(0, |x| x.header.timestamp);
+            for t in engine.tracked_supplies() {
+                let Some(tok) = spec.tokens.get(usize::from(t)) else {
+                    continue;
+                };
+                if usize::from(tok.chain) != ci {
+                    continue;
+                }
+                let supply = c
+                    .view_u256(tok.address, ILabToken::totalSupplyCall {}.abi_encode())
+                    .await?;
+                engine.apply(
+                    &Event {
+                        chain: c.guard_idx,
+                        block: b,
+                        timestamp: ts,
+                        tx: B256::ZERO,
+                        log_index: 0,
+                        kind: EventKind::SupplyObserved { token: t, supply },
+                    },
+                    &mut sink,
+                );
+            }
+            for (t, holder) in engine.tracked_balances() {
+                let Some(tok) = spec.tokens.get(usize::from(t)) else {
+                    continue;
+                };
+                if usize::from(tok.chain) != ci {
+                    continue;
+                }
+                let balance = c
+                    .view_u256(
+                        tok.address,
+                        ILabToken::balanceOfCall { who: holder }.abi_encode(),
+                    )
+                    .await?;
+                engine.apply(
+                    &Event {
+                        chain: c.guard_idx,
+                        block: b,
+                        timestamp: ts,
+                        tx: B256::ZERO,
+                        log_index: 0,
+                        kind: EventKind::BalanceObserved {
+                            token: t,
+                            holder,
+                            balance,
+                        },
+                    },
+                    &mut sink,
+                );
+            }
+            engine.apply(&Event::head(c.guard_idx, b, ts), &mut sink);
+        }
+        let _ = dep.dst_tokens.len() + dep.src_tokens.len();
+        Ok(Self {
+            spec,
+            engine,
+            decoder,
+            addresses,
+        })
+    }
+
+    /// Feeds one mined block per chain (source first) and returns the findings.
+    async fn ingest(&mut self, chains: &[Chain], blocks: &[u64], ts: u64) -> Result<Vec<Alert>> {
+        let mut out = Vec::new();
+        for (ci, c) in chains.iter().enumerate() {
+            let b = blocks[ci];
+            let filter = Filter::new()
+                .from_block(b)
+                .to_block(b)
+                .address(self.addresses[ci].clone());
+            let logs =
+                c.p.get_logs(&filter)
+                    .await
+                    .map_err(|e| rpc("eth_getLogs", e))?;
+            for log in &logs {
+                if let Some(kind) = self.decoder.decode(c.guard_idx, log) {
+                    let ev = Event {
+                        chain: c.guard_idx,
+                        block: b,
+                        timestamp: ts,
+                        tx: log.transaction_hash.unwrap_or_default(),
+                        log_index: log.log_index.unwrap_or(0),
+                        kind,
+                    };
+                    self.engine.apply(&ev, &mut out);
+                }
+            }
+            self.engine
+                .apply(&Event::head(c.guard_idx, b, ts), &mut out);
+        }
+        Ok(out)
+    }
+}
+
+/// The guard config the policy gives for a deployed scenario (TOML, parsed by the guard crate).
+fn guard_config(
+    s: &Scenario,
+    policy: &Policy,
+    chains: &[Chain],
+    src: usize,
+    dep: &Deployment,
+) -> String {
+    use std::fmt::Write as _;
+    let g = &policy.guard;
+    let mut t = String::from("[store]\npath = \"unused-by-the-lab.db\"\n\n");
+    for (i, c) in chains.iter().enumerate() {
+        let id = if i == src && chains.len() == 2 {
+            "src"
+        } else {
+            "dst"
+        };
+        let _ = writeln!(
+            t,
+            "[[chain]]\nid = \"{id}\"\nrpc = \"http://127.0.0.1:{}\"\nconfirmations = 0\n",
+            c._anvil.port
+        );
+    }
+    let src_id = if chains.len() == 2 { "src" } else { "dst" };
+    for (i, a) in s.assets.iter().enumerate() {
+        let _ = writeln!(
+            t,
+            "[[token]]\nid = \"src-{}\"\nchain = \"{src_id}\"\naddress = \"{}\"\ndecimals = {}\nprice_usd = {:?}\n",
+            a.symbol, dep.src_tokens[i], a.decimals, a.price_usd
+        );
+        let _ = writeln!(
+            t,
+            "[[token]]\nid = \"{}\"\nchain = \"dst\"\naddress = \"{}\"\ndecimals = {}\nprice_usd = {:?}\n",
+            a.symbol, dep.dst_tokens[i], a.decimals, a.price_usd
+        );
+    }
+    let _ = writeln!(
+        t,
+        "[[bridge]]\nid = \"lab\"\nsource = {{ chain = \"{src_id}\", contract = \"{}\", event = \"{SOURCE_EVENT}\" }}\ndestination = {{ chain = \"dst\", contract = \"{}\", event = \"{DESTINATION_EVENT}\" }}\nmatch_on = [\"id\", \"asset\", \"amount\", \"recipient\"]\n",
+        dep.source, dep.gateway
+    );
+    if g.message_match {
+        let _ = writeln!(
+            t,
+            "[[rule]]\nid = \"messages\"\nkind = \"message-match\"\nbridge = \"lab\"\ntimeout_s = 3600\nrelay_delay_s = 0\n"
+        );
+    }
+    let mints = s.incident.class.mints();
+    for a in &s.assets {
+        let sym = &a.symbol;
+        if g.backing {
+            let (token, backing, holder) = if mints {
+                (sym.clone(), format!("src-{sym}"), dep.source)
+            } else {
+                (format!("src-{sym}"), sym.clone(), dep.gateway)
+            };
+            let _ = writeln!(
+                t,
+                "[[rule]]\nid = \"backing-{sym}\"\nkind = \"backing\"\ntoken = \"{token}\"\nbacking_token = \"{backing}\"\nholder = \"{holder}\"\ntolerance = \"0\"\nrelay_delay_s = 0\n"
+            );
+        }
+        if mints {
+            let _ = writeln!(
+                t,
+                "[[rule]]\nid = \"mint-rate-{sym}\"\nkind = \"mint-rate\"\ntoken = \"{sym}\"\nwindow_s = {}\nmax_share_of_supply = {:?}\n",
+                g.mint_window_s, g.mint_max_share_of_supply
+            );
+        } else {
+            let max_usd = a.usd(a.locked) * g.outflow_max_share_of_locked;
+            let _ = writeln!(
+                t,
+                "[[rule]]\nid = \"outflow-{sym}\"\nkind = \"outflow-rate\"\nchain = \"dst\"\ncontract = \"{}\"\ntokens = [\"{sym}\"]\nwindow_s = {}\nmax_usd = {:?}\n",
+                dep.gateway,
+                g.outflow_window_s,
+                max_usd.max(1.0)
+            );
+        }
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shares_and_usd_are_exact_enough() {
+        let v = U256::from(102_000_000u64) * U256::from(10u8).pow(U256::from(18u8));
+        assert_eq!(
+            share_of(v, 0.01),
+            U256::from(1_020_000u64) * U256::from(10u8).pow(U256::from(18u8))
+        );
+        assert_eq!(
+            usd_to_units(5_000_000.0, 2.5, 6),
+            U256::from(2_000_000_000_000u64)
+        );
+        assert_eq!(usd_to_units(-1.0, 2.5, 6), U256::ZERO);
+    }
+}

@@ -1,0 +1,1065 @@
+//! The scenario format: one historical incident as TOML — `[incident]`, `[[asset]]`, `[[step]]` —
+//! read with every problem located (file, line, column, entity, fix).
+//!
+//! Amounts are exact: whole-token decimals (`"202440.725413"`, `100`, `0.01`) parsed into base
+//! units with the asset's `decimals`; prices are US dollars as `f64`.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::str::FromStr;
+
+use alloy::primitives::{Address, B256, U256};
+use ringfence_guard::amount::{format_units, parse_units, to_f64};
+use ringfence_model::{Diagnostic, Diagnostics, SourceFile};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
+use toml::Spanned;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
+
+/// What kind of exploit an incident is, and so which contracts the lab deploys for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Class {
+    /// A stablecoin's privileged minter mints against a deposit of `source_amount` (Resolv).
+    UnbackedMint,
+    /// A destination bridge mints on a message the source never sent, or sent for less
+    /// (Wormhole, Qubit, BSC Token Hub).
+    ForgedMint,
+    /// A destination bridge releases locked tokens on such a message (Nomad, KelpDAO).
+    ForgedRelease,
+    /// A lockbox releases on valid verifier signatures with no burn on the other chain (Ronin).
+    KeyWithdrawal,
+}
+
+/// The class names as written in a scenario.
+pub const CLASSES: [&str; 4] = [
+    "unbacked-mint",
+    "forged-mint",
+    "forged-release",
+    "key-withdrawal",
+];
+
+impl Class {
+    /// The name used in scenario files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::UnbackedMint => "unbacked-mint",
+            Self::ForgedMint => "forged-mint",
+            Self::ForgedRelease => "forged-release",
+            Self::KeyWithdrawal => "key-withdrawal",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "unbacked-mint" => Self::UnbackedMint,
+            "forged-mint" => Self::ForgedMint,
+            "forged-release" => Self::ForgedRelease,
+            "key-withdrawal" => Self::KeyWithdrawal,
+            _ => return None,
+        })
+    }
+
+    /// Whether the destination mints (else it releases from a lockbox).
+    pub fn mints(self) -> bool {
+        matches!(self, Self::UnbackedMint | Self::ForgedMint)
+    }
+
+    /// Whether source and destination are one chain (a stablecoin's deposit and mint).
+    pub fn single_chain(self) -> bool {
+        matches!(self, Self::UnbackedMint)
+    }
+}
+
+/// `[incident]`.
+#[derive(Clone, Debug)]
+pub struct Incident {
+    /// Stable id, e.g. `resolv-usr-2026-03`.
+    pub id: String,
+    /// Human name.
+    pub name: String,
+    /// `YYYY-MM-DD` of the first malicious action.
+    pub date: String,
+    /// The class.
+    pub class: Class,
+    /// The loss history records, in USD.
+    pub historical_loss_usd: f64,
+    /// Where the timeline comes from.
+    pub sources: Vec<String>,
+    /// Free notes (assumptions, estimates).
+    pub notes: Option<String>,
+    /// Block time of the attacked chain (seconds), used for the guard's reaction.
+    pub block_time_s: u64,
+}
+
+/// `[[asset]]`.
+#[derive(Clone, Debug)]
+pub struct Asset {
+    /// Symbol, referenced by steps.
+    pub symbol: String,
+    /// ERC-20 decimals.
+    pub decimals: u8,
+    /// Price in USD per whole token at the time of the incident.
+    pub price_usd: f64,
+    /// Pre-incident supply in base units (mint classes).
+    pub supply: U256,
+    /// Balance the attacked lockbox held at t0, in base units (release classes).
+    pub locked: U256,
+    /// Where the figures come from.
+    pub source: Option<String>,
+}
+
+impl Asset {
+    /// Base units as USD.
+    pub fn usd(&self, amount: U256) -> f64 {
+        to_f64(amount, self.decimals) * self.price_usd
+    }
+
+    /// Base units as a decimal string in token units.
+    pub fn fmt(&self, amount: U256) -> String {
+        format_units(amount, self.decimals)
+    }
+}
+
+/// Whether a step is the exploit or a genuine transfer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepKind {
+    /// A malicious mint or release.
+    Attack,
+    /// A genuine transfer, locked (or burnt) in full on the source side.
+    Benign,
+}
+
+/// `[[step]]`.
+#[derive(Clone, Debug)]
+pub struct Step {
+    /// Seconds after the first malicious action.
+    pub t_s: u64,
+    /// Index into [`Scenario::assets`].
+    pub asset: usize,
+    /// Minted or released, base units.
+    pub amount: U256,
+    /// What the source side really locked or paid for it, base units.
+    pub source_amount: U256,
+    /// Recipient on the destination (default: a lab address per kind).
+    pub recipient: Option<Address>,
+    /// Attack or benign.
+    pub kind: StepKind,
+    /// The message id the destination message claims (a real source nonce when the exploit
+    /// reused one); default: a fresh id per step.
+    pub source_id: Option<B256>,
+    /// The historical block, where known (informational).
+    pub block: Option<u64>,
+    /// The source message claims `amount` although only `source_amount` was locked
+    /// (`source_event = "claimed"`: a source-side bug such as QBridge's zero-address deposit).
+    pub source_claims_amount: bool,
+    /// One-based line of the step in its file.
+    pub line: usize,
+}
+
+/// A validated scenario.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// `[incident]`.
+    pub incident: Incident,
+    /// `[[asset]]`, in file order.
+    pub assets: Vec<Asset>,
+    /// `[[step]]`, sorted by `t_s` (stable: file order within one second).
+    pub steps: Vec<Step>,
+}
+
+impl Scenario {
+    /// Reads and validates a scenario file.
+    pub fn load(path: &Path) -> Result<Self, Diagnostics> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                return Err(Diagnostics(vec![Diagnostic::file(
+                    path,
+                    format!("cannot read the scenario: {e}"),
+                    "check the path and that the file is UTF-8 TOML",
+                )]));
+            }
+        };
+        Self::parse(&SourceFile::new(path, text))
+    }
+
+    /// Every `*.toml` scenario of a directory, sorted by file name; all problems of all files.
+    pub fn load_dir(dir: &Path) -> Result<Vec<Self>, Diagnostics> {
+        let mut diags = Diagnostics::default();
+        let mut paths: Vec<_> = match std::fs::read_dir(dir) {
+            Ok(rd) => rd
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "toml") && p.is_file())
+                .collect(),
+            Err(e) => {
+                return Err(Diagnostics(vec![Diagnostic::file(
+                    dir,
+                    format!("cannot read the directory: {e}"),
+                    "point --all at a directory of scenario *.toml files",
+                )]));
+            }
+        };
+        paths.sort();
+        if paths.is_empty() {
+            diags.push(Diagnostic::file(
+                dir,
+                "the directory holds no *.toml scenario",
+                "add scenario files, e.g. incidents/*.toml",
+            ));
+        }
+        let mut out = Vec::new();
+        for p in paths {
+            match Self::load(&p) {
+                Ok(s) => out.push(s),
+                Err(d) => diags.0.extend(d.0),
+            }
+        }
+        let mut ids = HashSet::new();
+        for s in &out {
+            if !ids.insert(s.incident.id.clone()) {
+                diags.push(Diagnostic::file(
+                    dir,
+                    format!("two scenarios have the id `{}`", s.incident.id),
+                    "give each incident a unique id",
+                ));
+            }
+        }
+        diags.into_result(out)
+    }
+
+    /// Parses and validates a scenario held in memory.
+    pub fn parse(file: &SourceFile) -> Result<Self, Diagnostics> {
+        let mut cx = Cx {
+            file,
+            diags: Diagnostics::default(),
+        };
+        let s = cx.parse();
+        match s {
+            Some(s) if cx.diags.is_empty() => Ok(s),
+            _ => {
+                if cx.diags.is_empty() {
+                    cx.diags.push(Diagnostic::file(
+                        &file.path,
+                        "the scenario is incomplete",
+                        "see the scenario format in docs/lab.md",
+                    ));
+                }
+                Err(cx.diags.sorted())
+            }
+        }
+    }
+
+    /// The value each asset puts at risk in base units: supply for mint classes, the locked
+    /// balance for release classes.
+    pub fn at_risk(&self, asset: &Asset) -> U256 {
+        if self.incident.class.mints() {
+            asset.supply
+        } else {
+            asset.locked
+        }
+    }
+
+    /// Total USD of the attack steps, net of what the source side really paid.
+    pub fn attack_usd(&self) -> f64 {
+        self.steps
+            .iter()
+            .filter(|s| s.kind == StepKind::Attack)
+            .filter_map(|s| {
+                self.assets
+                    .get(s.asset)
+                    .map(|a| a.usd(s.amount.saturating_sub(s.source_amount)))
+            })
+            .sum()
+    }
+}
+
+/// A decimal amount written as a string, an integer or a float.
+#[derive(Clone, Debug)]
+struct AmountText(String);
+
+impl<'de> Deserialize<'de> for AmountText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = AmountText;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an amount in token units: a number, or a decimal string such as \"202440.725413\"")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<AmountText, E> {
+                Ok(AmountText(v.to_owned()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<AmountText, E> {
+                Ok(AmountText(v.to_string()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<AmountText, E> {
+                Ok(AmountText(v.to_string()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<AmountText, E> {
+                // Rust prints the shortest text that reads back as `v`, never in exponent form.
+                Ok(AmountText(format!("{v}")))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+type S = Spanned<String>;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIncident {
+    id: S,
+    name: S,
+    date: S,
+    class: S,
+    historical_loss_usd: Spanned<f64>,
+    sources: Spanned<Vec<S>>,
+    notes: Option<String>,
+    block_time_s: Option<Spanned<u64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAsset {
+    symbol: S,
+    decimals: Spanned<u8>,
+    price_usd: Spanned<f64>,
+    supply: Option<Spanned<AmountText>>,
+    locked: Option<Spanned<AmountText>>,
+    source: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStep {
+    t_s: Spanned<u64>,
+    asset: S,
+    amount: Spanned<AmountText>,
+    source_amount: Option<Spanned<AmountText>>,
+    recipient: Option<S>,
+    kind: Option<S>,
+    source_id: Option<S>,
+    source_event: Option<S>,
+    block: Option<u64>,
+    note: Option<String>,
+}
+
+struct Cx<'a> {
+    file: &'a SourceFile,
+    diags: Diagnostics,
+}
+
+impl Cx<'_> {
+    fn err(
+        &mut self,
+        span: std::ops::Range<usize>,
+        entity: Option<&str>,
+        msg: impl Into<String>,
+        help: impl Into<String>,
+    ) {
+        self.diags
+            .push(self.file.diagnostic(Some(span), entity, msg, help));
+    }
+
+    fn parse(&mut self) -> Option<Scenario> {
+        let (root, errors) = DeTable::parse_recoverable(&self.file.text);
+        if !errors.is_empty() {
+            for e in errors {
+                let d = self.file.diagnostic(
+                    e.span(),
+                    None,
+                    format!("invalid TOML: {}", first_line(e.message())),
+                    "fix the TOML syntax at this place (quotes, brackets, `key = value`)",
+                );
+                self.diags.push(d);
+            }
+            return None;
+        }
+        let mut incident = None;
+        let mut raw_assets = Vec::new();
+        let mut raw_steps = Vec::new();
+        for (key, value) in root.into_inner() {
+            let section = key.get_ref().as_ref();
+            match section {
+                "incident" => {
+                    if !value.get_ref().is_table() {
+                        self.err(
+                            key.span(),
+                            None,
+                            "`incident` must be a table",
+                            "write it as `[incident]` followed by `key = value` lines",
+                        );
+                        continue;
+                    }
+                    incident = self.entry::<RawIncident>("incident", value, None);
+                }
+                "asset" | "step" => {
+                    let entries: Vec<_> = match value.into_inner() {
+                        DeValue::Array(a) => a.into_iter().collect(),
+                        _ => {
+                            self.err(
+                                key.span(),
+                                None,
+                                format!("`{section}` is not a list of `[[{section}]]` entries"),
+                                format!("write each {section} as `[[{section}]]`"),
+                            );
+                            continue;
+                        }
+                    };
+                    for e in entries {
+                        let span = e.span();
+                        if section == "asset" {
+                            if let Some(a) = self.entry::<RawAsset>("asset", e, Some(span)) {
+                                raw_assets.push(a);
+                            }
+                        } else if let Some(s) = self.entry::<RawStep>("step", e, Some(span.clone()))
+                        {
+                            raw_steps.push((span, s));
+                        }
+                    }
+                }
+                other => {
+                    let help = match closest(other, &["incident", "asset", "step"]) {
+                        Some(n) => format!(
+                            "did you mean `{n}`? a scenario has `[incident]`, `[[asset]]` and `[[step]]`"
+                        ),
+                        None => {
+                            "a scenario has `[incident]`, `[[asset]]` and `[[step]]`".to_owned()
+                        }
+                    };
+                    self.err(key.span(), None, format!("unknown section `{other}`"), help);
+                }
+            }
+        }
+        let Some(inc) = incident else {
+            if self.diags.is_empty() {
+                self.diags.push(Diagnostic::file(&self.file.path, "missing `[incident]`", "add an `[incident]` table with id, name, date, class, historical_loss_usd and sources"));
+            }
+            return None;
+        };
+        let incident = self.incident(inc)?;
+        let assets = self.assets(raw_assets, incident.class);
+        if assets.is_empty() && self.diags.is_empty() {
+            self.diags.push(Diagnostic::file(
+                &self.file.path,
+                "the scenario has no `[[asset]]`",
+                "declare every asset the steps move with `[[asset]]`",
+            ));
+        }
+        let steps = self.steps(raw_steps, &assets, &incident);
+        if steps.is_empty() && self.diags.is_empty() {
+            self.diags.push(Diagnostic::file(
+                &self.file.path,
+                "the scenario has no `[[step]]`",
+                "add the incident's malicious mints or releases as `[[step]]` entries",
+            ));
+        }
+        self.check_locked(&assets, &steps, incident.class);
+        Some(Scenario {
+            incident,
+            assets,
+            steps,
+        })
+    }
+
+    fn entry<T: DeserializeOwned>(
+        &mut self,
+        section: &str,
+        value: Spanned<DeValue<'_>>,
+        span: Option<std::ops::Range<usize>>,
+    ) -> Option<T> {
+        let whole = span.unwrap_or_else(|| value.span());
+        if !value.get_ref().is_table() {
+            self.err(
+                whole,
+                None,
+                format!("a `{section}` entry must be a table"),
+                format!("write it as `[[{section}]]` followed by `key = value` lines"),
+            );
+            return None;
+        }
+        match T::deserialize(ValueDeserializer::from(value)) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                let message = first_line(e.message()).to_owned();
+                let help = field_help(section, &message);
+                self.err(
+                    e.span().unwrap_or(whole),
+                    None,
+                    format!("in `{section}`: {message}"),
+                    help,
+                );
+                None
+            }
+        }
+    }
+
+    fn incident(&mut self, r: RawIncident) -> Option<Incident> {
+        let id = r.id.get_ref().clone();
+        let ent = Some(id.as_str());
+        let mut ok = true;
+        if id.is_empty()
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            self.err(
+                r.id.span(),
+                None,
+                format!("`id` {id:?} must be non-empty letters, digits, `-` or `_`"),
+                "use a slug such as `nomad-2022-08`",
+            );
+            ok = false;
+        }
+        let class = Class::parse(r.class.get_ref());
+        if class.is_none() {
+            let help = match closest(r.class.get_ref(), &CLASSES) {
+                Some(n) => format!("did you mean `{n}`? the classes are {}", CLASSES.join(", ")),
+                None => format!("the classes are {}", CLASSES.join(", ")),
+            };
+            self.err(
+                r.class.span(),
+                ent,
+                format!("unknown class `{}`", r.class.get_ref()),
+                help,
+            );
+        }
+        if !valid_date(r.date.get_ref()) {
+            self.err(
+                r.date.span(),
+                ent,
+                format!("`date` {:?} is not YYYY-MM-DD", r.date.get_ref()),
+                "write the date of the first malicious action, e.g. \"2022-08-01\"",
+            );
+            ok = false;
+        }
+        let loss = *r.historical_loss_usd.get_ref();
+        if !(loss.is_finite() && loss >= 0.0) {
+            self.err(
+                r.historical_loss_usd.span(),
+                ent,
+                format!(
+                    "`historical_loss_usd` is {loss}, but must be a finite amount zero or more"
+                ),
+                "give the loss in USD as history records it",
+            );
+            ok = false;
+        }
+        if r.sources.get_ref().is_empty()
+            || r.sources
+                .get_ref()
+                .iter()
+                .any(|s| s.get_ref().trim().is_empty())
+        {
+            self.err(
+                r.sources.span(),
+                ent,
+                "`sources` must list at least one non-empty source",
+                "cite where the timeline comes from (URL, repository@commit path)",
+            );
+            ok = false;
+        }
+        let block_time_s = match r.block_time_s {
+            Some(b) if *b.get_ref() == 0 => {
+                self.err(
+                    b.span(),
+                    ent,
+                    "`block_time_s` must be at least 1",
+                    "give the attacked chain's block time in seconds",
+                );
+                ok = false;
+                12
+            }
+            Some(b) => *b.get_ref(),
+            None => 12,
+        };
+        let class = class?;
+        ok.then(|| Incident {
+            id,
+            name: r.name.into_inner(),
+            date: r.date.into_inner(),
+            class,
+            historical_loss_usd: loss,
+            sources: r
+                .sources
+                .into_inner()
+                .into_iter()
+                .map(Spanned::into_inner)
+                .collect(),
+            notes: r.notes,
+            block_time_s,
+        })
+    }
+
+    fn amount(
+        &mut self,
+        a: &Spanned<AmountText>,
+        decimals: u8,
+        what: &str,
+        entity: &str,
+    ) -> Option<U256> {
+        match parse_units(&a.get_ref().0, decimals) {
+            Some(v) => Some(v),
+            None => {
+                self.err(
+                    a.span(),
+                    Some(entity),
+                    format!("`{what}` {:?} is not an amount in token units with at most {decimals} decimals", a.get_ref().0),
+                    "write a non-negative decimal, e.g. 100, 0.01 or \"202440.725413\" (strings keep every digit exact)",
+                );
+                None
+            }
+        }
+    }
+
+    fn assets(&mut self, raw: Vec<RawAsset>, class: Class) -> Vec<Asset> {
+        let mut out: Vec<Asset> = Vec::new();
+        for r in raw {
+            let sym = r.symbol.get_ref().clone();
+            let mut ok = true;
+            if sym.is_empty() || sym.len() > 31 || !sym.chars().all(|c| c.is_ascii_graphic()) {
+                self.err(
+                    r.symbol.span(),
+                    None,
+                    format!("`symbol` {sym:?} must be 1 to 31 printable ASCII characters"),
+                    "use the token's ticker, e.g. \"WBTC\"",
+                );
+                ok = false;
+            }
+            if out.iter().any(|a| a.symbol == sym) {
+                self.err(
+                    r.symbol.span(),
+                    Some(&sym),
+                    format!("asset `{sym}` is declared twice"),
+                    "declare each asset once",
+                );
+                ok = false;
+            }
+            let decimals = *r.decimals.get_ref();
+            if decimals > 36 {
+                self.err(
+                    r.decimals.span(),
+                    Some(&sym),
+                    format!("`decimals` is {decimals}, more than 36"),
+                    "ERC-20 tokens use 0 to 36 decimals (most 6, 8 or 18)",
+                );
+                ok = false;
+            }
+            let price = *r.price_usd.get_ref();
+            if !(price.is_finite() && price > 0.0) {
+                self.err(
+                    r.price_usd.span(),
+                    Some(&sym),
+                    format!("`price_usd` is {price}, but must be a positive finite price"),
+                    "give the USD price per whole token at the time of the incident",
+                );
+                ok = false;
+            }
+            let supply = match &r.supply {
+                Some(s) => self.amount(s, decimals.min(36), "supply", &sym),
+                None => Some(U256::ZERO),
+            };
+            let locked = match &r.locked {
+                Some(s) => self.amount(s, decimals.min(36), "locked", &sym),
+                None => Some(U256::ZERO),
+            };
+            if class.mints() && supply == Some(U256::ZERO) {
+                let span = r
+                    .supply
+                    .as_ref()
+                    .map_or_else(|| r.symbol.span(), Spanned::span);
+                self.err(span, Some(&sym), format!("a `{}` scenario needs the asset's pre-incident `supply` (above zero)", class.name()), "set `supply` to the token's supply just before the first malicious mint; limits are shares of it");
+                ok = false;
+            }
+            if !class.mints() && locked == Some(U256::ZERO) {
+                let span = r
+                    .locked
+                    .as_ref()
+                    .map_or_else(|| r.symbol.span(), Spanned::span);
+                self.err(span, Some(&sym), format!("a `{}` scenario needs the balance the lockbox held at t0 in `locked` (above zero)", class.name()), "set `locked` to the attacked lockbox's balance of this asset just before the first malicious release");
+                ok = false;
+            }
+            if let (true, Some(supply), Some(locked)) = (ok, supply, locked) {
+                out.push(Asset {
+                    symbol: sym,
+                    decimals,
+                    price_usd: price,
+                    supply,
+                    locked,
+                    source: r.source,
+                });
+            }
+        }
+        out
+    }
+
+    fn steps(
+        &mut self,
+        raw: Vec<(std::ops::Range<usize>, RawStep)>,
+        assets: &[Asset],
+        incident: &Incident,
+    ) -> Vec<Step> {
+        let symbols: Vec<&str> = assets.iter().map(|a| a.symbol.as_str()).collect();
+        let mut out = Vec::new();
+        for (span, r) in raw {
+            let _ = &r.note;
+            let line = self.file.line_col(span.start).0;
+            let entity = format!("step at line {line}");
+            let Some(ai) = symbols
+                .iter()
+                .position(|s| *s == r.asset.get_ref().as_str())
+            else {
+                let help = match closest(r.asset.get_ref(), &symbols) {
+                    Some(n) => format!("did you mean `{n}`? otherwise declare it with `[[asset]]`"),
+                    None => format!(
+                        "declare `{}` with `[[asset]]`, or use one of: {}",
+                        r.asset.get_ref(),
+                        symbols.join(", ")
+                    ),
+                };
+                self.err(
+                    r.asset.span(),
+                    Some(&entity),
+                    format!("unknown asset `{}`", r.asset.get_ref()),
+                    help,
+                );
+                continue;
+            };
+            let asset = &assets[ai];
+            let amount = self.amount(&r.amount, asset.decimals, "amount", &entity);
+            if amount == Some(U256::ZERO) {
+                self.err(
+                    r.amount.span(),
+                    Some(&entity),
+                    "`amount` is zero",
+                    "give the minted or released amount (failed attempts are not steps)",
+                );
+                continue;
+            }
+            let source_amount = match &r.source_amount {
+                Some(s) => self.amount(s, asset.decimals, "source_amount", &entity),
+                None => Some(U256::ZERO),
+            };
+            let kind = match r.kind.as_ref().map(|k| k.get_ref().as_str()) {
+                None | Some("attack") => Some(StepKind::Attack),
+                Some("benign") => Some(StepKind::Benign),
+                Some(other) => {
+                    let span = r.kind.as_ref().map_or(span.clone(), Spanned::span);
+                    self.err(
+                        span,
+                        Some(&entity),
+                        format!("unknown step kind `{other}`"),
+                        "use `attack` or `benign`",
+                    );
+                    None
+                }
+            };
+            let recipient = match &r.recipient {
+                None => Some(None),
+                Some(a) => match Address::from_str(a.get_ref()) {
+                    Ok(x) => Some(Some(x)),
+                    Err(_) => {
+                        self.err(
+                            a.span(),
+                            Some(&entity),
+                            format!("`recipient` {:?} is not an address", a.get_ref()),
+                            "write a 0x-prefixed 20-byte hex address",
+                        );
+                        None
+                    }
+                },
+            };
+            let source_id = match &r.source_id {
+                None => Some(None),
+                Some(s) => match parse_id(s.get_ref()) {
+                    Some(x) => Some(Some(x)),
+                    None => {
+                        self.err(s.span(), Some(&entity), format!("`source_id` {:?} is not 0x-prefixed hex of at most 32 bytes", s.get_ref()), "write the source message id or nonce as hex, e.g. \"0x6265616d000013d6\"");
+                        None
+                    }
+                },
+            };
+            let source_claims_amount = match r.source_event.as_ref().map(|k| k.get_ref().as_str()) {
+                None | Some("locked") => false,
+                Some("claimed") => true,
+                Some(other) => {
+                    let span = r.source_event.as_ref().map_or(span.clone(), Spanned::span);
+                    self.err(span, Some(&entity), format!("unknown source_event `{other}`"), "use `locked` (the source message states what was locked; default) or `claimed` (it claims `amount` while locking only `source_amount`)");
+                    continue;
+                }
+            };
+            if let (StepKind::Benign, Some(sa), Some(a)) =
+                (kind.unwrap_or(StepKind::Attack), source_amount, amount)
+                && r.source_amount.is_some()
+                && sa != a
+            {
+                let span = r.source_amount.as_ref().map_or(span.clone(), Spanned::span);
+                self.err(span, Some(&entity), "a benign step is locked in full: `source_amount` must equal `amount` or be left out", "remove `source_amount` from the benign step");
+                continue;
+            }
+            if let (
+                Some(amount),
+                Some(source_amount),
+                Some(kind),
+                Some(recipient),
+                Some(source_id),
+            ) = (amount, source_amount, kind, recipient, source_id)
+            {
+                let source_amount = if kind == StepKind::Benign {
+                    amount
+                } else {
+                    source_amount
+                };
+                if source_amount > amount {
+                    let span = r.source_amount.as_ref().map_or(span.clone(), Spanned::span);
+                    self.err(span, Some(&entity), "`source_amount` is larger than `amount`", "an exploit step gets more than the source paid; otherwise it is not an attack");
+                    continue;
+                }
+                out.push(Step {
+                    t_s: *r.t_s.get_ref(),
+                    asset: ai,
+                    amount,
+                    source_amount,
+                    recipient,
+                    kind,
+                    source_id,
+                    block: r.block,
+                    source_claims_amount,
+                    line,
+                });
+            }
+        }
+        let _ = incident;
+        out.sort_by_key(|s| s.t_s);
+        out
+    }
+
+    /// Release classes: the lockbox must hold what the steps release.
+    fn check_locked(&mut self, assets: &[Asset], steps: &[Step], class: Class) {
+        if class.mints() {
+            return;
+        }
+        for (i, a) in assets.iter().enumerate() {
+            let total = steps
+                .iter()
+                .filter(|s| s.asset == i)
+                .fold(U256::ZERO, |acc, s| acc.saturating_add(s.amount));
+            if total > a.locked {
+                self.diags.push(Diagnostic::file(
+                    &self.file.path,
+                    format!("the steps release {} {} in total but `locked` is only {}", a.fmt(total), a.symbol, a.fmt(a.locked)),
+                    format!("raise `locked` of `{}` to at least {} (the lockbox cannot release more than it holds)", a.symbol, a.fmt(total)),
+                ));
+            }
+        }
+    }
+}
+
+fn parse_id(s: &str) -> Option<B256> {
+    let hex = s.strip_prefix("0x")?;
+    if hex.is_empty() || hex.len() > 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    let padded = format!("{hex:0>64}");
+    B256::from_str(&padded).ok()
+}
+
+fn valid_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+        && matches!(s[5..7].parse::<u8>(), Ok(1..=12))
+        && matches!(s[8..10].parse::<u8>(), Ok(1..=31))
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or(s).trim()
+}
+
+/// The known name closest to `word`, if close enough to be a typo.
+pub(crate) fn closest<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
+    known
+        .iter()
+        .map(|k| (edit_distance(word, k), *k))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 4))
+        .min()
+        .map(|(_, k)| k)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+fn field_help(section: &str, message: &str) -> String {
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        let field = rest.split('`').next().unwrap_or("");
+        let expected: Vec<&str> = rest
+            .split("expected ")
+            .nth(1)
+            .map(|s| {
+                s.split(['`', ',', ' '])
+                    .filter(|w| !w.is_empty() && *w != "one" && *w != "of" && *w != "or")
+                    .collect()
+            })
+            .unwrap_or_default();
+        return match closest(field, &expected) {
+            Some(near) => format!("did you mean `{near}`? otherwise remove `{field}`"),
+            None => format!("remove `{field}`: `{section}` has no such field"),
+        };
+    }
+    if let Some(rest) = message.strip_prefix("missing field `") {
+        let field = rest.split('`').next().unwrap_or("");
+        return format!("add `{field} = …` to this `{section}`");
+    }
+    if message.starts_with("invalid type") {
+        return "give the value the type the message expects (numbers unquoted, text in quotes, lists in [ ])".to_owned();
+    }
+    if message.starts_with("invalid value") {
+        return "give a value in range (times and counts are whole numbers, never negative)"
+            .to_owned();
+    }
+    "fix the value as the message says".to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[incident]
+id = "resolv-usr-2026-03"
+name = "Resolv USR unbacked mint"
+date = "2026-03-22"
+class = "unbacked-mint"
+historical_loss_usd = 24000000
+sources = ["https://example.org"]
+
+[[asset]]
+symbol = "USR"
+decimals = 18
+price_usd = 1.0
+supply = 102000000
+
+[[step]]
+t_s = 4800
+asset = "USR"
+amount = 30000000
+source_amount = 100000
+
+[[step]]
+t_s = 0
+asset = "USR"
+amount = 50000000
+source_amount = "100000.5"
+recipient = "0x8b1b6c9a6db1304000412dd21ae6a70a82d60d3b"
+"#;
+
+    fn parse(text: &str) -> Result<Scenario, Diagnostics> {
+        Scenario::parse(&SourceFile::new("s.toml", text))
+    }
+
+    #[test]
+    fn parses_the_issue_example_and_sorts_steps() {
+        let s = parse(GOOD).expect("valid");
+        assert_eq!(s.incident.class, Class::UnbackedMint);
+        assert_eq!(s.steps.len(), 2);
+        assert_eq!(s.steps[0].t_s, 0);
+        assert_eq!(s.assets[0].fmt(s.steps[0].source_amount), "100000.5");
+        assert!((s.attack_usd() - (49_899_999.5 + 29_900_000.0)).abs() < 1e-3);
+    }
+
+    #[test]
+    fn errors_are_located_and_all_reported() {
+        let text = GOOD
+            .replace("class = \"unbacked-mint\"", "class = \"unbaked-mint\"")
+            .replace(
+                "asset = \"USR\"\namount = 30000000",
+                "asset = \"USDR\"\namount = 30000000",
+            )
+            .replace("amount = 50000000", "amount = \"5e7\"")
+            .replace("price_usd = 1.0", "price_usd = 1.0\ncolour = \"red\"");
+        let d = parse(&text).expect_err("invalid");
+        let all = d.to_string();
+        assert!(
+            all.contains("s.toml:6:9: `resolv-usr-2026-03`: unknown class `unbaked-mint`"),
+            "{all}"
+        );
+        assert!(all.contains("did you mean `unbacked-mint`"), "{all}");
+        assert!(all.contains("unknown field `colour`"), "{all}");
+    }
+
+    #[test]
+    fn table_of_bad_values() {
+        let cases = [
+            ("amount = 30000000", "amount = -3", "not an amount"),
+            ("supply = 102000000", "supply = 0", "pre-incident `supply`"),
+            ("decimals = 18", "decimals = 40", "more than 36"),
+            ("t_s = 4800", "t_s = -1", "invalid value"),
+            (
+                "date = \"2026-03-22\"",
+                "date = \"22/03/2026\"",
+                "not YYYY-MM-DD",
+            ),
+            (
+                "recipient = \"0x8b1b6c9a6db1304000412dd21ae6a70a82d60d3b\"",
+                "recipient = \"0x12\"",
+                "not an address",
+            ),
+            (
+                "source_amount = 100000\n",
+                "source_amount = 900000000\n",
+                "larger than `amount`",
+            ),
+            (
+                "sources = [\"https://example.org\"]",
+                "sources = []",
+                "at least one",
+            ),
+        ];
+        for (from, to, want) in cases {
+            assert!(GOOD.contains(from), "{from}");
+            let d = parse(&GOOD.replacen(from, to, 1)).expect_err(to);
+            assert!(d.to_string().contains(want), "{to}: {d}");
+            assert!(
+                d.iter()
+                    .all(|x| x.line > 0 || x.message.contains("release")),
+                "{to}: {d}"
+            );
+        }
+    }
+
+    #[test]
+    fn release_classes_need_enough_locked() {
+        let text = GOOD
+            .replace("unbacked-mint", "forged-release")
+            .replace("supply = 102000000", "locked = 1000");
+        let d = parse(&text).expect_err("over-release");
+        assert!(d.to_string().contains("raise `locked`"), "{d}");
+    }
+
+    #[test]
+    fn ids_are_left_padded() {
+        let id = parse_id("0x6265616d000013d6").expect("hex");
+        assert_eq!(&id[24..], &[0x62, 0x65, 0x61, 0x6d, 0, 0, 0x13, 0xd6]);
+        assert!(parse_id("6265").is_none());
+        assert!(parse_id(&format!("0x{}", "1".repeat(65))).is_none());
+    }
+}

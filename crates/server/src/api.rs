@@ -1,0 +1,263 @@
+//! The read API over the loaded spec (the CLI's JSON bodies and what the dashboard draws), the
+//! spec reload, liveness and the OpenAPI document.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use ringfence_exposure::exposure_report;
+use ringfence_exposure::limits::scoped_value_at_risk;
+use ringfence_model::{ComponentIdx, PolicyTarget};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::auth;
+use crate::error::ApiError;
+use crate::state::{AppState, Snapshot};
+
+/// Pretty JSON with a trailing newline, as the CLI prints it.
+pub(crate) fn json_body(value: &impl Serialize) -> Result<Response, ApiError> {
+    let mut s =
+        serde_json::to_string_pretty(value).map_err(|e| ApiError::internal("encode JSON", e))?;
+    s.push('\n');
+    Ok(([(header::CONTENT_TYPE, "application/json")], s).into_response())
+}
+
+/// Parses the query string into `T`, answering 400 with what is wrong.
+pub(crate) fn query<T: serde::de::DeserializeOwned>(uri: &Uri) -> Result<T, ApiError> {
+    Query::<T>::try_from_uri(uri)
+        .map(|q| q.0)
+        .map_err(|e| ApiError::BadRequest(format!("bad query string: {}", e.body_text())))
+}
+
+/// `GET /healthz`.
+pub(crate) async fn healthz(State(state): State<AppState>) -> Response {
+    let snap = state.snapshot();
+    axum::Json(json!({
+        "status": "ok",
+        "spec_generation": snap.generation,
+        "guard": state.guard().map(|g| g.watcher_status()),
+    }))
+    .into_response()
+}
+
+/// `GET /api/openapi.json`.
+pub(crate) async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], crate::OPENAPI).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExposureQuery {
+    holder: Option<String>,
+}
+
+/// `GET /api/exposure[?holder=ID]`: the body of `ringfence exposure --format json [--holder ID]`.
+pub(crate) async fn exposure(
+    State(state): State<AppState>,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let q: ExposureQuery = query(&uri)?;
+    let snap = state.snapshot();
+    match q.holder {
+        None => json_body(&snap.exposure),
+        Some(h) => {
+            let idx = snap.model.protocol(&h).ok_or_else(|| {
+                let known: Vec<&str> = snap.model.protocols.iter().map(|p| p.id.as_str()).collect();
+                ApiError::BadRequest(format!(
+                    "holder `{h}` is not a protocol of the spec; the protocols are: {}",
+                    known.join(", ")
+                ))
+            })?;
+            json_body(&exposure_report(&snap.model, &snap.closure, Some(idx)))
+        }
+    }
+}
+
+/// `GET /api/limits`: the body of `ringfence limits --format json`.
+pub(crate) async fn limits(State(state): State<AppState>) -> Result<Response, ApiError> {
+    json_body(&state.snapshot().limits)
+}
+
+/// `GET /api/lint`: the body of `ringfence lint --format json`.
+pub(crate) async fn lint(State(state): State<AppState>) -> Result<Response, ApiError> {
+    json_body(&state.snapshot().lint)
+}
+
+/// `GET /api/spec`: what is loaded.
+pub(crate) async fn spec(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let snap = state.snapshot();
+    json_body(&spec_summary(&state, &snap))
+}
+
+fn spec_summary(state: &AppState, snap: &Snapshot) -> Value {
+    let m = &snap.model;
+    let name = state.0.spec_path.file_name().map_or_else(
+        || state.0.spec_path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    json!({
+        "spec": name,
+        "generation": snap.generation,
+        "loaded_at": snap.loaded_at,
+        "total_value_usd": snap.exposure.total_value_usd,
+        "values_missing": snap.exposure.values_missing,
+        "counts": {
+            "chains": m.chains.len(),
+            "layers": m.layers.len(),
+            "verifier_sets": m.verifier_sets.len(),
+            "operators": m.operators.len(),
+            "keys": m.keys.len(),
+            "assets": m.assets.len(),
+            "protocols": m.protocols.len(),
+            "policies": m.policies.len(),
+            "components": m.components.len(),
+        },
+        "breaches": snap.limits.breaches.len(),
+        "findings": snap.lint.findings.len(),
+    })
+}
+
+/// `GET /api/graph`: assets, the components they depend on directly (`own`) and through their
+/// backing (`depends_on`, with fractions), and every component's value at risk.
+pub(crate) async fn graph(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let snap = state.snapshot();
+    json_body(&graph_body(&snap))
+}
+
+pub(crate) fn graph_body(snap: &Snapshot) -> Value {
+    let m = &snap.model;
+    let cid = |c: ComponentIdx| m.components[c as usize].id.as_str();
+    let assets: Vec<Value> = m
+        .assets
+        .iter()
+        .enumerate()
+        .map(|(a, asset)| {
+            let depends_on: BTreeMap<&str, f64> =
+                snap.closure.dep[a].iter().map(|&(c, f)| (cid(c), f)).collect();
+            json!({
+                "id": asset.id,
+                "kind": asset.kind,
+                "chain": cid(m.chains[asset.chain]),
+                "value_usd": asset.value_usd,
+                "route": asset.route.as_ref().map(|r| cid(m.layers[r.layer].component)),
+                "own": snap.closure.own[a].iter().map(|&c| cid(c)).collect::<Vec<_>>(),
+                "backing": asset.backing.iter().map(|&(b, share)| json!({"asset": m.assets[b].id, "share": share})).collect::<Vec<_>>(),
+                "depends_on": depends_on,
+            })
+        })
+        .collect();
+    let components: Vec<Value> = snap
+        .exposure
+        .components
+        .iter()
+        .map(|c| {
+            let p = m
+                .component(&c.id)
+                .and_then(|i| m.components[i as usize].failure_probability);
+            json!({
+                "id": c.id,
+                "kind": c.kind,
+                "value_at_risk_usd": c.value_at_risk_usd,
+                "share": c.share,
+                "failure_probability": p,
+            })
+        })
+        .collect();
+    json!({
+        "total_value_usd": snap.exposure.total_value_usd,
+        "assets": assets,
+        "components": components,
+    })
+}
+
+/// `GET /api/policies`: every policy with the largest shares it limits, for the gauges.
+pub(crate) async fn policies(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let snap = state.snapshot();
+    json_body(&policies_body(&snap))
+}
+
+const GAUGE_TOP: usize = 5;
+
+pub(crate) fn policies_body(snap: &Snapshot) -> Value {
+    let m = &snap.model;
+    let out: Vec<Value> = m
+        .policies
+        .iter()
+        .map(|p| {
+            let (var, total) = scoped_value_at_risk(m, &snap.closure, p.scope, p.basis);
+            let limited: Vec<ComponentIdx> = match p.target {
+                PolicyTarget::Kind(k) => (0..m.components.len())
+                    .filter(|&c| m.components[c].kind == k)
+                    .filter_map(|c| ComponentIdx::try_from(c).ok())
+                    .collect(),
+                PolicyTarget::Component(c) => vec![c],
+            };
+            let mut top: Vec<(ComponentIdx, f64)> = limited
+                .iter()
+                .map(|&c| (c, var.get(c as usize).copied().unwrap_or(0.0)))
+                .filter(|&(_, v)| v > 0.0)
+                .collect();
+            top.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            top.truncate(GAUGE_TOP);
+            let share = |v: f64| if total > 0.0 { v / total } else { 0.0 };
+            let target = match p.target {
+                PolicyTarget::Kind(k) => json!({ "component_kind": k }),
+                PolicyTarget::Component(c) => json!({ "component": m.components[c as usize].id }),
+            };
+            json!({
+                "id": p.id,
+                "scope": p.scope.map_or("ecosystem", |s| m.protocols[s].id.as_str()),
+                "target": target,
+                "basis": p.basis,
+                "max_share": p.max_share,
+                "total_usd": total,
+                "breached": snap.limits.breaches.iter().any(|b| b.policy == p.id),
+                "top": top.iter().map(|&(c, v)| json!({
+                    "component": m.components[c as usize].id,
+                    "value_at_risk_usd": v,
+                    "share": share(v),
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    json!({ "policies": out })
+}
+
+/// `POST /api/reload`: re-reads the spec. An invalid spec is refused (422, every problem listed)
+/// and the previous one stays served.
+pub(crate) async fn reload(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    auth::require(&state, &headers)?;
+    let path = state.0.spec_path.clone();
+    let generation = state.snapshot().generation + 1;
+    let loaded = tokio::task::spawn_blocking(move || Snapshot::load(&path, generation))
+        .await
+        .map_err(|e| ApiError::internal("reload task", e))?;
+    match loaded {
+        Ok(snap) => {
+            tracing::info!(generation, "spec reloaded");
+            state.replace(snap);
+            state.metrics().reloaded(true);
+            state.publish(crate::guard::Live::Reload { generation });
+            let snap = state.snapshot();
+            Ok((StatusCode::OK, json_body(&spec_summary(&state, &snap))?).into_response())
+        }
+        Err(d) => {
+            tracing::warn!(problems = d.len(), "reload refused: the spec is invalid");
+            state.metrics().reloaded(false);
+            Err(ApiError::InvalidSpec(d))
+        }
+    }
+}
+
+/// Any unknown path: 404 in JSON.
+pub(crate) async fn not_found(uri: Uri) -> ApiError {
+    ApiError::NotFound(format!(
+        "no route {}: see /api/openapi.json for the API",
+        uri.path()
+    ))
+}

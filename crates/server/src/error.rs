@@ -1,0 +1,165 @@
+//! The crate's errors: [`Error`] for starting the server, [`ApiError`] for answering a request.
+//!
+//! Every [`ApiError`] becomes a JSON body `{"error": "...", "status": N, ...}` that says what is
+//! wrong and what to do. Internal failures are logged in full and answered with a generic 500
+//! that names no path, query or library.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use ringfence_model::Diagnostics;
+use serde_json::json;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The ecosystem spec is invalid (every problem, located).
+    #[error("{0}")]
+    Spec(#[from] Diagnostics),
+    /// The guard config is invalid or unreadable.
+    #[error("guard config: {0}")]
+    Guard(#[from] ringfence_guard::Error),
+    /// The guard's store cannot be opened.
+    #[error("guard store: {0}")]
+    Store(#[from] ringfence_store::Error),
+    /// Binding or serving failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+}
+
+/// Result alias for this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why a request failed; each variant maps to one status code.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The request is malformed (400); the message says what is wrong.
+    #[error("{0}")]
+    BadRequest(String),
+    /// A scenario names components the spec does not have (400).
+    #[error(
+        "unknown component{} {}: name a chain, layer, verifier_set, operator or key id, or `org:<name>` / `hosting:<name>`",
+        if .0.len() == 1 { "" } else { "s" },
+        .0.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+    )]
+    UnknownComponents(Vec<String>),
+    /// No usable `Authorization: Bearer` header (401).
+    #[error(
+        "this route changes state: send `Authorization: Bearer <token>` with the server's RINGFENCE_API_TOKEN"
+    )]
+    MissingToken,
+    /// A bearer token that is not the server's (401).
+    #[error("the bearer token is not the one this server was started with (RINGFENCE_API_TOKEN)")]
+    WrongToken,
+    /// The server has no token, so nothing may change state (403).
+    #[error(
+        "state-changing routes are disabled: set RINGFENCE_API_TOKEN in the server's environment and restart it"
+    )]
+    TokenNotConfigured,
+    /// Nothing at this id (404).
+    #[error("{0}")]
+    NotFound(String),
+    /// A guard route on a server started without `--guard` (404).
+    #[error("the live guard is not running: start `ringfence serve` with `--guard CONFIG`")]
+    NoGuard,
+    /// The spec on disk no longer validates; the previous one is still served (422).
+    #[error("the spec on disk is invalid ({} problem{}); still serving the previous one", .0.len(), if .0.len() == 1 { "" } else { "s" })]
+    InvalidSpec(Diagnostics),
+    /// The spec cannot be stress-tested (422).
+    #[error("the spec cannot be stress-tested: {0}")]
+    Unprocessable(String),
+    /// Something failed inside the server (500). The detail is logged, never sent.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// The HTTP status of this error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) | Self::UnknownComponents(_) => StatusCode::BAD_REQUEST,
+            Self::MissingToken | Self::WrongToken => StatusCode::UNAUTHORIZED,
+            Self::TokenNotConfigured => StatusCode::FORBIDDEN,
+            Self::NotFound(_) | Self::NoGuard => StatusCode::NOT_FOUND,
+            Self::InvalidSpec(_) | Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// An internal failure, logged with its cause.
+    pub(crate) fn internal(what: &str, e: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %e, "{what}");
+        Self::Internal(format!("{what}: {e}"))
+    }
+}
+
+impl From<ringfence_store::Error> for ApiError {
+    fn from(e: ringfence_store::Error) -> Self {
+        Self::internal("store", e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let mut body = json!({ "error": self.to_string(), "status": status.as_u16() });
+        match &self {
+            Self::UnknownComponents(ids) => body["unknown"] = json!(ids),
+            Self::InvalidSpec(d) => {
+                body["problems"] = json!(d.iter().map(ToString::to_string).collect::<Vec<_>>());
+            }
+            _ => {}
+        }
+        let mut resp = (status, axum::Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"ringfence\""),
+            );
+        }
+        resp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_follow_the_contract() {
+        let cases = [
+            (ApiError::BadRequest("x".into()), 400),
+            (ApiError::UnknownComponents(vec!["a".into()]), 400),
+            (ApiError::MissingToken, 401),
+            (ApiError::WrongToken, 401),
+            (ApiError::TokenNotConfigured, 403),
+            (ApiError::NoGuard, 404),
+            (ApiError::InvalidSpec(Diagnostics::default()), 422),
+            (ApiError::Internal("secret path /etc".into()), 500),
+        ];
+        for (e, code) in cases {
+            assert_eq!(e.status().as_u16(), code, "{e:?}");
+        }
+    }
+
+    #[test]
+    fn unknown_components_are_named() {
+        let e = ApiError::UnknownComponents(vec!["nope".into(), "org:x".into()]);
+        assert!(
+            e.to_string()
+                .starts_with("unknown components `nope`, `org:x`")
+        );
+    }
+
+    #[test]
+    fn internal_errors_do_not_leak() {
+        assert_eq!(
+            ApiError::Internal("/secret/path".into()).to_string(),
+            "internal error"
+        );
+    }
+}

@@ -1,0 +1,486 @@
+//! The live guard in the server: the watcher's status, trips and alerts paged out of the store,
+//! acknowledgements, and the server-sent event stream of everything live.
+//!
+//! Acknowledgements are the server's own: they live in a `server_acks` table next to the guard's
+//! tables in the same SQLite file. Acknowledging a trip records that a person has seen it; it
+//! changes nothing on chain. Un-pausing is never offered.
+
+use std::convert::Infallible;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{HeaderMap, Uri};
+use axum::response::Response;
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use futures_util::Stream;
+use ringfence_guard::{AlertRecord, GuardSpec, Severity};
+use ringfence_store::Store;
+use rusqlite::{OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tokio::sync::broadcast;
+
+use crate::api::{json_body, query};
+use crate::auth;
+use crate::error::ApiError;
+use crate::state::{AppState, unix_now};
+
+/// Most items per page of `GET /api/trips`.
+pub(crate) const MAX_PER_PAGE: usize = 200;
+/// Longest acknowledgement note, in characters.
+pub(crate) const MAX_NOTE: usize = 1_000;
+
+/// What the watcher is doing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "lowercase")]
+pub(crate) enum WatcherStatus {
+    /// Configured, not started (tests, or before `serve`).
+    Idle,
+    /// Following the chains.
+    Running {
+        /// Unix seconds.
+        since: u64,
+    },
+    /// Ended without error (shutdown).
+    Stopped,
+    /// Ended with an error; the detail is in the server's log.
+    Failed {
+        /// What to do.
+        message: String,
+    },
+}
+
+/// The guard as the server sees it.
+#[derive(Debug)]
+pub(crate) struct GuardState {
+    pub(crate) spec: Arc<GuardSpec>,
+    pub(crate) config_path: PathBuf,
+    status: Mutex<WatcherStatus>,
+}
+
+/// Something that happened, for `GET /api/events`.
+#[derive(Clone, Debug)]
+pub(crate) enum Live {
+    /// A trip or alert from the watcher (again when its pause transaction is sent).
+    Alert(Box<AlertRecord>),
+    /// A trip was acknowledged.
+    Ack(Ack),
+    /// The spec was reloaded.
+    Reload {
+        /// The new generation.
+        generation: u64,
+    },
+}
+
+impl Live {
+    fn to_sse(&self) -> SseEvent {
+        let (name, data) = match self {
+            Self::Alert(rec) => ("alert", serde_json::to_string(rec)),
+            Self::Ack(a) => ("ack", serde_json::to_string(a)),
+            Self::Reload { generation } => (
+                "reload",
+                Ok(json!({ "generation": generation }).to_string()),
+            ),
+        };
+        SseEvent::default()
+            .event(name)
+            .data(data.unwrap_or_else(|_| "{}".to_owned()))
+    }
+}
+
+/// An acknowledgement.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub(crate) struct Ack {
+    /// The alert id.
+    pub(crate) id: String,
+    /// Unix seconds.
+    pub(crate) at: u64,
+    /// What the person wrote.
+    pub(crate) note: String,
+}
+
+impl GuardState {
+    /// Loads and validates a guard config.
+    pub(crate) fn load(path: &Path) -> crate::Result<Self> {
+        let spec = ringfence_guard::config::load(path)?;
+        Ok(Self {
+            spec: Arc::new(spec),
+            config_path: path.to_owned(),
+            status: Mutex::new(WatcherStatus::Idle),
+        })
+    }
+
+    pub(crate) fn set_status(&self, s: WatcherStatus) {
+        match self.status.lock() {
+            Ok(mut g) => *g = s,
+            Err(p) => *p.into_inner() = s,
+        }
+    }
+
+    pub(crate) fn watcher_status(&self) -> WatcherStatus {
+        match self.status.lock() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    fn store_path(&self) -> &Path {
+        &self.spec.store.path
+    }
+}
+
+/// Opens the guard's store and the acknowledgements table (blocking).
+fn open(path: &Path) -> Result<(Store, rusqlite::Connection), ApiError> {
+    let store = Store::open(path)?;
+    let conn = rusqlite::Connection::open(path).map_err(|e| ApiError::internal("open acks", e))?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .and_then(|()| {
+            conn.execute_batch(
+                "CREATE TABLE IF NOT EXISTS server_acks (id TEXT PRIMARY KEY, at INTEGER NOT NULL, note TEXT NOT NULL);",
+            )
+        })
+        .map_err(|e| ApiError::internal("acks table", e))?;
+    Ok((store, conn))
+}
+
+fn acks(conn: &rusqlite::Connection) -> Result<Vec<Ack>, ApiError> {
+    let mut st = conn
+        .prepare("SELECT id, at, note FROM server_acks")
+        .map_err(|e| ApiError::internal("read acks", e))?;
+    let rows = st
+        .query_map([], |r| {
+            Ok(Ack {
+                id: r.get(0)?,
+                at: u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
+                note: r.get(2)?,
+            })
+        })
+        .map_err(|e| ApiError::internal("read acks", e))?;
+    rows.collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ApiError::internal("read acks", e))
+}
+
+fn view(rec: &AlertRecord, ack: Option<&Ack>) -> Value {
+    let mut v = serde_json::to_value(rec).unwrap_or(Value::Null);
+    if let Value::Object(m) = &mut v {
+        m.insert(
+            "acked".into(),
+            json!(ack.map(|a| json!({"at": a.at, "note": a.note}))),
+        );
+        let pause: Vec<Value> = rec
+            .actions
+            .iter()
+            .filter(|a| a.kind == "pause")
+            .map(|a| json!({ "action": a.id, "status": a.status, "tx": a.tx, "error": a.error }))
+            .collect();
+        m.insert("pause".into(), json!(pause));
+    }
+    v
+}
+
+/// Runs blocking store work off the async threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::internal("store task", e))?
+}
+
+/// Only the scheme, host and port of an RPC endpoint: paths and queries often carry API keys.
+pub(crate) fn redact_endpoint(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+    if scheme.is_empty() {
+        host.to_owned()
+    } else {
+        format!("{scheme}://{host}")
+    }
+}
+
+/// `GET /api/guard`: the watcher, its chains with their checkpoint and lag, rules and actions.
+pub(crate) async fn guard(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let Some(g) = state.guard() else {
+        return json_body(&json!({ "enabled": false }));
+    };
+    let path = g.store_path().to_owned();
+    let chain_ids: Vec<String> = g.spec.chains.iter().map(|c| c.id.clone()).collect();
+    let (checkpoints, alerts, acks) = blocking(move || {
+        let (store, conn) = open(&path)?;
+        let cps = chain_ids
+            .iter()
+            .map(|c| store.checkpoint(c))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((cps, store.alerts()?, acks(&conn)?))
+    })
+    .await?;
+    let now = unix_now();
+    let chains: Vec<Value> = g
+        .spec
+        .chains
+        .iter()
+        .zip(&checkpoints)
+        .map(|(c, cp)| {
+            json!({
+                "id": c.id,
+                "endpoint": redact_endpoint(&c.rpc),
+                "transport": format!("{:?}", c.transport).to_lowercase(),
+                "confirmations": c.confirmations,
+                "stale_after_s": c.stale_after_s,
+                "checkpoint": cp.map(|b| json!({ "number": b.number, "hash": b.hash, "timestamp": b.timestamp })),
+                "lag_s": cp.map(|b| now.saturating_sub(b.timestamp)),
+            })
+        })
+        .collect();
+    let live: Vec<&AlertRecord> = alerts.iter().filter(|a| !a.retracted).collect();
+    let trips = live.iter().filter(|a| a.severity == Severity::Trip).count();
+    let unacked = live
+        .iter()
+        .filter(|a| a.severity == Severity::Trip && !acks.iter().any(|k| k.id == a.id))
+        .count();
+    json_body(&json!({
+        "enabled": true,
+        "config": g.config_path.file_name().map(|n| n.to_string_lossy().into_owned()),
+        "watcher": g.watcher_status(),
+        "chains": chains,
+        "rules": g.spec.rules.iter().map(|r| json!({ "id": r.id, "kind": r.kind.name() })).collect::<Vec<_>>(),
+        "actions": g.spec.actions.iter().map(|a| json!({ "id": a.id, "kind": a.kind.name() })).collect::<Vec<_>>(),
+        "counts": { "trips": trips, "alerts": live.len() - trips, "unacked_trips": unacked },
+    }))
+}
+
+/// Which findings `GET /api/trips` lists.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Which {
+    /// Trips only (the default).
+    #[default]
+    Trip,
+    /// Alerts only.
+    Alert,
+    /// Both.
+    All,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TripsQuery {
+    #[serde(default)]
+    severity: Which,
+    page: Option<usize>,
+    per_page: Option<usize>,
+    #[serde(default)]
+    retracted: bool,
+}
+
+/// `GET /api/trips?severity=trip|alert|all&page=1&per_page=50&retracted=false`: newest first.
+pub(crate) async fn trips(State(state): State<AppState>, uri: Uri) -> Result<Response, ApiError> {
+    let q: TripsQuery = query(&uri)?;
+    let g = state.guard().ok_or(ApiError::NoGuard)?;
+    let page = q.page.unwrap_or(1);
+    let per_page = q.per_page.unwrap_or(50);
+    if page == 0 {
+        return Err(ApiError::BadRequest("`page` starts at 1".into()));
+    }
+    if per_page == 0 || per_page > MAX_PER_PAGE {
+        return Err(ApiError::BadRequest(format!(
+            "`per_page` must be between 1 and {MAX_PER_PAGE}, got {per_page}"
+        )));
+    }
+    let path = g.store_path().to_owned();
+    let (alerts, acks) = blocking(move || {
+        let (store, conn) = open(&path)?;
+        Ok((store.alerts()?, acks(&conn)?))
+    })
+    .await?;
+    let selected: Vec<&AlertRecord> = alerts
+        .iter()
+        .rev()
+        .filter(|a| q.retracted || !a.retracted)
+        .filter(|a| match q.severity {
+            Which::Trip => a.severity == Severity::Trip,
+            Which::Alert => a.severity == Severity::Alert,
+            Which::All => true,
+        })
+        .collect();
+    let total = selected.len();
+    let items: Vec<Value> = selected
+        .iter()
+        .skip((page - 1).saturating_mul(per_page))
+        .take(per_page)
+        .map(|a| view(a, acks.iter().find(|k| k.id == a.id)))
+        .collect();
+    json_body(&json!({
+        "items": items,
+        "total": total,
+        "page": page,
+        "per_page": per_page,
+        "pages": total.div_ceil(per_page),
+    }))
+}
+
+/// `GET /api/trips/{id}`: one trip or alert with its evidence, actions and acknowledgement.
+pub(crate) async fn trip(
+    State(state): State<AppState>,
+    UrlPath(id): UrlPath<String>,
+) -> Result<Response, ApiError> {
+    let g = state.guard().ok_or(ApiError::NoGuard)?;
+    let path = g.store_path().to_owned();
+    let (rec, acks) = blocking(move || {
+        let (store, conn) = open(&path)?;
+        Ok((
+            store.alert(&id)?.ok_or_else(|| unknown_trip(&id))?,
+            acks(&conn)?,
+        ))
+    })
+    .await?;
+    json_body(&view(&rec, acks.iter().find(|k| k.id == rec.id)))
+}
+
+fn unknown_trip(id: &str) -> ApiError {
+    ApiError::NotFound(format!(
+        "no trip or alert with id `{id}`: list them with GET /api/trips"
+    ))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AckBody {
+    #[serde(default)]
+    note: String,
+}
+
+/// `POST /api/trips/{id}/ack` (bearer token): records that a person has seen the trip.
+pub(crate) async fn ack(
+    State(state): State<AppState>,
+    UrlPath(id): UrlPath<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    auth::require(&state, &headers)?;
+    let g = state.guard().ok_or(ApiError::NoGuard)?;
+    let body: AckBody = if body.iter().all(u8::is_ascii_whitespace) {
+        AckBody::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::BadRequest(format!(
+                "invalid body: {e}; send {{\"note\": \"…\"}} or nothing"
+            ))
+        })?
+    };
+    if body.note.chars().count() > MAX_NOTE {
+        return Err(ApiError::BadRequest(format!(
+            "`note` is longer than {MAX_NOTE} characters"
+        )));
+    }
+    let path = g.store_path().to_owned();
+    let (ack, fresh) = blocking(move || {
+        let (store, conn) = open(&path)?;
+        if store.alert(&id)?.is_none() {
+            return Err(unknown_trip(&id));
+        }
+        let existing = conn
+            .query_row(
+                "SELECT at, note FROM server_acks WHERE id = ?1",
+                params![id],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+            )
+            .optional()
+            .map_err(|e| ApiError::internal("read ack", e))?;
+        if let Some((at, note)) = existing {
+            return Ok((
+                Ack {
+                    id,
+                    at: u64::try_from(at).unwrap_or(0),
+                    note,
+                },
+                false,
+            ));
+        }
+        let at = unix_now();
+        conn.execute(
+            "INSERT INTO server_acks (id, at, note) VALUES (?1, ?2, ?3)",
+            params![id, i64::try_from(at).unwrap_or(i64::MAX), body.note],
+        )
+        .map_err(|e| ApiError::internal("write ack", e))?;
+        Ok((
+            Ack {
+                id,
+                at,
+                note: body.note,
+            },
+            true,
+        ))
+    })
+    .await?;
+    if fresh {
+        tracing::info!(alert = %ack.id, "trip acknowledged");
+        state.publish(Live::Ack(ack.clone()));
+    }
+    json_body(&json!({ "id": ack.id, "acked": { "at": ack.at, "note": ack.note }, "new": fresh }))
+}
+
+/// Counts the open event streams while it lives.
+struct Client(AppState);
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        self.0.metrics().sse_client(-1);
+    }
+}
+
+/// `GET /api/events`: server-sent events — `ready` once, then `alert` (trips and alerts as the
+/// watcher raises them, again when a pause transaction is sent), `ack` and `reload`.
+pub(crate) async fn events(
+    State(state): State<AppState>,
+) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+    let rx = state.subscribe();
+    state.metrics().sse_client(1);
+    let ready = SseEvent::default().event("ready").data(
+        json!({ "guard": state.guard().is_some(), "generation": state.snapshot().generation })
+            .to_string(),
+    );
+    let closed = state.closed();
+    let client = Client(state);
+    let live = futures_util::stream::unfold((rx, client), |(mut rx, client)| async move {
+        match rx.recv().await {
+            Ok(ev) => Some((Ok(ev.to_sse()), (rx, client))),
+            Err(broadcast::error::RecvError::Lagged(n)) => {
+                let ev = SseEvent::default().event("lagged").data(n.to_string());
+                Some((Ok(ev), (rx, client)))
+            }
+            Err(broadcast::error::RecvError::Closed) => None,
+        }
+    });
+    let live = futures_util::StreamExt::take_until(live, closed);
+    let stream =
+        futures_util::StreamExt::chain(futures_util::stream::once(async { Ok(ready) }), live);
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_lose_paths_queries_and_credentials() {
+        let cases = [
+            ("http://127.0.0.1:8545", "http://127.0.0.1:8545"),
+            (
+                "https://mainnet.infura.io/v3/SECRETKEY",
+                "https://mainnet.infura.io",
+            ),
+            (
+                "wss://user:pw@node.example:8546/ws?key=1",
+                "wss://node.example:8546",
+            ),
+            ("localhost:8545", "localhost:8545"),
+        ];
+        for (url, want) in cases {
+            assert_eq!(redact_endpoint(url), want, "{url}");
+        }
+    }
+}

@@ -1,0 +1,34 @@
+//! The HTTP face of ringfence: `ringfence serve`.
+//!
+//! A JSON API and a web dashboard over the same engines as the CLI. `GET /api/exposure`,
+//! `/api/limits` and `/api/lint` return exactly the CLI's `--format json` bodies; `POST
+//! /api/stress` runs a scenario through `ringfence-stress`; with a guard config the server also
+//! runs the live guard (`ringfence-chain`'s watcher), pages its trips and alerts out of the store
+//! (`GET /api/trips`) and streams new ones as server-sent events (`GET /api/events`). `GET
+//! /metrics` speaks Prometheus, `GET /healthz` answers liveness, `GET /api/openapi.json` documents
+//! every route. Anything that changes state (reloading the spec, acknowledging a trip) needs
+//! `Authorization: Bearer <RINGFENCE_API_TOKEN>`; un-pausing is never offered. The dashboard at
+//! `/` is plain HTML, CSS and JavaScript compiled into the binary: no build step, no CDN, it works
+//! offline.
+//!
+//! Errors are typed ([`ApiError`] for requests, [`Error`] for start-up) and mapped to responses
+//! that say what is wrong with the request without leaking internals.
+
+mod api;
+mod auth;
+mod dashboard;
+mod error;
+mod guard;
+mod metrics;
+mod routes;
+mod server;
+mod state;
+mod stress;
+
+pub use error::{ApiError, Error, Result};
+pub use routes::{ROUTES, Route};
+pub use server::{Config, Server};
+pub use stress::{ClearingModel, StressRequest};
+
+/// The OpenAPI 3 document served at `/api/openapi.json`.
+pub const OPENAPI: &str = include_str!("openapi.json");

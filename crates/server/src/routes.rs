@@ -1,0 +1,163 @@
+//! Every route of the server, in one table that builds the router and that the OpenAPI document
+//! is checked against (`tests/it`: every route documented, every documented route served).
+
+use std::collections::BTreeMap;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{MethodRouter, get, post};
+
+use crate::state::AppState;
+use crate::{api, dashboard, guard, metrics, stress};
+
+/// One route: method, path (axum syntax, `{id}` for a parameter), whether it needs the bearer
+/// token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Route {
+    /// `GET` or `POST`.
+    pub method: &'static str,
+    /// The path.
+    pub path: &'static str,
+    /// Needs `Authorization: Bearer <RINGFENCE_API_TOKEN>`.
+    pub auth: bool,
+}
+
+const fn r(method: &'static str, path: &'static str) -> Route {
+    Route {
+        method,
+        path,
+        auth: false,
+    }
+}
+
+const fn authed(method: &'static str, path: &'static str) -> Route {
+    Route {
+        method,
+        path,
+        auth: true,
+    }
+}
+
+/// Every route the server answers.
+pub const ROUTES: &[Route] = &[
+    r("GET", "/"),
+    r("GET", "/assets/app.js"),
+    r("GET", "/assets/app.css"),
+    r("GET", "/healthz"),
+    r("GET", "/metrics"),
+    r("GET", "/api/openapi.json"),
+    r("GET", "/api/spec"),
+    r("GET", "/api/exposure"),
+    r("GET", "/api/limits"),
+    r("GET", "/api/lint"),
+    r("GET", "/api/graph"),
+    r("GET", "/api/policies"),
+    authed("POST", "/api/reload"),
+    r("POST", "/api/stress"),
+    r("GET", "/api/guard"),
+    r("GET", "/api/trips"),
+    r("GET", "/api/trips/{id}"),
+    authed("POST", "/api/trips/{id}/ack"),
+    r("GET", "/api/events"),
+];
+
+fn handler(route: &Route) -> Option<MethodRouter<AppState>> {
+    Some(match (route.method, route.path) {
+        ("GET", "/") => get(dashboard::index),
+        ("GET", "/assets/app.js") => get(dashboard::app_js),
+        ("GET", "/assets/app.css") => get(dashboard::app_css),
+        ("GET", "/healthz") => get(api::healthz),
+        ("GET", "/metrics") => get(metrics::metrics),
+        ("GET", "/api/openapi.json") => get(api::openapi),
+        ("GET", "/api/spec") => get(api::spec),
+        ("GET", "/api/exposure") => get(api::exposure),
+        ("GET", "/api/limits") => get(api::limits),
+        ("GET", "/api/lint") => get(api::lint),
+        ("GET", "/api/graph") => get(api::graph),
+        ("GET", "/api/policies") => get(api::policies),
+        ("POST", "/api/reload") => post(api::reload),
+        ("POST", "/api/stress") => post(stress::stress),
+        ("GET", "/api/guard") => get(guard::guard),
+        ("GET", "/api/trips") => get(guard::trips),
+        ("GET", "/api/trips/{id}") => get(guard::trip),
+        ("POST", "/api/trips/{id}/ack") => post(guard::ack),
+        ("GET", "/api/events") => get(guard::events),
+        _ => return None,
+    })
+}
+
+/// Headers every response carries: no sniffing, no framing, only our own scripts and styles.
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; connect-src 'self'; \
+             frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+        ),
+    );
+    resp
+}
+
+/// The router over `state`.
+pub(crate) fn router(state: AppState) -> Router {
+    let mut by_path: BTreeMap<&str, MethodRouter<AppState>> = BTreeMap::new();
+    for route in ROUTES {
+        let Some(h) = handler(route) else {
+            tracing::error!(
+                method = route.method,
+                path = route.path,
+                "route without a handler"
+            );
+            continue;
+        };
+        let merged = match by_path.remove(route.path) {
+            Some(m) => m.merge(h),
+            None => h,
+        };
+        by_path.insert(route.path, merged);
+    }
+    let mut router = Router::new();
+    for (path, m) in by_path {
+        router = router.route(path, m);
+    }
+    router
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .fallback(api::not_found)
+        .layer(middleware::from_fn(security_headers))
+        .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_has_a_handler_and_appears_once() {
+        for (i, route) in ROUTES.iter().enumerate() {
+            assert!(handler(route).is_some(), "{route:?}");
+            assert!(
+                !ROUTES[..i].contains(route),
+                "{} {} twice",
+                route.method,
+                route.path
+            );
+        }
+    }
+}

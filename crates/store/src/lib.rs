@@ -1,0 +1,12 @@
+//! SQLite persistence for the ringfence guard (embedded, bundled SQLite; nothing to start): a
+//! checkpoint and recent block hashes per chain for restart and reorg safety, every normalised
+//! event in ingest order so the rule engine can be rebuilt by replay, and every alert with its
+//! evidence and the outcome of its actions. Each ingested block is committed in one transaction
+//! together with its events, alerts and the new checkpoint, so a `kill -9` never leaves half a
+//! block behind.
+
+mod error;
+mod store;
+
+pub use error::{Error, Result};
+pub use store::{BlockRecord, Store};

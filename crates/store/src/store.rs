@@ -1,0 +1,341 @@
+//! The SQLite store.
+
+use std::path::Path;
+
+use alloy::primitives::B256;
+use ringfence_guard::{AlertRecord, Event};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::{Error, Result};
+
+const SCHEMA: &str = r#"
+PRAGMA journal_mode = WAL;
+PRAGMA synchronous = NORMAL;
+CREATE TABLE IF NOT EXISTS blocks (
+    chain TEXT NOT NULL,
+    number INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    parent_hash TEXT NOT NULL,
+    timestamp INTEGER NOT NULL,
+    PRIMARY KEY (chain, number)
+);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    chain TEXT PRIMARY KEY,
+    number INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    timestamp INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    chain TEXT NOT NULL,
+    block INTEGER NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_chain_block ON events (chain, block);
+CREATE TABLE IF NOT EXISTS alerts (
+    id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    chain TEXT NOT NULL,
+    block INTEGER NOT NULL,
+    retracted INTEGER NOT NULL DEFAULT 0,
+    body TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS alert_seq (n INTEGER NOT NULL);
+"#;
+
+/// How many recent block hashes are kept per chain for reorg detection.
+const KEEP_BLOCKS: u64 = 512;
+
+/// An ingested block header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockRecord {
+    /// Number.
+    pub number: u64,
+    /// Hash.
+    pub hash: B256,
+    /// Parent hash.
+    pub parent_hash: B256,
+    /// Timestamp.
+    pub timestamp: u64,
+}
+
+/// The guard's SQLite database.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+}
+
+fn corrupt(table: &'static str, e: impl std::fmt::Display) -> Error {
+    Error::Corrupt {
+        table,
+        message: e.to_string(),
+    }
+}
+
+impl Store {
+    /// Opens (creating if missing) the database at `path`.
+    pub fn open(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+                path: dir.to_owned(),
+                source,
+            })?;
+        }
+        Self::init(Connection::open(path)?)
+    }
+
+    /// An in-memory database (tests, dry runs).
+    pub fn open_in_memory() -> Result<Self> {
+        Self::init(Connection::open_in_memory()?)
+    }
+
+    fn init(conn: Connection) -> Result<Self> {
+        conn.execute_batch(SCHEMA)?;
+        Ok(Self { conn })
+    }
+
+    /// The last fully ingested block of a chain.
+    pub fn checkpoint(&self, chain: &str) -> Result<Option<BlockRecord>> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT c.number, c.hash, COALESCE(b.parent_hash, ''), c.timestamp FROM checkpoints c
+                 LEFT JOIN blocks b ON b.chain = c.chain AND b.number = c.number WHERE c.chain = ?1",
+                params![chain],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?)),
+            )
+            .optional()?;
+        row.map(|(n, h, p, t)| block_record(n, &h, &p, t))
+            .transpose()
+    }
+
+    /// The stored hash of block `number` of a chain, if it is recent enough to be kept.
+    pub fn block(&self, chain: &str, number: u64) -> Result<Option<BlockRecord>> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT number, hash, parent_hash, timestamp FROM blocks WHERE chain = ?1 AND number = ?2",
+                params![chain, number as i64],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?)),
+            )
+            .optional()?;
+        row.map(|(n, h, p, t)| block_record(n, &h, &p, t))
+            .transpose()
+    }
+
+    /// The most recent `limit` stored blocks of a chain, oldest first.
+    pub fn recent_blocks(&self, chain: &str, limit: u64) -> Result<Vec<BlockRecord>> {
+        let mut st = self.conn.prepare(
+            "SELECT number, hash, parent_hash, timestamp FROM blocks WHERE chain = ?1 ORDER BY number DESC LIMIT ?2",
+        )?;
+        let rows = st.query_map(params![chain, limit as i64], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (n, h, p, t) = row?;
+            out.push(block_record(n, &h, &p, t)?);
+        }
+        out.reverse();
+        Ok(out)
+    }
+
+    /// Commits one ingested block atomically: its events, the alerts they raised and the new
+    /// checkpoint. Returns, per alert, whether it is new (an alert already stored — e.g. raised
+    /// again by a replay after a restart — is left as it is).
+    pub fn commit_block(
+        &mut self,
+        chain: &str,
+        block: &BlockRecord,
+        events: &[Event],
+        alerts: &[AlertRecord],
+    ) -> Result<Vec<bool>> {
+        let tx = self.conn.transaction()?;
+        let mut fresh = Vec::with_capacity(alerts.len());
+        {
+            let mut ins =
+                tx.prepare_cached("INSERT INTO events (chain, block, body) VALUES (?1, ?2, ?3)")?;
+            for e in events {
+                let body = serde_json::to_string(e).map_err(|e| corrupt("events", e))?;
+                ins.execute(params![chain, e.block as i64, body])?;
+            }
+            let mut ins = tx.prepare_cached(
+                "INSERT INTO alerts (id, seq, chain, block, retracted, body)
+                 VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM alerts), ?2, ?3, 0, ?4)
+                 ON CONFLICT(id) DO UPDATE SET retracted = 0, body = json_set(alerts.body, '$.retracted', json('false'))
+                 WHERE alerts.retracted = 1",
+            )?;
+            for a in alerts {
+                let body = serde_json::to_string(a).map_err(|e| corrupt("alerts", e))?;
+                let before: Option<i64> = tx
+                    .query_row(
+                        "SELECT retracted FROM alerts WHERE id = ?1",
+                        params![a.id],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                ins.execute(params![a.id, a.chain, a.block as i64, body])?;
+                fresh.push(before.is_none());
+            }
+            tx.execute(
+                "INSERT OR REPLACE INTO blocks (chain, number, hash, parent_hash, timestamp) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![chain, block.number as i64, block.hash.to_string(), block.parent_hash.to_string(), block.timestamp as i64],
+            )?;
+            tx.execute(
+                "INSERT OR REPLACE INTO checkpoints (chain, number, hash, timestamp) VALUES (?1, ?2, ?3, ?4)",
+                params![chain, block.number as i64, block.hash.to_string(), block.timestamp as i64],
+            )?;
+            tx.execute(
+                "DELETE FROM blocks WHERE chain = ?1 AND number < ?2",
+                params![chain, block.number.saturating_sub(KEEP_BLOCKS) as i64],
+            )?;
+        }
+        tx.commit()?;
+        Ok(fresh)
+    }
+
+    /// Records events that belong to no block (start-up observations of supplies and balances).
+    pub fn append_events(&mut self, chain: &str, events: &[Event]) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut ins =
+                tx.prepare_cached("INSERT INTO events (chain, block, body) VALUES (?1, ?2, ?3)")?;
+            for e in events {
+                let body = serde_json::to_string(e).map_err(|e| corrupt("events", e))?;
+                ins.execute(params![chain, e.block as i64, body])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Every stored event in ingest order, with the config id of its chain.
+    pub fn events(&self) -> Result<Vec<(String, Event)>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT chain, body FROM events ORDER BY seq")?;
+        let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (chain, body) = row?;
+            let e: Event = serde_json::from_str(&body).map_err(|e| corrupt("events", e))?;
+            out.push((chain, e));
+        }
+        Ok(out)
+    }
+
+    /// Number of stored events.
+    pub fn event_count(&self) -> Result<u64> {
+        Ok(self
+            .conn
+            .query_row("SELECT COUNT(*) FROM events", [], |r| r.get::<_, i64>(0))?
+            as u64)
+    }
+
+    /// Rolls a chain back to `fork` (the last block both branches share): forgets its later
+    /// blocks and events, moves the checkpoint, and marks the alerts raised by the removed blocks
+    /// retracted. Returns the retracted alerts.
+    pub fn rollback(&mut self, chain: &str, fork: &BlockRecord) -> Result<Vec<AlertRecord>> {
+        let tx = self.conn.transaction()?;
+        let mut retracted = Vec::new();
+        {
+            let mut st = tx.prepare(
+                "SELECT body FROM alerts WHERE chain = ?1 AND block > ?2 AND retracted = 0 ORDER BY seq",
+            )?;
+            let rows = st.query_map(params![chain, fork.number as i64], |r| {
+                r.get::<_, String>(0)
+            })?;
+            for body in rows {
+                let mut a: AlertRecord =
+                    serde_json::from_str(&body?).map_err(|e| corrupt("alerts", e))?;
+                a.retracted = true;
+                retracted.push(a);
+            }
+        }
+        for a in &retracted {
+            let body = serde_json::to_string(a).map_err(|e| corrupt("alerts", e))?;
+            tx.execute(
+                "UPDATE alerts SET retracted = 1, body = ?2 WHERE id = ?1",
+                params![a.id, body],
+            )?;
+        }
+        tx.execute(
+            "DELETE FROM events WHERE chain = ?1 AND block > ?2",
+            params![chain, fork.number as i64],
+        )?;
+        tx.execute(
+            "DELETE FROM blocks WHERE chain = ?1 AND number > ?2",
+            params![chain, fork.number as i64],
+        )?;
+        tx.execute(
+            "INSERT OR REPLACE INTO checkpoints (chain, number, hash, timestamp) VALUES (?1, ?2, ?3, ?4)",
+            params![chain, fork.number as i64, fork.hash.to_string(), fork.timestamp as i64],
+        )?;
+        tx.commit()?;
+        Ok(retracted)
+    }
+
+    /// Replaces a stored alert's body (action outcomes).
+    pub fn update_alert(&self, a: &AlertRecord) -> Result<()> {
+        let body = serde_json::to_string(a).map_err(|e| corrupt("alerts", e))?;
+        self.conn.execute(
+            "UPDATE alerts SET body = ?2 WHERE id = ?1",
+            params![a.id, body],
+        )?;
+        Ok(())
+    }
+
+    /// Stores a daemon-level alert (e.g. `stale`) that belongs to no block.
+    pub fn insert_alert(&self, a: &AlertRecord) -> Result<bool> {
+        let body = serde_json::to_string(a).map_err(|e| corrupt("alerts", e))?;
+        let n = self.conn.execute(
+            "INSERT OR IGNORE INTO alerts (id, seq, chain, block, retracted, body)
+             VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM alerts), ?2, ?3, 0, ?4)",
+            params![a.id, a.chain, a.block as i64, body],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Every stored alert, oldest first.
+    pub fn alerts(&self) -> Result<Vec<AlertRecord>> {
+        let mut st = self.conn.prepare("SELECT body FROM alerts ORDER BY seq")?;
+        let rows = st.query_map([], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for body in rows {
+            out.push(serde_json::from_str(&body?).map_err(|e| corrupt("alerts", e))?);
+        }
+        Ok(out)
+    }
+
+    /// One alert by id.
+    pub fn alert(&self, id: &str) -> Result<Option<AlertRecord>> {
+        let body: Option<String> = self
+            .conn
+            .query_row("SELECT body FROM alerts WHERE id = ?1", params![id], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        body.map(|b| serde_json::from_str(&b).map_err(|e| corrupt("alerts", e)))
+            .transpose()
+    }
+}
+
+fn block_record(n: i64, h: &str, p: &str, t: i64) -> Result<BlockRecord> {
+    let hash = h.parse().map_err(|e| corrupt("blocks", e))?;
+    let parent_hash = if p.is_empty() {
+        Default::default()
+    } else {
+        p.parse().map_err(|e| corrupt("blocks", e))?
+    };
+    Ok(BlockRecord {
+        number: n as u64,
+        hash,
+        parent_hash,
+        timestamp: t as u64,
+    })
+}

@@ -1,0 +1,139 @@
+//! Behaviour tests of the store: block commits, replay order, rollback with retraction.
+
+use alloy::primitives::{B256, U256};
+use ringfence_guard::{AlertRecord, Event, EventKind, Severity};
+use ringfence_store::{BlockRecord, Store};
+
+fn block(n: u64, tag: u8) -> BlockRecord {
+    BlockRecord {
+        number: n,
+        hash: hash(tag, n),
+        parent_hash: hash(tag, n.saturating_sub(1)),
+        timestamp: 1000 + n,
+    }
+}
+
+fn hash(tag: u8, n: u64) -> B256 {
+    let mut b = B256::repeat_byte(tag);
+    b.0[31] = n as u8;
+    b
+}
+
+fn mint(n: u64) -> Event {
+    Event {
+        chain: 1,
+        block: n,
+        timestamp: 1000 + n,
+        tx: B256::from(U256::from(n)),
+        log_index: 0,
+        kind: EventKind::Mint {
+            token: 0,
+            to: Default::default(),
+            amount: U256::from(n),
+            minter: None,
+        },
+    }
+}
+
+fn alert(id: &str, n: u64) -> AlertRecord {
+    AlertRecord {
+        id: id.into(),
+        rule: "r".into(),
+        kind: "mint-rate".into(),
+        severity: Severity::Trip,
+        reason: "window-exceeded".into(),
+        chain: "dst".into(),
+        block: n,
+        timestamp: 1000 + n,
+        tx: Some(B256::from(U256::from(n))),
+        log_index: 0,
+        evidence: serde_json::json!({"amount": "5"}),
+        actions: vec![],
+        retracted: false,
+    }
+}
+
+#[test]
+fn commits_survive_reopen_and_replay_in_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("sub/guard.db");
+    {
+        let mut s = Store::open(&path).expect("open");
+        assert_eq!(s.checkpoint("dst").expect("q"), None);
+        for n in 1..=3 {
+            let fresh = s
+                .commit_block(
+                    "dst",
+                    &block(n, 1),
+                    &[mint(n), Event::head(1, n, 1000 + n)],
+                    &[alert(&format!("a{n}"), n)],
+                )
+                .expect("commit");
+            assert_eq!(fresh, vec![true]);
+        }
+        // The same alert again (a replay after restart) is not new.
+        assert_eq!(
+            s.commit_block("dst", &block(4, 1), &[], &[alert("a3", 3)])
+                .expect("commit"),
+            vec![false]
+        );
+    }
+    let s = Store::open(&path).expect("reopen");
+    assert_eq!(s.checkpoint("dst").expect("q"), Some(block(4, 1)));
+    let evs = s.events().expect("events");
+    assert_eq!(evs.len(), 6);
+    assert_eq!(evs[0].1, mint(1));
+    assert_eq!(evs[5].1, Event::head(1, 3, 1003));
+    assert_eq!(s.alerts().expect("alerts").len(), 3);
+    assert_eq!(s.block("dst", 2).expect("q"), Some(block(2, 1)));
+}
+
+#[test]
+fn rollback_forgets_later_blocks_and_retracts_their_alerts() {
+    let mut s = Store::open_in_memory().expect("open");
+    for n in 1..=5 {
+        s.commit_block(
+            "dst",
+            &block(n, 1),
+            &[mint(n)],
+            &[alert(&format!("a{n}"), n)],
+        )
+        .expect("commit");
+    }
+    s.commit_block("src", &block(9, 2), &[mint(9)], &[])
+        .expect("commit");
+    let retracted = s.rollback("dst", &block(3, 1)).expect("rollback");
+    let ids: Vec<&str> = retracted.iter().map(|a| a.id.as_str()).collect();
+    assert_eq!(ids, ["a4", "a5"]);
+    assert!(retracted.iter().all(|a| a.retracted));
+    assert_eq!(s.checkpoint("dst").expect("q").map(|b| b.number), Some(3));
+    assert_eq!(s.events().expect("events").len(), 4);
+    assert!(s.alert("a5").expect("q").expect("kept").retracted);
+    // Re-raised on the new branch: active again, and not reported as new.
+    assert_eq!(
+        s.commit_block("dst", &block(4, 3), &[mint(4)], &[alert("a4", 4)])
+            .expect("commit"),
+        vec![false]
+    );
+    assert!(!s.alert("a4").expect("q").expect("kept").retracted);
+}
+
+#[test]
+fn action_outcomes_are_updated_in_place() {
+    let mut s = Store::open_in_memory().expect("open");
+    s.commit_block("dst", &block(1, 1), &[], &[alert("a1", 1)])
+        .expect("commit");
+    let mut a = s.alert("a1").expect("q").expect("present");
+    a.actions.push(ringfence_guard::ActionRecord {
+        id: "p".into(),
+        kind: "pause".into(),
+        status: "mined".into(),
+        tx: Some(B256::ZERO),
+        error: None,
+    });
+    s.update_alert(&a).expect("update");
+    assert_eq!(
+        s.alert("a1").expect("q").expect("present").actions[0].status,
+        "mined"
+    );
+}
