@@ -15,7 +15,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use crate::amount::parse_units;
-use crate::diag::{Diagnostic, Diagnostics, Locator};
+use crate::diag::{Diagnostic, Diagnostics, SourceFile};
 use crate::event::MAX_FIELDS;
 use crate::spec::*;
 
@@ -32,7 +32,7 @@ pub fn load(path: &Path) -> crate::Result<GuardSpec> {
 /// relative `[store] path` (relative paths are kept as written).
 pub fn parse(path: &Path, text: &str) -> Result<GuardSpec, Diagnostics> {
     let mut cx = Cx {
-        loc: Locator::new(path.to_owned(), text),
+        loc: SourceFile::new(path, text),
         diags: Vec::new(),
     };
     let spec = cx.parse(text);
@@ -255,8 +255,8 @@ const CHANGE_NAMES: [&str; 7] = [
     "paused",
 ];
 
-struct Cx<'a> {
-    loc: Locator<'a>,
+struct Cx {
+    loc: SourceFile,
     diags: Vec<Diagnostic>,
 }
 
@@ -268,7 +268,7 @@ fn list(items: &[&str]) -> String {
         .join(", ")
 }
 
-impl Cx<'_> {
+impl Cx {
     fn err(
         &mut self,
         span: Option<Range<usize>>,
@@ -276,7 +276,7 @@ impl Cx<'_> {
         msg: impl Into<String>,
         help: impl Into<String>,
     ) {
-        let d = self.loc.at(span, entity, msg, help);
+        let d = self.loc.diagnostic(span, entity, msg, help);
         self.diags.push(d);
     }
 

@@ -48,7 +48,7 @@ struct Raw {
     supply: BTreeMap<String, toml::Spanned<f64>>,
 }
 
-const HELP: &str = "write `[price_usd]` with `SYMBOL = <USD per token>` lines and, optionally, `[supply]` with `\"SYMBOL@chain\" = <tokens>` lines (see docs/import.md)";
+const HELP: &str = "write `[price_usd]` with `SYMBOL = <USD per token>` lines and, optionally, `[supply]` with `\"SYMBOL@chain\" = <tokens>` lines (see the README, section Import real configurations)";
 
 impl Prices {
     /// No prices: every value will be reported missing.

@@ -93,7 +93,9 @@ impl MissingValues {
                 if n > shown.len() { ", …" } else { "" }
             );
         }
-        s.push_str(". Give them with --prices FILE (see docs/import.md)");
+        s.push_str(
+            ". Give them with --prices FILE (see the README, section Import real configurations)",
+        );
         s
     }
 }

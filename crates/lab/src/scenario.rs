@@ -244,7 +244,7 @@ impl Scenario {
                     cx.diags.push(Diagnostic::file(
                         &file.path,
                         "the scenario is incomplete",
-                        "see the scenario format in docs/lab.md",
+                        "see the scenario format in the README (incident lab)",
                     ));
                 }
                 Err(cx.diags.sorted())

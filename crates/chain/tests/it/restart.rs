@@ -224,7 +224,7 @@ async fn reorg_removing_the_evidence_retracts_the_alert() {
 }
 
 /// Backfill speed, reported on stderr: 2,000 blocks by default (anvil itself takes minutes to
-/// mine 10k blocks); `RINGFENCE_BACKFILL_BLOCKS=10000` for the figure in docs/guard.md.
+/// mine 10k blocks); `RINGFENCE_BACKFILL_BLOCKS=10000` for the figure in the README.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backfill_blocks_per_second() {
     let blocks: u64 = std::env::var("RINGFENCE_BACKFILL_BLOCKS")

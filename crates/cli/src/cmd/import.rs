@@ -27,7 +27,7 @@ pub(crate) struct Args {
     #[arg(short = 'o', long = "output", value_name = "SPEC")]
     output: PathBuf,
     /// USD prices by symbol and, optionally, supplies by asset id (TOML: `[price_usd]`,
-    /// `[supply]`; see docs/import.md). Without it every value is reported missing.
+    /// `[supply]`; see the README, section Import real configurations). Without it every value is reported missing.
     #[arg(long, value_name = "FILE")]
     prices: Option<PathBuf>,
 }

@@ -51,7 +51,7 @@ impl Inbound {
     }
 }
 
-/// The figures one directory gives (see docs/import.md for the real snapshot's).
+/// The figures one directory gives (the README gives the real snapshot's).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Figures {
     /// Chains in chains.json.

@@ -2,7 +2,7 @@
 //! `verifiers.json`, `decom.json`, as in `smartcontractkit/documentation`,
 //! `src/config/data/ccip/v1_2_0/mainnet/`) as an ecosystem spec.
 //!
-//! The mapping (docs/import.md has the full table):
+//! The mapping (the README has the full table):
 //! - each chain → a `chain` (id = the directory's name; no `chain_id`, which it does not publish);
 //! - CCIP → the layer `ccip`; each verifier of `verifiers.json` → an operator (org = its name);
 //!   each chain that lists verifiers → a verifier set `ccip-verifiers@<chain>`; the verifiers

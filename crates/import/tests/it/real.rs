@@ -1,7 +1,7 @@
 //! The real, published CCIP directory (mainnet), read in place from `../shared/data/ccip-directory`
 //! (relative to the repository root; never copied into the repository). The snapshot is fixed —
 //! smartcontractkit/documentation at commit 59e5cde702f7 — so its figures are pinned here and in
-//! docs/import.md.
+//! the README.
 
 use std::collections::BTreeSet;
 use std::time::Instant;
@@ -150,7 +150,7 @@ fn the_real_snapshot_imports_to_a_valid_spec_with_its_pinned_figures() {
         0.0,
         "a lockRelease home token has no CCIP route"
     );
-    // Debug build, shared CI machine: a loose bound; docs/import.md has the release timings.
+    // Debug build, shared CI machine: a loose bound; the README has the release timings.
     assert!(
         started.elapsed().as_secs() < 60,
         "took {:?}",
