@@ -247,10 +247,13 @@ fn hidden_shared(model: &Model, closure: &Closure, var: &[f64]) -> Vec<HiddenSha
                 .map(|&l| model.components[model.layers[l].component as usize].id.clone())
                 .collect();
             let n = full.get(&c).copied().unwrap_or(0);
+            // `org:` and `hosting:` ids already say their kind.
+            let what = match comp.kind {
+                ComponentKind::Org | ComponentKind::Hosting => format!("`{}`", comp.id),
+                kind => format!("{kind} `{}`", comp.id),
+            };
             let message = format!(
-                "{} `{}` alone can open routes on {} layers that look independent ({}): {} asset{} and {} of value fall with it",
-                comp.kind,
-                comp.id,
+                "{what} alone can open routes on {} layers that look independent ({}): {} asset{} and {} of value fall with it",
                 layers.len(),
                 layers.join(", "),
                 n,

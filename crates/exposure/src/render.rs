@@ -465,8 +465,11 @@ pub fn graph_svg(model: &Model, closure: &Closure, r: &ExposureReport) -> String
         .unwrap_or(0)
         .max(assets.len())
         .max(1);
-    let (col_w, row_h, top) = (150.0, 26.0, 40.0);
-    let width = col_w * (kinds.len() as f64 + 1.0) + 60.0;
+    // Asset labels are right-aligned left of the asset column; component labels run right of
+    // their circles, so the last column needs room for its labels too.
+    let (col_w, row_h, top, asset_x) = (150.0, 26.0, 40.0, 170.0);
+    let column_x = |ci: usize| asset_x + 60.0 + col_w * ci as f64;
+    let width = column_x(kinds.len() - 1) + 150.0;
     let height = top + row_h * rows as f64 + 20.0;
     let max_var = r
         .components
@@ -478,7 +481,7 @@ pub fn graph_svg(model: &Model, closure: &Closure, r: &ExposureReport) -> String
     let radius = |v: f64, max: f64| 3.0 + 9.0 * (v.max(0.0) / max).sqrt();
     let mut pos: std::collections::HashMap<u32, (f64, f64)> = std::collections::HashMap::new();
     for (ci, col) in columns.iter().enumerate() {
-        let x = 40.0 + col_w * (ci as f64 + 1.0) + 40.0;
+        let x = column_x(ci);
         let off = (rows - col.len()) as f64 * row_h / 2.0;
         for (ri, &c) in col.iter().enumerate() {
             pos.insert(c, (x, top + off + row_h * ri as f64 + row_h / 2.0));
@@ -491,7 +494,7 @@ pub fn graph_svg(model: &Model, closure: &Closure, r: &ExposureReport) -> String
         .chain(kinds.iter().map(|k| k.as_str()))
         .enumerate()
     {
-        let x = 40.0 + col_w * ci as f64 + if ci == 0 { 60.0 } else { 40.0 };
+        let x = if ci == 0 { asset_x } else { column_x(ci - 1) };
         let _ = write!(
             s,
             "<text x=\"{x:.0}\" y=\"20\" text-anchor=\"middle\" font-weight=\"600\">{k}</text>"
@@ -499,7 +502,7 @@ pub fn graph_svg(model: &Model, closure: &Closure, r: &ExposureReport) -> String
     }
     let apos = |i: usize| {
         (
-            100.0,
+            asset_x,
             top + (rows - assets.len()) as f64 * row_h / 2.0 + row_h * i as f64 + row_h / 2.0,
         )
     };

@@ -134,7 +134,7 @@ fn exposure_table_names_the_hidden_shared_dependency() {
     assert!(out.contains("Hidden shared dependencies"), "{out}");
     assert!(
         out.contains(
-            "hosting `hosting:aws` alone can open routes on 2 layers that look independent (La, Lb)"
+            "`hosting:aws` alone can open routes on 2 layers that look independent (La, Lb)"
         ),
         "{out}"
     );
