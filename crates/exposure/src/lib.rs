@@ -4,7 +4,7 @@
 //! (the fraction of each asset's value lost if a component fails), the [exposure report](exposure)
 //! (value at risk per component, asset and holder; single points of failure; hidden shared
 //! dependencies), [concentration limits](limits) with the smallest rebalancing that clears each
-//! breach, and [lint](lint) findings on infrastructure assumptions, each tied to the historical
+//! breach, and [lint](mod@lint) findings on infrastructure assumptions, each tied to the historical
 //! incident it echoes. [`render`] turns the reports into text tables, SARIF and a self-contained
 //! HTML page with a picture of the dependency graph.
 //!
