@@ -22,7 +22,7 @@ use alloy::rpc::types::{Filter, TransactionReceipt, TransactionRequest};
 use alloy::sol;
 use alloy::sol_types::{SolCall, SolEvent, SolValue};
 use ringfence_chain::Decoder;
-use ringfence_guard::{Alert, Engine, Event, EventKind, GuardSpec, Severity};
+use ringfence_guard::{ActionKind, Alert, Engine, Event, EventKind, GuardSpec, Severity};
 
 use crate::anvil::Anvil;
 use crate::error::{Error, Result, rpc};
@@ -734,15 +734,35 @@ async fn run_arm(
                     pause_sent = true;
                     pending_guard_txs += 1;
                 }
-                if let (true, Some(i)) = (arm.limits(), step)
-                    && let Outcome::Queued(q) = outcome[i]
-                    && !cancelled_sent.contains(&i)
-                {
-                    let data = ILabGateway::cancelCall { queueId: q }.abi_encode();
-                    let h = chains[dst].send(a.guardian, dep.gateway, data).await?;
-                    tags.insert(h, (dst, Tag::Cancel(i)));
-                    cancelled_sent.push(i);
-                    pending_guard_txs += 1;
+                // The cancel is the guard's own `cancel` action: its argument is the queue id
+                // of the tripping `Delivered` event, and it is skipped unless `queued` is set.
+                if arm.limits() {
+                    for act in al.record(&g.spec).actions {
+                        let Some(ActionKind::Cancel {
+                            contract, selector, ..
+                        }) = g
+                            .spec
+                            .actions
+                            .iter()
+                            .find(|x| x.id == act.id)
+                            .map(|x| &x.kind)
+                        else {
+                            continue;
+                        };
+                        let Some(q) = act.arg else { continue };
+                        let Some(i) = outcome.iter().position(|o| *o == Outcome::Queued(q)) else {
+                            continue;
+                        };
+                        if cancelled_sent.contains(&i) {
+                            continue;
+                        }
+                        let mut data = selector.to_vec();
+                        data.extend_from_slice(q.as_slice());
+                        let h = chains[dst].send(a.guardian, *contract, data).await?;
+                        tags.insert(h, (dst, Tag::Cancel(i)));
+                        cancelled_sent.push(i);
+                        pending_guard_txs += 1;
+                    }
                 }
             }
         }
@@ -1249,10 +1269,17 @@ fn guard_config(
         "[[bridge]]\nid = \"lab\"\nsource = {{ chain = \"{src_id}\", contract = \"{}\", event = \"{SOURCE_EVENT}\" }}\ndestination = {{ chain = \"dst\", contract = \"{}\", event = \"{DESTINATION_EVENT}\" }}\nmatch_on = [\"id\", \"asset\", \"amount\", \"recipient\"]\n",
         dep.source, dep.gateway
     );
+    // The guardian cancels a flagged delivery while it waits in the delay queue. The lab signs
+    // with anvil's unlocked guardian account, so `key_env` is never read.
+    let _ = writeln!(
+        t,
+        "[[action]]\nid = \"cancel-queued\"\nkind = \"cancel\"\nchain = \"dst\"\ncontract = \"{}\"\ncall = \"cancel(bytes32)\"\narg = \"queueId\"\nonly_if = \"queued\"\nkey_env = \"RINGFENCE_LAB_GUARDIAN_KEY\"\n",
+        dep.gateway
+    );
     if g.message_match {
         let _ = writeln!(
             t,
-            "[[rule]]\nid = \"messages\"\nkind = \"message-match\"\nbridge = \"lab\"\ntimeout_s = 3600\nrelay_delay_s = 0\n"
+            "[[rule]]\nid = \"messages\"\nkind = \"message-match\"\nbridge = \"lab\"\ntimeout_s = 3600\nrelay_delay_s = 0\nactions = [\"cancel-queued\"]\n"
         );
     }
     let mints = s.incident.class.mints();

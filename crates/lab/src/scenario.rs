@@ -10,6 +10,7 @@ use std::str::FromStr;
 
 use alloy::primitives::{Address, B256, U256};
 use ringfence_guard::amount::{format_units, parse_units, to_f64};
+use ringfence_model::diag::{closest, first_line, serde_help};
 use ringfence_model::{Diagnostic, Diagnostics, SourceFile};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
@@ -485,7 +486,7 @@ impl Cx<'_> {
             Ok(v) => Some(v),
             Err(e) => {
                 let message = first_line(e.message()).to_owned();
-                let help = field_help(section, &message);
+                let help = serde_help(section, &message);
                 self.err(
                     e.span().unwrap_or(whole),
                     None,
@@ -877,66 +878,6 @@ fn valid_date(s: &str) -> bool {
             .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
         && matches!(s[5..7].parse::<u8>(), Ok(1..=12))
         && matches!(s[8..10].parse::<u8>(), Ok(1..=31))
-}
-
-fn first_line(s: &str) -> &str {
-    s.lines().next().unwrap_or(s).trim()
-}
-
-/// The known name closest to `word`, if close enough to be a typo.
-pub(crate) fn closest<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
-    known
-        .iter()
-        .map(|k| (edit_distance(word, k), *k))
-        .filter(|(d, k)| *d <= 2.max(k.len() / 4))
-        .min()
-        .map(|(_, k)| k)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
-}
-
-fn field_help(section: &str, message: &str) -> String {
-    if let Some(rest) = message.strip_prefix("unknown field `") {
-        let field = rest.split('`').next().unwrap_or("");
-        let expected: Vec<&str> = rest
-            .split("expected ")
-            .nth(1)
-            .map(|s| {
-                s.split(['`', ',', ' '])
-                    .filter(|w| !w.is_empty() && *w != "one" && *w != "of" && *w != "or")
-                    .collect()
-            })
-            .unwrap_or_default();
-        return match closest(field, &expected) {
-            Some(near) => format!("did you mean `{near}`? otherwise remove `{field}`"),
-            None => format!("remove `{field}`: `{section}` has no such field"),
-        };
-    }
-    if let Some(rest) = message.strip_prefix("missing field `") {
-        let field = rest.split('`').next().unwrap_or("");
-        return format!("add `{field} = …` to this `{section}`");
-    }
-    if message.starts_with("invalid type") {
-        return "give the value the type the message expects (numbers unquoted, text in quotes, lists in [ ])".to_owned();
-    }
-    if message.starts_with("invalid value") {
-        return "give a value in range (times and counts are whole numbers, never negative)"
-            .to_owned();
-    }
-    "fix the value as the message says".to_owned()
 }
 
 #[cfg(test)]

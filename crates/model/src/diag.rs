@@ -176,6 +176,73 @@ impl fmt::Display for Diagnostics {
     }
 }
 
+/// The known name closest to `word`, if it is close enough to be a likely typo (for "did you
+/// mean" help).
+pub fn closest<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
+    known
+        .iter()
+        .map(|k| (edit_distance(word, k), *k))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 4))
+        .min()
+        .map(|(_, k)| k)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+/// The first line of a (possibly multi-line) parser message.
+pub fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or(s).trim()
+}
+
+/// Advice for a serde error message about a table written as `table` (e.g. `[[asset]]`), by the
+/// message's shape: a likely spelling for an unknown field, the field to add, the type to give.
+pub fn serde_help(table: &str, message: &str) -> String {
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        let field = rest.split('`').next().unwrap_or("");
+        let expected: Vec<&str> = rest
+            .split("expected ")
+            .nth(1)
+            .map(|s| {
+                s.split(['`', ',', ' '])
+                    .filter(|w| !w.is_empty() && *w != "one" && *w != "of" && *w != "or")
+                    .collect()
+            })
+            .unwrap_or_default();
+        return match closest(field, &expected) {
+            Some(near) => format!("did you mean `{near}`? otherwise remove `{field}`"),
+            None => format!("remove `{field}`: `{table}` has no such field"),
+        };
+    }
+    if let Some(rest) = message.strip_prefix("missing field `") {
+        let field = rest.split('`').next().unwrap_or("");
+        return format!("add `{field} = …` to this `{table}`");
+    }
+    if message.starts_with("unknown variant") {
+        return "use one of the values listed".to_owned();
+    }
+    if message.starts_with("invalid type") {
+        return "give the value the type the message expects (numbers unquoted, text in quotes, lists in [ ])".to_owned();
+    }
+    if message.starts_with("invalid value") {
+        return "give a value in range (counts and times are whole numbers, never negative)"
+            .to_owned();
+    }
+    "fix the value as the message says".to_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
-use crate::diag::{Diagnostic, Diagnostics, SourceFile};
+use crate::diag::{Diagnostic, Diagnostics, SourceFile, closest, first_line, serde_help};
 use crate::spec::{SECTIONS, Spec};
 
 /// Reads a spec from a file, or from every `*.toml` file of a directory (sorted by name, not
@@ -153,31 +153,6 @@ fn unknown_section_help(section: &str) -> String {
     help
 }
 
-/// The known name closest to `word`, if it is close enough to be a likely typo.
-pub(crate) fn closest<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
-    known
-        .iter()
-        .map(|k| (edit_distance(word, k), *k))
-        .filter(|(d, k)| *d <= 2.max(k.len() / 4))
-        .min()
-        .map(|(_, k)| k)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
-}
-
 fn parse_entries<T: DeserializeOwned>(
     file: &SourceFile,
     section: &str,
@@ -210,7 +185,7 @@ fn parse_entries<T: DeserializeOwned>(
                     broken.insert(id.clone());
                 }
                 let message = first_line(e.message()).to_owned();
-                let help = field_help(section, &message);
+                let help = serde_help(&format!("[[{section}]]"), &message);
                 diags.push(file.diagnostic(
                     e.span().or(Some(span)),
                     id.as_deref(),
@@ -220,44 +195,6 @@ fn parse_entries<T: DeserializeOwned>(
             }
         }
     }
-}
-
-fn first_line(s: &str) -> &str {
-    s.lines().next().unwrap_or(s).trim()
-}
-
-/// Advice for a serde error message, by its shape.
-fn field_help(section: &str, message: &str) -> String {
-    if let Some(rest) = message.strip_prefix("unknown field `") {
-        let field = rest.split('`').next().unwrap_or("");
-        let expected: Vec<&str> = rest
-            .split("expected ")
-            .nth(1)
-            .map(|s| {
-                s.split(['`', ',', ' '])
-                    .filter(|w| !w.is_empty() && *w != "one" && *w != "of" && *w != "or")
-                    .collect()
-            })
-            .unwrap_or_default();
-        return match closest(field, &expected) {
-            Some(near) => format!("did you mean `{near}`? otherwise remove `{field}`"),
-            None => format!("remove `{field}`: `[[{section}]]` has no such field"),
-        };
-    }
-    if let Some(rest) = message.strip_prefix("missing field `") {
-        let field = rest.split('`').next().unwrap_or("");
-        return format!("add `{field} = …` to this `{section}`");
-    }
-    if message.starts_with("unknown variant") {
-        return "use one of the values listed".to_owned();
-    }
-    if message.starts_with("invalid type") {
-        return "give the value the type the message expects (numbers unquoted, text in quotes, lists in [ ])".to_owned();
-    }
-    if message.starts_with("invalid value") {
-        return "give a value in range (counts are whole numbers, never negative)".to_owned();
-    }
-    "fix the value as the message says".to_owned()
 }
 
 #[cfg(test)]

@@ -8,8 +8,9 @@ use std::path::Path;
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::component::{Component, ComponentIdx, ComponentKind, hosting_id, org_id};
+use crate::diag::closest;
 use crate::diag::{Diagnostics, SourceFile};
-use crate::load::{closest, parse_file, read_sources};
+use crate::load::{parse_file, read_sources};
 use crate::spec::{self, KeyKind, Oracle, Ref, Seniority, Spec};
 
 /// Tolerance for sums of shares, so that `0.1 + 0.2 + 0.7` is accepted as 1.
