@@ -3,7 +3,7 @@
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::Response;
-use ringfence_stress::report::{DebtRankRow, Report};
+use ringfence_stress::report::{Report, Scenario};
 use ringfence_stress::{ClearingParams, StressParams, System};
 use serde::Deserialize;
 
@@ -124,47 +124,18 @@ impl StressRequest {
         let params = self.validate(snap)?;
         let system =
             System::new(&snap.model).map_err(|e| ApiError::Unprocessable(e.to_string()))?;
-        let failed = system
-            .resolve(&self.fail)
-            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-        let outcome = system.run(&failed, &params);
-        let ranking = self.rank.then(|| system.rank(&params));
-        let reverse = self.reverse.map(|x| system.reverse(x, &params));
-        let seed = self.seed.unwrap_or(1);
-        let monte_carlo = self
-            .monte_carlo
-            .map(|n| system.monte_carlo(n, seed, &params, &|_| {}));
-        let debtrank = if self.debtrank {
-            let rows = system
-                .debtrank_by_default(&params)
-                .map_err(|e| ApiError::Unprocessable(e.to_string()))?;
-            let ids: Vec<String> = snap.model.protocols.iter().map(|p| p.id.clone()).collect();
-            Some(
-                rows.into_iter()
-                    .map(|(defaulted, h, add, single)| DebtRankRow {
-                        defaulted,
-                        h: ids.iter().cloned().zip(h).collect(),
-                        additional_stress: add,
-                        single_hit_additional_stress: single,
-                    })
-                    .collect(),
-            )
-        } else {
-            None
+        let scenario = Scenario {
+            fail: self.fail.clone(),
+            params,
+            rank: self.rank,
+            reverse: self.reverse,
+            monte_carlo: self.monte_carlo,
+            seed: self.seed.unwrap_or(1),
+            debtrank: self.debtrank,
         };
-        Ok(Report {
-            outcome,
-            clearing: match self.clearing {
-                ClearingModel::En => "en".into(),
-                ClearingModel::Rv => "rv".into(),
-            },
-            alpha: params.clearing.alpha,
-            beta: params.clearing.beta,
-            ranking,
-            reverse,
-            monte_carlo,
-            debtrank,
-        })
+        system
+            .report(&scenario, &|_| {})
+            .map_err(|e| ApiError::BadRequest(e.to_string()))
     }
 }
 

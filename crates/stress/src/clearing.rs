@@ -52,6 +52,16 @@ impl ClearingParams {
         }
     }
 
+    /// The model's short name in reports: `en`, or `rv` when there are default costs
+    /// (Rogers–Veraart with `α = β = 1` is Eisenberg–Noe, and is named so).
+    pub fn name(&self) -> &'static str {
+        if self.alpha == 1.0 && self.beta == 1.0 {
+            "en"
+        } else {
+            "rv"
+        }
+    }
+
     /// Rogers–Veraart with default costs `α`, `β` in `[0, 1]`.
     pub fn rogers_veraart(alpha: f64, beta: f64) -> Result<Self> {
         Ok(Self {

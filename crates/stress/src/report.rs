@@ -6,7 +6,74 @@ use std::fmt::Write as _;
 use ringfence_report::{esc, page, usd};
 
 use crate::analysis::{MonteCarlo, Ranked, Reverse};
-use crate::propagate::Outcome;
+use crate::error::{Error, Result};
+use crate::propagate::{Outcome, StressParams};
+use crate::system::System;
+
+/// What `ringfence stress` and `POST /api/stress` run: the failed components, the engine
+/// parameters and the analyses asked for.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Scenario {
+    /// Components that fail jointly (ids, including `org:<name>` and `hosting:<name>`).
+    pub fail: Vec<String>,
+    /// Engine parameters (clearing model…).
+    pub params: StressParams,
+    /// Rank every single-component failure.
+    pub rank: bool,
+    /// Smallest set of components whose joint failure exceeds this loss, USD.
+    pub reverse: Option<f64>,
+    /// Monte Carlo draws.
+    pub monte_carlo: Option<usize>,
+    /// Monte Carlo seed.
+    pub seed: u64,
+    /// DebtRank of each protocol defaulting alone.
+    pub debtrank: bool,
+}
+
+impl System<'_> {
+    /// Runs a scenario and every analysis it asks for; `progress` is told how many Monte Carlo
+    /// draws are done.
+    pub fn report(&self, s: &Scenario, progress: &(dyn Fn(usize) + Sync)) -> Result<Report> {
+        let failed = self.resolve(&s.fail)?;
+        if let Some(x) = s.reverse
+            && !(x.is_finite() && x >= 0.0)
+        {
+            return Err(Error::InvalidAmount {
+                what: "the reverse-stress loss (USD)".into(),
+                value: x,
+            });
+        }
+        let params = &s.params;
+        let debtrank = if s.debtrank {
+            let ids = self.model().protocols.iter().map(|p| p.id.clone());
+            let rows = self.debtrank_by_default(params)?;
+            Some(
+                rows.into_iter()
+                    .map(|(defaulted, h, add, single)| DebtRankRow {
+                        defaulted,
+                        h: ids.clone().zip(h).collect(),
+                        additional_stress: add,
+                        single_hit_additional_stress: single,
+                    })
+                    .collect(),
+            )
+        } else {
+            None
+        };
+        Ok(Report {
+            outcome: self.run(&failed, params),
+            clearing: params.clearing.name().into(),
+            alpha: params.clearing.alpha,
+            beta: params.clearing.beta,
+            ranking: s.rank.then(|| self.rank(params)),
+            reverse: s.reverse.map(|x| self.reverse(x, params)),
+            monte_carlo: s
+                .monte_carlo
+                .map(|n| self.monte_carlo(n, s.seed, params, progress)),
+            debtrank,
+        })
+    }
+}
 
 /// DebtRank of one protocol defaulting alone.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

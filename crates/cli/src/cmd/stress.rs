@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use ringfence_stress::report::{DebtRankRow, Report};
+use ringfence_stress::report::Scenario;
 use ringfence_stress::{ClearingParams, StressParams, System};
 
 use super::{CmdResult, Format, Outcome, Output, load};
@@ -72,61 +72,34 @@ pub(crate) fn run(args: Args) -> CmdResult {
         clearing,
         ..StressParams::default()
     };
-    let failed = system.resolve(&args.fail).map_err(|e| {
-        anyhow::anyhow!("{e}: name a chain, layer, verifier_set, operator or key id, or `org:<name>` / `hosting:<name>`")
-    })?;
-    let outcome = system.run(&failed, &params);
-    let ranking = args.rank.then(|| system.rank(&params));
-    let reverse = match args.reverse {
-        Some(x) if !(x.is_finite() && x >= 0.0) => {
-            return Err(anyhow::anyhow!("--reverse must be a non-negative amount in USD").into());
-        }
-        Some(x) => Some(system.reverse(x, &params)),
-        None => None,
+    let scenario = Scenario {
+        fail: args.fail,
+        params,
+        rank: args.rank,
+        reverse: args.reverse,
+        monte_carlo: args.monte_carlo,
+        seed: args.seed,
+        debtrank: args.debtrank,
     };
-    let monte_carlo = args.monte_carlo.map(|n| {
-        let bar = indicatif::ProgressBar::new(n as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{bar:40} {pos}/{len} draws ({per_sec}, eta {eta})",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        let mc = system.monte_carlo(n, args.seed, &params, &|done| bar.set_position(done as u64));
-        bar.finish_and_clear();
-        mc
-    });
-    let debtrank = if args.debtrank {
-        let rows = system
-            .debtrank_by_default(&params)
-            .map_err(anyhow::Error::from)?;
-        let ids: Vec<String> = model.protocols.iter().map(|p| p.id.clone()).collect();
-        Some(
-            rows.into_iter()
-                .map(|(defaulted, h, add, single)| DebtRankRow {
-                    defaulted,
-                    h: ids.iter().cloned().zip(h).collect(),
-                    additional_stress: add,
-                    single_hit_additional_stress: single,
-                })
-                .collect(),
+    let bar = indicatif::ProgressBar::new(args.monte_carlo.unwrap_or(0) as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} draws ({per_sec}, eta {eta})",
         )
-    } else {
-        None
-    };
-    let report = Report {
-        outcome,
-        clearing: match args.clearing {
-            ClearingModel::En => "en".into(),
-            ClearingModel::Rv => "rv".into(),
-        },
-        alpha: clearing.alpha,
-        beta: clearing.beta,
-        ranking,
-        reverse,
-        monte_carlo,
-        debtrank,
-    };
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    if args.monte_carlo.is_none() {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let report = system
+        .report(&scenario, &|done| bar.set_position(done as u64))
+        .map_err(|e| match e {
+            ringfence_stress::Error::UnknownComponent(_) => anyhow::anyhow!(
+                "{e}: name a chain, layer, verifier_set, operator or key id, or `org:<name>` / `hosting:<name>`"
+            ),
+            e => anyhow::Error::from(e),
+        })?;
+    bar.finish_and_clear();
     match args.format {
         Format::Json => args.output.json(&report)?,
         Format::Table => args.output.write(&report.to_table())?,
