@@ -1,4 +1,5 @@
-//! Actions: pause transactions signed by a guardian key from the environment, and webhooks.
+//! Actions: pause and cancel transactions signed by a guardian key from the environment, and
+//! webhooks.
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -24,7 +25,7 @@ pub(crate) enum Update {
     Done(AlertRecord),
 }
 
-/// Signing providers for pause actions, built once at start.
+/// Signing providers for pause and cancel actions, built once at start.
 #[derive(Clone)]
 pub(crate) struct Actions {
     spec: Arc<GuardSpec>,
@@ -38,19 +39,19 @@ impl Actions {
     ) -> Result<Self> {
         let mut senders = HashMap::new();
         for a in &spec.actions {
-            if let ActionKind::Pause { chain, key_env, .. } = &a.kind {
+            if let Some((chain, _, key_env)) = a.kind.transaction() {
                 let key = match secrets.get(key_env) {
                     Some(k) => k.clone(),
                     None => std::env::var(key_env).map_err(|_| Error::Key {
-                        env: key_env.clone(),
+                        env: key_env.to_owned(),
                         problem: "is not set",
                     })?,
                 };
                 let signer = PrivateKeySigner::from_str(key.trim()).map_err(|_| Error::Key {
-                    env: key_env.clone(),
+                    env: key_env.to_owned(),
                     problem: "is not a hex private key",
                 })?;
-                let c = &spec.chains[usize::from(*chain)];
+                let c = &spec.chains[usize::from(chain)];
                 let p = ProviderBuilder::new()
                     .wallet(signer)
                     .connect(&c.rpc)
@@ -81,20 +82,41 @@ impl Actions {
                 let Some(spec) = this.spec.actions.iter().find(|a| a.id == id) else {
                     continue;
                 };
-                match &spec.kind {
+                // Calldata of a transaction action: the selector, then a cancel's argument
+                // (resolved from the tripping event when the alert was recorded).
+                let call = match &spec.kind {
                     ActionKind::Pause {
                         contract,
                         selector,
                         gas_limit,
                         ..
+                    } => Some((*contract, selector.to_vec(), *gas_limit)),
+                    ActionKind::Cancel {
+                        contract,
+                        selector,
+                        gas_limit,
+                        ..
                     } => {
+                        let Some(arg) = rec.actions[i].arg else {
+                            // No argument: the record already says why (failed or skipped).
+                            continue;
+                        };
+                        let mut data = selector.to_vec();
+                        data.extend_from_slice(arg.as_slice());
+                        Some((*contract, data, *gas_limit))
+                    }
+                    ActionKind::Webhook { .. } => None,
+                };
+                match (&spec.kind, call) {
+                    (_, Some((contract, data, gas_limit))) => {
                         let Some(p) = this.senders.get(&id) else {
                             continue;
                         };
+                        let kind = spec.kind.name();
                         let req = TransactionRequest::default()
-                            .to(*contract)
-                            .input(Bytes::copy_from_slice(selector).into())
-                            .gas_limit(*gas_limit);
+                            .to(contract)
+                            .input(Bytes::from(data).into())
+                            .gas_limit(gas_limit);
                         let mut last_err = None;
                         for attempt in 0..5u32 {
                             match p.send_transaction(req.clone()).await {
@@ -107,7 +129,7 @@ impl Actions {
                                     break;
                                 }
                                 Err(e) => {
-                                    tracing::warn!(action = %id, attempt, error = %e, "pause send failed; retrying");
+                                    tracing::warn!(action = %id, kind, attempt, error = %e, "send failed; retrying");
                                     last_err = Some(e.to_string());
                                     tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
                                 }
@@ -118,7 +140,7 @@ impl Actions {
                             rec.actions[i].error = Some(e);
                         }
                     }
-                    ActionKind::Webhook { url } => {
+                    (ActionKind::Webhook { url }, None) => {
                         let body = serde_json::json!({
                             "text": format!("ringfence {} `{}` on {} block {}: {}", if rec.severity == ringfence_guard::Severity::Trip { "TRIP" } else { "alert" }, rec.rule, rec.chain, rec.block, rec.reason),
                             "alert": rec,
@@ -131,6 +153,7 @@ impl Actions {
                             }
                         }
                     }
+                    (_, None) => {}
                 }
             }
             let _ = tx.send(Update::Sent(rec.clone()));

@@ -225,16 +225,17 @@ impl Watcher {
                                 m.lag[i] = head.saturating_sub(block.number);
                             }
                             // Two trips in one block that share an action (e.g. message-match
-                            // and backing both pausing the bridge) send it once.
-                            let mut sent: Vec<(String, String)> = Vec::new();
+                            // and backing both pausing the bridge) send it once; a cancel once
+                            // per argument (two forged deliveries in one block are two queue ids).
+                            let mut sent: Vec<(String, Option<B256>, String)> = Vec::new();
                             for (mut rec, fresh) in recs.into_iter().zip(fresh) {
                                 if !fresh {
                                     continue;
                                 }
                                 for a in &mut rec.actions {
-                                    match sent.iter().find(|(id, _)| *id == a.id) {
-                                        Some((_, first)) => a.status = format!("same-as:{first}"),
-                                        None => sent.push((a.id.clone(), rec.id.clone())),
+                                    match sent.iter().find(|(id, arg, _)| *id == a.id && *arg == a.arg) {
+                                        Some((_, _, first)) => a.status = format!("same-as:{first}"),
+                                        None => sent.push((a.id.clone(), a.arg, rec.id.clone())),
                                     }
                                 }
                                 let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());

@@ -3,8 +3,8 @@
 use alloy::primitives::{B256, keccak256};
 use serde::{Deserialize, Serialize};
 
-use crate::event::ChainIdx;
-use crate::spec::GuardSpec;
+use crate::event::{BridgeSide, ChainIdx, EventKind};
+use crate::spec::{ActionKind, GuardSpec};
 
 /// How serious a finding is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -37,6 +37,8 @@ pub struct Alert {
     pub log_index: u64,
     /// What the rule saw: amounts, limits, fields, counterpart events.
     pub evidence: serde_json::Value,
+    /// The offending event itself (its decoded fields feed `cancel` actions).
+    pub event: EventKind,
 }
 
 impl Alert {
@@ -59,6 +61,50 @@ impl Alert {
         alloy::primitives::hex::encode(&h[..12])
     }
 
+    /// The word a cancel action sends: the tripping event's parameter `arg`; `None` when the
+    /// event's `only_if` flag is false; an error saying why when the event has no such parameter.
+    pub fn cancel_arg(
+        &self,
+        spec: &GuardSpec,
+        arg: &str,
+        only_if: Option<&str>,
+    ) -> Result<Option<B256>, String> {
+        let EventKind::Bridge {
+            bridge,
+            side,
+            fields,
+        } = &self.event
+        else {
+            return Err(format!(
+                "the trip was not caused by a bridge event, so it has no `{arg}` to cancel"
+            ));
+        };
+        let Some(b) = spec.bridges.get(usize::from(*bridge)) else {
+            return Err(format!("unknown bridge #{bridge}"));
+        };
+        let ev = match side {
+            BridgeSide::Source => &b.source.event,
+            BridgeSide::Destination => &b.destination.event,
+        };
+        let word = |name: &str, ty: &str| {
+            ev.inputs
+                .iter()
+                .position(|p| p.name == name && p.ty == ty)
+                .and_then(|i| fields.get(i))
+                .ok_or_else(|| {
+                    format!(
+                        "the tripping event `{}` of bridge `{}` has no `{ty}` parameter `{name}`",
+                        ev.name, b.id
+                    )
+                })
+        };
+        let value = word(arg, "bytes32")?;
+        match only_if {
+            Some(flag) if word(flag, "bool")? == B256::ZERO => Ok(None),
+            _ => Ok(Some(value)),
+        }
+    }
+
     /// The serialisable form with names instead of indices.
     pub fn record(&self, spec: &GuardSpec) -> AlertRecord {
         let rule = spec.rules.get(usize::from(self.rule));
@@ -68,12 +114,31 @@ impl Alert {
                     .iter()
                     .filter_map(|a| spec.actions.get(usize::from(*a)))
                     .filter(|a| self.severity == Severity::Trip || a.kind.is_notify())
-                    .map(|a| ActionRecord {
-                        id: a.id.clone(),
-                        kind: a.kind.name().to_owned(),
-                        status: "pending".to_owned(),
-                        tx: None,
-                        error: None,
+                    .map(|a| {
+                        let mut rec = ActionRecord {
+                            id: a.id.clone(),
+                            kind: a.kind.name().to_owned(),
+                            status: "pending".to_owned(),
+                            tx: None,
+                            arg: None,
+                            error: None,
+                        };
+                        if let ActionKind::Cancel { arg, only_if, .. } = &a.kind {
+                            match self.cancel_arg(spec, arg, only_if.as_deref()) {
+                                Ok(Some(w)) => rec.arg = Some(w),
+                                Ok(None) => {
+                                    rec.status = "skipped".to_owned();
+                                    rec.error = only_if.as_ref().map(|o| {
+                                        format!("`{o}` is false on the tripping event: nothing to cancel")
+                                    });
+                                }
+                                Err(e) => {
+                                    rec.status = "failed".to_owned();
+                                    rec.error = Some(e);
+                                }
+                            }
+                        }
+                        rec
                     })
                     .collect()
             })
@@ -104,14 +169,18 @@ impl Alert {
 pub struct ActionRecord {
     /// Action id.
     pub id: String,
-    /// Action kind (`pause`, `webhook`).
+    /// Action kind (`pause`, `cancel`, `webhook`).
     pub kind: String,
-    /// `pending`, `sent`, `mined`, `reverted`, `failed`, `done`, or `same-as:<alert id>` when
-    /// another trip of the same block already runs this action.
+    /// `pending`, `sent`, `mined`, `reverted`, `failed`, `done`, `skipped` (a cancel whose
+    /// `only_if` flag is false), or `same-as:<alert id>` when another trip of the same block
+    /// already runs this action (for a cancel: with the same argument).
     pub status: String,
-    /// Transaction hash of a pause.
+    /// Transaction hash of a pause or cancel.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tx: Option<B256>,
+    /// The argument of a cancel (e.g. the queue id), taken from the tripping event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arg: Option<B256>,
     /// Last error, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,

@@ -125,6 +125,8 @@ struct RawAction {
     key_env: Option<S>,
     url: Option<S>,
     gas_limit: Option<u64>,
+    arg: Option<S>,
+    only_if: Option<S>,
 }
 
 #[derive(Deserialize)]
@@ -182,6 +184,20 @@ const ACTION_KINDS: &[(&str, &[&str])] = &[
             "chain",
             "contract",
             "call",
+            "key_env",
+            "gas_limit",
+        ],
+    ),
+    (
+        "cancel",
+        &[
+            "id",
+            "kind",
+            "chain",
+            "contract",
+            "call",
+            "arg",
+            "only_if",
             "key_env",
             "gas_limit",
         ],
@@ -801,13 +817,14 @@ impl Cx {
     fn action(&mut self, chains: &[ChainSpec], a: RawAction) -> Option<ActionSpec> {
         let id = a.id.get_ref().clone();
         let kind = match a.kind.get_ref().as_str() {
-            "pause" => {
+            kind @ ("pause" | "cancel") => {
+                let cancel = kind == "cancel";
                 let need = |v: &Option<S>, key: &str, cx: &mut Self| {
                     if v.is_none() {
                         cx.err(
                             Some(a.id.span()),
                             Some(&id),
-                            format!("pause action needs `{key}`"),
+                            format!("{kind} action needs `{key}`"),
                             "",
                         );
                     }
@@ -816,6 +833,9 @@ impl Cx {
                 need(&a.contract, "contract", self);
                 need(&a.call, "call", self);
                 need(&a.key_env, "key_env", self);
+                if cancel {
+                    need(&a.arg, "arg", self);
+                }
                 let (Some(chain), Some(contract), Some(call), Some(key_env)) =
                     (&a.chain, &a.contract, &a.call, &a.key_env)
                 else {
@@ -823,14 +843,27 @@ impl Cx {
                 };
                 let chain = self.chain_ref(chains, chain, &id);
                 let contract = self.address(contract, &id);
+                let (want, example) = if cancel {
+                    (
+                        "takes exactly one `bytes32` argument",
+                        "\"cancel(bytes32)\"",
+                    )
+                } else {
+                    ("takes no arguments", "\"pause()\"")
+                };
                 let func = match Function::parse(call.get_ref()) {
-                    Ok(f) if f.inputs.is_empty() => Some(f),
+                    Ok(f)
+                        if (!cancel && f.inputs.is_empty())
+                            || (cancel && f.inputs.len() == 1 && f.inputs[0].ty == "bytes32") =>
+                    {
+                        Some(f)
+                    }
                     Ok(_) => {
                         self.err(
                             Some(call.span()),
                             Some(&id),
-                            "a pause call takes no arguments",
-                            "write e.g. \"pause()\"",
+                            format!("a {kind} call {want}"),
+                            format!("write e.g. {example}"),
                         );
                         None
                     }
@@ -839,32 +872,33 @@ impl Cx {
                             Some(call.span()),
                             Some(&id),
                             format!("not a function signature: {e}"),
-                            "write e.g. \"pause()\"",
+                            format!("write e.g. {example}"),
                         );
                         None
                     }
                 };
-                let env = key_env.get_ref();
-                let env_ok = !env.is_empty()
-                    && env.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-                    && !env.chars().next().is_some_and(|c| c.is_ascii_digit());
-                if !env_ok || env.len() >= 64 {
-                    self.err(
-                        Some(key_env.span()),
-                        Some(&id),
-                        "`key_env` must name an environment variable",
-                        "never put a private key in the config; export it, e.g. RINGFENCE_GUARDIAN_KEY=0x…, and write key_env = \"RINGFENCE_GUARDIAN_KEY\"",
-                    );
-                    return None;
-                }
-                let func = func?;
-                ActionKind::Pause {
-                    chain: chain?,
-                    contract: contract?,
-                    call: func.signature(),
-                    selector: func.selector().0,
-                    key_env: env.clone(),
-                    gas_limit: a.gas_limit.unwrap_or(200_000),
+                let env = self.key_env(key_env, &id);
+                let (func, env) = (func?, env?);
+                if cancel {
+                    ActionKind::Cancel {
+                        chain: chain?,
+                        contract: contract?,
+                        call: func.signature(),
+                        selector: func.selector().0,
+                        arg: a.arg.as_ref()?.get_ref().clone(),
+                        only_if: a.only_if.as_ref().map(|s| s.get_ref().clone()),
+                        key_env: env,
+                        gas_limit: a.gas_limit.unwrap_or(200_000),
+                    }
+                } else {
+                    ActionKind::Pause {
+                        chain: chain?,
+                        contract: contract?,
+                        call: func.signature(),
+                        selector: func.selector().0,
+                        key_env: env,
+                        gas_limit: a.gas_limit.unwrap_or(200_000),
+                    }
                 }
             }
             _ => {
@@ -891,6 +925,93 @@ impl Cx {
             }
         };
         Some(ActionSpec { id, kind })
+    }
+
+    /// The name of the environment variable holding a guardian key; a pasted key is refused.
+    fn key_env(&mut self, key_env: &S, id: &str) -> Option<String> {
+        let env = key_env.get_ref();
+        let env_ok = !env.is_empty()
+            && env.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !env.chars().next().is_some_and(|c| c.is_ascii_digit());
+        if !env_ok || env.len() >= 64 {
+            self.err(
+                Some(key_env.span()),
+                Some(id),
+                "`key_env` must name an environment variable",
+                "never put a private key in the config; export it, e.g. RINGFENCE_GUARDIAN_KEY=0x…, and write key_env = \"RINGFENCE_GUARDIAN_KEY\"",
+            );
+            return None;
+        }
+        Some(env.clone())
+    }
+
+    /// A rule that runs a cancel action must trip on an event that has the action's `arg`
+    /// (`bytes32`) and `only_if` (`bool`) parameters: only `message-match` trips do, on the
+    /// bridge's destination event.
+    fn cancel_refs(&mut self, spec: &GuardSpec, r: &RawRule, kind: &RuleKind) {
+        let id = r.id.get_ref();
+        for a in r.actions.iter().flatten() {
+            let Some(ActionKind::Cancel { arg, only_if, .. }) = spec
+                .actions
+                .iter()
+                .find(|x| &x.id == a.get_ref())
+                .map(|x| &x.kind)
+            else {
+                continue;
+            };
+            let RuleKind::MessageMatch { bridge, .. } = kind else {
+                self.err(
+                    Some(a.span()),
+                    Some(id),
+                    format!(
+                        "cancel action `{}` on a `{}` rule: its trips carry no `{arg}`",
+                        a.get_ref(),
+                        kind.name()
+                    ),
+                    "a cancel takes its argument from the tripping bridge event; use it on a `message-match` rule",
+                );
+                continue;
+            };
+            let Some(b) = spec.bridges.get(usize::from(*bridge)) else {
+                continue;
+            };
+            let ev = &b.destination.event;
+            let wanted =
+                std::iter::once((arg, "bytes32")).chain(only_if.iter().map(|o| (o, "bool")));
+            for (name, ty) in wanted {
+                match ev.inputs.iter().find(|p| &p.name == name) {
+                    Some(p) if p.ty == ty => {}
+                    found => {
+                        let have: Vec<String> = ev
+                            .inputs
+                            .iter()
+                            .filter(|p| p.ty == ty)
+                            .map(|p| p.name.clone())
+                            .collect();
+                        let have: Vec<&str> = have.iter().map(String::as_str).collect();
+                        let what = match found {
+                            Some(p) => format!("is a `{}`, not a `{ty}`", p.ty),
+                            None => "is not a parameter".to_owned(),
+                        };
+                        self.err(
+                            Some(a.span()),
+                            Some(id),
+                            format!(
+                                "cancel action `{}`: `{name}` {what} of bridge `{}`'s destination event `{}`",
+                                a.get_ref(),
+                                b.id,
+                                ev.name
+                            ),
+                            if have.is_empty() {
+                                format!("that event has no `{ty}` parameter")
+                            } else {
+                                format!("its `{ty}` parameters are {}", list(&have))
+                            },
+                        );
+                    }
+                }
+            }
+        }
     }
 
     fn token_ref(&mut self, spec: &GuardSpec, s: &S, entity: &str) -> Option<u16> {
@@ -1247,6 +1368,7 @@ impl Cx {
                 }
             }
         };
+        self.cancel_refs(spec, &r, &kind);
         Some(RuleSpec { id, actions, kind })
     }
 }

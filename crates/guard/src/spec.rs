@@ -219,6 +219,28 @@ pub enum ActionKind {
         /// Gas limit (skips estimation, which a paused or reverting target would fail).
         gas_limit: u64,
     },
+    /// Send a transaction calling `call` (one `bytes32` argument) on `contract` with the
+    /// `bytes32` parameter `arg` of the tripping bridge event, e.g. `cancel(queueId)` on a delay
+    /// queue: the guard drops a flagged transfer while it waits. Signed like a pause.
+    Cancel {
+        /// Chain to send on.
+        chain: ChainIdx,
+        /// Target contract (the delay queue).
+        contract: Address,
+        /// Canonical function signature, e.g. `cancel(bytes32)`.
+        call: String,
+        /// 4-byte selector of `call`.
+        selector: [u8; 4],
+        /// Name of the `bytes32` parameter of the tripping event passed to `call`.
+        arg: String,
+        /// Name of a `bool` parameter of the tripping event: the call is sent only when it is
+        /// true (e.g. `queued`); otherwise the action is `skipped`.
+        only_if: Option<String>,
+        /// Environment variable holding the hex private key.
+        key_env: String,
+        /// Gas limit (skips estimation).
+        gas_limit: u64,
+    },
     /// POST a Slack-compatible JSON body to `url`.
     Webhook {
         /// `http://` URL.
@@ -231,6 +253,7 @@ impl ActionKind {
     pub fn name(&self) -> &'static str {
         match self {
             Self::Pause { .. } => "pause",
+            Self::Cancel { .. } => "cancel",
             Self::Webhook { .. } => "webhook",
         }
     }
@@ -238,6 +261,25 @@ impl ActionKind {
     /// Whether the action only notifies (runs for alerts as well as trips).
     pub fn is_notify(&self) -> bool {
         matches!(self, Self::Webhook { .. })
+    }
+
+    /// The chain, contract and key variable of an action that sends a transaction.
+    pub fn transaction(&self) -> Option<(ChainIdx, Address, &str)> {
+        match self {
+            Self::Pause {
+                chain,
+                contract,
+                key_env,
+                ..
+            }
+            | Self::Cancel {
+                chain,
+                contract,
+                key_env,
+                ..
+            } => Some((*chain, *contract, key_env)),
+            Self::Webhook { .. } => None,
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod artifacts;
 mod attacks;
+mod cancel;
 mod harness;
 mod restart;
 

@@ -100,6 +100,7 @@ fn alert(
         tx: ev.tx,
         log_index: ev.log_index,
         evidence,
+        event: ev.kind,
     }
 }
 

@@ -180,3 +180,228 @@ fn references_and_match_on_names_are_checked() {
         "{s}"
     );
 }
+
+/// A gateway with a delay queue: `Delivered` carries the queue id and whether it was queued.
+const CANCEL: &str = r#"[store]
+path = "c.db"
+
+[[chain]]
+id = "src"
+rpc = "http://127.0.0.1:8545"
+
+[[chain]]
+id = "dst"
+rpc = "http://127.0.0.1:8546"
+
+[[token]]
+id = "USDX"
+chain = "dst"
+address = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+decimals = 18
+
+[[bridge]]
+id = "lab"
+source = { chain = "src", contract = "0x5FbDB2315678afecb367f032d93F642f64180aa3", event = "Sent(bytes32 indexed id, bytes32 asset, uint256 amount, address recipient)" }
+destination = { chain = "dst", contract = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512", event = "Delivered(bytes32 indexed id, bytes32 asset, uint256 amount, address recipient, bytes32 queueId, bool queued)" }
+match_on = ["id", "asset", "amount", "recipient"]
+
+[[action]]
+id = "cancel-queued"
+kind = "cancel"
+chain = "dst"
+contract = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"
+call = "cancel(bytes32)"
+arg = "queueId"
+only_if = "queued"
+key_env = "RINGFENCE_GUARDIAN_KEY"
+
+[[rule]]
+id = "messages"
+kind = "message-match"
+bridge = "lab"
+actions = ["cancel-queued"]
+"#;
+
+#[test]
+fn cancel_action_is_parsed_with_its_argument() {
+    let spec = crate::spec(CANCEL);
+    let ActionKind::Cancel {
+        chain,
+        call,
+        selector,
+        arg,
+        only_if,
+        key_env,
+        gas_limit,
+        ..
+    } = &spec.actions[0].kind
+    else {
+        panic!("not a cancel: {:?}", spec.actions[0].kind)
+    };
+    assert_eq!(*chain, 1);
+    assert_eq!(call, "cancel(bytes32)");
+    // keccak256("cancel(bytes32)")[..4]
+    assert_eq!(selector, &[0xc4, 0xd2, 0x52, 0xf5]);
+    assert_eq!(arg, "queueId");
+    assert_eq!(only_if.as_deref(), Some("queued"));
+    assert_eq!(key_env, "RINGFENCE_GUARDIAN_KEY");
+    assert_eq!(*gas_limit, 200_000);
+    assert_eq!(spec.actions[0].kind.name(), "cancel");
+    assert!(!spec.actions[0].kind.is_notify());
+    // `only_if` is optional.
+    crate::spec(&CANCEL.replace("only_if = \"queued\"\n", ""));
+}
+
+#[test]
+fn cancel_action_problems_are_located() {
+    // (what is replaced, by what, the line of the diagnostic, part of its message)
+    let cases: &[(&str, &str, usize, &str)] = &[
+        (
+            "call = \"cancel(bytes32)\"",
+            "call = \"cancel()\"",
+            29,
+            "a cancel call takes exactly one `bytes32` argument",
+        ),
+        (
+            "call = \"cancel(bytes32)\"",
+            "call = \"cancel(uint256)\"",
+            29,
+            "a cancel call takes exactly one `bytes32` argument",
+        ),
+        (
+            "call = \"cancel(bytes32)\"",
+            "call = \"cancel(bytes32,bytes32)\"",
+            29,
+            "a cancel call takes exactly one `bytes32` argument",
+        ),
+        (
+            "call = \"cancel(bytes32)\"",
+            "call = \"cancel(bytes32\"",
+            29,
+            "not a function signature",
+        ),
+        (
+            "key_env = \"RINGFENCE_GUARDIAN_KEY\"",
+            "key_env = \"0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80\"",
+            32,
+            "`key_env` must name an environment variable",
+        ),
+        ("arg = \"queueId\"\n", "", 25, "cancel action needs `arg`"),
+        (
+            "arg = \"queueId\"",
+            "arg = \"queueID\"",
+            38,
+            "`queueID` is not a parameter of bridge `lab`'s destination event `Delivered`",
+        ),
+        (
+            "arg = \"queueId\"",
+            "arg = \"amount\"",
+            38,
+            "`amount` is a `uint256`, not a `bytes32`",
+        ),
+        (
+            "only_if = \"queued\"",
+            "only_if = \"queueId\"",
+            38,
+            "`queueId` is a `bytes32`, not a `bool`",
+        ),
+        (
+            "arg = \"queueId\"",
+            "arg = \"queueId\"\nurl = \"http://x\"",
+            31,
+            "unknown key `url` in action",
+        ),
+        (
+            "kind = \"message-match\"\nbridge = \"lab\"",
+            "kind = \"mint-rate\"\ntoken = \"USDX\"\nwindow_s = 60\nmax_amount = \"1\"",
+            40,
+            "cancel action `cancel-queued` on a `mint-rate` rule",
+        ),
+    ];
+    for (from, to, line, msg) in cases {
+        assert!(CANCEL.contains(from), "{from}");
+        let text = CANCEL.replace(from, to);
+        let err = parse(Path::new("c.toml"), &text).expect_err(msg);
+        assert!(
+            err.0
+                .iter()
+                .any(|d| d.line == *line && d.message.contains(msg)),
+            "want line {line}: {msg}\ngot:\n{err}"
+        );
+    }
+}
+
+#[test]
+fn cancel_takes_its_argument_from_the_tripping_event() {
+    use alloy::primitives::B256;
+    use ringfence_guard::{BridgeSide, Engine, EventKind};
+
+    let spec = crate::spec(CANCEL);
+    let word = |n: u64| B256::from(alloy::primitives::U256::from(n));
+    let delivered = |block: u64, queued: bool, fields: usize| {
+        let words = [
+            word(7),
+            word(1),
+            word(5),
+            word(9),
+            word(0xabc),
+            word(queued.into()),
+        ];
+        crate::bridge_ev(
+            1,
+            block,
+            100 + block,
+            BridgeSide::Destination,
+            &words[..fields],
+        )
+    };
+    let mut engine = Engine::new(spec.clone());
+    let alerts = crate::run(
+        &mut engine,
+        &[
+            ringfence_guard::Event::head(0, 1, 1000),
+            delivered(1, true, 6),
+            delivered(2, false, 6),
+            delivered(3, true, 4),
+        ],
+    );
+    assert_eq!(alerts.len(), 3, "{alerts:#?}");
+    let actions: Vec<_> = alerts
+        .iter()
+        .map(|a| a.record(&spec).actions[0].clone())
+        .collect();
+    // Queued: cancel(queueId) is pending with the event's queue id.
+    assert_eq!(actions[0].kind, "cancel");
+    assert_eq!(actions[0].status, "pending");
+    assert_eq!(actions[0].arg, Some(word(0xabc)));
+    // Paid at once: nothing to cancel.
+    assert_eq!(actions[1].status, "skipped");
+    assert_eq!(actions[1].arg, None);
+    // An event without the field (a truncated decode): failed, saying why.
+    assert_eq!(actions[2].status, "failed");
+    assert!(
+        actions[2]
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("no `bytes32` parameter `queueId`")),
+        "{:?}",
+        actions[2]
+    );
+    // A trip that did not come from a bridge event has no argument either.
+    let mut mint = alerts[0].clone();
+    mint.event = EventKind::Head;
+    let rec = mint.record(&spec);
+    assert_eq!(rec.actions[0].status, "failed");
+    assert!(
+        rec.actions[0]
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("not caused by a bridge event")),
+        "{rec:?}"
+    );
+    // The argument is serialised with the action and read back.
+    let json = serde_json::to_string(&alerts[0].record(&spec)).expect("json");
+    assert!(json.contains("\"kind\":\"cancel\""), "{json}");
+    let back: ringfence_guard::AlertRecord = serde_json::from_str(&json).expect("back");
+    assert_eq!(back.actions[0].arg, Some(word(0xabc)));
+}

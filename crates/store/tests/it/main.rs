@@ -129,6 +129,7 @@ fn action_outcomes_are_updated_in_place() {
         kind: "pause".into(),
         status: "mined".into(),
         tx: Some(B256::ZERO),
+        arg: None,
         error: None,
     });
     s.update_alert(&a).expect("update");
