@@ -8,6 +8,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::{Error, Result};
 
+/// How long a statement waits for another connection's lock before giving up.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 const SCHEMA: &str = r#"
 PRAGMA journal_mode = WAL;
 PRAGMA synchronous = NORMAL;
@@ -90,8 +93,21 @@ impl Store {
     }
 
     fn init(conn: Connection) -> Result<Self> {
+        // Other processes (a dashboard, a second reader) may hold the file for a moment: wait for
+        // them rather than failing the guard with "database is locked".
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.execute_batch(SCHEMA)?;
         Ok(Self { conn })
+    }
+
+    /// A write transaction that takes the write lock when it begins. A deferred one that reads
+    /// first and writes later cannot wait for a lock another connection (the dashboard, a
+    /// reader polling checkpoints) took in between: SQLite fails it at once with "database is
+    /// locked" instead of calling the busy handler, which stopped the watcher once in CI.
+    fn write_transaction(&mut self) -> Result<rusqlite::Transaction<'_>> {
+        Ok(self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?)
     }
 
     /// The last fully ingested block of a chain.
@@ -155,7 +171,7 @@ impl Store {
         events: &[Event],
         alerts: &[AlertRecord],
     ) -> Result<Vec<bool>> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_transaction()?;
         let mut fresh = Vec::with_capacity(alerts.len());
         {
             let mut ins =
@@ -201,7 +217,7 @@ impl Store {
 
     /// Records events that belong to no block (start-up observations of supplies and balances).
     pub fn append_events(&mut self, chain: &str, events: &[Event]) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_transaction()?;
         {
             let mut ins =
                 tx.prepare_cached("INSERT INTO events (chain, block, body) VALUES (?1, ?2, ?3)")?;
@@ -241,7 +257,7 @@ impl Store {
     /// blocks and events, moves the checkpoint, and marks the alerts raised by the removed blocks
     /// retracted. Returns the retracted alerts.
     pub fn rollback(&mut self, chain: &str, fork: &BlockRecord) -> Result<Vec<AlertRecord>> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_transaction()?;
         let mut retracted = Vec::new();
         {
             let mut st = tx.prepare(
