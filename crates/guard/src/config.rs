@@ -410,7 +410,7 @@ impl Cx {
         let mut ids = HashSet::new();
         let mut action_specs = Vec::new();
         for v in &actions {
-            let Some(kind_keys) = self.kind_keys(v, ACTION_KINDS, &[], "action") else {
+            let Some(kind_keys) = self.kind_keys(v, ACTION_KINDS, "action") else {
                 continue;
             };
             let Some(a) = self.entry::<RawAction>(v, kind_keys, "action") else {
@@ -427,7 +427,7 @@ impl Cx {
         let mut ids = HashSet::new();
         let mut rule_specs = Vec::new();
         for v in &rules {
-            let Some(kind_keys) = self.kind_keys(v, RULE_KINDS, RULE_COMMON, "rule") else {
+            let Some(kind_keys) = self.kind_keys(v, RULE_KINDS, "rule") else {
                 continue;
             };
             let mut keys: Vec<&str> = RULE_COMMON.to_vec();
@@ -486,7 +486,6 @@ impl Cx {
         &mut self,
         v: &Spanned<DeValue<'_>>,
         kinds: &[(&str, &'k [&'k str])],
-        common: &[&str],
         what: &str,
     ) -> Option<&'k [&'k str]> {
         let DeValue::Table(t) = v.get_ref() else {
@@ -518,10 +517,7 @@ impl Cx {
                 .as_str()
                 .and_then(|s| kinds.iter().find(|(n, _)| *n == s))
             {
-                Some((_, keys)) => {
-                    let _ = common;
-                    Some(keys)
-                }
+                Some((_, keys)) => Some(keys),
                 None => {
                     self.err(
                         Some(k.span()),
