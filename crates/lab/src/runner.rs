@@ -229,6 +229,16 @@ impl Chain {
     }
 
     async fn send(&mut self, from: Address, to: Address, data: Vec<u8>) -> Result<B256> {
+        let tx = TransactionRequest::default()
+            .to(to)
+            .input(Bytes::from(data).into())
+            .gas_limit(GAS);
+        self.submit(from, tx).await
+    }
+
+    /// Signs `tx` from `from` with the next nonce this runner tracks for it (asked of the chain
+    /// once), and sends it.
+    async fn submit(&mut self, from: Address, tx: TransactionRequest) -> Result<B256> {
         let nonce = match self.nonces.get(&from) {
             Some(n) => *n,
             None => self
@@ -238,13 +248,7 @@ impl Chain {
                 .await
                 .map_err(|e| rpc("eth_getTransactionCount", e))?,
         };
-        let tx = TransactionRequest::default()
-            .from(from)
-            .to(to)
-            .input(Bytes::from(data).into())
-            .gas_limit(GAS)
-            .with_gas_price(GAS_PRICE)
-            .nonce(nonce);
+        let tx = tx.from(from).with_gas_price(GAS_PRICE).nonce(nonce);
         let pending = self
             .p
             .send_transaction(tx)
@@ -291,28 +295,11 @@ impl Chain {
     async fn deploy(&mut self, from: Address, name: &str, args: Vec<u8>) -> Result<Address> {
         let mut code = bytecode(name)?;
         code.extend(args);
-        let nonce = match self.nonces.get(&from) {
-            Some(n) => *n,
-            None => self
-                .p
-                .get_transaction_count(from)
-                .pending()
-                .await
-                .map_err(|e| rpc("eth_getTransactionCount", e))?,
-        };
         let tx = TransactionRequest::default()
-            .from(from)
             .with_deploy_code(code)
-            .gas_limit(8_000_000)
-            .with_gas_price(GAS_PRICE)
-            .nonce(nonce);
-        let pending = self
-            .p
-            .send_transaction(tx)
-            .await
-            .map_err(|e| rpc("eth_sendTransaction", e))?;
-        self.nonces.insert(from, nonce + 1);
-        let r = self.receipt(*pending.tx_hash()).await?;
+            .gas_limit(8_000_000);
+        let hash = self.submit(from, tx).await?;
+        let r = self.receipt(hash).await?;
         match (r.status(), r.contract_address) {
             (true, Some(a)) => Ok(a),
             _ => Err(rpc("deploy", format!("{name} did not deploy"))),
