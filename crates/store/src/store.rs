@@ -93,11 +93,27 @@ impl Store {
     }
 
     fn init(conn: Connection) -> Result<Self> {
-        // Other processes (a dashboard, a second reader) may hold the file for a moment: wait for
-        // them rather than failing the guard with "database is locked".
+        // Other connections (the dashboard, a reader polling checkpoints) may hold the file for a
+        // moment: wait for them rather than failing the guard with "database is locked".
         conn.busy_timeout(BUSY_TIMEOUT)?;
-        conn.execute_batch(SCHEMA)?;
-        Ok(Self { conn })
+        // Switching a new file to WAL needs the file to itself and answers "busy" at once, without
+        // the busy handler, when another connection opens the same new file at the same moment:
+        // retry for as long as the busy timeout.
+        let started = std::time::Instant::now();
+        loop {
+            match conn.execute_batch(SCHEMA) {
+                Ok(()) => return Ok(Self { conn }),
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if matches!(
+                        e.code,
+                        rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                    ) && started.elapsed() < BUSY_TIMEOUT =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     /// A write transaction that takes the write lock when it begins. A deferred one that reads

@@ -138,3 +138,28 @@ fn action_outcomes_are_updated_in_place() {
         "mined"
     );
 }
+
+/// Regression: the watcher and a second connection (the dashboard's, a test polling the
+/// checkpoint) opening a new store file at the same moment failed one of them with "database is
+/// locked" — switching a new file to WAL does not wait for the busy handler.
+#[test]
+fn regression_concurrent_opens_of_a_new_store_all_succeed() {
+    for round in 0..20 {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("guard.db");
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(6));
+        let openers: Vec<_> = (0..6)
+            .map(|_| {
+                let (path, barrier) = (path.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    Store::open(&path).map(|s| s.checkpoint("dst").map(|c| c.is_none()))
+                })
+            })
+            .collect();
+        for o in openers {
+            let r = o.join().expect("opener thread");
+            assert!(matches!(r, Ok(Ok(true))), "round {round}: {:?}", r.err());
+        }
+    }
+}
