@@ -119,7 +119,7 @@ impl Store {
     /// A write transaction that takes the write lock when it begins. A deferred one that reads
     /// first and writes later cannot wait for a lock another connection (the dashboard, a
     /// reader polling checkpoints) took in between: SQLite fails it at once with "database is
-    /// locked" instead of calling the busy handler, which stopped the watcher once in CI.
+    /// locked" instead of calling the busy handler.
     fn write_transaction(&mut self) -> Result<rusqlite::Transaction<'_>> {
         Ok(self
             .conn
