@@ -5,8 +5,8 @@ use alloy::providers::Provider;
 use alloy::sol_types::SolEvent;
 
 use crate::harness::{
-    Anvil, IEndpoint, ILockbox, IToken, account, block_ts, deploy, deploy_token, receipt, role,
-    units,
+    Anvil, IEndpoint, ILockbox, IToken, account, block_ts, deploy, deploy_guarded_usdx,
+    deploy_token, receipt, role, units,
 };
 use crate::{Guard, KEY_ENV, wait_ingested};
 
@@ -21,18 +21,8 @@ fn revert_reason(e: impl std::fmt::Display) -> String {
 async fn unbacked_mint_over_the_window_trips_and_the_pause_lands_in_the_next_block() {
     let chain = Anvil::spawn(18_510, 31_510, Some(1));
     let admin = chain.as_account(0);
-    let usdx = deploy_token(&admin, "USDX", 18, account(0)).await;
+    let usdx = deploy_guarded_usdx(&admin).await;
     let token = IToken::new(usdx, &admin);
-    for (r, who) in [("PAUSER_ROLE", 1), ("MINTER_ROLE", 2)] {
-        token
-            .grantRole(role(r), account(who))
-            .send()
-            .await
-            .expect("send")
-            .get_receipt()
-            .await
-            .expect("grant");
-    }
     // A Slack-style webhook receiver.
     let hook = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -172,6 +172,24 @@ pub(crate) async fn deploy_token(
     deploy(p, "GuardedToken", args).await
 }
 
+/// The pausable USDX of the mint tests: admin account 0, pauser (the guardian) account 1, minter
+/// (the key an attacker compromises) account 2.
+pub(crate) async fn deploy_guarded_usdx(admin: &DynProvider) -> Address {
+    let usdx = deploy_token(admin, "USDX", 18, account(0)).await;
+    let token = IToken::new(usdx, admin);
+    for (r, who) in [("PAUSER_ROLE", 1), ("MINTER_ROLE", 2)] {
+        token
+            .grantRole(role(r), account(who))
+            .send()
+            .await
+            .expect("send")
+            .get_receipt()
+            .await
+            .expect("grant");
+    }
+    usdx
+}
+
 pub(crate) fn role(name: &str) -> B256 {
     alloy::primitives::keccak256(name)
 }

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use alloy::providers::Provider;
 
-use crate::harness::{Anvil, IToken, KEYS, account, deploy_token, role, units};
+use crate::harness::{Anvil, IToken, KEYS, account, deploy_guarded_usdx, deploy_token, units};
 use crate::{Guard, KEY_ENV, wait_ingested};
 
 const CHILD_ENV: &str = "RINGFENCE_TEST_CHILD_CONFIG";
@@ -101,18 +101,7 @@ actions = [{actions}]
 async fn setup(port: u16) -> (Anvil, alloy::primitives::Address) {
     let chain = Anvil::spawn(port, u64::from(port), Some(1));
     let admin = chain.as_account(0);
-    let usdx = deploy_token(&admin, "USDX", 18, account(0)).await;
-    let token = IToken::new(usdx, &admin);
-    for (r, who) in [("PAUSER_ROLE", 1), ("MINTER_ROLE", 2)] {
-        token
-            .grantRole(role(r), account(who))
-            .send()
-            .await
-            .expect("send")
-            .get_receipt()
-            .await
-            .expect("grant");
-    }
+    let usdx = deploy_guarded_usdx(&admin).await;
     (chain, usdx)
 }
 
