@@ -6,7 +6,7 @@ use alloy::sol_types::SolEvent;
 
 use crate::harness::{
     Anvil, IEndpoint, ILockbox, IToken, account, block_ts, deploy, deploy_guarded_usdx,
-    deploy_token, receipt, role, units,
+    deploy_token, grant, receipt, units,
 };
 use crate::{Guard, KEY_ENV, wait_ingested};
 
@@ -160,14 +160,7 @@ actions = ["pause-usdx", "hook"]
     assert!(revert_reason(second.expect_err("must revert")).contains("paused"));
 
     // A role grant on the watched token is reported.
-    let g = token
-        .grantRole(role("MINTER_ROLE"), account(3))
-        .send()
-        .await
-        .expect("send")
-        .get_receipt()
-        .await
-        .expect("grant");
+    let g = grant(&admin, usdx, "MINTER_ROLE", account(3)).await;
     let a = guard.next(10).await;
     assert_eq!(
         (a.rule.as_str(), a.reason.as_str()),
@@ -243,14 +236,7 @@ async fn bridge(src_port: u16, dst_port: u16) -> Bridge {
         (account(3), account(1)).abi_encode_params(),
     )
     .await;
-    IToken::new(wbtc, &d0)
-        .grantRole(role("MINTER_ROLE"), endpoint)
-        .send()
-        .await
-        .expect("send")
-        .get_receipt()
-        .await
-        .expect("grant");
+    grant(&d0, wbtc, "MINTER_ROLE", endpoint).await;
     Bridge {
         src,
         dst,

@@ -8,7 +8,7 @@ use alloy::providers::{DynProvider, Provider};
 use alloy::sol;
 use alloy::sol_types::{SolEvent, SolValue};
 
-use crate::harness::{Anvil, IToken, account, deploy, deploy_token, receipt, role, units};
+use crate::harness::{Anvil, IToken, account, deploy, deploy_token, grant, receipt, units};
 use crate::{Guard, KEY_ENV, wait_ingested};
 
 sol! {
@@ -96,14 +96,7 @@ async fn forged_queued_delivery_is_cancelled_and_never_paid() {
         (account(0), account(3)).abi_encode_params(),
     )
     .await;
-    IToken::new(usdx, &d0)
-        .grantRole(role("MINTER_ROLE"), gw)
-        .send()
-        .await
-        .expect("send")
-        .get_receipt()
-        .await
-        .expect("grant");
+    grant(&d0, usdx, "MINTER_ROLE", gw).await;
     let g = ILabGateway::new(gw, &d0);
     for call in [
         g.setRoute(asset(), usdx, true).into_transaction_request(),

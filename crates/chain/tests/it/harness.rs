@@ -176,18 +176,27 @@ pub(crate) async fn deploy_token(
 /// (the key an attacker compromises) account 2.
 pub(crate) async fn deploy_guarded_usdx(admin: &DynProvider) -> Address {
     let usdx = deploy_token(admin, "USDX", 18, account(0)).await;
-    let token = IToken::new(usdx, admin);
     for (r, who) in [("PAUSER_ROLE", 1), ("MINTER_ROLE", 2)] {
-        token
-            .grantRole(role(r), account(who))
-            .send()
-            .await
-            .expect("send")
-            .get_receipt()
-            .await
-            .expect("grant");
+        grant(admin, usdx, r, account(who)).await;
     }
     usdx
+}
+
+/// Grants `role` on a GuardedToken and waits for the receipt.
+pub(crate) async fn grant(
+    admin: &DynProvider,
+    token: Address,
+    role_name: &str,
+    to: Address,
+) -> alloy::rpc::types::TransactionReceipt {
+    IToken::new(token, admin)
+        .grantRole(role(role_name), to)
+        .send()
+        .await
+        .expect("send")
+        .get_receipt()
+        .await
+        .expect("grant")
 }
 
 pub(crate) fn role(name: &str) -> B256 {
