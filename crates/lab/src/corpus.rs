@@ -38,7 +38,7 @@ pub fn load(path: &Path) -> Result<Vec<CorpusIncident>, Diagnostics> {
         Diagnostics(vec![Diagnostic::file(
             path,
             format!("cannot read the corpus: {e}"),
-            "point at the shared incidents/corpus.json",
+            "point at the corpus the repository ships: data/incidents/corpus.json",
         )])
     })?;
     serde_json::from_str(&text).map_err(|e| {

@@ -123,7 +123,7 @@ pub fn scenario_toml(dir: &Path) -> Result<String, Diagnostics> {
     );
     let _ = writeln!(
         w,
-        "# hand; the lab's tests check it against the data in ../shared/data/nomad-2022-08)."
+        "# hand; the lab's tests check it against the data in data/nomad-2022-08)."
     );
     let _ = writeln!(
         w,
@@ -142,7 +142,7 @@ pub fn scenario_toml(dir: &Path) -> Result<String, Diagnostics> {
     );
     let _ = writeln!(
         w,
-        "sources = [\n  \"github:nomad-xyz/hack-data@ba9adb93 data/hack/receive_events.json, analysis/hack/amt_by_token.json (../shared/data/nomad-2022-08)\",\n  \"github:SunWeb3Sec/DeFiHackLabs@b3719ce7fb93ee6f743853ede9471e1a8bed1de0 src/test/2022-08/NomadBridge_exp.sol (0.01 WBTC deposit, nonce 5078)\",\n  \"https://www.baypayforum.com/news/fraud-news/Nomad-token-bridge-hacked-for-over-USD-190-mln (21:32 UTC first tx)\",\n  \"https://www.benzinga.com/markets/cryptocurrency/22/08/28303411/ ($190.74M -> $1,794)\",\n  \"../shared/incidents/corpus.json id nomad-2022-08\",\n]\n"
+        "sources = [\n  \"github:nomad-xyz/hack-data@ba9adb93 data/hack/receive_events.json, analysis/hack/amt_by_token.json (data/nomad-2022-08)\",\n  \"github:SunWeb3Sec/DeFiHackLabs@b3719ce7fb93ee6f743853ede9471e1a8bed1de0 src/test/2022-08/NomadBridge_exp.sol (0.01 WBTC deposit, nonce 5078)\",\n  \"https://www.baypayforum.com/news/fraud-news/Nomad-token-bridge-hacked-for-over-USD-190-mln (21:32 UTC first tx)\",\n  \"https://www.benzinga.com/markets/cryptocurrency/22/08/28303411/ ($190.74M -> $1,794)\",\n  \"data/incidents/corpus.json id nomad-2022-08\",\n]\n"
     );
     for (addr, sym, dec, price) in TOKENS {
         let total = totals

@@ -1,5 +1,6 @@
 //! The `ringfence` binary as a user runs it: outputs, exit codes and error messages.
 
+mod repo;
 mod stress;
 
 use std::path::PathBuf;

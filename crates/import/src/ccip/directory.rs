@@ -390,7 +390,7 @@ pub fn read(dir: &Path) -> Result<DirectoryFiles> {
                 std::io::ErrorKind::NotFound,
                 if dir.exists() { "not a directory" } else { "no such directory" },
             ),
-            help: "give the directory that holds chains.json, tokens.json and lanes.json (e.g. ../shared/data/ccip-directory)".to_owned(),
+            help: "give the directory that holds chains.json, tokens.json and lanes.json (e.g. data/ccip-directory)".to_owned(),
         });
     }
     let required = |name: &str| {

@@ -1,5 +1,5 @@
 //! Behaviour tests of the importers: small hand-made directories under tests/fixtures/ccip/, the
-//! real CCIP snapshot in ../shared/data/ccip-directory, and properties of the parser.
+//! real CCIP snapshot in data/ccip-directory, and properties of the parser.
 
 mod fixtures;
 mod properties;

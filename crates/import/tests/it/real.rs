@@ -1,5 +1,5 @@
-//! The real, published CCIP directory (mainnet), read in place from `../shared/data/ccip-directory`
-//! (relative to the repository root; never copied into the repository). The snapshot is fixed —
+//! The real, published CCIP directory (mainnet), shipped in `data/ccip-directory`
+//! with its licence and SOURCE.md. The snapshot is fixed —
 //! smartcontractkit/documentation at commit 59e5cde702f7 — so its figures are pinned here and in
 //! the README.
 
@@ -14,10 +14,10 @@ use ringfence_model::Model;
 use super::repo;
 
 fn snapshot() -> std::path::PathBuf {
-    let dir = repo().join("../shared/data/ccip-directory");
+    let dir = repo().join("data/ccip-directory");
     assert!(
         dir.join("tokens.json").is_file(),
-        "the CCIP snapshot is expected at {} (the repository's parent holds shared/)",
+        "the CCIP snapshot is expected at {} (shipped with the repository)",
         dir.display()
     );
     dir

@@ -11,7 +11,7 @@ fn scenarios() -> Vec<Scenario> {
 
 #[test]
 fn nomad_scenario_is_current_with_the_real_events() {
-    let fresh = ringfence_lab::nomad::scenario_toml(&repo().join("../shared/data/nomad-2022-08"))
+    let fresh = ringfence_lab::nomad::scenario_toml(&repo().join("data/nomad-2022-08"))
         .unwrap_or_else(|d| panic!("{d}"));
     let path = repo().join("incidents/nomad-2022-08.toml");
     if std::env::var_os("RINGFENCE_UPDATE_NOMAD").is_some() {
@@ -50,7 +50,7 @@ fn nomad_replays_all_1175_transfers_with_their_totals() {
 
 #[test]
 fn every_corpus_incident_has_a_scenario_that_agrees_with_it() {
-    let corpus = corpus::load(&repo().join("../shared/incidents/corpus.json"))
+    let corpus = corpus::load(&repo().join("data/incidents/corpus.json"))
         .unwrap_or_else(|d| panic!("{d}"));
     let scenarios = scenarios();
     assert!(corpus.len() >= 7);
