@@ -22,7 +22,7 @@ rf=target/release/ringfence
 fixtures=target/release/examples/guard_demo
 
 section "ringfence exposure $SPEC — who really depends on which layer, verifier, org, cloud and key"
-"$rf" exposure "$SPEC"
+"$rf" exposure "$SPEC" --limit 25
 
 section "ringfence limits $SPEC — concentration policy breaches and the smallest fix (exit 1 = breach)"
 "$rf" limits "$SPEC" || [[ $? -eq 1 ]]
@@ -37,7 +37,10 @@ section "ringfence stress $SPEC --fail kelp-rseth-dvn — KelpDAO 2026: a 1-of-1
 "$rf" stress "$SPEC" --fail kelp-rseth-dvn
 
 section "ringfence stress $SPEC --rank --monte-carlo 200000 — every single failure ranked; a year of failures"
-"$rf" stress "$SPEC" --rank --monte-carlo 200000 --seed 1 | head -40
+"$rf" stress "$SPEC" --rank --monte-carlo 200000 --seed 1
+
+section "ringfence stress $SPEC --reverse 1e9 — the smallest failure a team can act on that costs over \$1B"
+"$rf" stress "$SPEC" --reverse 1e9
 
 "$rf" exposure "$SPEC" --format html -o out/exposure.html
 "$rf" stress "$SPEC" --fail resolv-service-role --format html -o out/stress-resolv.html

@@ -17,7 +17,7 @@ mod cmd;
 /// Measure and contain cross-chain DeFi infrastructure risk: which messaging layers, verifiers
 /// and keys your assets really depend on, and what breaks when one fails.
 #[derive(Debug, Parser)]
-#[command(name = "ringfence", version, about, long_about = None, propagate_version = true)]
+#[command(name = "ringfence", version, propagate_version = true)]
 struct Cli {
     /// Log more (repeat for more detail); logs go to stderr. `RUST_LOG` overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]

@@ -67,9 +67,11 @@ pub struct HiddenSharedDependency {
     pub kind: ComponentKind,
     /// The layers whose routes fall with it.
     pub layers: Vec<String>,
-    /// The assets that fall with it in full.
+    /// How many assets depend on it at all (`dep > 0`): the same set as `value_at_risk_usd`.
     pub assets: usize,
-    /// Value at risk behind it, USD.
+    /// Of those, the routed assets whose routes on those layers it opens.
+    pub routed_assets: usize,
+    /// Value at risk behind it (`Σ value × dep` over those `assets`), USD.
     pub value_at_risk_usd: f64,
     /// The finding in plain words.
     pub message: String,
@@ -90,6 +92,9 @@ pub struct ExposureReport {
     pub assets: Vec<AssetExposure>,
     /// Every holder's exposure (or only the one asked for).
     pub holders: Vec<HolderExposure>,
+    /// The holder asked for (`--holder`), if any: the report is then that holder's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub holder: Option<String>,
     /// Components whose failure alone destroys whole assets, largest first.
     pub single_points_of_failure: Vec<SinglePointOfFailure>,
     /// Components shared by layers that look independent, largest first.
@@ -187,8 +192,9 @@ pub fn report(model: &Model, closure: &Closure, holder: Option<usize>) -> Exposu
         components,
         assets,
         holders,
+        holder: holder.map(|h| model.protocols[h].id.clone()),
         single_points_of_failure: single_points_of_failure(model, closure),
-        hidden_shared_dependencies: hidden_shared(model, closure, &var),
+        hidden_shared_dependencies: hidden_shared(model, closure, &var, &dependents),
     }
 }
 
@@ -223,7 +229,12 @@ fn single_points_of_failure(model: &Model, closure: &Closure) -> Vec<SinglePoint
 
 /// Components (other than chains and layers) that the routes of two or more distinct layers own:
 /// diversification at the application layer that one failure undoes.
-fn hidden_shared(model: &Model, closure: &Closure, var: &[f64]) -> Vec<HiddenSharedDependency> {
+fn hidden_shared(
+    model: &Model,
+    closure: &Closure,
+    var: &[f64],
+    dependents: &[usize],
+) -> Vec<HiddenSharedDependency> {
     let mut layers_of: BTreeMap<ComponentIdx, BTreeSet<usize>> = BTreeMap::new();
     let mut full: BTreeMap<ComponentIdx, usize> = BTreeMap::new();
     for (a, asset) in model.assets.iter().enumerate() {
@@ -244,16 +255,23 @@ fn hidden_shared(model: &Model, closure: &Closure, var: &[f64]) -> Vec<HiddenSha
             let comp = &model.components[c as usize];
             let layers: Vec<String> = ls
                 .iter()
-                .map(|&l| model.components[model.layers[l].component as usize].id.clone())
+                .map(|&l| {
+                    model.components[model.layers[l].component as usize]
+                        .id
+                        .clone()
+                })
                 .collect();
-            let n = full.get(&c).copied().unwrap_or(0);
+            let routed = full.get(&c).copied().unwrap_or(0);
+            let n = dependents[c as usize];
             // `org:` and `hosting:` ids already say their kind.
             let what = match comp.kind {
                 ComponentKind::Org | ComponentKind::Hosting => format!("`{}`", comp.id),
                 kind => format!("{kind} `{}`", comp.id),
             };
+            // Count and value describe one set: every asset that depends on the component.
             let message = format!(
-                "{what} alone can open routes on {} layers that look independent ({}): {} asset{} and {} of value fall with it",
+                "{what} alone can open routes on {} layers that look independent ({}): {} asset{} \
+                 depend on it ({routed} through those routes), {} of value at risk",
                 layers.len(),
                 layers.join(", "),
                 n,
@@ -265,6 +283,7 @@ fn hidden_shared(model: &Model, closure: &Closure, var: &[f64]) -> Vec<HiddenSha
                 kind: comp.kind,
                 layers,
                 assets: n,
+                routed_assets: routed,
                 value_at_risk_usd: var[c as usize],
                 message,
             }

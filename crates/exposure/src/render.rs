@@ -8,15 +8,31 @@ pub use ringfence_report::{STYLE, Table, esc, page, pct, usd};
 use ringfence_model::{ComponentKind, Model};
 
 use crate::closure::Closure;
-use crate::exposure::ExposureReport;
+use crate::exposure::{ExposureReport, HolderExposure};
 use crate::limits::LimitsReport;
 use crate::lint::{LintReport, RULES};
 
-/// How many rows of the long sections the text tables show.
+/// How many rows of each long section the text tables show by default (`--limit`, `--all`).
 pub const TOP: usize = 15;
 
-/// The exposure report as text.
-pub fn exposure_table(r: &ExposureReport) -> String {
+/// The rows of one section a table shows: the first `limit` (all with `None`), and how many it
+/// leaves out, so that a cut table always says so.
+fn shown<T>(items: &[T], limit: Option<usize>) -> (&[T], usize) {
+    let n = limit.map_or(items.len(), |l| l.min(items.len()));
+    (&items[..n], items.len() - n)
+}
+
+/// The line under a cut table: how many rows it left out and where to see them.
+fn more(out: &mut String, hidden: usize) {
+    if hidden > 0 {
+        let _ = writeln!(out, "  … and {hidden} more (see --format json, or --all)");
+    }
+}
+
+/// The exposure report as text; `limit` caps the rows of each long section (`None`: every row),
+/// and every cut section says how many rows it left out. With a holder selected the report is
+/// that holder's: its holdings and every component it is exposed to.
+pub fn exposure_table(r: &ExposureReport, limit: Option<usize>) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "Total value: {}", usd(r.total_value_usd));
     if r.values_missing {
@@ -28,27 +44,38 @@ pub fn exposure_table(r: &ExposureReport) -> String {
             r.assets.len()
         );
     }
+    if let Some(h) = r
+        .holder
+        .as_ref()
+        .and_then(|id| r.holders.iter().find(|h| &h.id == id))
+    {
+        holder_table(&mut out, h, limit);
+        return out;
+    }
     if !r.hidden_shared_dependencies.is_empty() {
         let _ = writeln!(
             out,
             "\nHidden shared dependencies (diversified on paper, one failure in fact):"
         );
-        for h in r.hidden_shared_dependencies.iter().take(TOP) {
+        let (rows, hidden) = shown(&r.hidden_shared_dependencies, limit);
+        for h in rows {
             let _ = writeln!(out, "  • {}", h.message);
         }
-        more(&mut out, r.hidden_shared_dependencies.len());
+        more(&mut out, hidden);
     }
     let _ = writeln!(
         out,
-        "\nWorst single points of failure (one failure destroys these assets in full):"
+        "\nWorst single points of failure (one failure destroys these assets in full; chains, on \
+         which every asset of theirs depends, are left out here and listed in the JSON):"
     );
-    let mut t = Table::new(&["component", "kind", ">value destroyed", ">assets", "e.g."]);
-    for s in r
+    let spofs: Vec<_> = r
         .single_points_of_failure
         .iter()
         .filter(|s| s.kind != ComponentKind::Chain)
-        .take(TOP)
-    {
+        .collect();
+    let (rows, hidden) = shown(&spofs, limit);
+    let mut t = Table::new(&["component", "kind", ">value destroyed", ">assets", "e.g."]);
+    for s in rows {
         t.row(vec![
             s.component.clone(),
             s.kind.to_string(),
@@ -63,17 +90,16 @@ pub fn exposure_table(r: &ExposureReport) -> String {
         ]);
     }
     out.push_str(&t.render());
-    let _ = writeln!(
-        out,
-        "(chains, which every asset on them depends on, are left out of this list; see the JSON)"
-    );
+    more(&mut out, hidden);
     let _ = writeln!(out, "\nValue at risk by component:");
-    let mut t = Table::new(&["component", "kind", ">value at risk", ">share", ">assets"]);
-    let shown = r
+    let components: Vec<_> = r
         .components
         .iter()
-        .filter(|c| c.value_at_risk_usd > 0.0 || (r.values_missing && c.assets > 0));
-    for c in shown.clone().take(TOP * 2) {
+        .filter(|c| c.value_at_risk_usd > 0.0 || (r.values_missing && c.assets > 0))
+        .collect();
+    let (rows, hidden) = shown(&components, limit.map(|l| l * 2));
+    let mut t = Table::new(&["component", "kind", ">value at risk", ">share", ">assets"]);
+    for c in rows {
         t.row(vec![
             c.id.clone(),
             c.kind.to_string(),
@@ -83,34 +109,61 @@ pub fn exposure_table(r: &ExposureReport) -> String {
         ]);
     }
     out.push_str(&t.render());
-    more(&mut out, shown.count().saturating_sub(TOP * 2) + TOP);
+    more(&mut out, hidden);
     if !r.holders.is_empty() {
-        let _ = writeln!(out, "\nHolders (largest exposures):");
+        let _ = writeln!(
+            out,
+            "\nHolders (largest exposures; `--holder ID` for one in full):"
+        );
+        let (rows, hidden) = shown(&r.holders, limit);
         let mut t = Table::new(&["holder", ">holdings", "largest exposures"]);
-        for h in &r.holders {
-            let mut e: Vec<(&String, &f64)> = h.exposure_usd.iter().collect();
-            e.sort_by(|a, b| b.1.total_cmp(a.1).then_with(|| a.0.cmp(b.0)));
-            let top = e
+        for h in rows {
+            let top = largest(h)
                 .iter()
                 .take(4)
-                .map(|(id, v)| format!("{id} {}", usd(**v)))
+                .map(|(id, v)| format!("{id} {}", usd(*v)))
                 .collect::<Vec<_>>()
                 .join(", ");
             t.row(vec![h.id.clone(), usd(h.value_usd), top]);
         }
         out.push_str(&t.render());
+        more(&mut out, hidden);
     }
     out
 }
 
-fn more(out: &mut String, n: usize) {
-    if n > TOP {
-        let _ = writeln!(
-            out,
-            "  … and {} more (use --format json for everything)",
-            n - TOP
-        );
+/// A holder's exposures, largest first.
+fn largest(h: &HolderExposure) -> Vec<(&str, f64)> {
+    let mut e: Vec<(&str, f64)> = h
+        .exposure_usd
+        .iter()
+        .map(|(k, v)| (k.as_str(), *v))
+        .collect();
+    e.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    e
+}
+
+/// One holder in full: every component it is exposed to, with the share of its holdings.
+fn holder_table(out: &mut String, h: &HolderExposure, limit: Option<usize>) {
+    let _ = writeln!(
+        out,
+        "\nHolder `{}`: holdings {}; what it loses if each component fails:",
+        h.id,
+        usd(h.value_usd)
+    );
+    let all = largest(h);
+    let (rows, hidden) = shown(&all, limit.map(|l| l * 2));
+    let mut t = Table::new(&["component", ">exposure", ">of holdings"]);
+    for (id, v) in rows {
+        let share = if h.value_usd > 0.0 {
+            v / h.value_usd
+        } else {
+            0.0
+        };
+        t.row(vec![(*id).to_owned(), usd(*v), pct(share)]);
     }
+    out.push_str(&t.render());
+    more(out, hidden);
 }
 
 /// The limits report as text.
@@ -239,6 +292,19 @@ pub fn lint_sarif(r: &LintReport, spec_path: &str) -> serde_json::Value {
     })
 }
 
+/// How many rows the HTML report's long tables show (the JSON has every row).
+const HTML_ROWS: usize = 50;
+
+/// The note under a cut HTML table.
+fn html_more(b: &mut String, hidden: usize) {
+    if hidden > 0 {
+        let _ = writeln!(
+            b,
+            "<p class=\"note\">… and {hidden} more rows (`--format json` has every row).</p>"
+        );
+    }
+}
+
 /// The exposure report as one self-contained HTML page with the dependency graph.
 pub fn exposure_html(
     model: &Model,
@@ -278,12 +344,13 @@ pub fn exposure_html(
         b,
         "<h2>Single points of failure</h2><table><tr><th>component</th><th>kind</th><th class=n>value destroyed</th><th>assets</th></tr>"
     );
-    for s in r
+    let spofs: Vec<_> = r
         .single_points_of_failure
         .iter()
         .filter(|s| s.kind != ComponentKind::Chain)
-        .take(50)
-    {
+        .collect();
+    let (rows, hidden_spofs) = shown(&spofs, Some(HTML_ROWS));
+    for s in rows {
         let _ = writeln!(
             b,
             "<tr><td>{}</td><td>{}</td><td class=n>{}</td><td>{}</td></tr>",
@@ -294,16 +361,18 @@ pub fn exposure_html(
         );
     }
     b.push_str("</table>");
+    html_more(&mut b, hidden_spofs);
     let _ = writeln!(
         b,
         "<h2>Value at risk by component</h2><table><tr><th>component</th><th>kind</th><th class=n>value at risk</th><th class=n>share</th><th class=n>assets</th></tr>"
     );
-    for c in r
+    let components: Vec<_> = r
         .components
         .iter()
         .filter(|c| c.value_at_risk_usd > 0.0 || (r.values_missing && c.assets > 0))
-        .take(200)
-    {
+        .collect();
+    let (rows, hidden_components) = shown(&components, Some(HTML_ROWS * 4));
+    for c in rows {
         let _ = writeln!(
             b,
             "<tr><td>{}</td><td>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td></tr>",
@@ -315,6 +384,7 @@ pub fn exposure_html(
         );
     }
     b.push_str("</table>");
+    html_more(&mut b, hidden_components);
     if !r.holders.is_empty() {
         let _ = writeln!(
             b,

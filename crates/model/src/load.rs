@@ -178,22 +178,70 @@ fn parse_entries<T: DeserializeOwned>(
             ));
             continue;
         }
-        match T::deserialize(ValueDeserializer::from(entry)) {
-            Ok(v) => out.push(v),
-            Err(e) => {
+        let mut entry = entry;
+        // An unknown field is reported, then taken out and the entry read again, so that it does
+        // not hide the entry's other problems (a typo'd reference, a negative amount…), which
+        // validation reports once the entry is in the spec.
+        for _ in 0..MAX_UNKNOWN_FIELDS {
+            let e = match T::deserialize(ValueDeserializer::from(entry.clone())) {
+                Ok(v) => {
+                    out.push(v);
+                    break;
+                }
+                Err(e) => e,
+            };
+            let message = first_line(e.message()).to_owned();
+            let help = serde_help(&format!("[[{section}]]"), &message);
+            diags.push(file.diagnostic(
+                e.span().or(Some(span.clone())),
+                id.as_deref(),
+                format!("in `[[{section}]]`: {message}"),
+                help,
+            ));
+            let removed = unknown_field(&message)
+                .is_some_and(|name| remove_key(entry.get_mut(), name, e.span()));
+            if !removed {
                 if let Some(id) = &id {
                     broken.insert(id.clone());
                 }
-                let message = first_line(e.message()).to_owned();
-                let help = serde_help(&format!("[[{section}]]"), &message);
-                diags.push(file.diagnostic(
-                    e.span().or(Some(span)),
-                    id.as_deref(),
-                    format!("in `[[{section}]]`: {message}"),
-                    help,
-                ));
+                break;
             }
         }
+    }
+}
+
+/// How many unknown fields of one entry are taken out before the entry is given up.
+const MAX_UNKNOWN_FIELDS: usize = 16;
+
+/// The field named by serde's "unknown field `x`, expected …" message.
+fn unknown_field(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("unknown field `")?;
+    rest.split_once('`').map(|(name, _)| name)
+}
+
+/// Removes the key `name` that serde reported at `at` (anywhere in the entry: a nested table such
+/// as `route` or an array of tables such as `market`). True if a key was removed.
+fn remove_key(value: &mut DeValue<'_>, name: &str, at: Option<std::ops::Range<usize>>) -> bool {
+    match value {
+        DeValue::Table(t) => {
+            let hit = t.iter().find_map(|(k, _)| {
+                let here = at.as_ref().is_none_or(|r| {
+                    let ks = k.span();
+                    ks.start < r.end.max(r.start + 1) && r.start < ks.end.max(ks.start + 1)
+                });
+                (k.get_ref().as_ref() == name && here).then(|| k.clone())
+            });
+            if let Some(k) = hit {
+                t.remove(&k);
+                return true;
+            }
+            t.iter_mut()
+                .any(|(_, v)| remove_key(v.get_mut(), name, at.clone()))
+        }
+        DeValue::Array(a) => a
+            .iter_mut()
+            .any(|v| remove_key(v.get_mut(), name, at.clone())),
+        _ => false,
     }
 }
 
@@ -238,6 +286,28 @@ mod tests {
         );
         assert_eq!(d.len(), 2, "{d}");
         assert_eq!(s.chains.len(), 1);
+    }
+
+    /// Regression (issue 10 item 8): an unknown field hid the same entry's other problems.
+    #[test]
+    fn unknown_fields_do_not_hide_the_entry() {
+        let (s, d) = parse(
+            "[[asset]]\nid = \"X\"\nchain = \"ehh\"\ncolour = \"red\"\nkind = \"native\"\nprice_usd = 1\nsupply = -3\nshade = 2\nroute = { layer = \"l\", colr = 1 }\n",
+        );
+        let d = d.sorted();
+        assert_eq!(d.len(), 3, "{d}");
+        assert!(
+            d.0.iter().all(|x| x.message.contains("unknown field")),
+            "{d}"
+        );
+        assert_eq!(d.0[0].line, 4, "{d}");
+        assert_eq!(d.0[1].line, 8, "{d}");
+        assert_eq!(d.0[2].line, 9, "{d}");
+        assert_eq!(
+            s.assets.len(),
+            1,
+            "the entry is read without the unknown fields"
+        );
     }
 
     #[test]

@@ -53,6 +53,10 @@ pub struct StressRequest {
     /// DebtRank of each protocol defaulting alone.
     #[serde(default)]
     pub debtrank: bool,
+    /// Reverse stress searches chains too (default: only keys, verifier sets, operators, orgs,
+    /// hostings and layers).
+    #[serde(default)]
+    pub include_chains: bool,
 }
 
 impl StressRequest {
@@ -132,6 +136,7 @@ impl StressRequest {
             monte_carlo: self.monte_carlo,
             seed: self.seed.unwrap_or(1),
             debtrank: self.debtrank,
+            include_chains: self.include_chains,
         };
         system
             .report(&scenario, &|_| {})

@@ -42,6 +42,8 @@ pub struct Reverse {
     pub exhaustive: bool,
     /// Sets evaluated.
     pub evaluated: usize,
+    /// Whether chains were among the candidates (`--include-chains`).
+    pub chains_searched: bool,
 }
 
 /// Monte Carlo summary.
@@ -107,42 +109,75 @@ impl System<'_> {
         (o.direct_loss_usd, o.secondary_damage_usd)
     }
 
-    /// The smallest set of components whose joint failure exceeds `target_usd`: exhaustive over
-    /// sets of size 1 and 2 among all components, size 3 among the 24 most damaging, then a greedy
-    /// extension by marginal damage.
+    /// The smallest set of components whose joint failure exceeds `target_usd`, searched over
+    /// every component: see [`System::reverse_among`].
     pub fn reverse(&self, target_usd: f64, params: &StressParams) -> Reverse {
+        let all: Vec<ComponentIdx> = (0..self.component_count() as ComponentIdx).collect();
+        self.reverse_among(target_usd, params, &all)
+    }
+
+    /// The components a team can act on — keys, verifier sets, operators, orgs, hostings and
+    /// layers — and, with `include_chains`, the chains too. A whole chain failing is rarely the
+    /// actionable answer to "what is the smallest failure that costs this much".
+    pub fn actionable(&self, include_chains: bool) -> Vec<ComponentIdx> {
+        self.model
+            .components
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| include_chains || c.kind != ringfence_model::ComponentKind::Chain)
+            .map(|(i, _)| i as ComponentIdx)
+            .collect()
+    }
+
+    /// The smallest set of `candidates` whose joint failure exceeds `target_usd`: exhaustive over
+    /// sets of size 1 and 2, size 3 among the 24 most damaging, then a greedy extension by
+    /// marginal damage.
+    pub fn reverse_among(
+        &self,
+        target_usd: f64,
+        params: &StressParams,
+        candidates: &[ComponentIdx],
+    ) -> Reverse {
         let base = self.baseline(params);
         let mut s = FailScratch::default();
-        let n = self.component_count() as ComponentIdx;
+        let n = candidates.len();
         let mut evaluated = 0usize;
         let mut eval = |set: &[ComponentIdx], s: &mut FailScratch| {
             evaluated += 1;
             self.damage(set, params, &base, s)
         };
-        let mut singles: Vec<(f64, ComponentIdx)> =
-            (0..n).map(|c| (eval(&[c], &mut s), c)).collect();
+        let mut singles: Vec<(f64, ComponentIdx)> = candidates
+            .iter()
+            .map(|&c| (eval(&[c], &mut s), c))
+            .collect();
         singles.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         let ids = |set: &[ComponentIdx]| -> Vec<String> {
             set.iter()
                 .map(|&c| self.model.components[c as usize].id.clone())
                 .collect()
         };
+        let chains_searched = candidates.iter().any(|&c| {
+            self.model.components[c as usize].kind == ringfence_model::ComponentKind::Chain
+        });
         let done = |set: Vec<ComponentIdx>, dmg: f64, exhaustive: bool, evaluated: usize| Reverse {
             target_usd,
             components: ids(&set),
             total_damage_usd: dmg,
             exhaustive,
             evaluated,
+            chains_searched,
         };
         if let Some(&(d, c)) = singles.first().filter(|x| x.0 > target_usd) {
             return done(vec![c], d, true, evaluated);
         }
         let mut best: Option<(f64, Vec<ComponentIdx>)> = None;
-        for i in 0..n {
-            for j in i + 1..n {
-                let d = eval(&[i, j], &mut s);
+        for (x, &i) in candidates.iter().enumerate() {
+            for &j in &candidates[x + 1..] {
+                let mut set = vec![i, j];
+                set.sort_unstable();
+                let d = eval(&set, &mut s);
                 if d > target_usd && best.as_ref().is_none_or(|b| d > b.0) {
-                    best = Some((d, vec![i, j]));
+                    best = Some((d, set));
                 }
             }
         }
@@ -164,14 +199,14 @@ impl System<'_> {
             }
         }
         if let Some((d, set)) = best {
-            return done(set, d, n as usize <= 24, evaluated);
+            return done(set, d, n <= 24, evaluated);
         }
         // Greedy: keep adding the component with the largest marginal damage.
         let mut set: Vec<ComponentIdx> = Vec::new();
         let mut dmg = 0.0;
-        while dmg <= target_usd && set.len() < n as usize {
+        while dmg <= target_usd && set.len() < n {
             let mut pick: Option<(f64, ComponentIdx)> = None;
-            for c in 0..n {
+            for &c in candidates {
                 if set.contains(&c) {
                     continue;
                 }

@@ -28,6 +28,9 @@ pub struct Scenario {
     pub seed: u64,
     /// DebtRank of each protocol defaulting alone.
     pub debtrank: bool,
+    /// Reverse stress searches chains too (by default only what a team can act on: keys,
+    /// verifier sets, operators, orgs, hostings and layers).
+    pub include_chains: bool,
 }
 
 impl System<'_> {
@@ -66,7 +69,9 @@ impl System<'_> {
             alpha: params.clearing.alpha,
             beta: params.clearing.beta,
             ranking: s.rank.then(|| self.rank(params)),
-            reverse: s.reverse.map(|x| self.reverse(x, params)),
+            reverse: s
+                .reverse
+                .map(|x| self.reverse_among(x, params, &self.actionable(s.include_chains))),
             monte_carlo: s
                 .monte_carlo
                 .map(|n| self.monte_carlo(n, s.seed, params, progress)),
@@ -115,10 +120,71 @@ pub struct Report {
 }
 
 impl Report {
-    /// A human-readable table.
-    pub fn to_table(&self) -> String {
-        let o = &self.outcome;
+    /// A human-readable table; `limit` caps the ranking's rows (`None`: every row), and a cut
+    /// ranking says how many rows it left out. Asked for a ranking alone (no `--fail`), it leaves
+    /// out the scenario of the network as given, which fails nothing.
+    pub fn to_table(&self, limit: Option<usize>) -> String {
         let mut s = String::new();
+        if !(self.outcome.failed.is_empty()
+            && (self.ranking.is_some() || self.reverse.is_some() || self.monte_carlo.is_some()))
+        {
+            self.scenario_table(&mut s);
+        }
+        if let Some(rank) = &self.ranking {
+            ranking_table(&mut s, rank, limit);
+        }
+        if let Some(r) = &self.reverse {
+            let found = if r.components.is_empty() {
+                "no set found".to_owned()
+            } else {
+                format!("[{}]", r.components.join(", "))
+            };
+            let _ = writeln!(
+                s,
+                "\nreverse stress: to exceed {}: {found} → {} ({}; searched {}, {} sets evaluated)",
+                usd(r.target_usd),
+                usd(r.total_damage_usd),
+                if r.exhaustive { "smallest" } else { "greedy" },
+                if r.chains_searched {
+                    "every component, chains included"
+                } else {
+                    "keys, verifier sets, operators, orgs, hostings and layers; --include-chains adds chains"
+                },
+                r.evaluated
+            );
+        }
+        if let Some(mc) = &self.monte_carlo {
+            let _ = writeln!(
+                s,
+                "\nmonte carlo: {} draws (seed {}): mean {} · VaR95 {} · VaR99 {} · ES99 {} · P(any failure) {:.4}",
+                mc.draws,
+                mc.seed,
+                usd(mc.mean_loss_usd),
+                usd(mc.var95_usd),
+                usd(mc.var99_usd),
+                usd(mc.es99_usd),
+                mc.p_any_failure
+            );
+        }
+        if let Some(d) = &self.debtrank {
+            let _ = writeln!(
+                s,
+                "\ndebtrank (protocol defaults alone): additional stress, differential / single-hit"
+            );
+            for r in d {
+                let _ = writeln!(
+                    s,
+                    "  {:<20} {:.6} / {:.6}",
+                    r.defaulted, r.additional_stress, r.single_hit_additional_stress
+                );
+            }
+        }
+        s
+    }
+
+    /// The scenario: totals, rounds and protocols.
+    fn scenario_table(&self, s: &mut String) {
+        let o = &self.outcome;
         let failed = if o.failed.is_empty() {
             "(none: the network as given)".to_owned()
         } else {
@@ -172,60 +238,12 @@ impl Report {
                 usd(p.equity_usd)
             );
         }
-        if let Some(rank) = &self.ranking {
-            let _ = writeln!(
-                s,
-                "\nrank  component                          direct      secondary   total"
-            );
-            for (i, r) in rank.iter().enumerate() {
-                let _ = writeln!(
-                    s,
-                    "{:>4}  {:<34} {:<11} {:<11} {}",
-                    i + 1,
-                    r.component,
-                    usd(r.direct_loss_usd),
-                    usd(r.secondary_damage_usd),
-                    usd(r.total_damage_usd)
-                );
-            }
-        }
-        if let Some(r) = &self.reverse {
-            let _ = writeln!(
-                s,
-                "\nreverse stress: to exceed {}: [{}] → {} ({})",
-                usd(r.target_usd),
-                r.components.join(", "),
-                usd(r.total_damage_usd),
-                if r.exhaustive { "smallest" } else { "greedy" }
-            );
-        }
-        if let Some(mc) = &self.monte_carlo {
-            let _ = writeln!(
-                s,
-                "\nmonte carlo: {} draws (seed {}): mean {} · VaR95 {} · VaR99 {} · ES99 {} · P(any failure) {:.4}",
-                mc.draws,
-                mc.seed,
-                usd(mc.mean_loss_usd),
-                usd(mc.var95_usd),
-                usd(mc.var99_usd),
-                usd(mc.es99_usd),
-                mc.p_any_failure
-            );
-        }
-        if let Some(d) = &self.debtrank {
-            let _ = writeln!(
-                s,
-                "\ndebtrank (protocol defaults alone): additional stress, differential / single-hit"
-            );
-            for r in d {
-                let _ = writeln!(
-                    s,
-                    "  {:<20} {:.6} / {:.6}",
-                    r.defaulted, r.additional_stress, r.single_hit_additional_stress
-                );
-            }
-        }
-        s
+        let _ = writeln!(
+            s,
+            "  loss: what the protocol lost · defaulted/wave: whether and in which clearing wave it \
+             could not pay its claims in full · payment: what it pays its creditors on the claims \
+             network at clearing · equity: its assets less its liabilities after the stress"
+        );
     }
 
     /// A self-contained HTML page.
@@ -288,6 +306,42 @@ impl Report {
             s.push_str(&histogram(mc));
         }
         page("ringfence stress test", &s)
+    }
+}
+
+/// The ranking of single failures: the top `limit` rows, and what the rest are.
+fn ranking_table(s: &mut String, rank: &[Ranked], limit: Option<usize>) {
+    let _ = writeln!(
+        s,
+        "Every single failure, ranked by total damage (direct loss + secondary damage downstream).\n\
+         A chain failing loses every asset on it; secondary damage counts what moves (liquidations,\n\
+         withdrawals) as well as what is lost, so a row's total can exceed the ecosystem's value.\n"
+    );
+    let _ = writeln!(
+        s,
+        "rank  component                          kind          direct      secondary   total"
+    );
+    let n = limit.map_or(rank.len(), |l| l.min(rank.len()));
+    for (i, r) in rank.iter().take(n).enumerate() {
+        let _ = writeln!(
+            s,
+            "{:>4}  {:<34} {:<13} {:<11} {:<11} {}",
+            i + 1,
+            r.component,
+            r.kind,
+            usd(r.direct_loss_usd),
+            usd(r.secondary_damage_usd),
+            usd(r.total_damage_usd)
+        );
+    }
+    let rest = &rank[n..];
+    if !rest.is_empty() {
+        let zero = rest.iter().filter(|r| r.total_damage_usd == 0.0).count();
+        let _ = writeln!(
+            s,
+            "  … and {} more, {zero} of which cause no loss (see --format json, or --all)",
+            rest.len()
+        );
     }
 }
 

@@ -88,6 +88,25 @@ pub(crate) enum Format {
     Html,
 }
 
+/// How many rows the long sections of a text table show. A cut section always says how many rows
+/// it left out.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Rows {
+    /// Show at most this many rows in each long section of a table.
+    #[arg(long, value_name = "N", default_value_t = ringfence_exposure::render::TOP)]
+    limit: usize,
+    /// Show every row (overrides --limit).
+    #[arg(long)]
+    all: bool,
+}
+
+impl Rows {
+    /// The row cap: `None` for every row.
+    pub(crate) fn limit(&self) -> Option<usize> {
+        (!self.all).then_some(self.limit)
+    }
+}
+
 /// Where a report goes: a file, or stdout.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Output {

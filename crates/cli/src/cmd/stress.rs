@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use ringfence_stress::report::Scenario;
 use ringfence_stress::{ClearingParams, StressParams, System};
 
-use super::{CmdResult, Format, Outcome, Output, load};
+use super::{CmdResult, Format, Outcome, Output, Rows, load};
 
 /// Clearing model for protocol-to-protocol claims.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -43,9 +43,13 @@ pub(crate) struct Args {
     /// Rank every single-component failure by total damage.
     #[arg(long)]
     rank: bool,
-    /// Find the smallest set of components whose joint failure exceeds this loss (USD).
+    /// Find the smallest set of components whose joint failure exceeds this loss (USD), among
+    /// what a team can act on: keys, verifier sets, operators, orgs, hostings and layers.
     #[arg(long, value_name = "LOSS_USD")]
     reverse: Option<f64>,
+    /// Let reverse stress search whole chains too.
+    #[arg(long, requires = "reverse")]
+    include_chains: bool,
     /// Monte Carlo over one year of failure probabilities: number of draws.
     #[arg(long = "monte-carlo", value_name = "N")]
     monte_carlo: Option<usize>,
@@ -55,6 +59,8 @@ pub(crate) struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
+    #[command(flatten)]
+    rows: Rows,
     #[command(flatten)]
     output: Output,
 }
@@ -80,6 +86,7 @@ pub(crate) fn run(args: Args) -> CmdResult {
         monte_carlo: args.monte_carlo,
         seed: args.seed,
         debtrank: args.debtrank,
+        include_chains: args.include_chains,
     };
     let bar = indicatif::ProgressBar::new(args.monte_carlo.unwrap_or(0) as u64);
     bar.set_style(
@@ -94,15 +101,21 @@ pub(crate) fn run(args: Args) -> CmdResult {
     let report = system
         .report(&scenario, &|done| bar.set_position(done as u64))
         .map_err(|e| match e {
-            ringfence_stress::Error::UnknownComponent(_) => anyhow::anyhow!(
-                "{e}: name a chain, layer, verifier_set, operator or key id, or `org:<name>` / `hosting:<name>`"
-            ),
+            ringfence_stress::Error::UnknownComponent(ref id) => {
+                let known: Vec<&str> = model.components.iter().map(|c| c.id.as_str()).collect();
+                let hint = ringfence_model::diag::closest(id, &known)
+                    .map(|k| format!("did you mean `{k}`? otherwise "))
+                    .unwrap_or_default();
+                anyhow::anyhow!(
+                    "{e}: {hint}name a chain, layer, verifier_set, operator or key id, or `org:<name>` / `hosting:<name>`"
+                )
+            }
             e => anyhow::Error::from(e),
         })?;
     bar.finish_and_clear();
     match args.format {
         Format::Json => args.output.json(&report)?,
-        Format::Table => args.output.write(&report.to_table())?,
+        Format::Table => args.output.write(&report.to_table(args.rows.limit()))?,
         Format::Html => args.output.write(&report.to_html())?,
     }
     Ok(Outcome::Clean)

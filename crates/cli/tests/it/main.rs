@@ -1,5 +1,6 @@
 //! The `ringfence` binary as a user runs it: outputs, exit codes and error messages.
 
+mod first_hour;
 mod repo;
 mod stress;
 
@@ -127,6 +128,23 @@ fn exposure_json_follows_the_contract() {
     insta::assert_json_snapshot!("exposure_small", v);
 }
 
+/// Regression (issue 10 item 8): an unknown field hid the same entity's other errors.
+#[test]
+fn check_reports_every_problem_of_one_entry() {
+    let o = run(&["check", &fixture("four-in-one-entry.toml")]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    for needle in [
+        "`chain` refers to unknown chain `ehh`",
+        "`supply` is -3",
+        "`mint_authority` refers to unknown key `nokey`",
+        "unknown field `colour`",
+        "4 problems found",
+    ] {
+        assert!(err.contains(needle), "{needle} missing:\n{err}");
+    }
+}
+
 #[test]
 fn exposure_table_names_the_hidden_shared_dependency() {
     let o = run(&["exposure", &fixture("small.toml")]);
@@ -139,6 +157,66 @@ fn exposure_table_names_the_hidden_shared_dependency() {
         ),
         "{out}"
     );
+}
+
+/// Regression (issue 10 item 5): the finding said "4 assets and $2.15B" while the $2.15B covered
+/// six assets. Count and value must describe one set: the component's row in `components`.
+#[test]
+fn hidden_shared_dependency_count_and_value_describe_one_set() {
+    let v = json(&run(&["exposure", &example(), "--format", "json"]));
+    let hidden = v["hidden_shared_dependencies"].as_array().expect("array");
+    assert!(!hidden.is_empty());
+    for h in hidden {
+        let c = v["components"]
+            .as_array()
+            .expect("components")
+            .iter()
+            .find(|c| c["id"] == h["component"])
+            .expect("component row");
+        assert_eq!(h["assets"], c["assets"], "{h}");
+        assert_eq!(h["value_at_risk_usd"], c["value_at_risk_usd"], "{h}");
+        let msg = h["message"].as_str().expect("message");
+        assert!(
+            msg.contains(&format!("{} assets depend on it", c["assets"])),
+            "{msg}"
+        );
+    }
+    let aws = hidden
+        .iter()
+        .find(|h| h["component"] == "hosting:aws")
+        .expect("aws");
+    assert_eq!(aws["assets"], 6);
+    assert_eq!(aws["routed_assets"], 4);
+}
+
+/// Regression (issue 10 item 4): the single-point-of-failure table stopped at 15 rows and left out
+/// the Resolv key and the KelpDAO DVN without a word. A cut table says how many rows it hides;
+/// `--all` shows them.
+#[test]
+fn cut_tables_say_what_they_hide_and_all_shows_every_row() {
+    let v = json(&run(&["exposure", &example(), "--format", "json"]));
+    let spofs = v["single_points_of_failure"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter(|s| s["kind"] != "chain")
+        .count();
+    assert!(spofs > 15, "{spofs}");
+    let out = stdout(&run(&["exposure", &example()]));
+    assert!(
+        out.contains(&format!(
+            "… and {} more (see --format json, or --all)",
+            spofs - 15
+        )),
+        "{out}"
+    );
+    let out = stdout(&run(&["exposure", &example(), "--all"]));
+    assert!(!out.contains("more (see --format json"), "{out}");
+    for id in ["resolv-service-role", "kelp-rseth-dvn"] {
+        assert!(out.contains(id), "{id} missing from --all:\n{out}");
+    }
+    let out = stdout(&run(&["exposure", &example(), "--limit", "3"]));
+    assert!(out.contains(&format!("… and {} more", spofs - 3)), "{out}");
 }
 
 #[test]
@@ -159,6 +237,22 @@ fn exposure_holder_filter_and_unknown_holder() {
         "{}",
         stderr(&o)
     );
+    assert!(
+        stderr(&o).contains("did you mean `vault`?"),
+        "{}",
+        stderr(&o)
+    );
+    // Regression (issue 10 item 10): in table mode `--holder` reprinted the whole ecosystem.
+    let out = stdout(&run(&[
+        "exposure",
+        &example(),
+        "--holder",
+        "fluid-ethereum",
+    ]));
+    assert!(out.contains("Holder `fluid-ethereum`"), "{out}");
+    assert!(!out.contains("Hidden shared dependencies"), "{out}");
+    assert!(!out.contains("Worst single points of failure"), "{out}");
+    assert!(!out.contains("aave-ethereum"), "{out}");
 }
 
 #[test]

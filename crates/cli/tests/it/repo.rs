@@ -1,5 +1,5 @@
 //! The repository is self-contained: a user's clone has nothing beside it, so no tracked file may
-//! point outside it (regression: the CCIP and Nomad tests once read `../shared`, and failed on a
+//! point outside it (regression: the CCIP and Nomad tests once read the sibling `shared/` folder, and failed on a
 //! fresh clone after twelve minutes).
 
 use std::path::Path;
@@ -7,7 +7,14 @@ use std::path::Path;
 use crate::root;
 
 /// Folders that are built or installed, not written.
-const SKIP: &[&str] = &[".git", "target", "node_modules", "test-artifacts", ".tools", "out"];
+const SKIP: &[&str] = &[
+    ".git",
+    "target",
+    "node_modules",
+    "test-artifacts",
+    ".tools",
+    "out",
+];
 
 fn walk(dir: &Path, hits: &mut Vec<String>, seen: &mut usize) {
     let Ok(entries) = std::fs::read_dir(dir) else {

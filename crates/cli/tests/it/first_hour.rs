@@ -1,0 +1,96 @@
+//! What a new user meets in the first hour (issue 10): the stress ranking, reverse stress and a
+//! typo'd component, as the demo shows them.
+
+use crate::{example, run, stderr, stdout};
+
+/// Regression: `--rank` printed an all-$0 "network as given" scenario first, and the demo's
+/// `| head -40` cut the ranking and dropped the Monte Carlo line.
+#[test]
+fn ranking_alone_shows_the_ranking_its_cut_and_the_monte_carlo_line() {
+    let o = run(&[
+        "stress",
+        &example(),
+        "--rank",
+        "--monte-carlo",
+        "2000",
+        "--seed",
+        "1",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(!out.contains("the network as given"), "{out}");
+    assert!(
+        out.contains("A chain failing loses every asset on it"),
+        "{out}"
+    );
+    let rows = out
+        .lines()
+        .filter(|l| {
+            l.split_whitespace()
+                .next()
+                .is_some_and(|w| w.parse::<usize>().is_ok())
+        })
+        .count();
+    assert_eq!(rows, 15, "{out}");
+    assert!(out.contains("… and 212 more, "), "{out}");
+    assert!(out.contains("of which cause no loss"), "{out}");
+    assert!(out.contains("monte carlo: 2000 draws (seed 1)"), "{out}");
+    let all = stdout(&run(&["stress", &example(), "--rank", "--all"]));
+    assert!(!all.contains("… and"), "{all}");
+}
+
+/// Regression: `--reverse` answered "ethereum" for every loss; a team acts on keys, verifier sets,
+/// operators, orgs, hostings and layers, and asks for chains explicitly.
+#[test]
+fn reverse_stress_searches_actionable_components_unless_asked_for_chains() {
+    let out = stdout(&run(&["stress", &example(), "--reverse", "5e9"]));
+    assert!(out.contains("[wbtc-custody]"), "{out}");
+    assert!(out.contains("--include-chains adds chains"), "{out}");
+    let out = stdout(&run(&[
+        "stress",
+        &example(),
+        "--reverse",
+        "5e9",
+        "--include-chains",
+    ]));
+    assert!(out.contains("[ethereum]"), "{out}");
+}
+
+/// Regression: a typo in `--fail` gave no suggestion.
+#[test]
+fn a_typo_in_fail_suggests_the_component() {
+    let o = run(&["stress", &example(), "--fail", "resolv-servce-role"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("did you mean `resolv-service-role`?"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// Regression: the protocol table's payment and equity columns were unexplained.
+#[test]
+fn the_scenario_table_explains_its_columns() {
+    let out = stdout(&run(&[
+        "stress",
+        &example(),
+        "--fail",
+        "resolv-service-role",
+    ]));
+    assert!(out.contains("payment: what it pays its creditors"), "{out}");
+    assert!(
+        out.contains("equity: its assets less its liabilities"),
+        "{out}"
+    );
+}
+
+/// Regression: `ringfence --help` opened with "The `ringfence` command-line tool."
+#[test]
+fn help_opens_with_what_the_tool_does() {
+    let out = stdout(&run(&["--help"]));
+    let first = out.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("Measure and contain cross-chain DeFi"),
+        "{first}"
+    );
+}
