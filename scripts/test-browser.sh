@@ -15,5 +15,5 @@ scripts/setup-browser.sh
 
 echo "==> browser tests (chromium + playwright-core)"
 mkdir -p test-artifacts/browser
-(cd tests/browser && node --test --test-concurrency=1 dashboard.test.mjs)
+(cd tests/browser && node --test --test-concurrency=1 format.test.mjs dashboard.test.mjs)
 echo "screenshots: test-artifacts/browser/"

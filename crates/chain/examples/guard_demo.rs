@@ -49,6 +49,19 @@ const KEYS: [&str; 5] = [
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
+/// A receipt's block number as people read it.
+fn block(n: Option<u64>) -> String {
+    n.map_or_else(|| "(pending)".to_owned(), |n| n.to_string())
+}
+
+/// Why a call reverted, in words: the contract's reason string (`require(…, "paused")`) where
+/// there is one, else the error itself.
+fn reason(e: &alloy::contract::Error) -> String {
+    e.as_revert_data()
+        .and_then(|data| alloy::sol_types::decode_revert_reason(&data))
+        .map_or_else(|| e.to_string(), |r| format!("\"{r}\""))
+}
+
 fn signer(i: usize) -> PrivateKeySigner {
     KEYS[i].parse().expect("anvil key")
 }
@@ -201,7 +214,7 @@ async fn main() -> Res<()> {
                 .await?
                 .get_receipt()
                 .await?;
-            eprintln!("minted 50M USDX in block {:?}", r.block_number);
+            eprintln!("minted 50M USDX in block {}", block(r.block_number));
             tokio::time::sleep(std::time::Duration::from_secs(2)).await;
             match m
                 .mint(signer(2).address(), units(30_000_000, 18))
@@ -209,7 +222,7 @@ async fn main() -> Res<()> {
                 .await
             {
                 Ok(_) => eprintln!("second mint went through: the guard did not stop it"),
-                Err(e) => eprintln!("second mint (30M) reverted: {e}"),
+                Err(e) => eprintln!("second mint (30M) reverted: {}", reason(&e)),
             }
         }
         "forged-release" => {
@@ -227,8 +240,8 @@ async fn main() -> Res<()> {
                 .get_receipt()
                 .await?;
             eprintln!(
-                "released 50 wBTC with no lock in block {:?}",
-                r.block_number
+                "released 50 wBTC with no lock in block {}",
+                block(r.block_number)
             );
             tokio::time::sleep(std::time::Duration::from_secs(2)).await;
             match e
@@ -242,7 +255,7 @@ async fn main() -> Res<()> {
                 .await
             {
                 Ok(_) => eprintln!("second forged release went through: the guard did not stop it"),
-                Err(e) => eprintln!("second forged release reverted: {e}"),
+                Err(e) => eprintln!("second forged release reverted: {}", reason(&e)),
             }
         }
         _ => {

@@ -250,7 +250,10 @@ pub fn lint_table(r: &LintReport) -> String {
 }
 
 /// The lint report as SARIF 2.1.0, for code-scanning dashboards.
-pub fn lint_sarif(r: &LintReport, spec_path: &str) -> serde_json::Value {
+///
+/// Each result points at the file, line and column where its entity is declared (where the spec
+/// declares it; `org:`/`hosting:` components point at the spec as a whole).
+pub fn lint_sarif(r: &LintReport, model: &Model, spec_path: &str) -> serde_json::Value {
     let rules: Vec<serde_json::Value> = RULES
         .iter()
         .map(|(id, desc, incident)| {
@@ -270,12 +273,19 @@ pub fn lint_sarif(r: &LintReport, spec_path: &str) -> serde_json::Value {
                 crate::lint::Severity::Medium => "warning",
                 crate::lint::Severity::Low => "note",
             };
+            let physical = match model.location(&f.entity) {
+                Some((path, line, column)) => serde_json::json!({
+                    "artifactLocation": { "uri": path.display().to_string() },
+                    "region": { "startLine": line, "startColumn": column },
+                }),
+                None => serde_json::json!({ "artifactLocation": { "uri": spec_path } }),
+            };
             serde_json::json!({
                 "ruleId": f.rule,
                 "level": level,
                 "message": { "text": f.message },
                 "locations": [{
-                    "physicalLocation": { "artifactLocation": { "uri": spec_path } },
+                    "physicalLocation": physical,
                     "logicalLocations": [{ "name": f.entity }],
                 }],
                 "properties": { "severity": f.severity.as_str(), "incident": f.incident },

@@ -181,7 +181,9 @@ fn parse_entries<T: DeserializeOwned>(
         let mut entry = entry;
         // An unknown field is reported, then taken out and the entry read again, so that it does
         // not hide the entry's other problems (a typo'd reference, a negative amount…), which
-        // validation reports once the entry is in the spec.
+        // validation reports once the entry is in the spec. A field then missing because it was
+        // the misspelt one (`suplpy` for `supply`) is not reported twice.
+        let mut removed: Vec<String> = Vec::new();
         for _ in 0..MAX_UNKNOWN_FIELDS {
             let e = match T::deserialize(ValueDeserializer::from(entry.clone())) {
                 Ok(v) => {
@@ -191,6 +193,12 @@ fn parse_entries<T: DeserializeOwned>(
                 Err(e) => e,
             };
             let message = first_line(e.message()).to_owned();
+            if misspelt_missing(&message, &removed) {
+                if let Some(id) = &id {
+                    broken.insert(id.clone());
+                }
+                break;
+            }
             let help = serde_help(&format!("[[{section}]]"), &message);
             diags.push(file.diagnostic(
                 e.span().or(Some(span.clone())),
@@ -198,9 +206,11 @@ fn parse_entries<T: DeserializeOwned>(
                 format!("in `[[{section}]]`: {message}"),
                 help,
             ));
-            let removed = unknown_field(&message)
-                .is_some_and(|name| remove_key(entry.get_mut(), name, e.span()));
-            if !removed {
+            let unknown = unknown_field(&message);
+            let taken_out = unknown.is_some_and(|name| remove_key(entry.get_mut(), name, e.span()));
+            if let (true, Some(name)) = (taken_out, unknown) {
+                removed.push(name.to_owned());
+            } else {
                 if let Some(id) = &id {
                     broken.insert(id.clone());
                 }
@@ -212,6 +222,19 @@ fn parse_entries<T: DeserializeOwned>(
 
 /// How many unknown fields of one entry are taken out before the entry is given up.
 const MAX_UNKNOWN_FIELDS: usize = 16;
+
+/// True for serde's "missing field `x`" where `x` is the closest spelling of a field already
+/// reported as unknown: the same mistake, already explained.
+fn misspelt_missing(message: &str, removed: &[String]) -> bool {
+    let Some(missing) = message
+        .strip_prefix("missing field `")
+        .and_then(|r| r.split_once('`'))
+        .map(|(name, _)| name)
+    else {
+        return false;
+    };
+    removed.iter().any(|r| closest(r, &[missing]).is_some())
+}
 
 /// The field named by serde's "unknown field `x`, expected …" message.
 fn unknown_field(message: &str) -> Option<&str> {

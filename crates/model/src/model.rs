@@ -256,9 +256,24 @@ pub struct Model {
     component_by_id: HashMap<String, ComponentIdx>,
     asset_by_id: HashMap<String, usize>,
     protocol_by_id: HashMap<String, usize>,
+    /// Where each entity id was declared: file index and byte offset of its `id`.
+    declared: HashMap<String, (usize, usize)>,
 }
 
 impl Model {
+    /// Where the entity `id` is declared: its file, line and column (1-based), for reports that
+    /// point at the spec (SARIF). `None` for ids a file did not declare (`org:`/`hosting:`
+    /// components, specs built in code).
+    pub fn location(&self, id: &str) -> Option<(&Path, usize, usize)> {
+        let &(file, offset) = self.declared.get(id)?;
+        let f = self.files.get(file)?;
+        if f.text.is_empty() {
+            return None;
+        }
+        let (line, col) = f.line_col(offset);
+        Some((f.path.as_path(), line, col))
+    }
+
     /// Loads and validates a spec file or a directory of `*.toml` spec files.
     pub fn load(path: &Path) -> Result<Self, Diagnostics> {
         let files = read_sources(path)?;
@@ -710,6 +725,7 @@ impl Validator {
             component_by_id: HashMap::new(),
             asset_by_id: HashMap::new(),
             protocol_by_id: HashMap::new(),
+            declared: HashMap::new(),
         };
 
         // Pass 2: resolve and check every entity.
@@ -894,6 +910,11 @@ impl Validator {
         }
         m.components = b.components;
         m.component_by_id = b.by_id;
+        m.declared = self
+            .ids
+            .iter()
+            .map(|(id, d)| (id.clone(), (d.file, d.span.start)))
+            .collect();
         m.spec = merge(specs);
         m.files = self.files;
         Ok(m)

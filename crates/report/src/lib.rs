@@ -22,6 +22,12 @@ pub fn pct(v: f64) -> String {
     format!("{:.1}%", v * 100.0)
 }
 
+/// A contagion multiplier (secondary over direct), `n/a` where there is no direct loss.
+pub fn multiplier(m: Option<f64>) -> String {
+    m.filter(|m| m.is_finite())
+        .map_or_else(|| "n/a".to_owned(), |m| format!("{m:.1}:1"))
+}
+
 /// A plain text table with aligned columns.
 #[derive(Debug, Default)]
 pub struct Table {
@@ -136,6 +142,26 @@ mod tests {
         assert_eq!(usd(7_800.0), "$7.8K");
         assert_eq!(usd(12.0), "$12");
         assert_eq!(usd(-2e6), "-$2.0M");
+    }
+
+    /// One rule for every number a user sees: the dashboard's app.js is tested against the same
+    /// file (tests/browser/format.test.mjs).
+    #[test]
+    fn formats_match_the_golden_file_the_dashboard_is_pinned_to() {
+        let golden: serde_json::Value =
+            serde_json::from_str(include_str!("../../../tests/fixtures/format/golden.json"))
+                .expect("golden.json");
+        let rows = |k: &str| golden[k].as_array().cloned().unwrap_or_default();
+        assert!(!rows("usd").is_empty());
+        for r in rows("usd") {
+            assert_eq!(usd(r[0].as_f64().expect("number")), r[1], "usd({})", r[0]);
+        }
+        for r in rows("pct") {
+            assert_eq!(pct(r[0].as_f64().expect("number")), r[1], "pct({})", r[0]);
+        }
+        for r in rows("multiplier") {
+            assert_eq!(multiplier(r[0].as_f64()), r[1], "multiplier({})", r[0]);
+        }
     }
 
     #[test]

@@ -54,19 +54,27 @@ function s(tag, attrs, ...children) {
   return el;
 }
 
+// ---- number formats: the same rules as crates/report (usd, pct, multiplier); pinned to them by
+// tests/fixtures/format/golden.json, which both the Rust and the node tests check ----
 function usd(v) {
   if (v === null || v === undefined || !isFinite(v)) return 'n/a';
   const a = Math.abs(v);
   const sign = v < 0 ? '-' : '';
-  const [x, unit] = a >= 1e9 ? [a / 1e9, 'B'] : a >= 1e6 ? [a / 1e6, 'M'] : a >= 1e3 ? [a / 1e3, 'K'] : [a, ''];
-  const digits = unit === '' ? 0 : x < 10 ? 2 : x < 100 ? 1 : 0;
-  return `${sign}$${x.toFixed(digits)}${unit}`;
+  if (a >= 1e9) return `${sign}$${(a / 1e9).toFixed(2)}B`;
+  if (a >= 1e6) return `${sign}$${(a / 1e6).toFixed(1)}M`;
+  if (a >= 1e3) return `${sign}$${(a / 1e3).toFixed(1)}K`;
+  return `${sign}$${a.toFixed(0)}`;
 }
 
 function pct(v, digits = 1) {
   if (v === null || v === undefined || !isFinite(v)) return 'n/a';
-  return `${(v * 100).toFixed(digits)} %`;
+  return `${(v * 100).toFixed(digits)}%`;
 }
+
+function multiplier(m) {
+  return m === null || m === undefined || !isFinite(m) ? 'n/a' : `${m.toFixed(1)}:1`;
+}
+// ---- end of number formats ----
 
 function when(ts) {
   if (!ts) return '';
@@ -175,7 +183,11 @@ function renderGraph() {
     .filter((col) => col.length);
   const kinds = columns.map((col) => col[0].kind);
   const rows = Math.max(assets.length, ...columns.map((c) => c.length), 1);
-  const colW = 136, rowH = 24, top = 34, left = 116;
+  // Room for the longest asset label on the left, and columns wide enough that a component's
+  // label (at most 20 characters) never runs into the next column's fraction.
+  const CHAR_W = 6.6;
+  const left = Math.max(116, Math.ceil(Math.max(0, ...assets.map((a) => a.id.length)) * CHAR_W) + 24);
+  const colW = 190, rowH = 24, top = 34;
   const width = left + colW * columns.length + 70;
   const height = top + rowH * rows + 10;
   const maxVal = Math.max(1, ...assets.map((a) => a.value_usd));
@@ -287,7 +299,7 @@ function renderAssetDetail(a) {
     h('div', { class: 'muted small' }, `asset · ${a.kind} on ${a.chain}`),
     h('h3', { id: 'detail-title' }, a.id),
     h('p', {}, h('strong', {}, usd(a.value_usd)), ' of value', a.route ? ` · bridged over ${a.route}` : ''),
-    a.backing.length ? h('p', { class: 'small' }, 'backed by ', a.backing.map((b, i) => [i ? ', ' : '', `${b.asset} (${pct(b.share, 0)})`])) : null,
+    a.backing.length ? h('p', { class: 'small' }, 'backed by ', a.backing.map((b, i) => [i ? ', ' : '', `${b.asset} (${pct(b.share)})`])) : null,
     h('p', { class: 'small muted' }, `It depends on ${deps.length} component${deps.length === 1 ? '' : 's'}: the share of its value lost if each fails.`),
     table(['component', ['lost', 'n'], ['value', 'n']], rows, { id: 'detail-table' }),
   );
@@ -356,23 +368,23 @@ function renderLimits() {
     const target = p.target.component ? p.target.component : `each ${KIND_LABEL[p.target.component_kind] || p.target.component_kind}`;
     const card = h('div', { class: `card gauge${p.breached ? ' breached' : ''}`, dataset: { policy: p.id } },
       h('h3', {}, p.breached ? sev('critical') : null, ' ', p.id),
-      h('div', { class: 'meta' }, `${target} at most ${pct(p.max_share, 0)} of ${p.basis === 'bridged' ? 'bridged value' : 'value'} in ${p.scope} (${usd(p.total_usd)})`));
+      h('div', { class: 'meta' }, `${target} at most ${pct(p.max_share)} of ${p.basis === 'bridged' ? 'bridged value' : 'value'} in ${p.scope} (${usd(p.total_usd)})`));
     const scale = Math.max(p.max_share * 1.25, ...p.top.map((t) => t.share), 0.05);
     if (!p.top.length) card.append(h('p', { class: 'muted small' }, 'nothing at risk in scope'));
     for (const t of p.top) {
       const fill = h('div', { class: `fill${t.share > p.max_share + 1e-12 ? ' over' : t.share > p.max_share * 0.8 ? ' near' : ''}` });
       fill.style.width = `${Math.min(100, (t.share / scale) * 100)}%`;
-      const limit = h('div', { class: 'limit', title: `limit ${pct(p.max_share, 0)}` });
+      const limit = h('div', { class: 'limit', title: `limit ${pct(p.max_share)}` });
       limit.style.left = `${Math.min(100, (p.max_share / scale) * 100)}%`;
       card.append(h('div', { class: 'gbar', title: `${t.component}: ${usd(t.value_at_risk_usd)}` },
-        h('span', { class: 'name' }, t.component), h('div', { class: 'track' }, fill, limit), h('span', { class: 'pct' }, pct(t.share, 0))));
+        h('span', { class: 'name' }, t.component), h('div', { class: 'track' }, fill, limit), h('span', { class: 'pct' }, pct(t.share))));
     }
     g.append(card);
   }
   const rows = [];
   for (const b of state.limits.breaches) {
     const moves = b.moves.map((m) => `${usd(m.amount_usd)} → ${m.to || '(no room)'}`).join('; ');
-    rows.push(h('tr', {}, h('td', {}, b.policy), h('td', {}, b.component), h('td', { class: 'n' }, pct(b.share)), h('td', { class: 'n' }, pct(b.max_share, 0)),
+    rows.push(h('tr', {}, h('td', {}, b.policy), h('td', {}, b.component), h('td', { class: 'n' }, pct(b.share)), h('td', { class: 'n' }, pct(b.max_share)),
       h('td', { class: 'n' }, usd(b.excess_usd)), h('td', { class: 'small' }, moves)));
   }
   const br = clear($('breaches'));
@@ -449,7 +461,7 @@ function renderStress(r) {
   out.append(h('div', { class: 'cards result-head' },
     stat('direct loss (round 0)', usd(r.direct_loss_usd), 'bad', 'stress-direct'),
     stat('secondary damage', usd(r.secondary_damage_usd), 'warn', 'stress-secondary'),
-    stat('contagion multiplier', r.multiplier === null ? 'n/a' : `${r.multiplier.toFixed(2)}×`, '', 'stress-multiplier'),
+    stat('contagion multiplier', multiplier(r.multiplier), '', 'stress-multiplier'),
     stat('liquidations', usd(r.liquidations_usd)),
     stat('bad debt', usd(r.bad_debt_usd)),
     stat('outflows', usd(r.outflows_usd)),
@@ -527,7 +539,7 @@ function waterfall(r) {
     g.append(s('text', { x: x + bw / 2, y: H - B + 16, 'text-anchor': 'middle', text: b.label }));
     svg.append(g);
   });
-  const mult = r.multiplier === null ? 'n/a' : `${r.multiplier.toFixed(2)}×`;
+  const mult = multiplier(r.multiplier);
   svg.append(s('text', { x: W - 12, y: 14, 'text-anchor': 'end', 'font-weight': 700, id: 'waterfall-multiplier', text: `contagion multiplier ${mult} = secondary ${usd(r.secondary_damage_usd)} / direct ${usd(r.direct_loss_usd)}` }));
   const legend = [['direct', '#2b6cb0'], ...parts.map(([, c, l]) => [l, c]), ['total', '#101828']];
   legend.forEach(([l, c], i) => svg.append(s('rect', { x: L + i * 92, y: 4, width: 10, height: 10, fill: c }), s('text', { x: L + i * 92 + 14, y: 13, text: l })));

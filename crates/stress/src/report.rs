@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use ringfence_report::{esc, page, usd};
+use ringfence_report::{esc, multiplier, page, usd};
 
 use crate::analysis::{MonteCarlo, Ranked, Reverse};
 use crate::error::{Error, Result};
@@ -201,9 +201,7 @@ impl Report {
             usd(o.outflows_usd),
             usd(o.default_costs_usd)
         );
-        let mult = o
-            .multiplier
-            .map_or_else(|| "n/a".to_owned(), |m| format!("{m:.1}:1"));
+        let mult = multiplier(o.multiplier);
         let _ = writeln!(s, "multiplier:          {mult}");
         let _ = writeln!(
             s,
@@ -261,7 +259,7 @@ impl Report {
             esc(&failed),
             usd(o.direct_loss_usd),
             usd(o.secondary_damage_usd),
-            o.multiplier.map_or("n/a".into(), |m| format!("{m:.1}:1"))
+            multiplier(o.multiplier)
         );
         s.push_str("<h2>Losses by round</h2>");
         s.push_str(&waterfall(o));
@@ -345,61 +343,169 @@ fn ranking_table(s: &mut String, rank: &[Ranked], limit: Option<usize>) {
     }
 }
 
-/// Waterfall: round 0 is the direct loss, then each round's secondary damage stacked on top.
+/// One bar of the waterfall: where it starts and its coloured segments `(name, USD, colour)`.
+struct Bar {
+    label: String,
+    base: f64,
+    segs: Vec<(&'static str, f64, &'static str)>,
+    total: bool,
+}
+
+/// The waterfall of losses, the same chart the dashboard draws: round 0 is the direct loss, each
+/// later round stacks its liquidations, bad debt and outflows on top (rounds past the tenth fold
+/// into one bar), the last bar is the total; a value axis with grid lines, a label on every bar,
+/// a legend, and the multiplier.
 fn waterfall(o: &Outcome) -> String {
-    let steps: Vec<(String, f64)> = o
-        .rounds
-        .iter()
-        .map(|r| {
-            let v = if r.round == 0 {
-                r.direct_usd
-            } else {
-                r.liquidations_usd + r.bad_debt_usd + r.outflows_usd
-            };
-            (format!("round {}", r.round), v.max(0.0))
-        })
-        .collect();
-    let total: f64 = steps.iter().map(|x| x.1).sum();
-    let (w, h, pad) = (720.0, 260.0, 30.0);
-    let n = steps.len().max(1) as f64 + 1.0;
-    let bw = (w - 2.0 * pad) / n;
-    let scale = if total > 0.0 {
-        (h - 2.0 * pad) / total
-    } else {
-        0.0
+    const PARTS: [(&str, &str); 4] = [
+        ("direct", "#2b6cb0"),
+        ("liquidations", "#dd6b20"),
+        ("bad debt", "#b00020"),
+        ("outflows", "#805ad5"),
+    ];
+    let segs_of = |r: &crate::propagate::Round| -> Vec<(&'static str, f64, &'static str)> {
+        [
+            r.direct_usd,
+            r.liquidations_usd,
+            r.bad_debt_usd,
+            r.outflows_usd,
+        ]
+        .into_iter()
+        .zip(PARTS)
+        .filter(|(v, _)| *v > 0.0)
+        .map(|(v, (name, colour))| (name, v, colour))
+        .collect()
     };
+    let mut bars: Vec<Bar> = Vec::new();
+    let mut cum = 0.0;
+    let mut folded: Option<(usize, usize, Bar)> = None;
+    for (i, r) in o.rounds.iter().enumerate() {
+        let segs = segs_of(r);
+        let inc: f64 = segs.iter().map(|x| x.1).sum();
+        if i > 0 && inc <= 0.0 {
+            continue;
+        }
+        if bars.len() >= 11 {
+            let f = folded.get_or_insert_with(|| {
+                (
+                    r.round,
+                    r.round,
+                    Bar {
+                        label: String::new(),
+                        base: cum,
+                        segs: Vec::new(),
+                        total: false,
+                    },
+                )
+            });
+            f.1 = r.round;
+            for sg in segs {
+                match f.2.segs.iter_mut().find(|x| x.0 == sg.0) {
+                    Some(e) => e.1 += sg.1,
+                    None => f.2.segs.push(sg),
+                }
+            }
+        } else {
+            bars.push(Bar {
+                label: format!("round {}", r.round),
+                base: cum,
+                segs,
+                total: false,
+            });
+        }
+        cum += inc;
+    }
+    if let Some((from, to, mut bar)) = folded {
+        bar.label = format!("rounds {from}–{to}");
+        bars.push(bar);
+    }
+    let total = o.direct_loss_usd + o.secondary_damage_usd;
+    bars.push(Bar {
+        label: "total".into(),
+        base: 0.0,
+        segs: vec![("total", total, "#101828")],
+        total: true,
+    });
+    let (w, h, l, b, t) = (1100.0_f64, 330.0_f64, 76.0_f64, 40.0_f64, 44.0_f64);
+    let max = total.max(cum).max(1.0) * 1.08;
+    let y = |v: f64| t + (h - t - b) * (1.0 - v / max);
+    let step = (w - l - 20.0) / bars.len() as f64;
+    let bw = (step * 0.65).min(70.0);
     let mut s = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" role=\"img\" aria-label=\"waterfall of losses by round\">"
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" width=\"100%\" role=\"img\" aria-label=\"waterfall of losses by round\" font-size=\"12\" font-family=\"sans-serif\">"
     );
-    let mut acc = 0.0;
-    for (i, (label, v)) in steps.iter().enumerate() {
-        let x = pad + i as f64 * bw;
-        let y = h - pad - (acc + v) * scale;
-        let colour = if i == 0 { "#c0392b" } else { "#e67e22" };
+    for i in 0..=4 {
+        let v = max / 4.0 * f64::from(i);
         let _ = write!(
             s,
-            "<rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{colour}\"><title>{label}: {}</title></rect><text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"middle\">{}</text>",
-            bw * 0.8,
-            (v * scale).max(0.5),
-            usd(*v),
-            x + bw * 0.4,
-            h - pad + 12.0,
-            label.trim_start_matches("round ")
+            "<line x1=\"{l}\" x2=\"{:.1}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#e4e7ec\"/><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
+            w - 10.0,
+            l - 6.0,
+            y(v) + 4.0,
+            usd(v),
+            y = y(v)
         );
-        acc += v;
     }
-    let x = pad + steps.len() as f64 * bw;
     let _ = write!(
         s,
-        "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"#7f8c8d\"><title>total: {}</title></rect><text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"middle\">total {}</text></svg>",
-        h - pad - total * scale,
-        bw * 0.8,
-        (total * scale).max(0.5),
-        usd(total),
-        x + bw * 0.4,
-        h - pad + 12.0,
-        usd(total)
+        "<line x1=\"{l}\" x2=\"{:.1}\" y1=\"{y0:.1}\" y2=\"{y0:.1}\" stroke=\"#344054\"/>",
+        w - 10.0,
+        y0 = y(0.0)
     );
+    for (i, bar) in bars.iter().enumerate() {
+        let x = l + step * i as f64 + (step - bw) / 2.0;
+        let mut acc = bar.base;
+        s.push_str("<g>");
+        for (name, v, colour) in &bar.segs {
+            let (y1, y0) = (y(acc + v), y(acc));
+            let _ = write!(
+                s,
+                "<rect x=\"{x:.1}\" y=\"{y1:.1}\" width=\"{bw:.1}\" height=\"{:.1}\" fill=\"{colour}\"><title>{} · {name}: {}</title></rect>",
+                (y0 - y1).max(1.0),
+                esc(&bar.label),
+                usd(*v)
+            );
+            acc += v;
+        }
+        if i > 0 && !bar.total {
+            let _ = write!(
+                s,
+                "<line x1=\"{:.1}\" x2=\"{x:.1}\" y1=\"{yb:.1}\" y2=\"{yb:.1}\" stroke=\"#98a2b3\" stroke-dasharray=\"3,3\"/>",
+                x - (step - bw),
+                yb = y(bar.base)
+            );
+        }
+        let _ = write!(
+            s,
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text></g>",
+            x + bw / 2.0,
+            y(acc) - 5.0,
+            usd(acc - bar.base),
+            x + bw / 2.0,
+            h - b + 16.0,
+            esc(&bar.label)
+        );
+    }
+    let mult = multiplier(o.multiplier);
+    let _ = write!(
+        s,
+        "<text x=\"{:.1}\" y=\"14\" text-anchor=\"end\" font-weight=\"700\">contagion multiplier {mult} = secondary {} / direct {}</text>",
+        w - 12.0,
+        usd(o.secondary_damage_usd),
+        usd(o.direct_loss_usd)
+    );
+    for (i, (name, colour)) in PARTS
+        .iter()
+        .chain([("total", "#101828")].iter())
+        .enumerate()
+    {
+        let x = l + i as f64 * 92.0;
+        let _ = write!(
+            s,
+            "<rect x=\"{x:.1}\" y=\"4\" width=\"10\" height=\"10\" fill=\"{colour}\"/><text x=\"{:.1}\" y=\"13\">{name}</text>",
+            x + 14.0
+        );
+    }
+    s.push_str("</svg>");
     s
 }
 

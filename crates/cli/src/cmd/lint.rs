@@ -37,6 +37,7 @@ pub(crate) fn run(args: Args) -> CmdResult {
         LintFormat::Table => args.output.write(&render::lint_table(&report))?,
         LintFormat::Sarif => args.output.json(&render::lint_sarif(
             &report,
+            &model,
             &args.spec.display().to_string(),
         ))?,
     }

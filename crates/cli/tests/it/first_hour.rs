@@ -94,3 +94,34 @@ fn help_opens_with_what_the_tool_does() {
         "{first}"
     );
 }
+
+/// Regression: the HTML report's stress chart had no axis, labels or legend, unlike the
+/// dashboard's. It is now the same chart: a value axis, a label on every bar, a legend and the
+/// multiplier.
+#[test]
+fn the_html_stress_chart_has_an_axis_labels_and_a_legend() {
+    let o = run(&[
+        "stress",
+        &example(),
+        "--fail",
+        "resolv-service-role",
+        "--format",
+        "html",
+    ]);
+    let html = stdout(&o);
+    let svg = html
+        .split("aria-label=\"waterfall of losses by round\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</svg>").next())
+        .expect("the waterfall svg");
+    for needle in [
+        ">$0</text>",
+        ">round 0</text>",
+        ">total</text>",
+        ">direct</text>",
+        ">outflows</text>",
+        "contagion multiplier ",
+    ] {
+        assert!(svg.contains(needle), "{needle} missing from the chart");
+    }
+}

@@ -350,6 +350,33 @@ fn lint_formats_and_exit_codes() {
         s["runs"][0]["results"].as_array().map(Vec::len),
         Some(f.len())
     );
+    // Regression (issue 10 item 10): SARIF results carried no line numbers. Each result whose
+    // entity the spec declares points at the line of its `id`.
+    let results = s["runs"][0]["results"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let kelp = results
+        .iter()
+        .find(|r| r["locations"][0]["logicalLocations"][0]["name"] == "kelp-rseth-dvn")
+        .expect("a kelp-rseth-dvn result");
+    let region = &kelp["locations"][0]["physicalLocation"]["region"];
+    let line = region["startLine"].as_u64().expect("startLine") as usize;
+    let text = std::fs::read_to_string(example()).expect("example");
+    let declared = text.lines().nth(line - 1).unwrap_or_default();
+    assert!(
+        declared.contains("\"kelp-rseth-dvn\""),
+        "line {line}: {declared}"
+    );
+    let located = results
+        .iter()
+        .filter(|r| !r["locations"][0]["physicalLocation"]["region"].is_null())
+        .count();
+    assert!(
+        located * 10 >= results.len() * 9,
+        "{located} of {}",
+        results.len()
+    );
 
     let o = run(&["lint", &fixture("clean.toml")]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
