@@ -6,10 +6,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Cheapest first, so that a broken step fails in seconds, not after the ten-minute ones.
 scripts/setup.sh
 
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
+echo "==> self-contained: no file names a folder outside the repository"
+if grep -rIn --exclude-dir=.git --exclude-dir=target --exclude-dir=node_modules \
+     --exclude-dir=test-artifacts -e '\.\./shared' . ; then
+  echo "the lines above name the sibling shared/ folder, which a user's clone does not have: ship the data in data/" >&2
+  exit 1
+fi
 echo "==> cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 echo "==> cargo doc (warnings are errors)"
@@ -27,6 +34,9 @@ node -e '
 
 echo "==> dashboard in a real browser (chromium + playwright-core)"
 scripts/test-browser.sh
+
+echo "==> the README's shell examples, as written (anvil on the README's ports 8545/8546, serve on 8080)"
+node scripts/test-readme.mjs
 
 echo "==> cargo test"
 cargo test --workspace --all-features --locked

@@ -62,6 +62,18 @@ fn reason(e: &alloy::contract::Error) -> String {
         .map_or_else(|| e.to_string(), |r| format!("\"{r}\""))
 }
 
+/// Waits up to 15 s for a chain to answer.
+async fn wait_for(rpc: &str) -> Res<()> {
+    let p = ProviderBuilder::new().connect_http(rpc.parse()?).erased();
+    for _ in 0..150 {
+        if p.get_chain_id().await.is_ok() {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    Err(format!("no chain answers at {rpc}: start anvil first").into())
+}
+
 fn signer(i: usize) -> PrivateKeySigner {
     KEYS[i].parse().expect("anvil key")
 }
@@ -124,6 +136,10 @@ async fn main() -> Res<()> {
     let mode = std::env::args().nth(1).unwrap_or_default();
     match mode.as_str() {
         "deploy" => {
+            // The chains may have been started a moment ago (`anvil … &`): wait for them.
+            for rpc in [&src, &dst] {
+                wait_for(rpc).await?;
+            }
             let s0 = at(&src, 0)?;
             let got = [
                 deploy(&s0, "GuardedToken", token_args("BTC", 8)).await?,
