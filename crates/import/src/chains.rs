@@ -229,7 +229,10 @@ mod tests {
             assert_eq!(resolve(n).and_then(|c| c.chain_id), Some(42161), "{n}");
         }
         assert_eq!(resolve("oeth").map(|c| c.name), Some("optimism".into()));
-        assert_eq!(resolve("ronin-mainnet").and_then(|c| c.chain_id), Some(2020));
+        assert_eq!(
+            resolve("ronin-mainnet").and_then(|c| c.chain_id),
+            Some(2020)
+        );
         assert_eq!(resolve("base").and_then(|c| c.chain_id), Some(8453));
         assert_eq!(by_chain_id(10).map(|c| c.name), Some("optimism".into()));
         assert_eq!(resolve("no-such-chain"), None);
@@ -256,10 +259,19 @@ mod tests {
             evm_address("0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48").as_deref(),
             Some("0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48")
         );
-        for bad in ["0x12", "A0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48", "0xZZb86991c6218b36c1d19D4a2e9Eb0cE3606eB48", ""] {
+        for bad in [
+            "0x12",
+            "A0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48",
+            "0xZZb86991c6218b36c1d19D4a2e9Eb0cE3606eB48",
+            "",
+        ] {
             assert_eq!(evm_address(bad), None, "{bad}");
         }
-        let id = address_id("usdc", "ethereum", "0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48");
+        let id = address_id(
+            "usdc",
+            "ethereum",
+            "0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48",
+        );
         assert_eq!(
             id_address(&id),
             Some(("ethereum", "0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48"))

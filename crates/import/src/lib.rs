@@ -18,6 +18,7 @@ pub mod ccip;
 pub mod chains;
 mod error;
 mod json;
+pub mod l2beat;
 mod prices;
 mod source;
 

@@ -58,7 +58,6 @@ pub struct Token {
     pub source: String,
 }
 
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Raw {
@@ -164,19 +163,24 @@ impl Prices {
         let mut tokens = BTreeMap::new();
         for (k, v) in raw.token {
             let (line, _) = line_col(text, v.span().start);
-            let bad = |message: String| Error::Invalid {
+            let bad = |message: String| {
+                Error::Invalid {
                 file: file.to_owned(),
                 at: format!("line {line}, [token] {k:?}"),
                 message,
                 help: "name a token as `[token.\"<chain>:<0x address>\"]`, e.g. `[token.\"ethereum:0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48\"]`, with `symbol`, `decimals` and `source`".to_owned(),
+            }
             };
             let (chain, address) = k
                 .split_once(':')
                 .ok_or_else(|| bad("the key is not `<chain>:<address>`".to_owned()))?;
             let chain = crate::chains::resolve(chain)
                 .ok_or_else(|| bad(format!("unknown chain `{chain}`")))?;
-            let address = crate::chains::evm_address(address)
-                .ok_or_else(|| bad(format!("`{address}` is not an EVM address (0x and 40 hex digits)")))?;
+            let address = crate::chains::evm_address(address).ok_or_else(|| {
+                bad(format!(
+                    "`{address}` is not an EVM address (0x and 40 hex digits)"
+                ))
+            })?;
             let t = v.into_inner();
             if t.decimals > 36 {
                 return Err(bad(format!("{} decimals is not plausible", t.decimals)));
@@ -253,11 +257,22 @@ mod tests {
             .expect("by canonical chain and lower-case address");
         assert_eq!((t.symbol.as_str(), t.decimals), ("USDT", 6));
         for (text, want) in [
-            ("[token.\"nochain:0xdAC17F958D2ee523a2206206994597C13D831ec7\"]\nsymbol = \"U\"\ndecimals = 6\nsource = \"x\"\n", "unknown chain `nochain`"),
-            ("[token.\"eth:0x12\"]\nsymbol = \"U\"\ndecimals = 6\nsource = \"x\"\n", "is not an EVM address"),
-            ("[token.\"eth\"]\nsymbol = \"U\"\ndecimals = 6\nsource = \"x\"\n", "not `<chain>:<address>`"),
+            (
+                "[token.\"nochain:0xdAC17F958D2ee523a2206206994597C13D831ec7\"]\nsymbol = \"U\"\ndecimals = 6\nsource = \"x\"\n",
+                "unknown chain `nochain`",
+            ),
+            (
+                "[token.\"eth:0x12\"]\nsymbol = \"U\"\ndecimals = 6\nsource = \"x\"\n",
+                "is not an EVM address",
+            ),
+            (
+                "[token.\"eth\"]\nsymbol = \"U\"\ndecimals = 6\nsource = \"x\"\n",
+                "not `<chain>:<address>`",
+            ),
         ] {
-            let e = Prices::parse(Path::new("p.toml"), text).expect_err(text).to_string();
+            let e = Prices::parse(Path::new("p.toml"), text)
+                .expect_err(text)
+                .to_string();
             assert!(e.contains(want) && e.contains("at line 1, [token]"), "{e}");
         }
     }

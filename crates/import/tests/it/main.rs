@@ -2,6 +2,7 @@
 //! real CCIP snapshot in data/ccip-directory, and properties of the parser.
 
 mod fixtures;
+mod l2beat;
 mod properties;
 mod real;
 
