@@ -17,6 +17,7 @@
 pub mod ccip;
 pub mod chains;
 mod error;
+pub mod hyperlane;
 mod json;
 pub mod l2beat;
 mod prices;

@@ -16,3 +16,17 @@ fn dump() {
     }
     std::fs::write("/tmp/l2beat.toml", i.to_toml().unwrap()).unwrap();
 }
+
+#[test]
+fn dump_hl() {
+    let (i, f) = ringfence_import::hyperlane::import_dir(
+        &repo().join("data/hyperlane-registry"),
+        &Prices::none(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    eprintln!("{f:#?}");
+    for n in &i.notes {
+        eprintln!("note: {n}");
+    }
+    std::fs::write("/tmp/hl.toml", i.to_toml().unwrap()).unwrap();
+}
