@@ -232,7 +232,7 @@ fn gate(
     threshold: &str,
     what: &'static str,
 ) -> Result<Option<Gate>> {
-    let Some(m) = values.opt(members, addrs)? else {
+    let Some((field, m)) = values.opt(members, |m| Ok((m.path(), addrs(m)?)))? else {
         return Ok(None);
     };
     let Some(t) = values.opt(threshold, |t| t.u32(GATE_HELP))? else {
@@ -241,7 +241,7 @@ fn gate(
     Ok(Some(Gate {
         members: m,
         threshold: t,
-        field: format!("{}.{members}", values.path()),
+        field,
         what,
     }))
 }
@@ -533,7 +533,7 @@ mod tests {
         let g = p.entries[0].multisig.as_ref().expect("a multisig");
         assert_eq!((g.members.len(), g.threshold), (2, 2));
         assert_eq!(g.members[0].chain, "ethereum");
-        assert_eq!(g.field, "$.entries[0].values.$members");
+        assert_eq!(g.field, "$.entries[0].values[\"$members\"]");
         let perm = &p.entries[1].received[0];
         assert_eq!((perm.kind.as_str(), perm.delay_s), ("upgrade", 15));
         assert_eq!(perm.field, "$.entries[1].receivedPermissions[0]");
@@ -566,7 +566,7 @@ mod tests {
             ),
             (
                 "{\"name\": \"p\", \"timestamp\": 1, \"entries\": [{\"type\": \"Contract\", \"address\": \"eth:0x562Dfaac27A84be6C96273F5c9594DA1681C0DA7\", \"values\": {\"$members\": [\"eth:0x562Dfaac27A84be6C96273F5c9594DA1681C0DA7\"], \"$threshold\": \"x\"}}]}",
-                "at $.entries[0].values.$threshold: expected a non-negative integer",
+                "at $.entries[0].values[\"$threshold\"]: expected a non-negative integer",
             ),
             (
                 "{\"name\": \"p\", \"timestamp\": 1, \"entries\": [{\"type\": \"Contract\", \"address\": \"eth:0x562Dfaac27A84be6C96273F5c9594DA1681C0DA7\", \"values\": {\"guardianSet\": {\"keys\": [\"0x12\"]}}}]}",
@@ -613,7 +613,8 @@ mod tests {
             let thr = match field { "$members" => "$threshold", "validators" => "threshold", "oracleAddresses" => "minConfirmations", _ => "signerThreshold" };
             let text = format!(r#"{{"name": "x", "timestamp": 1, "entries": [{{"type": "Contract", "address": "eth:0x562Dfaac27A84be6C96273F5c9594DA1681C0DA7", "values": {{"{field}": {bad}, "{thr}": 1}}}}]}}"#);
             let e = parse(Path::new("x.json"), &text).expect_err("bad").to_string();
-            prop_assert!(e.contains(&format!("$.entries[0].values.{field}")), "{}", e);
+            let at = if field.starts_with('$') { format!("$.entries[0].values[\"{field}\"]") } else { format!("$.entries[0].values.{field}") };
+            prop_assert!(e.contains(&at), "{}", e);
         }
     }
 }
