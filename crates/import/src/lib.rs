@@ -20,6 +20,7 @@ mod error;
 pub mod hyperlane;
 mod json;
 pub mod l2beat;
+pub mod merge;
 mod prices;
 mod source;
 

@@ -420,6 +420,11 @@ pub struct HyperlaneRegistry;
 
 /// Reads every `warp_routes/<SYMBOL>/<name>-config.json` under `dir`, maps and validates.
 pub fn import_dir(dir: &Path, prices: &Prices) -> Result<(Import, Figures)> {
+    import_dir_as(dir, &dir.display().to_string(), prices)
+}
+
+/// As [`import_dir`], naming the directory `origin` in the spec's header.
+pub fn import_dir_as(dir: &Path, origin: &str, prices: &Prices) -> Result<(Import, Figures)> {
     let help = "give the directory that holds warp_routes/<SYMBOL>/<name>-config.json (e.g. data/hyperlane-registry)";
     let wr = dir.join("warp_routes");
     let read_dir = |p: &Path| {
@@ -481,7 +486,7 @@ pub fn import_dir(dir: &Path, prices: &Prices) -> Result<(Import, Figures)> {
         .map(|t| Provenance::from_source_md(&t))
         .unwrap_or_default();
     let (spec, f, notes, missing) = map(&routes, &provenance, prices);
-    Model::from_spec(&format!("{} (imported)", dir.display()), spec.clone())?;
+    Model::from_spec(&format!("{origin} (imported)"), spec.clone())?;
     let fig = |key: &'static str, label: &str, value: usize| Figure {
         key,
         label: label.to_owned(),
@@ -515,7 +520,7 @@ pub fn import_dir(dir: &Path, prices: &Prices) -> Result<(Import, Figures)> {
         fig("chains", "chains with a mapped token", f.chains),
     ];
     let header = vec![
-        format!("Imported by `ringfence import hyperlane` from {}:", dir.display()),
+        format!("Imported by `ringfence import hyperlane` from {origin}:"),
         "Hyperlane registry (npm @hyperlane-xyz/registry 26.1.0, MIT): warp route configs and chain ids.".to_owned(),
         format!("{} routes, {} tokens: {} EVM escrows and {} synthetic tokens mapped; {} non-EVM and {} other tokens skipped.", f.routes, f.tokens, f.collateral, f.synthetic, f.not_evm, f.other),
         "The registry publishes no owners, ISMs, rate limits or balances: routes use the placeholder set `hyperlane-default-ism` until L2BEAT's Hyperlane discovery is merged in.".to_owned(),

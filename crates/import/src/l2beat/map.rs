@@ -82,9 +82,15 @@ pub fn signer_id(a: &Addr) -> String {
     address_id("signer", &a.chain, &a.address)
 }
 
-/// The layer id of a project.
+/// The layer id of a project: its name, or `<name>-bridge` when the name is also a chain's
+/// (`ronin`), since ids are unique across kinds.
 pub fn layer_id(project: &str) -> String {
-    slug(project)
+    let s = slug(project);
+    if chains::resolve(&s).is_some() {
+        format!("{s}-bridge")
+    } else {
+        s
+    }
 }
 
 struct Ctx<'a> {

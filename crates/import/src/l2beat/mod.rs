@@ -66,6 +66,11 @@ pub fn files(dir: &Path) -> Result<Vec<PathBuf>> {
 
 /// Reads, parses, maps and validates every project under `dir`.
 pub fn import_dir(dir: &Path, prices: &Prices) -> Result<(Import, Figures)> {
+    import_dir_as(dir, &dir.display().to_string(), prices)
+}
+
+/// As [`import_dir`], naming the directory `origin` in the spec's header.
+pub fn import_dir_as(dir: &Path, origin: &str, prices: &Prices) -> Result<(Import, Figures)> {
     let mut projects = Vec::new();
     for f in files(dir)? {
         let text = std::fs::read_to_string(&f).map_err(|source| Error::Read {
@@ -84,7 +89,7 @@ pub fn import_dir(dir: &Path, prices: &Prices) -> Result<(Import, Figures)> {
     let provenance = std::fs::read_to_string(dir.join("SOURCE.md"))
         .map(|t| Provenance::from_source_md(&t))
         .unwrap_or_default();
-    import_projects(&projects, &dir.display().to_string(), &provenance, prices)
+    import_projects(&projects, origin, &provenance, prices)
 }
 
 /// Maps and validates parsed projects; `origin` names them in the header.

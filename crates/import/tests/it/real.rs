@@ -109,17 +109,21 @@ fn the_real_snapshot_imports_to_a_valid_spec_with_its_pinned_figures() {
     assert_eq!(model.spec, c.import.spec);
     // Chains are named as every importer names them; the alias table gives most an EVM chain id
     // from the Hyperlane registry, the rest (non-EVM, unknown names) have none.
-    let with_id = model.spec.chains.iter().filter(|ch| ch.chain_id.is_some()).count();
+    let with_id = model
+        .spec
+        .chains
+        .iter()
+        .filter(|ch| ch.chain_id.is_some())
+        .count();
     assert_eq!(with_id, CHAINS_WITH_ID, "chains with an EVM chain id");
-    let eth = model.spec.chains.iter().find(|ch| ch.id.get_ref() == "ethereum").expect("mainnet is ethereum");
+    let eth = model
+        .spec
+        .chains
+        .iter()
+        .find(|ch| ch.id.get_ref() == "ethereum")
+        .expect("mainnet is ethereum");
     assert_eq!(eth.chain_id, Some(1));
-    assert!(
-        model
-            .spec
-            .chains
-            .iter()
-            .all(|ch| ch.source.is_some())
-    );
+    assert!(model.spec.chains.iter().all(|ch| ch.source.is_some()));
     assert!(model.spec.assets.iter().all(|a| {
         a.source
             .as_deref()
