@@ -623,7 +623,7 @@ pub fn map(projects: &[Project], prices: &Prices) -> Mapped {
         cx.spec.layers.push(spec::Layer {
             id: r(layer.clone()),
             verifier_set: r(vs.clone()),
-            admin: admin.map(r),
+            admin: admin.clone().map(r),
             failure_probability: None,
             source: Some(s),
         });
@@ -655,10 +655,13 @@ pub fn map(projects: &[Project], prices: &Prices) -> Mapped {
                 })
                 .map(|h| h.at.clone())
                 .min();
-            let mint_authority = upgrader
+            let escrow_admin = upgrader
                 .as_ref()
                 .and_then(|u| cx.key_behind(u))
                 .map(|(k, _)| k);
+            // The layer admin already counts for every route; only a different key is a
+            // dependency of its own.
+            let mint_authority = escrow_admin.clone().filter(|k| Some(k) != admin.as_ref());
             let ism = e
                 .ism
                 .as_ref()
@@ -681,11 +684,14 @@ pub fn map(projects: &[Project], prices: &Prices) -> Mapped {
                     );
                 }
             }
-            match (&upgrader, &mint_authority) {
+            match (&upgrader, &escrow_admin) {
+                (Some(u), Some(k)) if mint_authority.is_none() => {
+                    let _ = write!(src, ". Upgradable through {u} by {k}, the layer's admin");
+                }
                 (Some(u), Some(k)) => {
                     let _ = write!(
                         src,
-                        ". mint_authority = {k}, the key that can upgrade the escrow ({u}) and so release what it holds; the spec has no per-route admin, so the upgrade key stands here"
+                        ". mint_authority = {k}, the key that can upgrade the escrow (through {u}) and so release what it holds — not the layer's admin; the spec has no per-route admin field, so the upgrade key stands here"
                     );
                 }
                 (Some(u), None) => {
