@@ -459,7 +459,7 @@ fn is_escrow(e: &Entry) -> bool {
         .is_some_and(|d| d.starts_with("Escrow for "))
         || e.template
             .as_deref()
-            .is_some_and(|t| t.starts_with("stargate/StargatePool"))
+            .is_some_and(|t| t.starts_with("stargate/StargatePool") || t.ends_with("/OFTAdapter"))
 }
 
 /// Maps projects; `prices` names tokens and fills prices where known.
@@ -655,6 +655,16 @@ pub fn map(projects: &[Project], prices: &Prices) -> Mapped {
                 })
                 .map(|h| h.at.clone())
                 .min();
+            // An OFT adapter's owner sets its peers and security (DVN) settings: for the route
+            // it is an admin as strong as an upgrade key (KelpDAO 2026 was a 1-of-1 DVN setting).
+            let oft_owner = e
+                .template
+                .as_deref()
+                .is_some_and(|t| t.ends_with("/OFTAdapter"))
+                .then(|| e.owner.clone())
+                .flatten();
+            let by_owner = upgrader.is_none() && oft_owner.is_some();
+            let upgrader = upgrader.or(oft_owner);
             let escrow_admin = upgrader
                 .as_ref()
                 .and_then(|u| cx.key_behind(u))
@@ -691,7 +701,12 @@ pub fn map(projects: &[Project], prices: &Prices) -> Mapped {
                 (Some(u), Some(k)) => {
                     let _ = write!(
                         src,
-                        ". mint_authority = {k}, the key that can upgrade the escrow (through {u}) and so release what it holds — not the layer's admin; the spec has no per-route admin field, so the upgrade key stands here"
+                        ". mint_authority = {k}, {} — not the layer's admin; the spec has no per-route admin field, so this key stands here",
+                        if by_owner {
+                            format!("the adapter's `owner` ({u}), who sets its peers and LayerZero security (DVN) settings and so can have a forged message release what it holds")
+                        } else {
+                            format!("the key that can upgrade the escrow (through {u}) and so release what it holds")
+                        }
                     );
                 }
                 (Some(u), None) => {

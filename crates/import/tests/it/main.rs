@@ -5,6 +5,7 @@ mod fixtures;
 mod l2beat;
 mod properties;
 mod real;
+mod real_data;
 
 use std::path::PathBuf;
 
