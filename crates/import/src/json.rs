@@ -40,6 +40,7 @@ pub(crate) struct At<'a> {
 pub(crate) struct Seg<'a> {
     parent: Option<&'a Seg<'a>>,
     key: &'a str,
+    index: Option<usize>,
 }
 
 fn is_ident(key: &str) -> bool {
@@ -54,12 +55,14 @@ fn render(seg: Option<&Seg<'_>>) -> String {
     let mut keys = Vec::new();
     let mut s = seg;
     while let Some(x) = s {
-        keys.push(x.key);
+        keys.push((x.key, x.index));
         s = x.parent;
     }
     let mut out = String::from("$");
-    for k in keys.into_iter().rev() {
-        if is_ident(k) {
+    for (k, i) in keys.into_iter().rev() {
+        if let Some(i) = i {
+            out.push_str(&format!("[{i}]"));
+        } else if is_ident(k) {
             out.push('.');
             out.push_str(k);
         } else {
@@ -129,6 +132,7 @@ impl<'a> At<'a> {
             let seg = Seg {
                 parent: self.parent,
                 key: k,
+                index: None,
             };
             f(
                 k,
@@ -142,6 +146,44 @@ impl<'a> At<'a> {
         Ok(())
     }
 
+    /// The raw value.
+    pub(crate) fn value(&self) -> &'a Value {
+        self.value
+    }
+
+    /// Walks an array's items, giving each with its path (`…[3]`).
+    pub(crate) fn items<F>(&self, help: &str, mut f: F) -> Result<()>
+    where
+        F: FnMut(usize, At<'_>) -> Result<()>,
+    {
+        let items = self
+            .value
+            .as_array()
+            .ok_or_else(|| self.expected("an array", help))?;
+        for (i, v) in items.iter().enumerate() {
+            let seg = Seg {
+                parent: self.parent,
+                key: "",
+                index: Some(i),
+            };
+            f(
+                i,
+                At {
+                    file: self.file,
+                    parent: Some(&seg),
+                    value: v,
+                },
+            )?;
+        }
+        Ok(())
+    }
+
+    /// A non-negative integer that fits in `u32`.
+    pub(crate) fn u32(&self, help: &str) -> Result<u32> {
+        let x = self.u64(help)?;
+        u32::try_from(x).map_err(|_| self.error(format!("{x} is too large here"), help))
+    }
+
     /// Runs `f` on the field `key` if it is present and not null.
     pub(crate) fn opt<T, F>(&self, key: &str, f: F) -> Result<Option<T>>
     where
@@ -153,6 +195,7 @@ impl<'a> At<'a> {
                 let seg = Seg {
                     parent: self.parent,
                     key,
+                    index: None,
                 };
                 f(At {
                     file: self.file,

@@ -15,11 +15,15 @@
 //! [`Spec`]: ringfence_model::Spec
 
 pub mod ccip;
+pub mod chains;
 mod error;
+pub mod hyperlane;
 mod json;
+pub mod l2beat;
+pub mod merge;
 mod prices;
 mod source;
 
 pub use error::{Error, Result};
-pub use prices::Prices;
+pub use prices::{Prices, Token};
 pub use source::{Figure, Import, MissingValues, Provenance, SOURCES, Source, source};

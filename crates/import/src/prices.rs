@@ -16,6 +16,11 @@
 //! # Optional: where the figures come from (kept in the spec's source text).
 //! source = "CoinGecko, 2026-08-21"
 //! ```
+//!
+//! A price may carry its own source: `USDT = { usd = 1.0, source = "Tether: redeemable 1:1" }`.
+//! And a `[token]` table names tokens by address, for sources that give an address but no symbol
+//! or decimals (L2BEAT discovery): `[token."ethereum:0xa0b8…eb48"]` with `symbol`, `decimals`
+//! and `source`. The chain may be written in any spelling [`crate::chains`] knows.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -35,6 +40,22 @@ pub struct Prices {
     pub price_usd: BTreeMap<String, f64>,
     /// Whole tokens, by asset id.
     pub supply: BTreeMap<String, f64>,
+    /// Where each price comes from, when the file says, by symbol.
+    pub price_source: BTreeMap<String, String>,
+    /// Tokens by (canonical chain, lower-case address).
+    pub tokens: BTreeMap<(String, String), Token>,
+}
+
+/// A token named by address in the `[token]` table.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Token {
+    /// Its symbol, as `[price_usd]` names it.
+    pub symbol: String,
+    /// Its ERC-20 decimals.
+    pub decimals: u32,
+    /// Where the symbol and decimals come from.
+    pub source: String,
 }
 
 #[derive(Deserialize)]
@@ -43,9 +64,11 @@ struct Raw {
     #[serde(default)]
     source: Option<String>,
     #[serde(default)]
-    price_usd: BTreeMap<String, toml::Spanned<f64>>,
+    price_usd: BTreeMap<String, toml::Spanned<toml::Value>>,
     #[serde(default)]
     supply: BTreeMap<String, toml::Spanned<f64>>,
+    #[serde(default)]
+    token: BTreeMap<String, toml::Spanned<Token>>,
 }
 
 const HELP: &str = "write `[price_usd]` with `SYMBOL = <USD per token>` lines and, optionally, `[supply]` with `\"SYMBOL@chain\" = <tokens>` lines (see the README, section Import real configurations)";
@@ -100,11 +123,91 @@ impl Prices {
             }
             Ok(out)
         };
+        let mut price_source = BTreeMap::new();
+        let mut prices = BTreeMap::new();
+        for (k, v) in raw.price_usd {
+            let span = v.span();
+            let usd = match v.into_inner() {
+                toml::Value::Float(x) => x,
+                toml::Value::Integer(i) => i as f64,
+                toml::Value::Table(t)
+                    if t.len() == 2
+                        && t.get("usd").is_some_and(|u| u.is_float() || u.is_integer())
+                        && t.get("source").is_some_and(toml::Value::is_str) =>
+                {
+                    if let Some(s) = t.get("source").and_then(toml::Value::as_str) {
+                        price_source.insert(k.clone(), s.to_owned());
+                    }
+                    match t.get("usd") {
+                        Some(toml::Value::Float(x)) => *x,
+                        Some(toml::Value::Integer(i)) => *i as f64,
+                        _ => f64::NAN,
+                    }
+                }
+                other => {
+                    let (line, column) = line_col(text, span.start);
+                    return Err(Error::Syntax {
+                        file: file.to_owned(),
+                        line,
+                        column,
+                        message: format!(
+                            "not a prices file: invalid type for [price_usd] {k:?}: expected a number or {{ usd = <number>, source = \"…\" }}, found {}",
+                            other.type_str()
+                        ),
+                        help: HELP.to_owned(),
+                    });
+                }
+            };
+            prices.insert(k, toml::Spanned::new(span, usd));
+        }
+        let mut tokens = BTreeMap::new();
+        for (k, v) in raw.token {
+            let (line, _) = line_col(text, v.span().start);
+            let bad = |message: String| {
+                Error::Invalid {
+                file: file.to_owned(),
+                at: format!("line {line}, [token] {k:?}"),
+                message,
+                help: "name a token as `[token.\"<chain>:<0x address>\"]`, e.g. `[token.\"ethereum:0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48\"]`, with `symbol`, `decimals` and `source`".to_owned(),
+            }
+            };
+            let (chain, address) = k
+                .split_once(':')
+                .ok_or_else(|| bad("the key is not `<chain>:<address>`".to_owned()))?;
+            let chain = crate::chains::resolve(chain)
+                .ok_or_else(|| bad(format!("unknown chain `{chain}`")))?;
+            let address = crate::chains::evm_address(address).ok_or_else(|| {
+                bad(format!(
+                    "`{address}` is not an EVM address (0x and 40 hex digits)"
+                ))
+            })?;
+            let t = v.into_inner();
+            if t.decimals > 36 {
+                return Err(bad(format!("{} decimals is not plausible", t.decimals)));
+            }
+            tokens.insert((chain.name, address), t);
+        }
         Ok(Self {
             file: Some(file.to_owned()),
             source: raw.source,
-            price_usd: check("price_usd", raw.price_usd)?,
+            price_usd: check("price_usd", prices)?,
             supply: check("supply", raw.supply)?,
+            price_source,
+            tokens,
+        })
+    }
+
+    /// The token at an address on a canonical chain, if the file names it.
+    pub fn token(&self, chain: &str, address: &str) -> Option<&Token> {
+        self.tokens.get(&(chain.to_owned(), address.to_owned()))
+    }
+
+    /// How to cite one symbol's price: the file, and the line's own source if it has one.
+    pub fn cite_price(&self, symbol: &str) -> Option<String> {
+        let file = self.citation()?;
+        Some(match self.price_source.get(symbol) {
+            Some(s) => format!("{file}: {symbol} {s}"),
+            None => file,
         })
     }
 
@@ -136,6 +239,42 @@ mod tests {
         assert_eq!(p.price_usd.get("$PAAL"), Some(&0.1));
         assert_eq!(p.supply.get("LINK@mainnet"), Some(&1e9));
         assert_eq!(p.citation().as_deref(), Some("p.toml (test)"));
+    }
+
+    #[test]
+    fn prices_may_carry_their_source_and_tokens_are_named_by_address() {
+        let p = Prices::parse(
+            Path::new("p.toml"),
+            "[price_usd]\nUSDT = { usd = 1.0, source = \"peg\" }\nLINK = 2\n\
+             [token.\"eth:0xdAC17F958D2ee523a2206206994597C13D831ec7\"]\nsymbol = \"USDT\"\ndecimals = 6\nsource = \"x\"\n",
+        )
+        .expect("valid");
+        assert_eq!(p.price_usd.get("USDT"), Some(&1.0));
+        assert_eq!(p.cite_price("USDT").as_deref(), Some("p.toml: USDT peg"));
+        assert_eq!(p.cite_price("LINK").as_deref(), Some("p.toml"));
+        let t = p
+            .token("ethereum", "0xdac17f958d2ee523a2206206994597c13d831ec7")
+            .expect("by canonical chain and lower-case address");
+        assert_eq!((t.symbol.as_str(), t.decimals), ("USDT", 6));
+        for (text, want) in [
+            (
+                "[token.\"nochain:0xdAC17F958D2ee523a2206206994597C13D831ec7\"]\nsymbol = \"U\"\ndecimals = 6\nsource = \"x\"\n",
+                "unknown chain `nochain`",
+            ),
+            (
+                "[token.\"eth:0x12\"]\nsymbol = \"U\"\ndecimals = 6\nsource = \"x\"\n",
+                "is not an EVM address",
+            ),
+            (
+                "[token.\"eth\"]\nsymbol = \"U\"\ndecimals = 6\nsource = \"x\"\n",
+                "not `<chain>:<address>`",
+            ),
+        ] {
+            let e = Prices::parse(Path::new("p.toml"), text)
+                .expect_err(text)
+                .to_string();
+            assert!(e.contains(want) && e.contains("at line 1, [token]"), "{e}");
+        }
     }
 
     #[test]

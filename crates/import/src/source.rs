@@ -24,7 +24,11 @@ pub trait Source: Sync {
 }
 
 /// Every source the command line offers.
-pub static SOURCES: &[&dyn Source] = &[&crate::ccip::CcipDirectory];
+pub static SOURCES: &[&dyn Source] = &[
+    &crate::ccip::CcipDirectory,
+    &crate::l2beat::L2beat,
+    &crate::hyperlane::HyperlaneRegistry,
+];
 
 /// The source with this command-line name.
 pub fn source(name: &str) -> Option<&'static dyn Source> {

@@ -1,5 +1,7 @@
-//! `ringfence import SOURCE INPUT -o SPEC [--prices FILE]`: turn published data (today the
-//! Chainlink CCIP directory) into an ecosystem spec that every other command reads.
+//! `ringfence import SOURCE INPUT -o SPEC [--prices FILE]`: turn published data (the Chainlink
+//! CCIP directory, L2BEAT discovery files, the Hyperlane registry) into an ecosystem spec that
+//! every other command reads; `ringfence import merge SPEC… -o SPEC` joins such specs (the same
+//! address on the same chain is the same entity; conflicts are reported, exit 1).
 //!
 //! The spec goes to `-o` (`-o -` for stdout); what the data gives — counts, skipped entries, and
 //! which prices and supplies are missing — goes to stderr. Bad input (an unreadable directory, a
@@ -9,6 +11,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Context as _, anyhow};
+use ringfence_import::merge::{Input, merge};
 use ringfence_import::{Prices, SOURCES, source};
 
 use super::{CmdResult, Failure, Outcome};
@@ -16,13 +19,15 @@ use super::{CmdResult, Failure, Outcome};
 /// Arguments of `import`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// What the input is: `ccip-directory` (Chainlink's published CCIP directory).
-    #[arg(value_name = "SOURCE", value_parser = clap::builder::PossibleValuesParser::new(SOURCES.iter().map(|s| s.name())))]
+    /// What the input is: `ccip-directory` (Chainlink's published CCIP directory), `l2beat`
+    /// (L2BEAT discovery files), `hyperlane` (the Hyperlane registry), or `merge` (specs to join).
+    #[arg(value_name = "SOURCE", value_parser = clap::builder::PossibleValuesParser::new(SOURCES.iter().map(|s| s.name()).chain(["merge"])))]
     source: String,
     /// The input: for `ccip-directory`, the directory holding chains.json, tokens.json and
-    /// lanes.json (and verifiers.json, decom.json, SOURCE.md).
-    #[arg(value_name = "INPUT")]
-    input: PathBuf,
+    /// lanes.json; for `l2beat`, the directory of `<project>/discovered.json`; for `hyperlane`,
+    /// the directory holding `warp_routes/`; for `merge`, two or more spec files, first preferred.
+    #[arg(value_name = "INPUT", required = true, num_args = 1..)]
+    input: Vec<PathBuf>,
     /// Where to write the spec (TOML); `-` for stdout.
     #[arg(short = 'o', long = "output", value_name = "SPEC")]
     output: PathBuf,
@@ -33,6 +38,16 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args) -> CmdResult {
+    if args.source == "merge" {
+        return run_merge(&args);
+    }
+    let [input] = args.input.as_slice() else {
+        return Err(Failure::Other(anyhow!(
+            "`import {}` takes one INPUT, {} given\n  help: give the one directory to import; to join specs use `ringfence import merge SPEC… -o SPEC`",
+            args.source,
+            args.input.len()
+        )));
+    };
     let src = source(&args.source)
         .ok_or_else(|| Failure::Other(anyhow!("unknown import source `{}`", args.source)))?;
     let prices = match &args.prices {
@@ -40,7 +55,7 @@ pub(crate) fn run(args: Args) -> CmdResult {
         None => Prices::none(),
     };
     let import = src
-        .import(&args.input, &prices)
+        .import(input, &prices)
         .map_err(|e| Failure::Other(anyhow!("{e}")))?;
     let toml = import
         .to_toml()
@@ -74,6 +89,61 @@ pub(crate) fn run(args: Args) -> CmdResult {
     Ok(Outcome::Clean)
 }
 
+fn write(output: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    if output.as_os_str() == "-" {
+        print!("{text}");
+    } else {
+        std::fs::write(output, text)
+            .with_context(|| format!("cannot write {}", output.display()))?;
+    }
+    Ok(())
+}
+
+fn run_merge(args: &Args) -> CmdResult {
+    if args.prices.is_some() {
+        return Err(Failure::Other(anyhow!(
+            "`import merge` takes no --prices\n  help: give --prices to each `ringfence import SOURCE` whose output you merge"
+        )));
+    }
+    let inputs = args
+        .input
+        .iter()
+        .map(|p| Input::load(p))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Failure::Other(anyhow!("{e}")))?;
+    let m = merge(&inputs).map_err(|e| Failure::Other(anyhow!("{e}")))?;
+    let toml = m
+        .to_toml(&inputs)
+        .map_err(|e| Failure::Other(anyhow!("{e}")))?;
+    write(&args.output, &toml)?;
+    let mut talk = String::new();
+    for n in &m.notes {
+        talk.push_str(&format!("note: {n}\n"));
+    }
+    for c in &m.conflicts {
+        talk.push_str(&format!("conflict: {c}\n"));
+    }
+    talk.push_str(&format!(
+        "merged {} specs: {} chains, {} operators, {} verifier sets, {} keys, {} layers, {} assets; {} joined, {} conflict(s), {} placeholder(s) dropped\n",
+        inputs.len(),
+        m.spec.chains.len(),
+        m.spec.operators.len(),
+        m.spec.verifier_sets.len(),
+        m.spec.keys.len(),
+        m.spec.layers.len(),
+        m.spec.assets.len(),
+        m.joined,
+        m.conflicts.len(),
+        m.dropped.len()
+    ));
+    eprint!("{talk}");
+    Ok(if m.conflicts.is_empty() {
+        Outcome::Clean
+    } else {
+        Outcome::Attention
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,7 +157,7 @@ mod tests {
     fn args(input: &str, output: PathBuf, prices: Option<&str>) -> Args {
         Args {
             source: "ccip-directory".to_owned(),
-            input: fixture(input),
+            input: vec![fixture(input)],
             output,
             prices: prices.map(fixture),
         }

@@ -21,12 +21,19 @@ pub fn operator_id(verifier: &str) -> String {
 
 /// The verifier set id of a chain whose verifiers the directory lists.
 pub fn verifier_set_id(chain: &str) -> String {
-    format!("ccip-verifiers@{chain}")
+    format!("ccip-verifiers@{}", chain_name(chain))
 }
 
 /// The asset id of a token on a chain.
 pub fn asset_id(token: &str, chain: &str) -> String {
-    format!("{token}@{chain}")
+    format!("{token}@{}", chain_name(chain))
+}
+
+/// The spec's name for a directory chain: the name every importer uses ([`crate::chains`]:
+/// `mainnet` → `ethereum`, `ethereum-mainnet-arbitrum-1` → `arbitrum`), or the directory's name
+/// when the alias table does not know it.
+pub fn chain_name(directory_name: &str) -> String {
+    crate::chains::canonical_or_same(directory_name).name
 }
 
 /// What the directory says about one burn-and-mint deployment's inbound lanes.
@@ -300,14 +307,22 @@ pub fn map(dir: &Directory, prices: &Prices) -> Mapped {
 
     // Chains.
     for (name, info) in &dir.chains {
+        let known = crate::chains::resolve(name);
         let mut s = format!(
-            "{} $[{name:?}] ({cite}): CCIP chain selector {}{}. The directory publishes no EVM chain id (the selector is CCIP's own), so `chain_id` is left out.",
+            "{} $[{name:?}] ({cite}): CCIP chain selector {}{}. {}",
             file("chains"),
             info.selector,
             info.router
                 .as_deref()
                 .map(|a| format!(", router {a}"))
-                .unwrap_or_default()
+                .unwrap_or_default(),
+            match known.as_ref().and_then(|k| k.chain_id.map(|id| (k, id))) {
+                Some((k, id)) => format!(
+                    "The directory publishes no EVM chain id (the selector is CCIP's own); `{name}` is `{}` in ringfence's alias table, EVM chain id {id} from the Hyperlane registry (data/hyperlane-registry/chains.json).",
+                    k.name
+                ),
+                None => "The directory publishes no EVM chain id (the selector is CCIP's own) and ringfence's alias table does not know this name, so `chain_id` is left out.".to_owned(),
+            }
         );
         if listed.contains_key(name.as_str()) {
             let _ = write!(s, " Verifiers: {}.", verifier_set_id(name));
@@ -322,8 +337,8 @@ pub fn map(dir: &Directory, prices: &Prices) -> Mapped {
             let _ = write!(s, " Listed as decommissioned in {}.", file("decom"));
         }
         spec.chains.push(spec::Chain {
-            id: r(name.clone()),
-            chain_id: None,
+            id: r(chain_name(name)),
+            chain_id: known.and_then(|k| k.chain_id),
             block_time_s: None,
             source: Some(s),
         });
@@ -484,7 +499,7 @@ pub fn map(dir: &Directory, prices: &Prices) -> Mapped {
                     let route = Route {
                         layer: r(LAYER),
                         verifier_set: vs.map(r),
-                        source: home.map(r),
+                        source: home.map(|h| r(chain_name(h))),
                         rate_limit: inbound.rate_limit.map(|(c, rate)| RateLimit {
                             capacity: num(c),
                             refill_per_s: num(rate),
@@ -543,7 +558,7 @@ pub fn map(dir: &Directory, prices: &Prices) -> Mapped {
             }
             spec.assets.push(spec::Asset {
                 id: r(id),
-                chain: r(chain.clone()),
+                chain: r(chain_name(chain)),
                 kind,
                 price_usd: num(price.unwrap_or(0.0)),
                 supply: num(supply.unwrap_or(0.0)),

@@ -3,7 +3,9 @@
 //! `src/config/data/ccip/v1_2_0/mainnet/`) as an ecosystem spec.
 //!
 //! The mapping (the README has the full table):
-//! - each chain → a `chain` (id = the directory's name; no `chain_id`, which it does not publish);
+//! - each chain → a `chain`, named as every importer names it ([`crate::chains`]: `mainnet` →
+//!   `ethereum`) with its EVM chain id from the Hyperlane registry where the alias table knows the
+//!   directory's name; otherwise the directory's name and no `chain_id` (it publishes none);
 //! - CCIP → the layer `ccip`; each verifier of `verifiers.json` → an operator (org = its name);
 //!   each chain that lists verifiers → a verifier set `ccip-verifiers@<chain>`; the verifiers
 //!   with role `default` → `ccip-default`, the layer's set, used where none is listed;
@@ -32,7 +34,8 @@ pub use directory::{
     TokenPool, Verifier, parse, read,
 };
 pub use map::{
-    DEFAULT_SET, Figures, Inbound, LAYER, Mapped, asset_id, map, operator_id, verifier_set_id,
+    DEFAULT_SET, Figures, Inbound, LAYER, Mapped, asset_id, chain_name, map, operator_id,
+    verifier_set_id,
 };
 
 use crate::{Figure, Import, Prices, Result, Source};

@@ -2,8 +2,10 @@
 //! real CCIP snapshot in data/ccip-directory, and properties of the parser.
 
 mod fixtures;
+mod l2beat;
 mod properties;
 mod real;
+mod real_data;
 
 use std::path::PathBuf;
 

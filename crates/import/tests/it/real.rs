@@ -13,6 +13,9 @@ use ringfence_model::Model;
 
 use super::repo;
 
+/// CCIP chains whose directory name the alias table maps to a registry chain with an EVM id.
+const CHAINS_WITH_ID: usize = 60;
+
 fn snapshot() -> std::path::PathBuf {
     let dir = repo().join("data/ccip-directory");
     assert!(
@@ -66,11 +69,11 @@ fn the_real_snapshot_imports_to_a_valid_spec_with_its_pinned_figures() {
     let unbounded: BTreeSet<&str> = c.unbounded().map(|i| i.asset.as_str()).collect();
     for id in [
         "LINK@jovay-mainnet",
-        "USDC@ronin-mainnet",
-        "WETH@ronin-mainnet",
-        "pufETH@bsc-mainnet",
-        "SHIB@ethereum-mainnet-base-1",
-        "LBTC@corn-mainnet",
+        "USDC@ronin",
+        "WETH@ronin",
+        "pufETH@bsc",
+        "SHIB@base",
+        "LBTC@corn",
     ] {
         assert!(
             unbounded.contains(id),
@@ -80,7 +83,7 @@ fn the_real_snapshot_imports_to_a_valid_spec_with_its_pinned_figures() {
     let corn = c
         .inbound
         .iter()
-        .find(|i| i.asset == "LBTC@corn-mainnet")
+        .find(|i| i.asset == "LBTC@corn")
         .expect("listed");
     assert_eq!(
         (corn.disabled_from.len(), corn.unpublished_from.as_slice()),
@@ -89,7 +92,7 @@ fn the_real_snapshot_imports_to_a_valid_spec_with_its_pinned_figures() {
     let megaeth = c
         .inbound
         .iter()
-        .find(|i| i.asset == "LINK@megaeth-mainnet")
+        .find(|i| i.asset == "LINK@megaeth")
         .expect("listed");
     let (cap, rate) = megaeth.rate_limit.expect("bounded");
     assert!(
@@ -104,13 +107,23 @@ fn the_real_snapshot_imports_to_a_valid_spec_with_its_pinned_figures() {
     std::fs::write(&path, &toml).expect("write");
     let model = Model::load(&path).unwrap_or_else(|d| panic!("{d}"));
     assert_eq!(model.spec, c.import.spec);
-    assert!(
-        model
-            .spec
-            .chains
-            .iter()
-            .all(|ch| ch.chain_id.is_none() && ch.source.is_some())
-    );
+    // Chains are named as every importer names them; the alias table gives most an EVM chain id
+    // from the Hyperlane registry, the rest (non-EVM, unknown names) have none.
+    let with_id = model
+        .spec
+        .chains
+        .iter()
+        .filter(|ch| ch.chain_id.is_some())
+        .count();
+    assert_eq!(with_id, CHAINS_WITH_ID, "chains with an EVM chain id");
+    let eth = model
+        .spec
+        .chains
+        .iter()
+        .find(|ch| ch.id.get_ref() == "ethereum")
+        .expect("mainnet is ethereum");
+    assert_eq!(eth.chain_id, Some(1));
+    assert!(model.spec.chains.iter().all(|ch| ch.source.is_some()));
     assert!(model.spec.assets.iter().all(|a| {
         a.source
             .as_deref()
@@ -136,15 +149,15 @@ fn the_real_snapshot_imports_to_a_valid_spec_with_its_pinned_figures() {
         exposure.values_missing,
         "no prices given: the report must say values are missing"
     );
-    let wrapped = model.asset("LINK@megaeth-mainnet").expect("asset");
-    for component in ["ccip", "ccip-verifiers@megaeth-mainnet", "megaeth-mainnet"] {
+    let wrapped = model.asset("LINK@megaeth").expect("asset");
+    for component in ["ccip", "ccip-verifiers@megaeth", "megaeth"] {
         let c = model.component(component).expect("component");
         assert!(
             closure.dep(wrapped, c) > 0.0,
-            "LINK@megaeth-mainnet depends on {component}"
+            "LINK@megaeth depends on {component}"
         );
     }
-    let canonical = model.asset("LINK@mainnet").expect("asset");
+    let canonical = model.asset("LINK@ethereum").expect("asset");
     assert_eq!(
         closure.dep(canonical, model.component("ccip").expect("ccip")),
         0.0,
