@@ -13,6 +13,7 @@ mod ingest;
 mod metrics;
 mod watch;
 
+pub use actions::signature as webhook_signature;
 pub use decode::Decoder;
 pub use error::{Error, Result};
 pub use watch::{WatchOptions, Watcher};
