@@ -33,6 +33,9 @@ pub struct WatchOptions {
     /// `key_env` → hex private key, of a `secret_env` → webhook signing secret). `Debug` shows
     /// only the names.
     pub secrets: std::collections::HashMap<String, Secret>,
+    /// Told once the daemon has its keys, webhooks and chain tasks and follows the chains
+    /// (readiness).
+    pub started: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 /// The `ringfence watch` daemon.
@@ -81,7 +84,7 @@ impl Watcher {
     }
 
     /// Runs until `shutdown` completes.
-    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<()> {
+    pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> Result<()> {
         let spec = self.spec.clone();
         let mut store = Store::open(&spec.store.path)?;
         let mut engine = self.replay(&store)?;
@@ -182,6 +185,9 @@ impl Watcher {
             tasks.push(tokio::spawn(ingest.run()));
         }
         drop(tx);
+        if let Some(s) = self.opts.started.take() {
+            let _ = s.send(());
+        }
 
         tokio::pin!(shutdown);
         let mut found = Vec::new();

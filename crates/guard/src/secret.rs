@@ -132,7 +132,8 @@ pub fn redact_url(url: &str) -> String {
 const SCHEMES: [&str; 4] = ["https://", "http://", "wss://", "ws://"];
 
 /// Rewrites every `http(s)://` and `ws(s)://` URL in `text` to its redacted form (see
-/// [`redact_url`]); a URL ends at whitespace, a quote, `)`, `>`, `]`, `,` or `\`. Text without a
+/// [`redact_url`]); a URL ends at whitespace, a control character (a terminal colour code), a
+/// quote, `)`, `>`, `]`, `}`, `,` or `\`. Text without a
 /// URL is returned as it is.
 pub fn scrub_urls(text: &str) -> Cow<'_, str> {
     let lower_has = |t: &str| SCHEMES.iter().any(|s| t.contains(s));
@@ -150,7 +151,9 @@ pub fn scrub_urls(text: &str) -> Cow<'_, str> {
         let url_part = &rest[at..];
         let end = url_part
             .find(|c: char| {
-                c.is_whitespace() || matches!(c, '"' | '\'' | ')' | '>' | ']' | ',' | '\\' | '`')
+                c.is_whitespace()
+                    || c.is_control()
+                    || matches!(c, '"' | '\'' | ')' | '>' | ']' | '}' | ',' | '\\' | '`')
             })
             .unwrap_or(url_part.len());
         out.push_str(&redact_url(&url_part[..end]));
@@ -158,6 +161,24 @@ pub fn scrub_urls(text: &str) -> Cow<'_, str> {
     }
     out.push_str(rest);
     Cow::Owned(out)
+}
+
+/// A writer that redacts every URL in what passes through it (see [`scrub_urls`]): the log
+/// writer of `ringfence watch` and `serve`, because RPC libraries put the full endpoint in their
+/// spans and errors. Log formatters write each event in one call, so a URL is never split.
+#[derive(Debug)]
+pub struct ScrubWriter<W>(pub W);
+
+impl<W: std::io::Write> std::io::Write for ScrubWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        self.0.write_all(scrub_urls(&text).as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
 }
 
 #[cfg(test)]
@@ -209,6 +230,15 @@ mod tests {
             "error sending request for url (http://127.0.0.1:9/…?apikey=…): connection refused"
         );
         assert!(matches!(scrub_urls("no url here"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn the_scrubbing_writer_redacts_what_passes() {
+        use std::io::Write as _;
+        let mut w = ScrubWriter(Vec::new());
+        write!(w, "span{{url=https://eth.example/v2/KEY}}: sending").expect("write");
+        let out = String::from_utf8(w.0).expect("utf8");
+        assert_eq!(out, "span{url=https://eth.example/…}: sending");
     }
 
     proptest! {
