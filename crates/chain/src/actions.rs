@@ -156,7 +156,9 @@ impl Actions {
         tokio::spawn(async move {
             // 1. Transactions, each (action, argument) once per group.
             type Pending = alloy::providers::PendingTransactionBuilder<alloy::network::Ethereum>;
-            let mut sent: Vec<((String, Option<B256>), (usize, usize))> = Vec::new();
+            // (action id, argument) → (record, action) of the send.
+            type Key = (String, Option<B256>);
+            let mut sent: Vec<(Key, (usize, usize))> = Vec::new();
             let mut receipts: Vec<((usize, usize), Pending)> = Vec::new();
             for r in 0..group.len() {
                 for i in 0..group[r].actions.len() {
@@ -184,16 +186,16 @@ impl Actions {
             copy_shared(&mut group);
             // 2. Webhooks: a first attempt each, so the printed alert says whether it arrived.
             let mut retry = Vec::new();
-            for r in 0..group.len() {
-                for i in 0..group[r].actions.len() {
-                    let a = &group[r].actions[i];
+            for (r, rec) in group.iter_mut().enumerate() {
+                for i in 0..rec.actions.len() {
+                    let a = &rec.actions[i];
                     if a.status != ActionStatus::Pending {
                         continue;
                     }
                     let Some(hook) = this.hooks.get(&a.id).cloned() else {
                         continue;
                     };
-                    if !deliver(&hook, &mut group[r], i).await {
+                    if !deliver(&hook, rec, i).await {
                         retry.push((r, i, hook));
                     }
                 }

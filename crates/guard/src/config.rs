@@ -1030,7 +1030,8 @@ impl Cx {
                 }
             }
         }
-        if !t.is_exact() && !(src_ty.starts_with("uint") && dst_ty.starts_with("uint")) {
+        let integers = src_ty.starts_with("uint") && dst_ty.starts_with("uint");
+        if !(t.is_exact() || integers) {
             self.err(
                 item.scale.as_ref().map(Spanned::span).or_else(|| item.fee_bps.as_ref().map(Spanned::span)),
                 Some(id),

@@ -275,11 +275,15 @@ pub(crate) async fn trips(State(state): State<AppState>, uri: Uri) -> Result<Res
         retracted: q.retracted,
     };
     let offset = ((page - 1) as u64).saturating_mul(per_page as u64);
-    let (rows, total) = g
+    let page_rows = g
         .with_store(move |store| Ok(store.alerts_page(filter, offset, per_page as u64)?))
         .await?;
-    let total = usize::try_from(total).unwrap_or(usize::MAX);
-    let items: Vec<Value> = rows.iter().map(|(a, k)| view(a, k.as_ref())).collect();
+    let total = usize::try_from(page_rows.total).unwrap_or(usize::MAX);
+    let items: Vec<Value> = page_rows
+        .items
+        .iter()
+        .map(|(a, k)| view(a, k.as_ref()))
+        .collect();
     json_body(&json!({
         "items": items,
         "total": total,

@@ -11,4 +11,4 @@ mod error;
 mod store;
 
 pub use error::{Error, Result};
-pub use store::{Ack, AlertCounts, AlertFilter, BlockRecord, SCHEMA_VERSION, Store};
+pub use store::{Ack, AlertCounts, AlertFilter, AlertPage, BlockRecord, SCHEMA_VERSION, Store};

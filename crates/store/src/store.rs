@@ -85,6 +85,15 @@ pub struct AlertFilter {
     pub retracted: bool,
 }
 
+/// One page of [`Store::alerts_page`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AlertPage {
+    /// The alerts, newest first, each with its acknowledgement.
+    pub items: Vec<(AlertRecord, Option<Ack>)>,
+    /// How many alerts match the filter in all.
+    pub total: u64,
+}
+
 /// Counts over the live (not retracted) alerts.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct AlertCounts {
@@ -442,12 +451,7 @@ impl Store {
 
     /// One page of alerts, newest first, each with its acknowledgement, and how many match in
     /// all. `offset` and `limit` count matching alerts.
-    pub fn alerts_page(
-        &self,
-        filter: AlertFilter,
-        offset: u64,
-        limit: u64,
-    ) -> Result<(Vec<(AlertRecord, Option<Ack>)>, u64)> {
+    pub fn alerts_page(&self, filter: AlertFilter, offset: u64, limit: u64) -> Result<AlertPage> {
         let sev = filter.severity.map(severity_name);
         let cond =
             "(?1 IS NULL OR json_extract(a.body, '$.severity') = ?1) AND (?2 OR a.retracted = 0)";
@@ -486,7 +490,10 @@ impl Store {
             });
             out.push((rec, ack));
         }
-        Ok((out, u64::try_from(total).unwrap_or(0)))
+        Ok(AlertPage {
+            items: out,
+            total: u64::try_from(total).unwrap_or(0),
+        })
     }
 
     /// Trips, alerts and unacknowledged trips among the live alerts.

@@ -698,7 +698,10 @@ async fn regression_a_guard_that_cannot_start_is_degraded_and_not_ready() {
     };
     assert_eq!(health["status"], "degraded", "{health}");
     let reason = health["reasons"][0].as_str().expect("a reason");
-    assert!(reason.contains(absent) && reason.contains("is not set"), "{reason}");
+    assert!(
+        reason.contains(absent) && reason.contains("is not set"),
+        "{reason}"
+    );
     let r = get(&app, "/readyz").await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(r.json()["ready"], false);
