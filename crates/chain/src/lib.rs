@@ -6,6 +6,9 @@
 //! key from the environment, sent the moment the offending log is seen. [`Watcher`] is the daemon
 //! behind `ringfence watch`.
 
+// Every dependency is used by the library (tests and benches have their own).
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 mod actions;
 mod decode;
 mod error;

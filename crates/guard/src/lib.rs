@@ -6,6 +6,9 @@
 //! replay gives the same answer as the live run. No I/O, no clocks: RPC, storage and signing live
 //! in `ringfence-chain` and `ringfence-store`.
 
+// Every dependency is used by the library (tests and benches have their own).
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 mod alert;
 pub mod amount;
 pub mod config;

@@ -7,6 +7,9 @@
 //! and acknowledgements through this API, and the schema is versioned (`PRAGMA user_version`)
 //! with forward migrations.
 
+// Every dependency is used by the library (tests and benches have their own).
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 mod error;
 mod store;
 
