@@ -14,13 +14,24 @@ pub enum Error {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] ringfence_store::Error),
-    /// A guardian key is missing or malformed (the key itself is never printed).
-    #[error("guardian key: environment variable {env} {problem}")]
+    /// A guardian key or webhook secret is missing or malformed (the secret itself is never
+    /// printed).
+    #[error("{what}: environment variable {env} {problem}")]
     Key {
+        /// `guardian key` or `webhook secret`.
+        what: &'static str,
         /// The variable name.
         env: String,
         /// What is wrong.
         problem: &'static str,
+    },
+    /// A webhook action cannot be set up (its CA file, its HTTP client).
+    #[error("webhook action `{action}`: {problem}")]
+    Webhook {
+        /// Action id.
+        action: String,
+        /// What is wrong.
+        problem: String,
     },
     /// The metrics listener could not start.
     #[error("metrics listener on {addr}: {source}")]
@@ -43,9 +54,11 @@ pub enum Error {
 /// Result alias for this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// An RPC error; every URL in its message is redacted (the RPC libraries print the full
+/// endpoint, API key included).
 pub(crate) fn rpc(chain: &str, e: impl std::fmt::Display) -> Error {
     Error::Rpc {
         chain: chain.to_owned(),
-        message: e.to_string(),
+        message: ringfence_guard::secret::scrub_urls(&e.to_string()).into_owned(),
     }
 }

@@ -6,6 +6,9 @@
 //! key from the environment, sent the moment the offending log is seen. [`Watcher`] is the daemon
 //! behind `ringfence watch`.
 
+// Every dependency is used by the library (tests and benches have their own).
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 mod actions;
 mod decode;
 mod error;
@@ -13,6 +16,7 @@ mod ingest;
 mod metrics;
 mod watch;
 
+pub use actions::signature as webhook_signature;
 pub use decode::Decoder;
 pub use error::{Error, Result};
 pub use watch::{WatchOptions, Watcher};

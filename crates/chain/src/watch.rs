@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use alloy::primitives::B256;
 use alloy::providers::{Provider, ProviderBuilder};
 use futures_util::StreamExt;
-use ringfence_guard::{AlertRecord, Engine, GuardSpec, Severity, Transport};
+use ringfence_guard::{ActionStatus, AlertRecord, Engine, GuardSpec, Secret, Severity, Transport};
 use ringfence_store::Store;
 use tokio::sync::{Notify, mpsc};
 
@@ -30,8 +30,12 @@ pub struct WatchOptions {
     /// Also send each printed alert here (tests, embedding).
     pub alerts: Option<mpsc::UnboundedSender<AlertRecord>>,
     /// Secrets supplied by an embedding program, looked up before the environment (name of a
-    /// `key_env` → hex private key).
-    pub secrets: std::collections::HashMap<String, String>,
+    /// `key_env` → hex private key, of a `secret_env` → webhook signing secret). `Debug` shows
+    /// only the names.
+    pub secrets: std::collections::HashMap<String, Secret>,
+    /// Told once the daemon has its keys, webhooks and chain tasks and follows the chains
+    /// (readiness).
+    pub started: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 /// The `ringfence watch` daemon.
@@ -80,7 +84,7 @@ impl Watcher {
     }
 
     /// Runs until `shutdown` completes.
-    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<()> {
+    pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> Result<()> {
         let spec = self.spec.clone();
         let mut store = Store::open(&spec.store.path)?;
         let mut engine = self.replay(&store)?;
@@ -106,17 +110,16 @@ impl Watcher {
             tokio::spawn(metrics::serve(l, metrics.clone()));
         }
         let (act_tx, mut act_rx) = mpsc::unbounded_channel::<Update>();
-        // Actions a previous run decided on but did not finish (killed in between).
-        for rec in store.alerts()? {
-            if !rec.retracted
-                && rec
-                    .actions
-                    .iter()
-                    .any(|a| a.status == "pending" || (a.status == "sent" && a.tx.is_none()))
-            {
-                tracing::info!(alert = %rec.id, "resuming unfinished actions");
-                actions.dispatch(rec, act_tx.clone());
-            }
+        // Actions a previous run decided on but did not finish (killed in between), as one
+        // group so that an action two of them share is still sent once.
+        let unfinished: Vec<AlertRecord> = store
+            .alerts()?
+            .into_iter()
+            .filter(|rec| !rec.retracted && rec.actions.iter().any(|a| a.status.unfinished(a.tx)))
+            .collect();
+        if !unfinished.is_empty() {
+            tracing::info!(alerts = unfinished.len(), "resuming unfinished actions");
+            actions.dispatch(unfinished, act_tx.clone());
         }
 
         let decoder = Arc::new(Decoder::new(&spec));
@@ -125,7 +128,7 @@ impl Watcher {
         for (i, c) in spec.chains.iter().enumerate() {
             let Ok(idx) = u16::try_from(i) else { continue };
             let provider = ProviderBuilder::new()
-                .connect(&c.rpc)
+                .connect(c.rpc.expose())
                 .await
                 .map_err(|e| rpc(&c.id, e))?
                 .erased();
@@ -182,6 +185,9 @@ impl Watcher {
             tasks.push(tokio::spawn(ingest.run()));
         }
         drop(tx);
+        if let Some(s) = self.opts.started.take() {
+            let _ = s.send(());
+        }
 
         tokio::pin!(shutdown);
         let mut found = Vec::new();
@@ -189,14 +195,26 @@ impl Watcher {
             tokio::select! {
                 _ = &mut shutdown => break,
                 Some(u) = act_rx.recv() => match u {
-                    Update::Sent(rec) => {
-                        store.update_alert(&rec)?;
-                        self.emit(&rec);
+                    Update::Sent(group) => {
+                        for rec in &group {
+                            store.update_alert(rec)?;
+                            self.emit(rec);
+                        }
                     }
-                    Update::Done(rec) => {
-                        store.update_alert(&rec)?;
-                        for a in &rec.actions {
-                            tracing::info!(alert = %rec.id, action = %a.id, status = %a.status, tx = ?a.tx, "action finished");
+                    Update::Done(group) => {
+                        for rec in &group {
+                            // Printed again only when a webhook retry changed the outcome.
+                            let before = store.alert(&rec.id)?;
+                            store.update_alert(rec)?;
+                            let changed = before.is_some_and(|b| {
+                                b.actions.iter().zip(&rec.actions).any(|(x, y)| x.kind == "webhook" && x.status != y.status)
+                            });
+                            if changed {
+                                self.emit(rec);
+                            }
+                            for a in &rec.actions {
+                                tracing::info!(alert = %rec.id, action = %a.id, status = %a.status, tx = ?a.tx, "action finished");
+                            }
                         }
                     }
                 },
@@ -224,19 +242,14 @@ impl Watcher {
                                 m.blocks[i] += 1;
                                 m.lag[i] = head.saturating_sub(block.number);
                             }
-                            // Two trips in one block that share an action (e.g. message-match
-                            // and backing both pausing the bridge) send it once; a cancel once
-                            // per argument (two forged deliveries in one block are two queue ids).
-                            let mut sent: Vec<(String, Option<B256>, String)> = Vec::new();
-                            for (mut rec, fresh) in recs.into_iter().zip(fresh) {
+                            // The block's trips are dispatched as one group: two that share an
+                            // action (e.g. message-match and backing both pausing the bridge)
+                            // send it once and both show its transaction; a cancel once per
+                            // argument (two forged deliveries in one block are two queue ids).
+                            let mut group = Vec::new();
+                            for (rec, fresh) in recs.into_iter().zip(fresh) {
                                 if !fresh {
                                     continue;
-                                }
-                                for a in &mut rec.actions {
-                                    match sent.iter().find(|(id, arg, _)| *id == a.id && *arg == a.arg) {
-                                        Some((_, _, first)) => a.status = format!("same-as:{first}"),
-                                        None => sent.push((a.id.clone(), a.arg, rec.id.clone())),
-                                    }
                                 }
                                 let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
                                 let latency = (now - block.timestamp as f64).max(0.0);
@@ -247,11 +260,14 @@ impl Watcher {
                                     m.latency_count += 1;
                                     m.latency_last = latency;
                                 }
-                                if rec.actions.iter().all(|a| a.status != "pending") {
+                                if rec.actions.iter().all(|a| a.status != ActionStatus::Pending) {
                                     self.emit(&rec);
                                 } else {
-                                    actions.dispatch(rec, act_tx.clone());
+                                    group.push(rec);
                                 }
+                            }
+                            if !group.is_empty() {
+                                actions.dispatch(group, act_tx.clone());
                             }
                         }
                         Msg::Reorg { chain, fork } => {
@@ -265,7 +281,9 @@ impl Watcher {
                         }
                         Msg::Stale { chain, error, last } => {
                             let c = &spec.chains[usize::from(chain)];
-                            let rec = daemon_alert("stale", &c.id, last, serde_json::json!({ "error": error, "rpc": c.rpc }));
+                            // The endpoint as `scheme://host[:port]`: its path and query carry
+                            // hosted providers' API keys.
+                            let rec = daemon_alert("stale", &c.id, last, serde_json::json!({ "error": crate::actions::scrub(&error), "rpc": c.rpc.to_string() }));
                             store.insert_alert(&rec)?;
                             self.emit(&rec);
                         }

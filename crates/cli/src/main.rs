@@ -78,9 +78,15 @@ fn init_tracing(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // RPC libraries log the full endpoint (API key included) in their spans: redact every URL.
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| ringfence_guard::secret::ScrubWriter(std::io::stderr()))
         .with_target(false)
         .init();
+    // A panic message never shows a credential either.
+    std::panic::set_hook(Box::new(|info| {
+        let msg = ringfence_guard::secret::scrub_urls(&info.to_string()).into_owned();
+        eprintln!("{msg}");
+    }));
 }

@@ -118,22 +118,24 @@ impl Alert {
                         let mut rec = ActionRecord {
                             id: a.id.clone(),
                             kind: a.kind.name().to_owned(),
-                            status: "pending".to_owned(),
+                            status: ActionStatus::Pending,
                             tx: None,
                             arg: None,
                             error: None,
+                            shared_with: None,
+                            attempts: 0,
                         };
                         if let ActionKind::Cancel { arg, only_if, .. } = &a.kind {
                             match self.cancel_arg(spec, arg, only_if.as_deref()) {
                                 Ok(Some(w)) => rec.arg = Some(w),
                                 Ok(None) => {
-                                    rec.status = "skipped".to_owned();
+                                    rec.status = ActionStatus::Skipped;
                                     rec.error = only_if.as_ref().map(|o| {
                                         format!("`{o}` is false on the tripping event: nothing to cancel")
                                     });
                                 }
                                 Err(e) => {
-                                    rec.status = "failed".to_owned();
+                                    rec.status = ActionStatus::Failed;
                                     rec.error = Some(e);
                                 }
                             }
@@ -164,6 +166,90 @@ impl Alert {
     }
 }
 
+/// Where an action of an alert stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ActionStatus {
+    /// Decided, not yet sent.
+    Pending,
+    /// The transaction was sent (see `tx`), no receipt yet; or a webhook delivery is being
+    /// retried (see `error`).
+    Sent,
+    /// The transaction was mined and succeeded.
+    Mined,
+    /// The transaction was mined and reverted.
+    Reverted,
+    /// Sending failed for good (see `error`).
+    Failed,
+    /// The webhook was delivered.
+    Done,
+    /// Nothing to do (a cancel whose `only_if` flag is false).
+    Skipped,
+}
+
+impl ActionStatus {
+    /// Every status, in lifecycle order.
+    pub const ALL: [Self; 7] = [
+        Self::Pending,
+        Self::Sent,
+        Self::Mined,
+        Self::Reverted,
+        Self::Failed,
+        Self::Done,
+        Self::Skipped,
+    ];
+
+    /// The name used in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Sent => "sent",
+            Self::Mined => "mined",
+            Self::Reverted => "reverted",
+            Self::Failed => "failed",
+            Self::Done => "done",
+            Self::Skipped => "skipped",
+        }
+    }
+
+    /// Whether the daemon still has work to do for it (after a restart, too).
+    pub fn unfinished(self, tx: Option<B256>) -> bool {
+        matches!(self, Self::Pending) || (self == Self::Sent && tx.is_none())
+    }
+}
+
+impl std::fmt::Display for ActionStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for ActionStatus {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl<'de> Deserialize<'de> for ActionStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if let Some(x) = Self::ALL.iter().find(|x| x.as_str() == s) {
+            return Ok(*x);
+        }
+        // Stores written before statuses were typed marked the second of two trips sharing one
+        // action `same-as:<id>`; it is resumed (and so shows the sent transaction) as pending.
+        if s.starts_with("same-as:") {
+            return Ok(Self::Pending);
+        }
+        Err(serde::de::Error::unknown_variant(
+            &s,
+            &[
+                "pending", "sent", "mined", "reverted", "failed", "done", "skipped",
+            ],
+        ))
+    }
+}
+
 /// The outcome of one action for one alert.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActionRecord {
@@ -171,11 +257,10 @@ pub struct ActionRecord {
     pub id: String,
     /// Action kind (`pause`, `cancel`, `webhook`).
     pub kind: String,
-    /// `pending`, `sent`, `mined`, `reverted`, `failed`, `done`, `skipped` (a cancel whose
-    /// `only_if` flag is false), or `same-as:<alert id>` when another trip of the same block
-    /// already runs this action (for a cancel: with the same argument).
-    pub status: String,
-    /// Transaction hash of a pause or cancel.
+    /// Where it stands.
+    pub status: ActionStatus,
+    /// Transaction hash of a pause or cancel (also when another trip of the same block sent
+    /// it: see `shared_with`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tx: Option<B256>,
     /// The argument of a cancel (e.g. the queue id), taken from the tripping event.
@@ -184,6 +269,18 @@ pub struct ActionRecord {
     /// Last error, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// When two trips of one block run the same action (for a cancel: with the same argument),
+    /// it is sent once: this is the id of the alert whose run sent it. Status and `tx` are the
+    /// same on both records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_with: Option<String>,
+    /// Sends or deliveries tried so far (a failed webhook is retried with back-off).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub attempts: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// An alert as printed on stdout (one JSON line) and stored.

@@ -34,6 +34,7 @@ pub fn parse(path: &Path, text: &str) -> Result<GuardSpec, Diagnostics> {
     let mut cx = Cx {
         loc: SourceFile::new(path, text),
         diags: Vec::new(),
+        handlers: Vec::new(),
     };
     let spec = cx.parse(text);
     let mut diags = cx.diags;
@@ -73,6 +74,61 @@ impl<'de> Deserialize<'de> for AmountText {
 
 type S = Spanned<String>;
 
+/// One `match_on` entry: a parameter name, or `{ name = "amount", scale = 12, fee_bps = 30 }`.
+#[derive(Clone, Debug)]
+struct MatchItem {
+    name: S,
+    scale: Option<Spanned<i64>>,
+    fee_bps: Option<Spanned<i64>>,
+}
+
+impl<'de> Deserialize<'de> for MatchItem {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = MatchItem;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a parameter name, or a table { name = \"amount\", scale = 12, fee_bps = 30 }",
+                )
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<MatchItem, E> {
+                Ok(MatchItem {
+                    name: Spanned::new(0..0, v.to_owned()),
+                    scale: None,
+                    fee_bps: None,
+                })
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<MatchItem, A::Error> {
+                let (mut name, mut scale, mut fee_bps) = (None, None, None);
+                while let Some(k) = m.next_key::<String>()? {
+                    match k.as_str() {
+                        "name" => name = Some(m.next_value::<S>()?),
+                        "scale" => scale = Some(m.next_value::<Spanned<i64>>()?),
+                        "fee_bps" => fee_bps = Some(m.next_value::<Spanned<i64>>()?),
+                        other => {
+                            return Err(serde::de::Error::unknown_field(
+                                other,
+                                &["name", "scale", "fee_bps"],
+                            ));
+                        }
+                    }
+                }
+                let name = name.ok_or_else(|| serde::de::Error::missing_field("name"))?;
+                Ok(MatchItem {
+                    name,
+                    scale,
+                    fee_bps,
+                })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 #[derive(Deserialize)]
 struct RawStore {
     path: S,
@@ -111,7 +167,7 @@ struct RawBridge {
     id: S,
     source: RawEnd,
     destination: RawEnd,
-    match_on: Spanned<Vec<S>>,
+    match_on: Spanned<Vec<Spanned<MatchItem>>>,
     key: Option<S>,
 }
 
@@ -124,6 +180,11 @@ struct RawAction {
     call: Option<S>,
     key_env: Option<S>,
     url: Option<S>,
+    format: Option<S>,
+    secret_env: Option<S>,
+    ca_file: Option<S>,
+    timeout_ms: Option<Spanned<u64>>,
+    retries: Option<Spanned<u32>>,
     gas_limit: Option<u64>,
     arg: Option<S>,
     only_if: Option<S>,
@@ -202,7 +263,19 @@ const ACTION_KINDS: &[(&str, &[&str])] = &[
             "gas_limit",
         ],
     ),
-    ("webhook", &["id", "kind", "url"]),
+    (
+        "webhook",
+        &[
+            "id",
+            "kind",
+            "url",
+            "format",
+            "secret_env",
+            "ca_file",
+            "timeout_ms",
+            "retries",
+        ],
+    ),
 ];
 const RULE_COMMON: &[&str] = &["id", "kind", "actions"];
 const RULE_KINDS: &[(&str, &[&str])] = &[
@@ -274,6 +347,20 @@ const CHANGE_NAMES: [&str; 7] = [
 struct Cx {
     loc: SourceFile,
     diags: Vec<Diagnostic>,
+    /// Every (chain, contract, topic 0) a log handler is registered for, with who registers it
+    /// and where: two different handlers on one key would lose one of them.
+    handlers: Vec<HandlerUse>,
+}
+
+struct HandlerUse {
+    chain: u16,
+    contract: Address,
+    topic0: alloy::primitives::B256,
+    /// `token `x``, `bridge `y` source`, `privileged rule `z``.
+    who: String,
+    /// Privileged handlers of one contract are shared by every rule watching it.
+    shared: bool,
+    span: Range<usize>,
 }
 
 fn list(items: &[&str]) -> String {
@@ -453,6 +540,8 @@ impl Cx {
             }
         }
 
+        self.collisions();
+
         Some(GuardSpec {
             store: store?,
             chains,
@@ -461,6 +550,37 @@ impl Cx {
             actions: action_specs,
             rules: rule_specs,
         })
+    }
+
+    /// Two different handlers on one (chain, contract, topic 0): the decoder would serve one and
+    /// silently drop the other, so the config is refused, at the second, naming the first.
+    fn collisions(&mut self) {
+        let uses = std::mem::take(&mut self.handlers);
+        let mut seen: std::collections::HashMap<(u16, Address, alloy::primitives::B256), usize> =
+            std::collections::HashMap::new();
+        for (i, u) in uses.iter().enumerate() {
+            match seen.get(&(u.chain, u.contract, u.topic0)) {
+                None => {
+                    seen.insert((u.chain, u.contract, u.topic0), i);
+                }
+                Some(&j) => {
+                    let first = &uses[j];
+                    if first.shared && u.shared {
+                        continue;
+                    }
+                    let (line, _) = self.loc.line_col(first.span.start);
+                    self.err(
+                        Some(u.span.clone()),
+                        None,
+                        format!(
+                            "{} decodes the same logs as {} (line {line}): contract {} on the same chain, same event topic {}",
+                            u.who, first.who, u.contract, u.topic0
+                        ),
+                        "one (contract, event) pair can feed one handler: remove the duplicate, or watch a different contract or event",
+                    );
+                }
+            }
+        }
     }
 
     fn dup(&mut self, id: &S, what: &str) {
@@ -638,10 +758,11 @@ impl Cx {
 
     fn chain(&mut self, c: RawChain) -> Option<ChainSpec> {
         let id = c.id.get_ref().clone();
-        let rpc = c.rpc.get_ref().trim().to_owned();
-        let transport = if rpc.starts_with("http://") || rpc.starts_with("https://") {
+        let rpc = crate::secret::RpcUrl::new(c.rpc.get_ref().trim());
+        let scheme = rpc.scheme();
+        let transport = if scheme == "http" || scheme == "https" {
             Transport::Http
-        } else if rpc.starts_with("ws://") || rpc.starts_with("wss://") {
+        } else if scheme == "ws" || scheme == "wss" {
             Transport::Ws
         } else {
             self.err(
@@ -714,10 +835,19 @@ impl Cx {
             Some(p) => p.into_inner(),
             None => 0.0,
         };
+        let (chain, address) = (chain?, address?);
+        self.handlers.push(HandlerUse {
+            chain,
+            contract: address,
+            topic0: alloy::primitives::keccak256("Transfer(address,address,uint256)"),
+            who: format!("token `{id}` (Transfer)"),
+            shared: false,
+            span: t.address.span(),
+        });
         Some(TokenSpec {
             id,
-            chain: chain?,
-            address: address?,
+            chain,
+            address,
             decimals,
             price_usd,
         })
@@ -746,6 +876,19 @@ impl Cx {
         let source = self.bridge_end(chains, &b.source, &id);
         let destination = self.bridge_end(chains, &b.destination, &id);
         let (source, destination) = (source?, destination?);
+        for (end, raw, side) in [
+            (&source, &b.source, "source"),
+            (&destination, &b.destination, "destination"),
+        ] {
+            self.handlers.push(HandlerUse {
+                chain: end.chain,
+                contract: end.contract,
+                topic0: end.topic0,
+                who: format!("bridge `{id}` {side}"),
+                shared: false,
+                span: raw.event.span(),
+            });
+        }
         let mut match_on = Vec::new();
         let mut match_idx = Vec::new();
         if b.match_on.get_ref().is_empty() {
@@ -757,13 +900,30 @@ impl Cx {
             );
             return None;
         }
-        for name in b.match_on.get_ref() {
+        let mut tolerance = Vec::new();
+        for item in b.match_on.get_ref() {
+            let item_span = item.span();
+            let item = item.get_ref();
+            // A bare string carries no span of its own: use the entry's.
+            let name = if item.name.span() == (0..0) {
+                Spanned::new(item_span, item.name.get_ref().clone())
+            } else {
+                item.name.clone()
+            };
+            let name = &name;
             let find = |e: &AbiEvent| e.inputs.iter().position(|p| &p.name == name.get_ref());
             let names = |e: &AbiEvent| e.inputs.iter().map(|p| p.name.clone()).collect::<Vec<_>>();
             match (find(&source.event), find(&destination.event)) {
                 (Some(s), Some(d)) => {
+                    let tol = self.tolerance(
+                        item,
+                        &source.event.inputs[s].ty,
+                        &destination.event.inputs[d].ty,
+                        &id,
+                    );
                     match_on.push(name.get_ref().clone());
                     match_idx.push((s, d));
+                    tolerance.push(tol);
                 }
                 (s, _) => {
                     let (side, ev) = if s.is_none() {
@@ -782,6 +942,8 @@ impl Cx {
                 }
             }
         }
+        let tolerance: Option<Vec<FieldTolerance>> = tolerance.into_iter().collect();
+        let tolerance = tolerance?;
         if match_idx.len() != b.match_on.get_ref().len() {
             return None;
         }
@@ -800,6 +962,25 @@ impl Cx {
                 }
             },
         };
+        if let Some(t) = tolerance.get(key)
+            && !t.is_exact()
+        {
+            let span = b
+                .key
+                .as_ref()
+                .map(Spanned::span)
+                .or_else(|| b.match_on.get_ref().get(key).map(Spanned::span));
+            self.err(
+                span,
+                Some(&id),
+                format!(
+                    "the key `{}` pairs events and must match exactly",
+                    match_on[key]
+                ),
+                "put `scale`/`fee_bps` on an amount, not on the key",
+            );
+            return None;
+        }
         Some(BridgeSpec {
             id,
             source,
@@ -807,7 +988,59 @@ impl Cx {
             match_on,
             match_idx,
             key,
+            tolerance,
         })
+    }
+
+    /// The `scale` and `fee_bps` of one `match_on` entry, checked against the parameter types.
+    fn tolerance(
+        &mut self,
+        item: &MatchItem,
+        src_ty: &str,
+        dst_ty: &str,
+        id: &str,
+    ) -> Option<FieldTolerance> {
+        let mut t = FieldTolerance::default();
+        let mut ok = true;
+        if let Some(k) = &item.scale {
+            match i8::try_from(*k.get_ref()) {
+                Ok(v) if (-77..=77).contains(&v) => t.scale = v,
+                _ => {
+                    self.err(
+                        Some(k.span()),
+                        Some(id),
+                        format!("`scale` = {} is out of range", k.get_ref()),
+                        "the decimal exponent of destination over source units, between -77 and 77 (e.g. 12 for 6 → 18 decimals)",
+                    );
+                    ok = false;
+                }
+            }
+        }
+        if let Some(f) = &item.fee_bps {
+            match u16::try_from(*f.get_ref()) {
+                Ok(v) if v <= 10_000 => t.fee_bps = v,
+                _ => {
+                    self.err(
+                        Some(f.span()),
+                        Some(id),
+                        format!("`fee_bps` = {} is out of range", f.get_ref()),
+                        "the largest fee the bridge deducts, 0 to 10000 basis points; a fee is never negative",
+                    );
+                    ok = false;
+                }
+            }
+        }
+        let integers = src_ty.starts_with("uint") && dst_ty.starts_with("uint");
+        if !(t.is_exact() || integers) {
+            self.err(
+                item.scale.as_ref().map(Spanned::span).or_else(|| item.fee_bps.as_ref().map(Spanned::span)),
+                Some(id),
+                format!("`{}` is a {src_ty} → {dst_ty}: `scale` and `fee_bps` apply to unsigned integers only", item.name.get_ref()),
+                "remove them, or compare an amount parameter",
+            );
+            ok = false;
+        }
+        ok.then_some(t)
     }
 
     fn action(&mut self, chains: &[ChainSpec], a: RawAction) -> Option<ActionSpec> {
@@ -907,17 +1140,101 @@ impl Cx {
                     );
                     return None;
                 };
-                let u = url.get_ref();
+                let u = url.get_ref().trim();
                 if !(u.starts_with("http://") || u.starts_with("https://")) {
                     self.err(
                         Some(url.span()),
                         Some(&id),
-                        format!("`{u}` is not an http(s) URL"),
-                        "",
+                        format!("`{}` is not an http(s) URL", crate::secret::redact_url(u)),
+                        "write e.g. \"https://hooks.slack.com/services/…\"",
                     );
                     return None;
                 }
-                ActionKind::Webhook { url: u.clone() }
+                let mut ok = true;
+                let format = match a.format.as_ref().map(|f| f.get_ref().as_str()) {
+                    None | Some("json") => WebhookFormat::Json,
+                    Some("slack") => WebhookFormat::Slack,
+                    Some("discord") => WebhookFormat::Discord,
+                    Some(other) => {
+                        self.err(
+                            a.format.as_ref().map(Spanned::span),
+                            Some(&id),
+                            format!("unknown webhook format `{other}`"),
+                            "formats are `json` (signed with `secret_env`), `slack` and `discord`",
+                        );
+                        ok = false;
+                        WebhookFormat::Json
+                    }
+                };
+                let secret_env = match &a.secret_env {
+                    None => None,
+                    Some(e) => {
+                        if format != WebhookFormat::Json {
+                            self.err(
+                                Some(e.span()),
+                                Some(&id),
+                                format!("`secret_env` signs `json` bodies; a `{}` webhook is authenticated by its URL", format.name()),
+                                "remove `secret_env`, or set `format = \"json\"`",
+                            );
+                            ok = false;
+                        }
+                        self.env_name(e, &id, "secret_env", "export the signing secret, e.g. RINGFENCE_WEBHOOK_SECRET=…, and write secret_env = \"RINGFENCE_WEBHOOK_SECRET\"")
+                    }
+                };
+                let ca_file = a.ca_file.as_ref().and_then(|c| {
+                    let p = PathBuf::from(c.get_ref());
+                    if p.is_file() {
+                        Some(p)
+                    } else {
+                        self.err(
+                            Some(c.span()),
+                            Some(&id),
+                            format!("`ca_file` `{}` is not a readable file", c.get_ref()),
+                            "give the path of a PEM file of CA certificates (relative paths are read from the working directory)",
+                        );
+                        ok = false;
+                        None
+                    }
+                });
+                let timeout_ms = match &a.timeout_ms {
+                    Some(t) if *t.get_ref() == 0 || *t.get_ref() > 600_000 => {
+                        self.err(
+                            Some(t.span()),
+                            Some(&id),
+                            "`timeout_ms` must be between 1 and 600000",
+                            "",
+                        );
+                        ok = false;
+                        0
+                    }
+                    Some(t) => *t.get_ref(),
+                    None => 10_000,
+                };
+                let retries = match &a.retries {
+                    Some(r) if *r.get_ref() > 20 => {
+                        self.err(
+                            Some(r.span()),
+                            Some(&id),
+                            "`retries` must be at most 20",
+                            "",
+                        );
+                        ok = false;
+                        0
+                    }
+                    Some(r) => *r.get_ref(),
+                    None => 5,
+                };
+                if !ok {
+                    return None;
+                }
+                ActionKind::Webhook {
+                    url: crate::secret::RpcUrl::new(u),
+                    format,
+                    secret_env,
+                    ca_file,
+                    timeout_ms,
+                    retries,
+                }
             }
         };
         Some(ActionSpec { id, kind })
@@ -925,16 +1242,27 @@ impl Cx {
 
     /// The name of the environment variable holding a guardian key; a pasted key is refused.
     fn key_env(&mut self, key_env: &S, id: &str) -> Option<String> {
-        let env = key_env.get_ref();
+        self.env_name(
+            key_env,
+            id,
+            "key_env",
+            "never put a private key in the config; export it, e.g. RINGFENCE_GUARDIAN_KEY=0x…, and write key_env = \"RINGFENCE_GUARDIAN_KEY\"",
+        )
+    }
+
+    /// The name of an environment variable holding a secret; a pasted secret is refused (and
+    /// not echoed).
+    fn env_name(&mut self, v: &S, id: &str, key: &str, help: &str) -> Option<String> {
+        let env = v.get_ref();
         let env_ok = !env.is_empty()
             && env.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
             && !env.chars().next().is_some_and(|c| c.is_ascii_digit());
         if !env_ok || env.len() >= 64 {
             self.err(
-                Some(key_env.span()),
+                Some(v.span()),
                 Some(id),
-                "`key_env` must name an environment variable",
-                "never put a private key in the config; export it, e.g. RINGFENCE_GUARDIAN_KEY=0x…, and write key_env = \"RINGFENCE_GUARDIAN_KEY\"",
+                format!("`{key}` must name an environment variable"),
+                help,
             );
             return None;
         }
@@ -1294,6 +1622,23 @@ impl Cx {
                 };
                 let contracts: Option<Vec<Address>> = contracts.into_iter().collect();
                 let extra_events: Option<Vec<AbiEvent>> = extra_events.into_iter().collect();
+                if let (Some(c), Some(list), Some(extra)) = (chain, &contracts, &extra_events) {
+                    for (a, raw) in list.iter().zip(contracts_raw.iter().flatten()) {
+                        let std = PRIVILEGED_EVENTS
+                            .iter()
+                            .filter_map(|(_, sig)| AbiEvent::parse(sig).ok());
+                        for ev in std.chain(extra.iter().cloned()) {
+                            self.handlers.push(HandlerUse {
+                                chain: c,
+                                contract: *a,
+                                topic0: ev.selector(),
+                                who: format!("privileged rule `{id}` ({})", ev.name),
+                                shared: true,
+                                span: raw.span(),
+                            });
+                        }
+                    }
+                }
                 RuleKind::Privileged {
                     chain: chain?,
                     contracts: contracts?,

@@ -6,6 +6,9 @@
 //! replay gives the same answer as the live run. No I/O, no clocks: RPC, storage and signing live
 //! in `ringfence-chain` and `ringfence-store`.
 
+// Every dependency is used by the library (tests and benches have their own).
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 mod alert;
 pub mod amount;
 pub mod config;
@@ -14,15 +17,18 @@ mod engine;
 mod error;
 mod event;
 mod rules;
+pub mod secret;
 mod spec;
 
-pub use alert::{ActionRecord, Alert, AlertRecord, Severity};
+pub use alert::{ActionRecord, ActionStatus, Alert, AlertRecord, Severity};
 pub use engine::Engine;
 pub use error::{Error, Result};
 pub use event::{
     BridgeSide, ChainIdx, Event, EventKind, Fields, MAX_FIELDS, PrivilegedChange, TokenIdx,
 };
+pub use secret::{RpcUrl, Secret};
 pub use spec::{
-    ActionKind, ActionSpec, AnomalyMetric, BridgeEventSpec, BridgeSpec, ChainSpec, GuardSpec,
-    PRIVILEGED_EVENTS, RuleKind, RuleSpec, StoreSpec, TokenSpec, Transport,
+    ActionKind, ActionSpec, AnomalyMetric, BridgeEventSpec, BridgeSpec, ChainSpec, FieldTolerance,
+    GuardSpec, PRIVILEGED_EVENTS, RuleKind, RuleSpec, StoreSpec, TokenSpec, Transport,
+    WebhookFormat,
 };

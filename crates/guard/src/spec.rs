@@ -7,6 +7,7 @@ use alloy::json_abi::Event as AbiEvent;
 use alloy::primitives::{Address, B256, U256};
 
 use crate::event::{ChainIdx, TokenIdx};
+use crate::secret::RpcUrl;
 
 /// Standard privileged-change events decoded on every contract a `privileged` rule watches:
 /// (name used in `changes`, Solidity signature).
@@ -130,8 +131,8 @@ pub enum Transport {
 pub struct ChainSpec {
     /// Id used by references.
     pub id: String,
-    /// JSON-RPC endpoint.
-    pub rpc: String,
+    /// JSON-RPC endpoint (may carry an API key: prints redacted).
+    pub rpc: RpcUrl,
     /// Transport derived from the URL scheme.
     pub transport: Transport,
     /// Blocks behind the head before a block is ingested (0: act in the block itself).
@@ -189,6 +190,61 @@ pub struct BridgeSpec {
     pub match_idx: Vec<(usize, usize)>,
     /// Position in `match_on` of the key that pairs events (`key`, default the first name).
     pub key: usize,
+    /// For each `match_on` name: how the destination value may differ from the source's
+    /// (decimal scale and fee); exact for every field by default.
+    pub tolerance: Vec<FieldTolerance>,
+}
+
+/// How a compared integer field may differ between source and destination: the destination
+/// amount `d` matches the source amount `s` when, with `S = s × 10^scale` (for a negative scale
+/// `⌊s / 10^-scale⌋`: the source's sub-unit dust is dropped), `S × (10 000 − fee_bps) / 10 000 ≤ d ≤ S`. A fee
+/// is never negative: a destination above the scaled source never matches.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FieldTolerance {
+    /// Decimal exponent applied to the source value (e.g. 12 for USDC 6 → 18 decimals).
+    pub scale: i8,
+    /// Largest fee the bridge may deduct, in basis points of the scaled source amount.
+    pub fee_bps: u16,
+}
+
+impl FieldTolerance {
+    /// Whether this is exact equality.
+    pub fn is_exact(&self) -> bool {
+        self.scale == 0 && self.fee_bps == 0
+    }
+
+    /// Whether destination word `dst` matches source word `src` (both big-endian integers).
+    pub fn matches(&self, src: B256, dst: B256) -> bool {
+        if self.is_exact() {
+            return src == dst;
+        }
+        let (s, d) = (U256::from_be_bytes(src.0), U256::from_be_bytes(dst.0));
+        let Some(p) = U256::from(10u8).checked_pow(U256::from(self.scale.unsigned_abs())) else {
+            return false;
+        };
+        let scaled = if self.scale >= 0 {
+            match s.checked_mul(p) {
+                Some(x) => x,
+                None => return false,
+            }
+        } else {
+            // The destination cannot carry the source's sub-unit dust: it is dropped.
+            s / p
+        };
+        if d > scaled {
+            return false;
+        }
+        // d ≥ scaled × (10 000 − fee) / 10 000, without overflow: compare the shortfall.
+        let short = scaled - d;
+        // short ≤ scaled × fee / 10 000  ⇔  short × 10 000 ≤ scaled × fee
+        let lhs = short.checked_mul(U256::from(10_000u32));
+        let rhs = scaled.checked_mul(U256::from(self.fee_bps));
+        match (lhs, rhs) {
+            (Some(l), Some(r)) => l <= r,
+            // Overflow only for amounts near 2^256: fall back to a division.
+            _ => short <= scaled / U256::from(10_000u32) * U256::from(self.fee_bps),
+        }
+    }
 }
 
 /// `[[action]]`.
@@ -241,10 +297,21 @@ pub enum ActionKind {
         /// Gas limit (skips estimation).
         gas_limit: u64,
     },
-    /// POST a Slack-compatible JSON body to `url`.
+    /// POST the alert to `url` (http or https).
     Webhook {
-        /// `http://` URL.
-        url: String,
+        /// The endpoint (Slack and Discord webhook URLs carry a secret path: prints redacted).
+        url: RpcUrl,
+        /// Body format.
+        format: WebhookFormat,
+        /// Environment variable holding the HMAC-SHA256 secret that signs `json` bodies.
+        secret_env: Option<String>,
+        /// PEM file of extra trusted CA certificates (private CAs), besides the system store and
+        /// `SSL_CERT_FILE`.
+        ca_file: Option<PathBuf>,
+        /// Timeout of one attempt, in milliseconds.
+        timeout_ms: u64,
+        /// Attempts after the first, with exponential back-off.
+        retries: u32,
     },
 }
 
@@ -279,6 +346,28 @@ impl ActionKind {
                 ..
             } => Some((*chain, *contract, key_env)),
             Self::Webhook { .. } => None,
+        }
+    }
+}
+
+/// The body a webhook sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WebhookFormat {
+    /// Slack incoming webhook: `{"text": …}`.
+    Slack,
+    /// Discord webhook: `{"content": …}` (at most 2 000 characters).
+    Discord,
+    /// `{"text": …, "alert": {…}}`, signed with `X-Ringfence-Signature` when `secret_env` is set.
+    Json,
+}
+
+impl WebhookFormat {
+    /// The config name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Slack => "slack",
+            Self::Discord => "discord",
+            Self::Json => "json",
         }
     }
 }

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 
 use crate::auth;
 use crate::error::ApiError;
+use crate::guard::WatcherStatus;
 use crate::state::{AppState, Snapshot};
 
 /// Pretty JSON with a trailing newline, as the CLI prints it.
@@ -31,15 +32,49 @@ pub(crate) fn query<T: serde::de::DeserializeOwned>(uri: &Uri) -> Result<T, ApiE
         .map_err(|e| ApiError::BadRequest(format!("bad query string: {}", e.body_text())))
 }
 
-/// `GET /healthz`.
+/// What is not running among the parts the server was asked to run (empty: all is well).
+fn problems(state: &AppState) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(g) = state.guard() {
+        match g.watcher_status() {
+            WatcherStatus::Running { .. } => {}
+            WatcherStatus::Idle | WatcherStatus::Starting => out
+                .push("the live guard is starting: it is not following the chains yet".to_owned()),
+            WatcherStatus::Stopped => out.push("the live guard has stopped".to_owned()),
+            WatcherStatus::Failed { message } => out.push(message),
+        }
+    }
+    out
+}
+
+/// `GET /healthz`: liveness (always 200 while the process answers), with `status` `ok` or
+/// `degraded` and the reasons when a part the server was asked to run is not running.
 pub(crate) async fn healthz(State(state): State<AppState>) -> Response {
     let snap = state.snapshot();
+    let reasons = problems(&state);
     axum::Json(json!({
-        "status": "ok",
+        "status": if reasons.is_empty() { "ok" } else { "degraded" },
+        "reasons": reasons,
         "spec_generation": snap.generation,
         "guard": state.guard().map(|g| g.watcher_status()),
     }))
     .into_response()
+}
+
+/// `GET /readyz`: 200 when every part the server was asked to run is running, otherwise 503
+/// with the reasons (for load balancers and orchestrators).
+pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
+    let reasons = problems(&state);
+    let code = if reasons.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        code,
+        axum::Json(json!({ "ready": reasons.is_empty(), "reasons": reasons })),
+    )
+        .into_response()
 }
 
 /// `GET /api/openapi.json`.

@@ -1,9 +1,10 @@
 //! The live guard in the server: the watcher's status, trips and alerts paged out of the store,
 //! acknowledgements, and the server-sent event stream of everything live.
 //!
-//! Acknowledgements are the server's own: they live in a `server_acks` table next to the guard's
-//! tables in the same SQLite file. Acknowledging a trip records that a person has seen it; it
-//! changes nothing on chain. Un-pausing is never offered.
+//! Every read and write goes through the store crate's API on one connection the server opens
+//! once (the watcher has its own); acknowledgements live in the store's `acks` table.
+//! Acknowledging a trip records that a person has seen it; it changes nothing on chain.
+//! Un-pausing is never offered.
 
 use std::convert::Infallible;
 use std::path::{Path, PathBuf};
@@ -16,8 +17,7 @@ use axum::response::Response;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use futures_util::Stream;
 use ringfence_guard::{AlertRecord, GuardSpec, Severity};
-use ringfence_store::Store;
-use rusqlite::{OptionalExtension, params};
+use ringfence_store::{AlertFilter, Store};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
@@ -38,6 +38,8 @@ pub(crate) const MAX_NOTE: usize = 1_000;
 pub(crate) enum WatcherStatus {
     /// Configured, not started (tests, or before `serve`).
     Idle,
+    /// Started, setting up (guardian keys, webhooks, RPC connections, replay of the store).
+    Starting,
     /// Following the chains.
     Running {
         /// Unix seconds.
@@ -58,6 +60,8 @@ pub(crate) struct GuardState {
     pub(crate) spec: Arc<GuardSpec>,
     pub(crate) config_path: PathBuf,
     status: Mutex<WatcherStatus>,
+    /// The server's connection to the guard's store, opened on first use.
+    store: Arc<Mutex<Option<Store>>>,
 }
 
 /// Something that happened, for `GET /api/events`.
@@ -90,7 +94,7 @@ impl Live {
     }
 }
 
-/// An acknowledgement.
+/// An acknowledgement, as streamed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub(crate) struct Ack {
     /// The alert id.
@@ -101,6 +105,16 @@ pub(crate) struct Ack {
     pub(crate) note: String,
 }
 
+impl From<ringfence_store::Ack> for Ack {
+    fn from(a: ringfence_store::Ack) -> Self {
+        Self {
+            id: a.id,
+            at: a.at,
+            note: a.note,
+        }
+    }
+}
+
 impl GuardState {
     /// Loads and validates a guard config.
     pub(crate) fn load(path: &Path) -> crate::Result<Self> {
@@ -109,7 +123,32 @@ impl GuardState {
             spec: Arc::new(spec),
             config_path: path.to_owned(),
             status: Mutex::new(WatcherStatus::Idle),
+            store: Arc::new(Mutex::new(None)),
         })
+    }
+
+    /// Runs `f` on the server's store connection off the async threads (opening it the first
+    /// time).
+    pub(crate) async fn with_store<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Store) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let (cell, path) = (self.store.clone(), self.spec.store.path.clone());
+        tokio::task::spawn_blocking(move || {
+            let mut guard = match cell.lock() {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+            if guard.is_none() {
+                *guard = Some(Store::open(&path)?);
+            }
+            match guard.as_mut() {
+                Some(store) => f(store),
+                None => Err(ApiError::internal("store", "not open")),
+            }
+        })
+        .await
+        .map_err(|e| ApiError::internal("store task", e))?
     }
 
     pub(crate) fn set_status(&self, s: WatcherStatus) {
@@ -125,44 +164,9 @@ impl GuardState {
             Err(p) => p.into_inner().clone(),
         }
     }
-
-    fn store_path(&self) -> &Path {
-        &self.spec.store.path
-    }
 }
 
-/// Opens the guard's store and the acknowledgements table (blocking).
-fn open(path: &Path) -> Result<(Store, rusqlite::Connection), ApiError> {
-    let store = Store::open(path)?;
-    let conn = rusqlite::Connection::open(path).map_err(|e| ApiError::internal("open acks", e))?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))
-        .and_then(|()| {
-            conn.execute_batch(
-                "CREATE TABLE IF NOT EXISTS server_acks (id TEXT PRIMARY KEY, at INTEGER NOT NULL, note TEXT NOT NULL);",
-            )
-        })
-        .map_err(|e| ApiError::internal("acks table", e))?;
-    Ok((store, conn))
-}
-
-fn acks(conn: &rusqlite::Connection) -> Result<Vec<Ack>, ApiError> {
-    let mut st = conn
-        .prepare("SELECT id, at, note FROM server_acks")
-        .map_err(|e| ApiError::internal("read acks", e))?;
-    let rows = st
-        .query_map([], |r| {
-            Ok(Ack {
-                id: r.get(0)?,
-                at: u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
-                note: r.get(2)?,
-            })
-        })
-        .map_err(|e| ApiError::internal("read acks", e))?;
-    rows.collect::<Result<Vec<_>, _>>()
-        .map_err(|e| ApiError::internal("read acks", e))
-}
-
-fn view(rec: &AlertRecord, ack: Option<&Ack>) -> Value {
+fn view(rec: &AlertRecord, ack: Option<&ringfence_store::Ack>) -> Value {
     let mut v = serde_json::to_value(rec).unwrap_or(Value::Null);
     if let Value::Object(m) = &mut v {
         m.insert(
@@ -173,32 +177,11 @@ fn view(rec: &AlertRecord, ack: Option<&Ack>) -> Value {
             .actions
             .iter()
             .filter(|a| a.kind == "pause")
-            .map(|a| json!({ "action": a.id, "status": a.status, "tx": a.tx, "error": a.error }))
+            .map(|a| json!({ "action": a.id, "status": a.status, "tx": a.tx, "error": a.error, "shared_with": a.shared_with }))
             .collect();
         m.insert("pause".into(), json!(pause));
     }
     v
-}
-
-/// Runs blocking store work off the async threads.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ApiError::internal("store task", e))?
-}
-
-/// Only the scheme, host and port of an RPC endpoint: paths and queries often carry API keys.
-pub(crate) fn redact_endpoint(url: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
-    if scheme.is_empty() {
-        host.to_owned()
-    } else {
-        format!("{scheme}://{host}")
-    }
 }
 
 /// `GET /api/guard`: the watcher, its chains with their checkpoint and lag, rules and actions.
@@ -206,17 +189,16 @@ pub(crate) async fn guard(State(state): State<AppState>) -> Result<Response, Api
     let Some(g) = state.guard() else {
         return json_body(&json!({ "enabled": false }));
     };
-    let path = g.store_path().to_owned();
     let chain_ids: Vec<String> = g.spec.chains.iter().map(|c| c.id.clone()).collect();
-    let (checkpoints, alerts, acks) = blocking(move || {
-        let (store, conn) = open(&path)?;
-        let cps = chain_ids
-            .iter()
-            .map(|c| store.checkpoint(c))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok((cps, store.alerts()?, acks(&conn)?))
-    })
-    .await?;
+    let (checkpoints, counts) = g
+        .with_store(move |store| {
+            let cps = chain_ids
+                .iter()
+                .map(|c| store.checkpoint(c))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((cps, store.alert_counts()?))
+        })
+        .await?;
     let now = unix_now();
     let chains: Vec<Value> = g
         .spec
@@ -226,7 +208,7 @@ pub(crate) async fn guard(State(state): State<AppState>) -> Result<Response, Api
         .map(|(c, cp)| {
             json!({
                 "id": c.id,
-                "endpoint": redact_endpoint(&c.rpc),
+                "endpoint": c.rpc.to_string(),
                 "transport": format!("{:?}", c.transport).to_lowercase(),
                 "confirmations": c.confirmations,
                 "stale_after_s": c.stale_after_s,
@@ -235,12 +217,6 @@ pub(crate) async fn guard(State(state): State<AppState>) -> Result<Response, Api
             })
         })
         .collect();
-    let live: Vec<&AlertRecord> = alerts.iter().filter(|a| !a.retracted).collect();
-    let trips = live.iter().filter(|a| a.severity == Severity::Trip).count();
-    let unacked = live
-        .iter()
-        .filter(|a| a.severity == Severity::Trip && !acks.iter().any(|k| k.id == a.id))
-        .count();
     json_body(&json!({
         "enabled": true,
         "config": g.config_path.file_name().map(|n| n.to_string_lossy().into_owned()),
@@ -248,7 +224,7 @@ pub(crate) async fn guard(State(state): State<AppState>) -> Result<Response, Api
         "chains": chains,
         "rules": g.spec.rules.iter().map(|r| json!({ "id": r.id, "kind": r.kind.name() })).collect::<Vec<_>>(),
         "actions": g.spec.actions.iter().map(|a| json!({ "id": a.id, "kind": a.kind.name() })).collect::<Vec<_>>(),
-        "counts": { "trips": trips, "alerts": live.len() - trips, "unacked_trips": unacked },
+        "counts": { "trips": counts.trips, "alerts": counts.alerts, "unacked_trips": counts.unacked_trips },
     }))
 }
 
@@ -290,28 +266,23 @@ pub(crate) async fn trips(State(state): State<AppState>, uri: Uri) -> Result<Res
             "`per_page` must be between 1 and {MAX_PER_PAGE}, got {per_page}"
         )));
     }
-    let path = g.store_path().to_owned();
-    let (alerts, acks) = blocking(move || {
-        let (store, conn) = open(&path)?;
-        Ok((store.alerts()?, acks(&conn)?))
-    })
-    .await?;
-    let selected: Vec<&AlertRecord> = alerts
+    let filter = AlertFilter {
+        severity: match q.severity {
+            Which::Trip => Some(Severity::Trip),
+            Which::Alert => Some(Severity::Alert),
+            Which::All => None,
+        },
+        retracted: q.retracted,
+    };
+    let offset = ((page - 1) as u64).saturating_mul(per_page as u64);
+    let page_rows = g
+        .with_store(move |store| Ok(store.alerts_page(filter, offset, per_page as u64)?))
+        .await?;
+    let total = usize::try_from(page_rows.total).unwrap_or(usize::MAX);
+    let items: Vec<Value> = page_rows
+        .items
         .iter()
-        .rev()
-        .filter(|a| q.retracted || !a.retracted)
-        .filter(|a| match q.severity {
-            Which::Trip => a.severity == Severity::Trip,
-            Which::Alert => a.severity == Severity::Alert,
-            Which::All => true,
-        })
-        .collect();
-    let total = selected.len();
-    let items: Vec<Value> = selected
-        .iter()
-        .skip((page - 1).saturating_mul(per_page))
-        .take(per_page)
-        .map(|a| view(a, acks.iter().find(|k| k.id == a.id)))
+        .map(|(a, k)| view(a, k.as_ref()))
         .collect();
     json_body(&json!({
         "items": items,
@@ -328,16 +299,14 @@ pub(crate) async fn trip(
     UrlPath(id): UrlPath<String>,
 ) -> Result<Response, ApiError> {
     let g = state.guard().ok_or(ApiError::NoGuard)?;
-    let path = g.store_path().to_owned();
-    let (rec, acks) = blocking(move || {
-        let (store, conn) = open(&path)?;
-        Ok((
-            store.alert(&id)?.ok_or_else(|| unknown_trip(&id))?,
-            acks(&conn)?,
-        ))
-    })
-    .await?;
-    json_body(&view(&rec, acks.iter().find(|k| k.id == rec.id)))
+    let (rec, ack) = g
+        .with_store(move |store| {
+            let rec = store.alert(&id)?.ok_or_else(|| unknown_trip(&id))?;
+            let ack = store.ack_of(&id)?;
+            Ok((rec, ack))
+        })
+        .await?;
+    json_body(&view(&rec, ack.as_ref()))
 }
 
 fn unknown_trip(id: &str) -> ApiError {
@@ -376,46 +345,15 @@ pub(crate) async fn ack(
             "`note` is longer than {MAX_NOTE} characters"
         )));
     }
-    let path = g.store_path().to_owned();
-    let (ack, fresh) = blocking(move || {
-        let (store, conn) = open(&path)?;
-        if store.alert(&id)?.is_none() {
-            return Err(unknown_trip(&id));
-        }
-        let existing = conn
-            .query_row(
-                "SELECT at, note FROM server_acks WHERE id = ?1",
-                params![id],
-                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
-            )
-            .optional()
-            .map_err(|e| ApiError::internal("read ack", e))?;
-        if let Some((at, note)) = existing {
-            return Ok((
-                Ack {
-                    id,
-                    at: u64::try_from(at).unwrap_or(0),
-                    note,
-                },
-                false,
-            ));
-        }
-        let at = unix_now();
-        conn.execute(
-            "INSERT INTO server_acks (id, at, note) VALUES (?1, ?2, ?3)",
-            params![id, i64::try_from(at).unwrap_or(i64::MAX), body.note],
-        )
-        .map_err(|e| ApiError::internal("write ack", e))?;
-        Ok((
-            Ack {
-                id,
-                at,
-                note: body.note,
-            },
-            true,
-        ))
-    })
-    .await?;
+    let at = unix_now();
+    let (ack, fresh) = g
+        .with_store(move |store| {
+            store
+                .ack(&id, at, &body.note)?
+                .ok_or_else(|| unknown_trip(&id))
+        })
+        .await?;
+    let ack = Ack::from(ack);
     if fresh {
         tracing::info!(alert = %ack.id, "trip acknowledged");
         state.publish(Live::Ack(ack.clone()));
@@ -459,28 +397,4 @@ pub(crate) async fn events(
     let stream =
         futures_util::StreamExt::chain(futures_util::stream::once(async { Ok(ready) }), live);
     Sse::new(stream).keep_alive(KeepAlive::default())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn endpoints_lose_paths_queries_and_credentials() {
-        let cases = [
-            ("http://127.0.0.1:8545", "http://127.0.0.1:8545"),
-            (
-                "https://mainnet.infura.io/v3/SECRETKEY",
-                "https://mainnet.infura.io",
-            ),
-            (
-                "wss://user:pw@node.example:8546/ws?key=1",
-                "wss://node.example:8546",
-            ),
-            ("localhost:8545", "localhost:8545"),
-        ];
-        for (url, want) in cases {
-            assert_eq!(redact_endpoint(url), want, "{url}");
-        }
-    }
 }

@@ -14,6 +14,9 @@
 //! Errors are typed ([`ApiError`] for requests, [`Error`] for start-up) and mapped to responses
 //! that say what is wrong with the request without leaking internals.
 
+// Every dependency is used by the library (tests and benches have their own).
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 mod api;
 mod auth;
 mod dashboard;

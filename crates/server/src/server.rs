@@ -106,10 +106,12 @@ impl Server {
                 relay.publish(Live::Alert(Box::new(rec)));
             }
         });
+        let (started_tx, started_rx) = tokio::sync::oneshot::channel();
         let watcher = Watcher::new(
             guard.spec.clone(),
             WatchOptions {
                 alerts: Some(tx),
+                started: Some(started_tx),
                 ..WatchOptions::default()
             },
         );
@@ -129,10 +131,23 @@ impl Server {
                         return;
                     }
                 };
-                g.set_status(WatcherStatus::Running { since: unix_now() });
-                let res = rt.block_on(watcher.run(async move {
-                    let _ = stop.wait_for(|s| *s).await;
-                }));
+                g.set_status(WatcherStatus::Starting);
+                // Running (and ready) once the watcher has its keys, webhooks and chains.
+                let running = state.clone();
+                let res = rt.block_on(async move {
+                    tokio::spawn(async move {
+                        if started_rx.await.is_ok()
+                            && let Some(g) = running.guard()
+                        {
+                            g.set_status(WatcherStatus::Running { since: unix_now() });
+                        }
+                    });
+                    watcher
+                        .run(async move {
+                            let _ = stop.wait_for(|s| *s).await;
+                        })
+                        .await
+                });
                 match res {
                     Ok(()) => g.set_status(WatcherStatus::Stopped),
                     Err(e) => {
@@ -140,7 +155,7 @@ impl Server {
                         g.set_status(WatcherStatus::Failed {
                             message: format!(
                                 "the watcher stopped: {}; fix the guard config, its environment or the chains, and restart",
-                                redact_urls(&e.to_string())
+                                ringfence_guard::secret::scrub_urls(&e.to_string())
                             ),
                         });
                     }
@@ -157,35 +172,8 @@ impl Server {
     }
 }
 
-/// Replaces every URL in `s` by its scheme, host and port (paths and queries carry API keys).
-fn redact_urls(s: &str) -> String {
-    s.split(' ')
-        .map(|w| {
-            if w.contains("://") {
-                crate::guard::redact_endpoint(w)
-            } else {
-                w.to_owned()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 fn failed() -> WatcherStatus {
     WatcherStatus::Failed {
         message: "the watcher stopped with an error: see the server's log, fix the guard config or the chains, and restart".into(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls_in_errors_lose_their_paths() {
-        assert_eq!(
-            redact_urls("chain dst: error sending request for url (https://rpc.example/v3/KEY) x"),
-            "chain dst: error sending request for url (https://rpc.example x"
-        );
     }
 }

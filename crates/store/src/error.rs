@@ -14,6 +14,16 @@ pub enum Error {
         /// What was wrong.
         message: String,
     },
+    /// The store was written by a newer ringfence.
+    #[error(
+        "the store's schema version is {found}; this ringfence reads up to {supported}: upgrade ringfence, or point `[store] path` at a new file"
+    )]
+    Newer {
+        /// `PRAGMA user_version` of the file.
+        found: u32,
+        /// [`crate::SCHEMA_VERSION`].
+        supported: u32,
+    },
     /// The database file's directory could not be created.
     #[error("cannot create {path}: {source}")]
     Io {

@@ -3,10 +3,15 @@
 //! event in ingest order so the rule engine can be rebuilt by replay, and every alert with its
 //! evidence and the outcome of its actions. Each ingested block is committed in one transaction
 //! together with its events, alerts and the new checkpoint, so a `kill -9` never leaves half a
-//! block behind.
+//! block behind. The store owns every SQL statement of the guard: the server reads trips, pages
+//! and acknowledgements through this API, and the schema is versioned (`PRAGMA user_version`)
+//! with forward migrations.
+
+// Every dependency is used by the library (tests and benches have their own).
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 mod error;
 mod store;
 
 pub use error::{Error, Result};
-pub use store::{BlockRecord, Store};
+pub use store::{Ack, AlertCounts, AlertFilter, AlertPage, BlockRecord, SCHEMA_VERSION, Store};

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use alloy::primitives::B256;
-use ringfence_guard::{AlertRecord, Event};
+use ringfence_guard::{AlertRecord, Event, Severity};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::{Error, Result};
@@ -45,6 +45,65 @@ CREATE TABLE IF NOT EXISTS alerts (
 );
 CREATE TABLE IF NOT EXISTS alert_seq (n INTEGER NOT NULL);
 "#;
+
+/// Schema changes after the base schema, in order: migration `i` takes `PRAGMA user_version`
+/// from `i` to `i + 1`. A store written by a newer ringfence (a higher version) is refused.
+const MIGRATIONS: &[&str] = &[
+    // 1: the base schema above.
+    "",
+    // 2: acknowledgements of trips (the server wrote them to its own `server_acks` table).
+    r#"
+CREATE TABLE IF NOT EXISTS acks (
+    id TEXT PRIMARY KEY,
+    at INTEGER NOT NULL,
+    note TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS alerts_seq ON alerts (seq);
+"#,
+];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// An acknowledgement: a person has seen a trip (it changes nothing on chain).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ack {
+    /// The alert id.
+    pub id: String,
+    /// Unix seconds.
+    pub at: u64,
+    /// What the person wrote.
+    pub note: String,
+}
+
+/// Which alerts [`Store::alerts_page`] lists.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AlertFilter {
+    /// Only this severity (`None`: both).
+    pub severity: Option<Severity>,
+    /// Include alerts a reorg retracted.
+    pub retracted: bool,
+}
+
+/// One page of [`Store::alerts_page`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AlertPage {
+    /// The alerts, newest first, each with its acknowledgement.
+    pub items: Vec<(AlertRecord, Option<Ack>)>,
+    /// How many alerts match the filter in all.
+    pub total: u64,
+}
+
+/// Counts over the live (not retracted) alerts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AlertCounts {
+    /// Trips.
+    pub trips: u64,
+    /// Alerts that are not trips.
+    pub alerts: u64,
+    /// Trips nobody has acknowledged.
+    pub unacked_trips: u64,
+}
 
 /// How many recent block hashes are kept per chain for reorg detection.
 const KEEP_BLOCKS: u64 = 512;
@@ -102,7 +161,11 @@ impl Store {
         let started = std::time::Instant::now();
         loop {
             match conn.execute_batch(SCHEMA) {
-                Ok(()) => return Ok(Self { conn }),
+                Ok(()) => {
+                    let mut store = Self { conn };
+                    store.migrate()?;
+                    return Ok(store);
+                }
                 Err(rusqlite::Error::SqliteFailure(e, _))
                     if matches!(
                         e.code,
@@ -114,6 +177,48 @@ impl Store {
                 Err(e) => return Err(e.into()),
             }
         }
+    }
+
+    /// Brings the schema to [`SCHEMA_VERSION`], one migration per transaction.
+    fn migrate(&mut self) -> Result<()> {
+        loop {
+            let tx = self.write_transaction()?;
+            let v: u32 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            if v as usize >= MIGRATIONS.len() {
+                if v > SCHEMA_VERSION {
+                    return Err(Error::Newer {
+                        found: v,
+                        supported: SCHEMA_VERSION,
+                    });
+                }
+                return Ok(());
+            }
+            tx.execute_batch(MIGRATIONS[v as usize])?;
+            if v + 1 == 2 {
+                // Carry over the acknowledgements the server kept in its own table.
+                let legacy: bool = tx.query_row(
+                    "SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'server_acks'",
+                    [],
+                    |r| r.get(0),
+                )?;
+                if legacy {
+                    tx.execute_batch(
+                        "INSERT OR IGNORE INTO acks (id, at, note) SELECT id, at, note FROM server_acks;
+                         DROP TABLE server_acks;",
+                    )?;
+                }
+            }
+            tx.execute_batch(&format!("PRAGMA user_version = {}", v + 1))?;
+            tx.commit()?;
+            tracing::debug!(version = v + 1, "store schema migrated");
+        }
+    }
+
+    /// The schema version of the open store.
+    pub fn schema_version(&self) -> Result<u32> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
     }
 
     /// A write transaction that takes the write lock when it begins. A deferred one that reads
@@ -344,6 +449,122 @@ impl Store {
         Ok(out)
     }
 
+    /// One page of alerts, newest first, each with its acknowledgement, and how many match in
+    /// all. `offset` and `limit` count matching alerts.
+    pub fn alerts_page(&self, filter: AlertFilter, offset: u64, limit: u64) -> Result<AlertPage> {
+        let sev = filter.severity.map(severity_name);
+        let cond =
+            "(?1 IS NULL OR json_extract(a.body, '$.severity') = ?1) AND (?2 OR a.retracted = 0)";
+        let total: i64 = self.conn.query_row(
+            &format!("SELECT COUNT(*) FROM alerts a WHERE {cond}"),
+            params![sev, filter.retracted],
+            |r| r.get(0),
+        )?;
+        let mut st = self.conn.prepare(&format!(
+            "SELECT a.body, k.at, k.note FROM alerts a LEFT JOIN acks k ON k.id = a.id
+             WHERE {cond} ORDER BY a.seq DESC LIMIT ?3 OFFSET ?4"
+        ))?;
+        let rows = st.query_map(
+            params![
+                sev,
+                filter.retracted,
+                i64::try_from(limit).unwrap_or(i64::MAX),
+                i64::try_from(offset).unwrap_or(i64::MAX)
+            ],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<i64>>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                ))
+            },
+        )?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (body, at, note) = row?;
+            let rec: AlertRecord = serde_json::from_str(&body).map_err(|e| corrupt("alerts", e))?;
+            let ack = at.map(|at| Ack {
+                id: rec.id.clone(),
+                at: u64::try_from(at).unwrap_or(0),
+                note: note.unwrap_or_default(),
+            });
+            out.push((rec, ack));
+        }
+        Ok(AlertPage {
+            items: out,
+            total: u64::try_from(total).unwrap_or(0),
+        })
+    }
+
+    /// Trips, alerts and unacknowledged trips among the live alerts.
+    pub fn alert_counts(&self) -> Result<AlertCounts> {
+        let (trips, alerts, unacked): (i64, i64, i64) = self.conn.query_row(
+            "SELECT
+                COALESCE(SUM(json_extract(a.body, '$.severity') = 'trip'), 0),
+                COALESCE(SUM(json_extract(a.body, '$.severity') != 'trip'), 0),
+                COALESCE(SUM(json_extract(a.body, '$.severity') = 'trip' AND k.id IS NULL), 0)
+             FROM alerts a LEFT JOIN acks k ON k.id = a.id WHERE a.retracted = 0",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        let n = |x: i64| u64::try_from(x).unwrap_or(0);
+        Ok(AlertCounts {
+            trips: n(trips),
+            alerts: n(alerts),
+            unacked_trips: n(unacked),
+        })
+    }
+
+    /// The acknowledgement of an alert, if any.
+    pub fn ack_of(&self, id: &str) -> Result<Option<Ack>> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT at, note FROM acks WHERE id = ?1",
+                params![id],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+            )
+            .optional()?;
+        Ok(row.map(|(at, note)| Ack {
+            id: id.to_owned(),
+            at: u64::try_from(at).unwrap_or(0),
+            note,
+        }))
+    }
+
+    /// Acknowledges an alert at `at` (Unix seconds) with a note. `None` when there is no such
+    /// alert; otherwise the acknowledgement and whether it is new (a second acknowledgement
+    /// keeps the first).
+    pub fn ack(&mut self, id: &str, at: u64, note: &str) -> Result<Option<(Ack, bool)>> {
+        let tx = self.write_transaction()?;
+        let exists: bool = tx.query_row(
+            "SELECT COUNT(*) > 0 FROM alerts WHERE id = ?1",
+            params![id],
+            |r| r.get(0),
+        )?;
+        if !exists {
+            return Ok(None);
+        }
+        let n = tx.execute(
+            "INSERT OR IGNORE INTO acks (id, at, note) VALUES (?1, ?2, ?3)",
+            params![id, i64::try_from(at).unwrap_or(i64::MAX), note],
+        )?;
+        let (at, note): (i64, String) = tx.query_row(
+            "SELECT at, note FROM acks WHERE id = ?1",
+            params![id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        tx.commit()?;
+        Ok(Some((
+            Ack {
+                id: id.to_owned(),
+                at: u64::try_from(at).unwrap_or(0),
+                note,
+            },
+            n == 1,
+        )))
+    }
+
     /// One alert by id.
     pub fn alert(&self, id: &str) -> Result<Option<AlertRecord>> {
         let body: Option<String> = self
@@ -370,4 +591,11 @@ fn block_record(n: i64, h: &str, p: &str, t: i64) -> Result<BlockRecord> {
         parent_hash,
         timestamp: t as u64,
     })
+}
+
+fn severity_name(s: Severity) -> &'static str {
+    match s {
+        Severity::Trip => "trip",
+        Severity::Alert => "alert",
+    }
 }

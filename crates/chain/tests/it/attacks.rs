@@ -41,7 +41,10 @@ async fn unbacked_mint_over_the_window_trips_and_the_pause_lands_in_the_next_blo
             if let Some((head, body)) = text.split_once("\r\n\r\n") {
                 let len: usize = head
                     .lines()
-                    .find_map(|l| l.strip_prefix("Content-Length: "))
+                    .find_map(|l| {
+                        let (k, v) = l.split_once(':')?;
+                        k.eq_ignore_ascii_case("content-length").then_some(v)
+                    })
                     .and_then(|v| v.trim().parse().ok())
                     .unwrap_or(0);
                 if body.len() >= len || n == 0 {
@@ -195,16 +198,16 @@ actions = ["pause-usdx", "hook"]
     guard.stop().await;
 }
 
-struct Bridge {
-    src: Anvil,
-    dst: Anvil,
-    btc: Address,
-    lockbox: Address,
-    wbtc: Address,
-    endpoint: Address,
+pub(crate) struct Bridge {
+    pub(crate) src: Anvil,
+    pub(crate) dst: Anvil,
+    pub(crate) btc: Address,
+    pub(crate) lockbox: Address,
+    pub(crate) wbtc: Address,
+    pub(crate) endpoint: Address,
 }
 
-async fn bridge(src_port: u16, dst_port: u16) -> Bridge {
+pub(crate) async fn bridge(src_port: u16, dst_port: u16) -> Bridge {
     let src = Anvil::spawn(src_port, u64::from(src_port) + 13_000, Some(1));
     let dst = Anvil::spawn(dst_port, u64::from(dst_port) + 13_000, Some(1));
     let s0 = src.as_account(0);

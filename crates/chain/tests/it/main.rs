@@ -6,6 +6,7 @@ mod artifacts;
 mod attacks;
 mod cancel;
 mod harness;
+mod ops;
 mod restart;
 
 use std::path::Path;
@@ -34,12 +35,13 @@ impl Guard {
         };
         let (tx, alerts) = mpsc::unbounded_channel();
         let mut secrets = std::collections::HashMap::new();
-        secrets.insert(KEY_ENV.to_owned(), harness::KEYS[1].to_owned());
+        secrets.insert(KEY_ENV.to_owned(), harness::KEYS[1].into());
         let opts = WatchOptions {
             metrics: None,
             stdout: false,
             alerts: Some(tx),
             secrets,
+            started: None,
         };
         let (stop, rx) = oneshot::channel();
         let task = tokio::spawn(async move {

@@ -625,8 +625,13 @@ impl MessageMatch {
             )),
             Some(rec) => {
                 let mut mismatched = Vec::new();
-                for (name, (si, di)) in b.match_on.iter().zip(&b.match_idx) {
-                    if rec.fields.get(*si) != fields.get(*di) {
+                for (i, (name, (si, di))) in b.match_on.iter().zip(&b.match_idx).enumerate() {
+                    let tol = b.tolerance.get(i).copied().unwrap_or_default();
+                    let same = match (rec.fields.get(*si), fields.get(*di)) {
+                        (Some(s), Some(d)) => tol.matches(s, d),
+                        (s, d) => s == d,
+                    };
+                    if !same {
                         mismatched.push(name.as_str());
                     }
                 }

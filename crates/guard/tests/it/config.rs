@@ -405,3 +405,189 @@ fn cancel_takes_its_argument_from_the_tripping_event() {
     let back: ringfence_guard::AlertRecord = serde_json::from_str(&json).expect("back");
     assert_eq!(back.actions[0].arg, Some(word(0xabc)));
 }
+
+/// Issue 11 item 4: two handlers on one (chain, contract, topic 0) used to lose one silently.
+#[test]
+fn handler_collisions_are_refused_with_both_lines() {
+    // A second token at the same address on the same chain.
+    let text = CANCEL.replace(
+        "[[bridge]]",
+        "[[token]]\nid = \"USDX2\"\nchain = \"dst\"\naddress = \"0x5FbDB2315678afecb367f032d93F642f64180aa3\"\ndecimals = 6\n\n[[bridge]]",
+    );
+    let err = parse(Path::new("c.toml"), &text).expect_err("collision");
+    let d = err
+        .0
+        .iter()
+        .find(|d| d.message.contains("decodes the same logs"))
+        .unwrap_or_else(|| panic!("no collision error:\n{err}"));
+    assert!(d.message.contains("token `USDX2`"), "{}", d.message);
+    assert!(
+        d.message.contains("token `USDX` (Transfer) (line 15)"),
+        "{}",
+        d.message
+    );
+    assert_eq!(d.line, 21, "{err}");
+
+    // A second bridge decoding the first's destination event.
+    let text = CANCEL.replace(
+        "[[action]]",
+        "[[bridge]]\nid = \"copy\"\nsource = { chain = \"src\", contract = \"0x5FbDB2315678afecb367f032d93F642f64180aa3\", event = \"Other(bytes32 indexed id, uint256 amount)\" }\ndestination = { chain = \"dst\", contract = \"0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512\", event = \"Delivered(bytes32 indexed id, bytes32 asset, uint256 amount, address recipient, bytes32 queueId, bool queued)\" }\nmatch_on = [\"id\", \"amount\"]\n\n[[action]]",
+    );
+    let err = parse(Path::new("c.toml"), &text).expect_err("collision");
+    let s = err.to_string();
+    assert!(
+        s.contains("bridge `copy` destination decodes the same logs as bridge `lab` destination"),
+        "{s}"
+    );
+
+    // Two privileged rules watching one contract share its handlers: accepted.
+    let text = CANCEL.to_owned()
+        + "\n[[rule]]\nid = \"p1\"\nkind = \"privileged\"\nchain = \"dst\"\ncontracts = [\"0x5FbDB2315678afecb367f032d93F642f64180aa3\"]\n\n[[rule]]\nid = \"p2\"\nkind = \"privileged\"\nchain = \"dst\"\ncontracts = [\"0x5FbDB2315678afecb367f032d93F642f64180aa3\"]\nseverity = \"alert\"\n";
+    crate::spec(&text);
+}
+
+/// Issue 11 item 7: amounts may change decimals and lose a fee across the bridge.
+#[test]
+fn match_on_takes_a_scale_and_a_fee() {
+    let text = CANCEL.replace(
+        "match_on = [\"id\", \"asset\", \"amount\", \"recipient\"]",
+        "match_on = [\"id\", \"asset\", { name = \"amount\", scale = 12, fee_bps = 30 }, \"recipient\"]",
+    );
+    let spec = crate::spec(&text);
+    let b = &spec.bridges[0];
+    assert_eq!(b.match_on, ["id", "asset", "amount", "recipient"]);
+    assert_eq!(
+        b.tolerance[2],
+        ringfence_guard::FieldTolerance {
+            scale: 12,
+            fee_bps: 30
+        }
+    );
+    assert!(b.tolerance[0].is_exact());
+
+    let bad = [
+        (
+            "{ name = \"amount\", scale = 100 }",
+            "`scale` = 100 is out of range",
+        ),
+        (
+            "{ name = \"amount\", fee_bps = -5 }",
+            "`fee_bps` = -5 is out of range",
+        ),
+        (
+            "{ name = \"amount\", fee_bps = 10001 }",
+            "`fee_bps` = 10001 is out of range",
+        ),
+        (
+            "{ name = \"asset\", scale = 2 }",
+            "apply to unsigned integers only",
+        ),
+        (
+            "{ name = \"amount\", decimals = 2 }",
+            "unknown field `decimals`",
+        ),
+        ("{ scale = 2 }", "missing field `name`"),
+    ];
+    for (item, want) in bad {
+        let text = CANCEL.replace(
+            "match_on = [\"id\", \"asset\", \"amount\", \"recipient\"]",
+            &format!("match_on = [\"id\", \"asset\", {item}, \"recipient\"]"),
+        );
+        let err = parse(Path::new("c.toml"), &text).expect_err(item);
+        let d = err
+            .0
+            .iter()
+            .find(|d| d.message.contains(want))
+            .unwrap_or_else(|| panic!("{item}: want {want}, got\n{err}"));
+        assert_eq!(d.line, 22, "{item}: {err}");
+    }
+    // The key pairs events: it cannot be approximate.
+    let text = CANCEL.replace(
+        "match_on = [\"id\", \"asset\", \"amount\", \"recipient\"]",
+        "match_on = [\"asset\", { name = \"amount\", scale = 12 }]\nkey = \"amount\"",
+    );
+    let err = parse(Path::new("c.toml"), &text).expect_err("key with a scale");
+    assert!(err.to_string().contains("must match exactly"), "{err}");
+}
+
+#[test]
+fn webhook_keys_are_parsed_and_checked() {
+    let hook = |extra: &str| {
+        CANCEL.replace(
+            "[[rule]]",
+            &format!("[[action]]\nid = \"hook\"\nkind = \"webhook\"\nurl = \"https://hooks.slack.com/services/T000/B000/XXXXSECRET\"\n{extra}\n[[rule]]"),
+        )
+    };
+    let spec = crate::spec(&hook(
+        "format = \"slack\"\ntimeout_ms = 2500\nretries = 3\n",
+    ));
+    let ActionKind::Webhook {
+        url,
+        format,
+        timeout_ms,
+        retries,
+        secret_env,
+        ..
+    } = &spec.actions[1].kind
+    else {
+        panic!("webhook")
+    };
+    assert_eq!(*format, ringfence_guard::WebhookFormat::Slack);
+    assert_eq!(
+        (*timeout_ms, *retries, secret_env.as_deref()),
+        (2500, 3, None)
+    );
+    assert_eq!(url.to_string(), "https://hooks.slack.com/…");
+    assert!(!format!("{:?}", spec.actions[1]).contains("XXXXSECRET"));
+
+    let spec = crate::spec(&hook("secret_env = \"HOOK_SECRET\"\n"));
+    let ActionKind::Webhook {
+        format, secret_env, ..
+    } = &spec.actions[1].kind
+    else {
+        panic!("webhook")
+    };
+    assert_eq!(*format, ringfence_guard::WebhookFormat::Json);
+    assert_eq!(secret_env.as_deref(), Some("HOOK_SECRET"));
+
+    let bad = [
+        ("format = \"teams\"\n", "unknown webhook format `teams`"),
+        (
+            "format = \"slack\"\nsecret_env = \"S\"\n",
+            "`secret_env` signs `json` bodies",
+        ),
+        (
+            "secret_env = \"0xdeadbeef\"\n",
+            "`secret_env` must name an environment variable",
+        ),
+        (
+            "ca_file = \"/nonexistent/ca.pem\"\n",
+            "`ca_file` `/nonexistent/ca.pem` is not a readable file",
+        ),
+        (
+            "timeout_ms = 0\n",
+            "`timeout_ms` must be between 1 and 600000",
+        ),
+        ("retries = 99\n", "`retries` must be at most 20"),
+    ];
+    for (extra, want) in bad {
+        let err = parse(Path::new("c.toml"), &hook(extra)).expect_err(extra);
+        let d = err
+            .0
+            .iter()
+            .find(|d| d.message.contains(want))
+            .unwrap_or_else(|| panic!("{extra}: want {want}, got\n{err}"));
+        assert!(d.line >= 38, "{extra}: located at line {}", d.line);
+    }
+    // A URL with a secret path is never echoed in an error.
+    let err = parse(
+        Path::new("c.toml"),
+        &CANCEL.replace(
+            "rpc = \"http://127.0.0.1:8546\"",
+            "rpc = \"ftp://u:PASSWORD@x/v2/APIKEY\"",
+        ),
+    )
+    .expect_err("bad scheme");
+    let s = err.to_string();
+    assert!(!s.contains("APIKEY") && !s.contains("PASSWORD"), "{s}");
+}

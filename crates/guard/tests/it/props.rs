@@ -95,3 +95,57 @@ proptest! {
         prop_assert_eq!(v, again);
     }
 }
+
+proptest! {
+    /// A scaled, fee-deducted amount matches exactly when it lies in
+    /// [S × (10 000 − fee) / 10 000, S] with S the scaled source (brute force in u128).
+    #[test]
+    fn field_tolerance_matches_the_interval(
+        src in 0u64..=u64::MAX,
+        scale in -6i8..=12,
+        fee_bps in 0u16..=10_000,
+        dst_off in -1_000_000_000i128..1_000_000,
+        frac in 0u32..=10_000,
+    ) {
+        use alloy::primitives::B256;
+        let t = ringfence_guard::FieldTolerance { scale, fee_bps };
+        let s = u128::from(src);
+        let scaled = if scale >= 0 { s * 10u128.pow(scale as u32) } else { s / 10u128.pow((-scale) as u32) };
+        // Probe near the interval's lower edge and inside it.
+        let lo = scaled - scaled * u128::from(fee_bps) / 10_000;
+        for d in [
+            scaled,
+            scaled + 1,
+            lo,
+            lo.saturating_sub(1),
+            scaled - (scaled - lo) * u128::from(frac) / 10_000,
+            (scaled as i128 + dst_off).max(0) as u128,
+        ] {
+            let want = d <= scaled && (scaled - d) * 10_000 <= scaled * u128::from(fee_bps);
+            let w = |x: u128| B256::from(U256::from(x));
+            prop_assert_eq!(t.matches(w(s), w(d)), want, "s={} scaled={} d={}", s, scaled, d);
+        }
+        // A fee is never negative: more than the scaled source never matches.
+        prop_assert!(!t.matches(B256::from(U256::from(s)), B256::from(U256::from(scaled + 1))));
+    }
+
+    /// Whatever is written in a `match_on` entry, the parser answers with a spec or located
+    /// errors, never a panic.
+    #[test]
+    fn match_on_entries_never_panic(scale in proptest::option::of(-300i64..300), fee in proptest::option::of(-20_000i64..20_000), name in "[a-z]{1,8}") {
+        let mut item = format!("{{ name = \"{name}\"");
+        if let Some(s) = scale { item.push_str(&format!(", scale = {s}")); }
+        if let Some(f) = fee { item.push_str(&format!(", fee_bps = {f}")); }
+        item.push_str(" }");
+        let text = format!("[store]\npath = \"a.db\"\n[[chain]]\nid = \"a\"\nrpc = \"http://x\"\n[[chain]]\nid = \"b\"\nrpc = \"http://y\"\n[[bridge]]\nid = \"br\"\nsource = {{ chain = \"a\", contract = \"0x5FbDB2315678afecb367f032d93F642f64180aa3\", event = \"L(bytes32 indexed id, uint256 amount)\" }}\ndestination = {{ chain = \"b\", contract = \"0x5FbDB2315678afecb367f032d93F642f64180aa3\", event = \"R(bytes32 indexed id, uint256 amount)\" }}\nmatch_on = [\"id\", {item}]\n");
+        match ringfence_guard::config::parse(Path::new("p.toml"), &text) {
+            Ok(spec) => {
+                let t = spec.bridges[0].tolerance[1];
+                prop_assert!(name == "amount");
+                prop_assert_eq!(i64::from(t.scale), scale.unwrap_or(0));
+                prop_assert_eq!(i64::from(t.fee_bps), fee.unwrap_or(0));
+            }
+            Err(e) => prop_assert!(e.0.iter().all(|d| d.line > 0), "{}", e),
+        }
+    }
+}

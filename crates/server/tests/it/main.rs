@@ -654,3 +654,66 @@ async fn serves_on_a_real_socket_and_shuts_down() {
         .expect("joins")
         .expect("served");
 }
+
+/// Issue 10 item 2: `serve --guard` without the guardian key ran with a dead watcher while
+/// `/healthz` said `ok`. Health now says `degraded` with the reason, readiness answers 503.
+#[tokio::test]
+async fn regression_a_guard_that_cannot_start_is_degraded_and_not_ready() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = guard_config(dir.path());
+    let absent = "RINGFENCE_TEST_ABSENT_GUARDIAN_KEY_4E1";
+    let text = std::fs::read_to_string(&config)
+        .expect("read")
+        .replace("RINGFENCE_GUARDIAN_KEY", absent);
+    std::fs::write(&config, text).expect("write");
+    assert!(std::env::var_os(absent).is_none());
+    let server = Server::new(Config {
+        spec: example(),
+        guard: Some(config),
+        api_token: None,
+    })
+    .expect("loads");
+    let app = server.router();
+    // Before the watcher starts: not ready.
+    let r = get(&app, "/readyz").await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(server.serve(listener, async {
+        let _ = stopped.await;
+    }));
+    let start = std::time::Instant::now();
+    let health = loop {
+        let h = get(&app, "/healthz").await.json();
+        if h["guard"]["state"] == "failed" {
+            break h;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(20),
+            "the watcher never failed: {h}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(health["status"], "degraded", "{health}");
+    let reason = health["reasons"][0].as_str().expect("a reason");
+    assert!(
+        reason.contains(absent) && reason.contains("is not set"),
+        "{reason}"
+    );
+    let r = get(&app, "/readyz").await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(r.json()["ready"], false);
+    assert!(r.text.contains(absent), "{}", r.text);
+    let _ = stop.send(());
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), task).await;
+}
+
+#[tokio::test]
+async fn without_a_guard_the_server_is_ready() {
+    let app = server(None).router();
+    let r = get(&app, "/readyz").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json(), json!({ "ready": true, "reasons": [] }));
+}

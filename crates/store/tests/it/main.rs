@@ -2,7 +2,7 @@
 
 use alloy::primitives::{B256, U256};
 use ringfence_guard::{AlertRecord, Event, EventKind, Severity};
-use ringfence_store::{BlockRecord, Store};
+use ringfence_store::{AlertFilter, BlockRecord, SCHEMA_VERSION, Store};
 
 fn block(n: u64, tag: u8) -> BlockRecord {
     BlockRecord {
@@ -127,10 +127,12 @@ fn action_outcomes_are_updated_in_place() {
     a.actions.push(ringfence_guard::ActionRecord {
         id: "p".into(),
         kind: "pause".into(),
-        status: "mined".into(),
+        status: ringfence_guard::ActionStatus::Mined,
         tx: Some(B256::ZERO),
         arg: None,
         error: None,
+        shared_with: None,
+        attempts: 1,
     });
     s.update_alert(&a).expect("update");
     assert_eq!(
@@ -162,4 +164,91 @@ fn regression_concurrent_opens_of_a_new_store_all_succeed() {
             assert!(matches!(r, Ok(Ok(true))), "round {round}: {:?}", r.err());
         }
     }
+}
+
+/// The server used to create its own `server_acks` table with a second connection; the store
+/// now owns it as `acks` (migration 2) and carries old acknowledgements over.
+#[test]
+fn migrations_version_the_schema_and_carry_old_acks_over() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("guard.db");
+    {
+        // A store as an older build left it: base schema, version 0, the server's own table.
+        let mut s = Store::open(&path).expect("open");
+        s.commit_block("dst", &block(1, 1), &[], &[alert("a1", 1)])
+            .expect("commit");
+    }
+    {
+        let c = rusqlite::Connection::open(&path).expect("raw");
+        c.execute_batch(
+            "DROP TABLE acks; PRAGMA user_version = 0;
+             CREATE TABLE server_acks (id TEXT PRIMARY KEY, at INTEGER NOT NULL, note TEXT NOT NULL);
+             INSERT INTO server_acks VALUES ('a1', 77, 'seen');",
+        )
+        .expect("legacy");
+    }
+    let s = Store::open(&path).expect("reopen migrates");
+    assert_eq!(s.schema_version().expect("v"), SCHEMA_VERSION);
+    let ack = s.ack_of("a1").expect("q").expect("carried over");
+    assert_eq!((ack.at, ack.note.as_str()), (77, "seen"));
+    drop(s);
+    let c = rusqlite::Connection::open(&path).expect("raw");
+    let legacy: i64 = c
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE name = 'server_acks'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("q");
+    assert_eq!(legacy, 0);
+    // A newer build's store is refused with what to do, not misread.
+    c.execute_batch(&format!("PRAGMA user_version = {}", SCHEMA_VERSION + 1))
+        .expect("bump");
+    drop(c);
+    let err = Store::open(&path).expect_err("newer schema");
+    assert!(err.to_string().contains("upgrade ringfence"), "{err}");
+}
+
+#[test]
+fn pages_counts_and_acks_are_answered_in_sql() {
+    let mut s = Store::open_in_memory().expect("open");
+    for n in 1..=7u64 {
+        let mut a = alert(&format!("a{n}"), n);
+        if n % 3 == 0 {
+            a.severity = Severity::Alert;
+        }
+        s.commit_block("dst", &block(n, 1), &[], &[a])
+            .expect("commit");
+    }
+    // A reorg retracts a6 and a7.
+    s.rollback("dst", &block(5, 1)).expect("rollback");
+    let trips = AlertFilter {
+        severity: Some(Severity::Trip),
+        retracted: false,
+    };
+    let p = s.alerts_page(trips, 0, 2).expect("page");
+    let (page, total) = (p.items, p.total);
+    // Live trips: a1 a2 a4 a5.
+    assert_eq!(total, 4);
+    let ids: Vec<&str> = page.iter().map(|(a, _)| a.id.as_str()).collect();
+    assert_eq!(ids, ["a5", "a4"]);
+    let page = s.alerts_page(trips, 2, 2).expect("page 2").items;
+    let ids: Vec<&str> = page.iter().map(|(a, _)| a.id.as_str()).collect();
+    assert_eq!(ids, ["a2", "a1"]);
+    let all = AlertFilter {
+        severity: None,
+        retracted: true,
+    };
+    assert_eq!(s.alerts_page(all, 0, 100).expect("all").total, 7);
+
+    assert_eq!(s.ack("nope", 1, "").expect("ack"), None);
+    let (ack, fresh) = s.ack("a4", 10, "looked").expect("ack").expect("known");
+    assert!(fresh);
+    let (again, fresh) = s.ack("a4", 20, "again").expect("ack").expect("known");
+    assert!(!fresh);
+    assert_eq!(again, ack);
+    let page = s.alerts_page(trips, 1, 1).expect("page").items;
+    assert_eq!(page[0].1.as_ref().map(|a| a.note.as_str()), Some("looked"));
+    let c = s.alert_counts().expect("counts");
+    assert_eq!((c.trips, c.alerts, c.unacked_trips), (4, 1, 3));
 }
