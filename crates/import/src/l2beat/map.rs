@@ -703,9 +703,13 @@ pub fn map(projects: &[Project], prices: &Prices) -> Mapped {
                         src,
                         ". mint_authority = {k}, {} — not the layer's admin; the spec has no per-route admin field, so this key stands here",
                         if by_owner {
-                            format!("the adapter's `owner` ({u}), who sets its peers and LayerZero security (DVN) settings and so can have a forged message release what it holds")
+                            format!(
+                                "the adapter's `owner` ({u}), who sets its peers and LayerZero security (DVN) settings and so can have a forged message release what it holds"
+                            )
                         } else {
-                            format!("the key that can upgrade the escrow (through {u}) and so release what it holds")
+                            format!(
+                                "the key that can upgrade the escrow (through {u}) and so release what it holds"
+                            )
                         }
                     );
                 }
