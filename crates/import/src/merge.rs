@@ -246,10 +246,10 @@ pub fn merge(inputs: &[Input]) -> Result<Merged> {
         let mut renames = BTreeMap::new();
         for (section, r) in ids(&input.spec) {
             let id = r.get_ref();
-            if let Some((_, _, first, _)) = seen.get(&key_of(section, id)) {
-                if first != id {
-                    renames.insert(id.clone(), first.clone());
-                }
+            if let Some((_, _, first, _)) = seen.get(&key_of(section, id))
+                && first != id
+            {
+                renames.insert(id.clone(), first.clone());
             }
         }
         rewrite(&mut v, &renames, "");
