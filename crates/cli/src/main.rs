@@ -37,7 +37,7 @@ enum Command {
     Limits(cmd::limits::Args),
     /// Dangerous infrastructure assumptions, each tied to the incident it echoes.
     Lint(cmd::lint::Args),
-    /// Turn published data into a spec: `ringfence import ccip-directory DIR -o SPEC`.
+    /// Turn published data into a spec (`ringfence import ccip-directory|l2beat|hyperlane DIR -o SPEC`) or join specs (`ringfence import merge SPEC… -o SPEC`).
     Import(cmd::import::Args),
     /// What a failure does downstream: direct loss, contagion rounds, multiplier, ranking,
     /// reverse stress, Monte Carlo.

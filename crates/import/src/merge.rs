@@ -246,10 +246,10 @@ pub fn merge(inputs: &[Input]) -> Result<Merged> {
         let mut renames = BTreeMap::new();
         for (section, r) in ids(&input.spec) {
             let id = r.get_ref();
-            if let Some((_, _, first, _)) = seen.get(&key_of(section, id)) {
-                if first != id {
-                    renames.insert(id.clone(), first.clone());
-                }
+            if let Some((_, _, first, _)) = seen.get(&key_of(section, id))
+                && first != id
+            {
+                renames.insert(id.clone(), first.clone());
             }
         }
         rewrite(&mut v, &renames, "");
@@ -273,7 +273,9 @@ pub fn merge(inputs: &[Input]) -> Result<Merged> {
                     Some((sec, _, first_id, from)) if sec != section => {
                         return Err(Error::Invalid {
                             file: inputs[i].file.clone(),
-                            at: inputs[i].at(&id),
+                            at: inputs[i]
+                                .line_of(&id)
+                                .map_or_else(|| "the file".to_owned(), |l| format!("line {l}")),
                             message: format!(
                                 "{section} `{id}` has the id (or the address) of {sec} `{first_id}` in {}; one entity cannot be two kinds",
                                 inputs[from].at(&first_id)
@@ -565,7 +567,7 @@ route = { layer = "hyperlane" }
             "[[chain]]\nid = \"x\"\n\n[[operator]]\nid = \"o\"\norg = \"o\"\nhosting = \"h\"\n\n[[verifier_set]]\nid = \"v\"\nthreshold = 1\nmembers = [\"o\"]\n\n[[layer]]\nid = \"ronin\"\nverifier_set = \"v\"\n",
         );
         let e = merge(&[chain, layer]).expect_err("two kinds").to_string();
-        assert!(e.starts_with("l.toml: at l.toml:14: layer `ronin` has the id (or the address) of chain `ronin` in c.toml:2"), "{e}");
+        assert!(e.starts_with("l.toml: at line 15: layer `ronin` has the id (or the address) of chain `ronin` in c.toml:2"), "{e}");
         assert!(e.contains("help: rename one"), "{e}");
     }
 

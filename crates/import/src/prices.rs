@@ -305,4 +305,38 @@ mod tests {
             assert!(e.contains("help: "), "{e}");
         }
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Whatever the text, parsing gives prices or a located error with a fix: never a panic.
+            #[test]
+            fn never_panics(text in "\\PC{0,200}") {
+                if let Err(e) = Prices::parse(Path::new("p.toml"), &text) {
+                    let msg = e.to_string();
+                    prop_assert!(msg.starts_with("p.toml") && msg.contains("help: "), "{}", msg);
+                }
+            }
+
+            /// Well-formed prices, plain or with a source, read back exactly; negative ones are refused.
+            #[test]
+            fn prices_read_back(sym in "[A-Z]{1,6}", usd in -1.0e6f64..1.0e6, sourced in any::<bool>()) {
+                let line = if sourced {
+                    format!("{sym} = {{ usd = {usd:?}, source = \"s\" }}")
+                } else {
+                    format!("{sym} = {usd:?}")
+                };
+                let r = Prices::parse(Path::new("p.toml"), &format!("[price_usd]\n{line}\n"));
+                if usd < 0.0 {
+                    prop_assert!(r.is_err());
+                } else {
+                    let p = r.expect("valid");
+                    prop_assert_eq!(p.price_usd.get(&sym).copied(), Some(usd));
+                    prop_assert_eq!(p.price_source.contains_key(&sym), sourced);
+                }
+            }
+        }
+    }
 }

@@ -8,9 +8,9 @@ use ringfence_model::Spec;
 
 use crate::{Prices, Result};
 
-/// One kind of published data that can be turned into a spec. Adding a source (L2BEAT discovery
-/// files, Hyperlane warp routes, LayerZero DVN metadata) is a module that implements this trait
-/// and one line in [`SOURCES`].
+/// One kind of published data that can be turned into a spec. Adding a source (LayerZero DVN
+/// metadata, …) is a module that implements this trait and one line in [`SOURCES`]; the crate
+/// docs show one.
 pub trait Source: Sync {
     /// The name on the command line, e.g. `ccip-directory`.
     fn name(&self) -> &'static str;
@@ -275,6 +275,8 @@ mod tests {
             source("ccip-directory").map(|s| s.name()),
             Some("ccip-directory")
         );
+        assert_eq!(source("l2beat").map(|s| s.name()), Some("l2beat"));
+        assert_eq!(source("hyperlane").map(|s| s.name()), Some("hyperlane"));
         assert!(source("nope").is_none());
     }
 }

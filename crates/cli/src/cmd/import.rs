@@ -201,4 +201,126 @@ mod tests {
             assert!(!out.exists(), "{input}: no spec is written on error");
         }
     }
+
+    fn shared(path: &str) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/fixtures")
+            .join(path)
+    }
+
+    fn run_with(
+        source: &str,
+        inputs: &[PathBuf],
+        output: PathBuf,
+        prices: Option<PathBuf>,
+    ) -> CmdResult {
+        run(Args {
+            source: source.to_owned(),
+            input: inputs.to_vec(),
+            output,
+            prices,
+        })
+    }
+
+    #[test]
+    fn l2beat_and_hyperlane_import_and_merge_with_conflicts_as_attention() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (a, b, m) = (
+            dir.path().join("a.toml"),
+            dir.path().join("b.toml"),
+            dir.path().join("m.toml"),
+        );
+        let prices = Some(shared("l2beat/mapping/prices.toml"));
+        assert!(matches!(
+            run_with(
+                "l2beat",
+                &[shared("l2beat/mapping")],
+                a.clone(),
+                prices.clone()
+            ),
+            Ok(Outcome::Clean)
+        ));
+        assert!(matches!(
+            run_with(
+                "hyperlane",
+                &[shared("hyperlane/mapping")],
+                b.clone(),
+                prices
+            ),
+            Ok(Outcome::Clean)
+        ));
+        // The escrow both describe is routed differently by each: a conflict, so exit 1.
+        assert!(matches!(
+            run_with("merge", &[a, b], m.clone(), None),
+            Ok(Outcome::Attention)
+        ));
+        let model = ringfence_model::Model::load(&m).unwrap_or_else(|d| panic!("{d}"));
+        assert!(
+            model
+                .asset("USDC@ethereum:0x4000000000000000000000000000000000000004")
+                .is_some()
+        );
+        let text = std::fs::read_to_string(&m).expect("merged");
+        assert!(
+            text.starts_with("# Merged by `ringfence import merge` from "),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn bad_l2beat_hyperlane_and_merge_input_exits_2_with_the_place_and_the_fix() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("o.toml");
+        for (source, inputs, prices, want) in [
+            (
+                "l2beat",
+                vec![shared("l2beat/unknown-prefix")],
+                None,
+                "at $.entries[0].values.owner: unknown chain prefix `moon`",
+            ),
+            (
+                "l2beat",
+                vec![shared("l2beat/malformed")],
+                None,
+                "discovered.json:4:",
+            ),
+            (
+                "hyperlane",
+                vec![shared("hyperlane/bad-address")],
+                None,
+                "is not an EVM address",
+            ),
+            (
+                "l2beat",
+                vec![shared("l2beat/mapping"), shared("l2beat/mapping")],
+                None,
+                "takes one INPUT, 2 given",
+            ),
+            (
+                "merge",
+                vec![shared("l2beat/mapping/prices.toml")],
+                None,
+                "prices.toml",
+            ),
+            (
+                "merge",
+                vec![shared("spec/clean.toml")],
+                Some(shared("l2beat/mapping/prices.toml")),
+                "takes no --prices",
+            ),
+        ] {
+            match run_with(source, &inputs, out.clone(), prices) {
+                Err(Failure::Other(e)) => {
+                    let msg = format!("{e:#}");
+                    assert!(
+                        msg.contains(want) && msg.contains("help"),
+                        "{source}: {msg}"
+                    );
+                }
+                Err(Failure::Input(d)) => panic!("{source}: {d}"),
+                Ok(_) => panic!("{source} {inputs:?}: accepted"),
+            }
+            assert!(!out.exists(), "{source}: no spec is written on error");
+        }
+    }
 }

@@ -531,6 +531,13 @@ pub fn map(dir: &Directory, prices: &Prices) -> Mapped {
                     let _ = write!(s, " Price and supply from {cited}.");
                 }
                 _ => {
+                    if price.is_some() {
+                        let _ = write!(
+                            s,
+                            " Price from {}.",
+                            prices.cite_price(token).unwrap_or_else(|| cited.clone())
+                        );
+                    }
                     let _ = write!(
                         s,
                         " Value not known: {}{}{} — not in the directory{}; the 0 here is a placeholder, not a finding.",

@@ -314,32 +314,30 @@ fn parse_values(values: At<'_>, e: &mut Entry) -> Result<()> {
             })
         })?;
     }
-    if verifier.is_none() {
-        if let Some(ops) = values.opt("getBridgeOperators", addrs)? {
-            if let Some((num, denom)) = values
-                .opt("getThreshold", |t| {
-                    let num = t.opt("num", |n| n.u64(GATE_HELP))?;
-                    let denom = t.opt("denom", |n| n.u64(GATE_HELP))?;
-                    Ok(num.zip(denom))
-                })?
-                .flatten()
-            {
-                if denom == 0 || num > denom {
-                    return Err(values.error(
-                        format!("getThreshold {num}/{denom} is not a fraction of at most 1"),
-                        GATE_HELP,
-                    ));
-                }
-                let n = ops.len() as u64;
-                let k = (n * num).div_ceil(denom);
-                verifier = Some(Gate {
-                    members: ops,
-                    threshold: u32::try_from(k).unwrap_or(u32::MAX),
-                    field: format!("{}.getBridgeOperators", values.path()),
-                    what: "bridge operators (getBridgeOperators, getThreshold num/denom of them)",
-                });
-            }
+    if verifier.is_none()
+        && let Some(ops) = values.opt("getBridgeOperators", addrs)?
+        && let Some((num, denom)) = values
+            .opt("getThreshold", |t| {
+                let num = t.opt("num", |n| n.u64(GATE_HELP))?;
+                let denom = t.opt("denom", |n| n.u64(GATE_HELP))?;
+                Ok(num.zip(denom))
+            })?
+            .flatten()
+    {
+        if denom == 0 || num > denom {
+            return Err(values.error(
+                format!("getThreshold {num}/{denom} is not a fraction of at most 1"),
+                GATE_HELP,
+            ));
         }
+        let n = ops.len() as u128;
+        let k = (n * u128::from(num)).div_ceil(u128::from(denom));
+        verifier = Some(Gate {
+            members: ops,
+            threshold: u32::try_from(k).unwrap_or(u32::MAX),
+            field: format!("{}.getBridgeOperators", values.path()),
+            what: "bridge operators (getBridgeOperators, getThreshold num/denom of them)",
+        });
     }
     if verifier.is_none() {
         verifier = gate(

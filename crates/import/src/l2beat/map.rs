@@ -439,18 +439,17 @@ fn symbol(e: &Entry, prices: &Prices) -> Option<(String, Option<u32>, String)> {
             ));
         }
     }
-    if let Some(d) = &e.description {
-        if let Some(rest) = d.strip_prefix("Escrow for ") {
-            if let Some(sym) = rest.split_whitespace().next().filter(|s| !s.is_empty()) {
-                return Some((
-                    sym.to_owned(),
-                    None,
-                    format!("symbol from L2BEAT's description {d:?}"),
-                ));
-            }
-        }
-    }
-    None
+    let d = e.description.as_deref()?;
+    let sym = d
+        .strip_prefix("Escrow for ")?
+        .split_whitespace()
+        .next()
+        .filter(|s| !s.is_empty())?;
+    Some((
+        sym.to_owned(),
+        None,
+        format!("symbol from L2BEAT's description {d:?}"),
+    ))
 }
 
 fn is_escrow(e: &Entry) -> bool {
@@ -703,9 +702,13 @@ pub fn map(projects: &[Project], prices: &Prices) -> Mapped {
                         src,
                         ". mint_authority = {k}, {} — not the layer's admin; the spec has no per-route admin field, so this key stands here",
                         if by_owner {
-                            format!("the adapter's `owner` ({u}), who sets its peers and LayerZero security (DVN) settings and so can have a forged message release what it holds")
+                            format!(
+                                "the adapter's `owner` ({u}), who sets its peers and LayerZero security (DVN) settings and so can have a forged message release what it holds"
+                            )
                         } else {
-                            format!("the key that can upgrade the escrow (through {u}) and so release what it holds")
+                            format!(
+                                "the key that can upgrade the escrow (through {u}) and so release what it holds"
+                            )
                         }
                     );
                 }
@@ -798,9 +801,9 @@ pub fn map(projects: &[Project], prices: &Prices) -> Mapped {
             id: r(c.clone()),
             chain_id: id,
             block_time_s: None,
-            source: Some(format!(
-                "A chain the L2BEAT discovery files read (their address prefix); chain id from the Hyperlane registry (data/hyperlane-registry/chains.json)."
-            )),
+            source: Some(
+                "A chain the L2BEAT discovery files read (their address prefix); chain id from the Hyperlane registry (data/hyperlane-registry/chains.json).".to_owned()
+            ),
         });
     }
     cx.figures.operators = cx.spec.operators.len();
