@@ -290,6 +290,29 @@ pub(crate) async fn reload(
 }
 
 /// Any unknown path: 404 in JSON.
+/// A known path asked with a method it does not take: a JSON error naming the methods it does
+/// (regression: `GET /api/stress` answered an empty 405).
+pub(crate) async fn method_not_allowed(method: axum::http::Method, uri: Uri) -> ApiError {
+    let path = uri.path();
+    let same = |template: &str| {
+        let (t, p): (Vec<_>, Vec<_>) = (template.split('/').collect(), path.split('/').collect());
+        t.len() == p.len()
+            && t.iter()
+                .zip(&p)
+                .all(|(t, p)| t == p || (t.starts_with('{') && t.ends_with('}')))
+    };
+    let allowed: Vec<&'static str> = crate::routes::ROUTES
+        .iter()
+        .filter(|r| same(r.path))
+        .map(|r| r.method)
+        .collect();
+    ApiError::MethodNotAllowed {
+        method: method.to_string(),
+        path: path.to_owned(),
+        allowed,
+    }
+}
+
 pub(crate) async fn not_found(uri: Uri) -> ApiError {
     ApiError::NotFound(format!(
         "no route {}: see /api/openapi.json for the API",

@@ -63,6 +63,16 @@ pub enum ApiError {
     /// Nothing at this id (404).
     #[error("{0}")]
     NotFound(String),
+    /// The path exists, but not for this method (405): the answer names the methods it takes.
+    #[error("{method} is not served at {path}: use {}", .allowed.join(" or "))]
+    MethodNotAllowed {
+        /// The method asked for.
+        method: String,
+        /// The path asked for.
+        path: String,
+        /// The methods the path takes.
+        allowed: Vec<&'static str>,
+    },
     /// A guard route on a server started without `--guard` (404).
     #[error("the live guard is not running: start `ringfence serve` with `--guard CONFIG`")]
     NoGuard,
@@ -85,6 +95,7 @@ impl ApiError {
             Self::MissingToken | Self::WrongToken => StatusCode::UNAUTHORIZED,
             Self::TokenNotConfigured => StatusCode::FORBIDDEN,
             Self::NotFound(_) | Self::NoGuard => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::InvalidSpec(_) | Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -114,7 +125,16 @@ impl IntoResponse for ApiError {
             }
             _ => {}
         }
+        let allow = match &self {
+            Self::MethodNotAllowed { allowed, .. } => {
+                HeaderValue::from_str(&allowed.join(", ")).ok()
+            }
+            _ => None,
+        };
         let mut resp = (status, axum::Json(body)).into_response();
+        if let Some(allow) = allow {
+            resp.headers_mut().insert(header::ALLOW, allow);
+        }
         if status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

@@ -142,6 +142,7 @@ pub(crate) fn router(state: AppState) -> Router {
             metrics::track,
         ))
         .fallback(api::not_found)
+        .method_not_allowed_fallback(api::method_not_allowed)
         .layer(middleware::from_fn(security_headers))
         .with_state(state)
 }

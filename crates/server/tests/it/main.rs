@@ -198,6 +198,30 @@ async fn unknown_paths_are_json_404() {
     assert!(r.error().contains("/api/openapi.json"), "{}", r.text);
 }
 
+/// Regression (issue 10 item 10): `GET /api/stress` answered an empty 405 instead of the JSON
+/// error the README promises.
+#[tokio::test]
+async fn a_wrong_method_is_a_json_405_that_names_the_right_one() {
+    let app = server(None).router();
+    let r = get(&app, "/api/stress").await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(
+        r.headers
+            .get(header::ALLOW)
+            .map(|v| v.to_str().unwrap_or_default()),
+        Some("POST")
+    );
+    assert!(
+        r.error()
+            .contains("GET is not served at /api/stress: use POST"),
+        "{}",
+        r.text
+    );
+    let r = call(&app, "POST", "/api/trips/abc", None, None).await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(r.error().contains("use GET"), "{}", r.text);
+}
+
 #[tokio::test]
 async fn openapi_documents_every_route_and_nothing_else() {
     let doc: Value = serde_json::from_str(OPENAPI).expect("openapi.json is JSON");
