@@ -814,3 +814,20 @@ actions = ["hook"]
         }
     }
 }
+
+/// `WatchOptions` derived `Debug` over the guardian keys; it shows only their names now.
+#[test]
+fn regression_watch_options_debug_shows_no_key() {
+    let mut secrets = std::collections::HashMap::new();
+    secrets.insert(KEY_ENV.to_owned(), KEYS[1].into());
+    let opts = ringfence_chain::WatchOptions {
+        secrets,
+        ..Default::default()
+    };
+    let shown = format!("{opts:?} {opts:#?}");
+    assert!(
+        shown.contains(KEY_ENV) && shown.contains("[redacted]"),
+        "{shown}"
+    );
+    assert!(!shown.contains(KEYS[1].trim_start_matches("0x")), "{shown}");
+}
