@@ -91,5 +91,9 @@ if [[ $serve == 1 ]]; then
   section "ringfence serve — open http://127.0.0.1:8080/ (API token for reload/acknowledge: $RINGFENCE_API_TOKEN; Ctrl-C to stop)"
   "$rf" serve --spec "$SPEC" --guard examples/guard/ringfence-guard.toml --addr 127.0.0.1:8080
 else
-  echo "Dashboard: $rf serve --spec $SPEC --guard examples/guard/ringfence-guard.toml (then open http://127.0.0.1:8080/)"
+  # The chains stop with this script: the dashboard alone works as it is; with the live guard,
+  # run the chains and the key of "Run it" in the README, or this script in a terminal.
+  echo "Dashboard: $rf serve --spec $SPEC (then open http://127.0.0.1:8080/)"
+  echo "With the live guard: run this script in a terminal, or start the two chains as in the README's \"Run it\", then"
+  echo "  RINGFENCE_GUARDIAN_KEY=$RINGFENCE_GUARDIAN_KEY $rf serve --spec $SPEC --guard examples/guard/ringfence-guard.toml"
 fi

@@ -195,7 +195,9 @@ impl Actions {
                     let Some(hook) = this.hooks.get(&a.id).cloned() else {
                         continue;
                     };
-                    if !deliver(&hook, rec, i).await {
+                    if !deliver(&hook, rec, i).await && hook.retries > 0 {
+                        // Still to be retried: pending (a restart resumes it), with the error.
+                        rec.actions[i].status = ActionStatus::Pending;
                         retry.push((r, i, hook));
                     }
                 }
@@ -205,6 +207,8 @@ impl Actions {
             for (r, i, hook) in retry {
                 for attempt in 1..=hook.retries {
                     tokio::time::sleep(backoff(attempt)).await;
+                    // `deliver` records `done`, or `failed` with the error: failed for good
+                    // after the last retry.
                     if deliver(&hook, &mut group[r], i).await {
                         break;
                     }

@@ -60,6 +60,9 @@ CREATE TABLE IF NOT EXISTS acks (
 );
 CREATE INDEX IF NOT EXISTS alerts_seq ON alerts (seq);
 "#,
+    // 3: the second of two trips sharing an action recorded `same-as:<id>` and no transaction;
+    // it now carries the sent action's outcome and hash, and `shared_with` (done in Rust below).
+    "",
 ];
 
 /// The schema version this build writes.
@@ -207,6 +210,9 @@ impl Store {
                          DROP TABLE server_acks;",
                     )?;
                 }
+            }
+            if v + 1 == 3 {
+                resolve_same_as(&tx)?;
             }
             tx.execute_batch(&format!("PRAGMA user_version = {}", v + 1))?;
             tx.commit()?;
@@ -598,4 +604,70 @@ fn severity_name(s: Severity) -> &'static str {
         Severity::Trip => "trip",
         Severity::Alert => "alert",
     }
+}
+
+/// Migration 3: every action recorded as `same-as:<lead id>` takes the lead's action outcome
+/// (status, transaction hash, error) and names the lead in `shared_with`.
+fn resolve_same_as(tx: &rusqlite::Transaction<'_>) -> Result<()> {
+    let rows: Vec<(String, String)> = {
+        let mut st = tx.prepare("SELECT id, body FROM alerts WHERE body LIKE '%\"same-as:%'")?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<std::result::Result<_, _>>()?
+    };
+    for (id, body) in rows {
+        let mut v: serde_json::Value =
+            serde_json::from_str(&body).map_err(|e| corrupt("alerts", e))?;
+        let Some(actions) = v.get_mut("actions").and_then(|a| a.as_array_mut()) else {
+            continue;
+        };
+        for a in actions.iter_mut() {
+            let Some(lead) = a
+                .get("status")
+                .and_then(|s| s.as_str())
+                .and_then(|s| s.strip_prefix("same-as:"))
+                .map(str::to_owned)
+            else {
+                continue;
+            };
+            let lead_body: Option<String> = tx
+                .query_row(
+                    "SELECT body FROM alerts WHERE id = ?1",
+                    params![lead],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let lead_action = lead_body
+                .and_then(|b| serde_json::from_str::<serde_json::Value>(&b).ok())
+                .and_then(|l| {
+                    l.get("actions")?
+                        .as_array()?
+                        .iter()
+                        .find(|x| x.get("id") == a.get("id") && x.get("arg") == a.get("arg"))
+                        .cloned()
+                });
+            if let Some(obj) = a.as_object_mut() {
+                match lead_action {
+                    Some(l) => {
+                        for k in ["status", "tx", "error"] {
+                            match l.get(k) {
+                                Some(x) => obj.insert(k.to_owned(), x.clone()),
+                                None => obj.remove(k),
+                            };
+                        }
+                    }
+                    // The lead is gone: resume it as pending (a pause is idempotent).
+                    None => {
+                        obj.insert("status".into(), "pending".into());
+                    }
+                }
+                obj.insert("shared_with".into(), lead.into());
+            }
+        }
+        let body = serde_json::to_string(&v).map_err(|e| corrupt("alerts", e))?;
+        tx.execute(
+            "UPDATE alerts SET body = ?2 WHERE id = ?1",
+            params![id, body],
+        )?;
+    }
+    Ok(())
 }

@@ -159,7 +159,7 @@ async fn wait_for<T>(secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
 /// Issue 11 item 2: an https webhook (private CA via `ca_file`) that fails once is retried with
 /// back-off, signed, and both attempts are recorded; Slack and Discord bodies go to a plain http
 /// endpoint. The alert is printed at once, with the first attempt's failure, and again when
-/// the retry delivered it.
+/// the retry delivered it. An endpoint that never answers ends `failed`, with its attempts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhooks_reach_https_with_a_private_ca_signed_and_retried() {
     let chain = crate::harness::Anvil::spawn(19_000, 32_000, Some(1));
@@ -197,19 +197,29 @@ id = "discord"
 kind = "webhook"
 format = "discord"
 url = "http://127.0.0.1:{plain}/discord"
+[[action]]
+id = "down"
+kind = "webhook"
+url = "http://127.0.0.1:{down}/nobody"
+retries = 2
+timeout_ms = 500
 [[rule]]
 id = "usdx-admin"
 kind = "privileged"
 chain = "dst"
 contracts = ["{usdx}"]
 severity = "alert"
-actions = ["signed", "slack", "discord"]
+actions = ["signed", "slack", "discord", "down"]
 "#,
         db = db.display(),
         rpc = chain.http(),
         tls = tls_addr.port(),
         plain = plain_addr.port(),
         ca = ca.display(),
+        down = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+            l.local_addr().expect("addr").port()
+        },
     );
     let spec =
         Arc::new(ringfence_guard::config::parse(Path::new("hooks.toml"), &config).expect("config"));
@@ -237,9 +247,10 @@ actions = ["signed", "slack", "discord"]
         let a = rec.actions.iter().find(|a| a.id == id).expect("action");
         (a.status, a.attempts, a.error.clone())
     };
-    // Printed at once: the https endpoint failed its first attempt, the others arrived.
+    // Printed at once: the https endpoint failed its first attempt (pending a retry, which a
+    // restart would resume), the others arrived.
     let (s, n, e) = st(&first, "signed");
-    assert_eq!((s, n), (ActionStatus::Failed, 1), "{e:?}");
+    assert_eq!((s, n), (ActionStatus::Pending, 1), "{e:?}");
     assert!(e.as_deref().is_some_and(|e| e.contains("500")), "{e:?}");
     assert_eq!(st(&first, "slack").0, ActionStatus::Done);
     assert_eq!(st(&first, "discord").0, ActionStatus::Done);
@@ -250,6 +261,10 @@ actions = ["signed", "slack", "discord"]
         .expect("open");
     assert_eq!(second.id, first.id);
     assert_eq!(st(&second, "signed"), (ActionStatus::Done, 2, None));
+    // Nobody listens: failed for good after the first attempt and two retries, with the reason.
+    let (s, n, e) = st(&second, "down");
+    assert_eq!((s, n), (ActionStatus::Failed, 3), "{e:?}");
+    assert!(e.is_some_and(|e| e.contains("127.0.0.1")));
     let stored = wait_for(10, || {
         let s = ringfence_store::Store::open(&db).ok()?;
         let a = s.alert(&first.id).ok()??;
@@ -813,4 +828,21 @@ actions = ["hook"]
             assert!(!found, "{s} leaked into {name}");
         }
     }
+}
+
+/// `WatchOptions` derived `Debug` over the guardian keys; it shows only their names now.
+#[test]
+fn regression_watch_options_debug_shows_no_key() {
+    let mut secrets = std::collections::HashMap::new();
+    secrets.insert(KEY_ENV.to_owned(), KEYS[1].into());
+    let opts = ringfence_chain::WatchOptions {
+        secrets,
+        ..Default::default()
+    };
+    let shown = format!("{opts:?} {opts:#?}");
+    assert!(
+        shown.contains(KEY_ENV) && shown.contains("[redacted]"),
+        "{shown}"
+    );
+    assert!(!shown.contains(KEYS[1].trim_start_matches("0x")), "{shown}");
 }

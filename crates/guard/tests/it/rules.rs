@@ -531,3 +531,47 @@ fn alert_ids_are_stable_and_records_name_everything() {
     assert_eq!(a[0].id(&spec), a[0].clone().id(&spec));
     let _unused: Address = Address::ZERO;
 }
+
+/// Issue 11 item 7: USDC-like 6 → 18 decimals (scale 12) with a bridge fee up to 30 bps: a
+/// release within the fee matches; one above the scaled lock or below the fee floor trips.
+#[test]
+fn message_match_compares_amounts_with_a_scale_and_a_fee() {
+    let scaled = |text: &str| {
+        Engine::new(spec(&format!(
+            "{}\n{MM}",
+            BASE.replace(
+                "match_on = [\"id\", \"amount\", \"recipient\"]",
+                &format!("match_on = [\"id\", {text}, \"recipient\"]")
+            )
+        )))
+    };
+    let mut e = scaled("{ name = \"amount\", scale = 12, fee_bps = 30 }");
+    let m = 1_000_000_000_000u64; // 10^12
+    // 1 unit locked (6 decimals), 0.997 released (18 decimals): a 30 bps fee, exactly.
+    let ok = [
+        lock(10, 100, 1, 1_000_000, 7),
+        lock(10, 100, 2, 1_000_000, 7),
+        head(SRC, 10, 100),
+        release(20, 100, 1, 997_000 * m, 7),
+        release(20, 100, 2, 1_000_000 * m, 7),
+    ];
+    let a = run(&mut e, &ok);
+    assert!(a.is_empty(), "{a:?}");
+    // Less than the fee allows, or more than was locked: mismatch.
+    let bad = [
+        lock(11, 101, 3, 1_000_000, 7),
+        lock(11, 101, 4, 1_000_000, 7),
+        head(SRC, 11, 101),
+        release(21, 101, 3, 996_999 * m, 7),
+        release(21, 101, 4, 1_000_000 * m + 1, 7),
+    ];
+    let a = run(&mut e, &bad);
+    assert_eq!(a.len(), 2, "{a:?}");
+    assert!(a.iter().all(
+        |x| x.reason == "mismatch" && x.evidence["mismatched"] == serde_json::json!(["amount"])
+    ));
+    // Without the scale the same benign release trips.
+    let mut exact = engine(MM);
+    let a = run(&mut exact, &ok);
+    assert_eq!(a.len(), 2, "{a:?}");
+}

@@ -741,3 +741,39 @@ async fn without_a_guard_the_server_is_ready() {
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.json(), json!({ "ready": true, "reasons": [] }));
 }
+
+/// Issue 10 item 3: two trips of one block sharing a pause — both list the sent transaction.
+#[tokio::test]
+async fn regression_a_shared_pause_shows_its_hash_on_both_trips() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = guard_config(dir.path());
+    let pause = "0x2222222222222222222222222222222222222222222222222222222222222222";
+    {
+        let store = Store::open(&dir.path().join("guard.db")).expect("store");
+        store
+            .insert_alert(&alert("lead", "trip", 10, Some(pause)))
+            .expect("insert");
+        let mut second = alert("second", "trip", 10, Some(pause));
+        second.actions[0].shared_with = Some("lead".into());
+        store.insert_alert(&second).expect("insert");
+    }
+    let app = Server::new(Config {
+        spec: example(),
+        guard: Some(config),
+        api_token: None,
+    })
+    .expect("loads")
+    .router();
+    let p = get(&app, "/api/trips").await.json();
+    let items = p["items"].as_array().expect("items");
+    assert_eq!(items.len(), 2);
+    for t in items {
+        assert_eq!(t["pause"][0]["tx"], pause, "{t}");
+        assert_eq!(t["pause"][0]["status"], "mined", "{t}");
+    }
+    assert_eq!(items[0]["pause"][0]["shared_with"], "lead");
+    assert_eq!(
+        get(&app, "/api/trips/second").await.json()["actions"][0]["tx"],
+        pause
+    );
+}

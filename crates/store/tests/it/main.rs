@@ -252,3 +252,44 @@ fn pages_counts_and_acks_are_answered_in_sql() {
     let c = s.alert_counts().expect("counts");
     assert_eq!((c.trips, c.alerts, c.unacked_trips), (4, 1, 3));
 }
+
+/// Issue 10 item 3 in stores written before: a `same-as:<id>` action shows the lead's sent
+/// pause (its hash) after the migration, not `pending`.
+#[test]
+fn regression_same_as_records_show_the_shared_pause_after_migration() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("guard.db");
+    let pause = "0x2222222222222222222222222222222222222222222222222222222222222222";
+    {
+        let mut s = Store::open(&path).expect("open");
+        s.commit_block(
+            "dst",
+            &block(1, 1),
+            &[],
+            &[alert("lead", 1), alert("second", 1)],
+        )
+        .expect("commit");
+    }
+    {
+        let c = rusqlite::Connection::open(&path).expect("raw");
+        let lead =
+            serde_json::json!([{ "id": "p", "kind": "pause", "status": "mined", "tx": pause }]);
+        let second = serde_json::json!([{ "id": "p", "kind": "pause", "status": "same-as:lead" }]);
+        for (id, actions) in [("lead", lead), ("second", second)] {
+            c.execute(
+                "UPDATE alerts SET body = json_set(body, '$.actions', json(?2)) WHERE id = ?1",
+                rusqlite::params![id, actions.to_string()],
+            )
+            .expect("legacy body");
+        }
+        c.execute_batch("PRAGMA user_version = 2").expect("version");
+    }
+    let s = Store::open(&path).expect("migrates");
+    let a = s.alert("second").expect("q").expect("present");
+    assert_eq!(a.actions[0].status, ringfence_guard::ActionStatus::Mined);
+    assert_eq!(
+        a.actions[0].tx.map(|t| t.to_string()),
+        Some(pause.to_owned())
+    );
+    assert_eq!(a.actions[0].shared_with.as_deref(), Some("lead"));
+}
