@@ -126,19 +126,37 @@ impl Report {
         };
         let _ = writeln!(s, "failed:              {failed}");
         let _ = writeln!(s, "direct loss:         {}", usd(o.direct_loss_usd));
-        let _ = writeln!(s, "secondary damage:    {}", usd(o.secondary_damage_usd));
         let _ = writeln!(
             s,
-            "  liquidations {} · bad debt {} · outflows {} · default costs {}",
-            usd(o.liquidations_usd),
-            usd(o.bad_debt_usd),
-            usd(o.outflows_usd),
-            usd(o.default_costs_usd)
+            "realized loss:       {} (direct + secondary {})",
+            usd(o.realized_loss_usd),
+            usd(o.secondary_damage_usd)
         );
-        let mult = o
-            .multiplier
-            .map_or_else(|| "n/a".to_owned(), |m| format!("{m:.1}:1"));
-        let _ = writeln!(s, "multiplier:          {mult}");
+        let r = &o.realized;
+        let _ = writeln!(
+            s,
+            "  holders (depeg) {} · bad debt {} · liquidation penalties {} · fire-sale losses {} · clearing costs {}",
+            usd(r.depeg_usd),
+            usd(r.bad_debt_usd),
+            usd(r.liquidation_penalties_usd),
+            usd(r.fire_sale_usd),
+            usd(r.clearing_costs_usd)
+        );
+        let _ = writeln!(
+            s,
+            "disrupted value:     {} (liquidations {} · withdrawals paid {}; blocked {}, forced sales {})",
+            usd(o.disrupted_value_usd),
+            usd(o.liquidations_usd),
+            usd(o.outflows_usd),
+            usd(o.withdrawals_blocked_usd),
+            usd(o.forced_sales_usd)
+        );
+        let _ = writeln!(
+            s,
+            "loss multiplier:     {}   disruption multiplier: {}",
+            ratio(o.loss_multiplier),
+            ratio(o.disruption_multiplier)
+        );
         let _ = writeln!(
             s,
             "\nround  direct      liquidations  bad debt    outflows    claim losses  defaults"
@@ -175,17 +193,18 @@ impl Report {
         if let Some(rank) = &self.ranking {
             let _ = writeln!(
                 s,
-                "\nrank  component                          direct      secondary   total"
+                "\nrank  component                          direct      secondary   realized    disrupted"
             );
             for (i, r) in rank.iter().enumerate() {
                 let _ = writeln!(
                     s,
-                    "{:>4}  {:<34} {:<11} {:<11} {}",
+                    "{:>4}  {:<34} {:<11} {:<11} {:<11} {}",
                     i + 1,
                     r.component,
                     usd(r.direct_loss_usd),
                     usd(r.secondary_damage_usd),
-                    usd(r.total_damage_usd)
+                    usd(r.total_damage_usd),
+                    usd(r.disrupted_value_usd)
                 );
             }
         }
@@ -239,11 +258,29 @@ impl Report {
         };
         let _ = write!(
             s,
-            "<h1>Stress: {}</h1><p>Direct loss <b>{}</b>, secondary damage <b>{}</b>, multiplier <b>{}</b>.</p>",
+            "<h1>Stress: {}</h1><p>Direct loss <b>{}</b>; secondary realized loss <b>{}</b> (loss multiplier <b>{}</b>); disrupted value <b>{}</b> (disruption multiplier <b>{}</b>).</p>",
             esc(&failed),
             usd(o.direct_loss_usd),
             usd(o.secondary_damage_usd),
-            o.multiplier.map_or("n/a".into(), |m| format!("{m:.1}:1"))
+            ratio(o.loss_multiplier),
+            usd(o.disrupted_value_usd),
+            ratio(o.disruption_multiplier)
+        );
+        let r = &o.realized;
+        let _ = write!(
+            s,
+            "<h2>Realized loss, each dollar once</h2><table><tr><th>line</th><th>USD</th></tr><tr><td>direct (attacker's take)</td><td>{}</td></tr><tr><td>holders of compromised assets (depeg)</td><td>{}</td></tr><tr><td>bad debt</td><td>{}</td></tr><tr><td>liquidation penalties</td><td>{}</td></tr><tr><td>fire-sale losses</td><td>{}</td></tr><tr><td>clearing costs</td><td>{}</td></tr><tr><th>realized loss</th><th>{}</th></tr></table><h2>Disrupted value (moved, not lost)</h2><table><tr><td>liquidations</td><td>{}</td></tr><tr><td>withdrawals paid</td><td>{}</td></tr><tr><td>withdrawals blocked</td><td>{}</td></tr><tr><td>forced sales</td><td>{}</td></tr></table>",
+            usd(o.direct_loss_usd),
+            usd(r.depeg_usd),
+            usd(r.bad_debt_usd),
+            usd(r.liquidation_penalties_usd),
+            usd(r.fire_sale_usd),
+            usd(r.clearing_costs_usd),
+            usd(o.realized_loss_usd),
+            usd(o.liquidations_usd),
+            usd(o.outflows_usd),
+            usd(o.withdrawals_blocked_usd),
+            usd(o.forced_sales_usd)
         );
         s.push_str("<h2>Losses by round</h2>");
         s.push_str(&waterfall(o));
@@ -291,7 +328,13 @@ impl Report {
     }
 }
 
-/// Waterfall: round 0 is the direct loss, then each round's secondary damage stacked on top.
+fn ratio(m: Option<f64>) -> String {
+    m.map_or_else(|| "n/a".to_owned(), |m| format!("{m:.1}:1"))
+}
+
+/// Waterfall of realized loss: round 0 is the direct loss, then each round's bad debt,
+/// liquidation penalties and fire-sale losses stacked on top (the holders' depeg loss is settled
+/// at the end, in the table).
 fn waterfall(o: &Outcome) -> String {
     let steps: Vec<(String, f64)> = o
         .rounds
@@ -300,7 +343,7 @@ fn waterfall(o: &Outcome) -> String {
             let v = if r.round == 0 {
                 r.direct_usd
             } else {
-                r.liquidations_usd + r.bad_debt_usd + r.outflows_usd
+                r.bad_debt_usd + r.liquidation_penalties_usd + r.fire_sale_losses_usd
             };
             (format!("round {}", r.round), v.max(0.0))
         })

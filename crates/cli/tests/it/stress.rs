@@ -154,13 +154,31 @@ fn resolv_lands_in_the_press_range() {
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let v = json(&o);
-    let direct = v["direct_loss_usd"].as_f64().unwrap_or(0.0);
-    let secondary = v["secondary_damage_usd"].as_f64().unwrap_or(0.0);
-    // Press: ~$24M extracted, ~$514M secondary damage (~21:1), Fluid bad debt $10–21M.
+    let f = |k: &str| v[k].as_f64().unwrap_or(f64::NAN);
+    let direct = f("direct_loss_usd");
+    let secondary = f("secondary_damage_usd");
+    // Press: ~$24M extracted; ~$514M of liquidations and outflows (value that moved, ~21:1);
+    // Fluid bad debt $10–21M. Losses and flows are apart: the realized loss is direct +
+    // secondary, the disrupted value is liquidations + withdrawals paid.
     assert!((15e6..40e6).contains(&direct), "direct {direct}");
-    assert!((200e6..1e9).contains(&secondary), "secondary {secondary}");
-    let m = v["multiplier"].as_f64().unwrap_or(0.0);
-    assert!((m - secondary / direct).abs() < 1e-9);
+    assert!((f("realized_loss_usd") - direct - secondary).abs() < 1e-3);
+    assert!((f("disrupted_value_usd") - f("liquidations_usd") - f("outflows_usd")).abs() < 1e-3);
+    assert!((200e6..1e9).contains(&f("disrupted_value_usd")), "{v}");
+    assert!((f("loss_multiplier") - secondary / direct).abs() < 1e-9);
+    assert!((f("disruption_multiplier") - f("disrupted_value_usd") / direct).abs() < 1e-9);
+    assert_eq!(v["multiplier"], v["loss_multiplier"]);
+    let r = &v["realized"];
+    let lines: f64 = [
+        "depeg_usd",
+        "bad_debt_usd",
+        "liquidation_penalties_usd",
+        "fire_sale_usd",
+        "clearing_costs_usd",
+    ]
+    .iter()
+    .map(|k| r[*k].as_f64().unwrap_or(f64::NAN))
+    .sum();
+    assert!((lines - secondary).abs() < 1e-3, "{r}");
     let fluid = v["protocols"]
         .as_array()
         .and_then(|p| p.iter().find(|x| x["id"] == "fluid-ethereum"))

@@ -1,4 +1,5 @@
 //! Behaviour tests for ringfence-stress: properties of the engines.
 
+mod accounting;
 mod properties;
 mod spec;
