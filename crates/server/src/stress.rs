@@ -132,6 +132,7 @@ impl StressRequest {
             monte_carlo: self.monte_carlo,
             seed: self.seed.unwrap_or(1),
             debtrank: self.debtrank,
+            uncertainty: None,
         };
         system
             .report(&scenario, &|_| {})

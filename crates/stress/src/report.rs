@@ -9,6 +9,7 @@ use crate::analysis::{MonteCarlo, Ranked, Reverse};
 use crate::error::{Error, Result};
 use crate::propagate::{Outcome, StressParams};
 use crate::system::System;
+use crate::uncertainty::{Band, Uncertainty};
 
 /// What `ringfence stress` and `POST /api/stress` run: the failed components, the engine
 /// parameters and the analyses asked for.
@@ -28,6 +29,8 @@ pub struct Scenario {
     pub seed: u64,
     /// DebtRank of each protocol defaulting alone.
     pub debtrank: bool,
+    /// Draws over the spec's input ranges (`[[range]]`), seeded by `seed`.
+    pub uncertainty: Option<usize>,
 }
 
 impl System<'_> {
@@ -60,7 +63,19 @@ impl System<'_> {
         } else {
             None
         };
+        let uncertainty = match s.uncertainty {
+            Some(n) => Some(crate::uncertainty::sample(
+                self.model(),
+                &failed,
+                params,
+                n,
+                s.seed,
+                progress,
+            )?),
+            None => None,
+        };
         Ok(Report {
+            uncertainty,
             outcome: self.run(&failed, params),
             clearing: params.clearing.name().into(),
             alpha: params.clearing.alpha,
@@ -112,6 +127,9 @@ pub struct Report {
     /// DebtRank of each protocol defaulting alone.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub debtrank: Option<Vec<DebtRankRow>>,
+    /// P5/P50/P95 of the headline figures over the input ranges, and the tornado table.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uncertainty: Option<Uncertainty>,
 }
 
 impl Report {
@@ -231,6 +249,35 @@ impl Report {
                 mc.p_any_failure
             );
         }
+        if let Some(u) = &self.uncertainty {
+            let _ = writeln!(
+                s,
+                "\nuncertainty: {} draws over {} ranged inputs (seed {}), P5 / P50 / P95",
+                u.draws, u.inputs, u.seed
+            );
+            for (name, b, money) in bands(u) {
+                let f = |x: f64| if money { usd(x) } else { format!("{x:.1}:1") };
+                let _ = writeln!(s, "  {name:<22} {} / {} / {}", f(b.p5), f(b.p50), f(b.p95));
+            }
+            let _ = writeln!(
+                s,
+                "\ntornado (realized loss with one input at its low / high end)"
+            );
+            for t in u.tornado.iter().take(15) {
+                let _ = writeln!(
+                    s,
+                    "  {:<36} {:<22} [{} … {}]  {} … {}  (disrupted {} … {})",
+                    t.entity,
+                    t.field,
+                    t.low,
+                    t.high,
+                    usd(t.realized_at_low_usd),
+                    usd(t.realized_at_high_usd),
+                    usd(t.disrupted_at_low_usd),
+                    usd(t.disrupted_at_high_usd)
+                );
+            }
+        }
         if let Some(d) = &self.debtrank {
             let _ = writeln!(
                 s,
@@ -324,8 +371,57 @@ impl Report {
             );
             s.push_str(&histogram(mc));
         }
+        if let Some(u) = &self.uncertainty {
+            let _ = write!(
+                s,
+                "<h2>Ranges ({} draws over {} ranged inputs, seed {})</h2><table><tr><th>figure</th><th>P5</th><th>P50</th><th>P95</th></tr>",
+                u.draws, u.inputs, u.seed
+            );
+            for (name, b, money) in bands(u) {
+                let f = |x: f64| if money { usd(x) } else { format!("{x:.1}:1") };
+                let _ = write!(
+                    s,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    esc(name),
+                    f(b.p5),
+                    f(b.p50),
+                    f(b.p95)
+                );
+            }
+            s.push_str("</table><h2>Tornado: realized loss with one input at each end of its range</h2><table><tr><th>input</th><th>range</th><th>at low</th><th>at high</th><th>disrupted at low</th><th>disrupted at high</th><th>source</th></tr>");
+            for t in &u.tornado {
+                let _ = write!(
+                    s,
+                    "<tr><td>{}.{}</td><td>{} … {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    esc(&t.entity),
+                    esc(&t.field),
+                    t.low,
+                    t.high,
+                    usd(t.realized_at_low_usd),
+                    usd(t.realized_at_high_usd),
+                    usd(t.disrupted_at_low_usd),
+                    usd(t.disrupted_at_high_usd),
+                    esc(t.source.as_deref().unwrap_or(""))
+                );
+            }
+            s.push_str("</table>");
+        }
         page("ringfence stress test", &s)
     }
+}
+
+/// The headline figures of an uncertainty run: `(name, band, whether it is money)`.
+fn bands(u: &Uncertainty) -> [(&'static str, Band, bool); 8] {
+    [
+        ("direct loss", u.direct_loss_usd, true),
+        ("realized loss", u.realized_loss_usd, true),
+        ("secondary realized", u.secondary_loss_usd, true),
+        ("loss multiplier", u.loss_multiplier, false),
+        ("disrupted value", u.disrupted_value_usd, true),
+        ("disruption multiplier", u.disruption_multiplier, false),
+        ("bad debt", u.bad_debt_usd, true),
+        ("withdrawals paid", u.outflows_usd, true),
+    ]
 }
 
 fn ratio(m: Option<f64>) -> String {

@@ -305,3 +305,73 @@ fn unknown_component_exits_2_and_names_it() {
         stderr(&o)
     );
 }
+
+#[test]
+fn uncertainty_reports_ordered_bands_and_a_tornado_deterministically() {
+    let args = [
+        "stress",
+        &example(),
+        "--fail",
+        "resolv-service-role",
+        "--uncertainty",
+        "2000",
+        "--seed",
+        "7",
+        "--format",
+        "json",
+    ];
+    let o = run(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json(&o);
+    let u = &v["uncertainty"];
+    assert_eq!(u["draws"], 2000);
+    for figure in [
+        "direct_loss_usd",
+        "realized_loss_usd",
+        "secondary_loss_usd",
+        "disrupted_value_usd",
+        "loss_multiplier",
+        "disruption_multiplier",
+        "bad_debt_usd",
+        "outflows_usd",
+    ] {
+        let b = &u[figure];
+        let (p5, p50, p95) = (
+            b["p5"].as_f64().unwrap_or(f64::NAN),
+            b["p50"].as_f64().unwrap_or(f64::NAN),
+            b["p95"].as_f64().unwrap_or(f64::NAN),
+        );
+        assert!(p5 <= p50 && p50 <= p95, "{figure}: {b}");
+    }
+    // The ranges move the figures: the disrupted value is not a point.
+    let d = &u["disrupted_value_usd"];
+    assert!(d["p95"].as_f64() > d["p5"].as_f64(), "{d}");
+    let tornado = u["tornado"].as_array().cloned().unwrap_or_default();
+    assert_eq!(tornado.len() as u64, u["inputs"].as_u64().unwrap_or(0));
+    assert!(
+        tornado
+            .windows(2)
+            .all(|w| w[0]["swing_usd"].as_f64() >= w[1]["swing_usd"].as_f64())
+    );
+    assert_eq!(tornado[0]["entity"], "USR", "{}", tornado[0]);
+    let again = json(&run(&args));
+    assert_eq!(again["uncertainty"], v["uncertainty"]);
+    let table = run(&[
+        "stress",
+        &example(),
+        "--fail",
+        "resolv-service-role",
+        "--uncertainty",
+        "200",
+    ]);
+    assert!(stdout(&table).contains("tornado"), "{}", stdout(&table));
+    let both = run(&[
+        "stress",
+        &example(),
+        "--uncertainty",
+        "10",
+        "--monte-carlo",
+        "10",
+    ]);
+    assert_eq!(both.status.code(), Some(2));
+}
