@@ -19,6 +19,7 @@
 //! table and a self-contained HTML page.
 
 pub mod analysis;
+pub mod calibrate;
 pub mod clearing;
 pub mod debtrank;
 mod error;

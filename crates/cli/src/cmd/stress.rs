@@ -54,6 +54,10 @@ pub(crate) struct Args {
     /// every headline figure and a tornado table.
     #[arg(long, value_name = "N")]
     uncertainty: Option<usize>,
+    /// Fit the free parameters of a calibration file on its `fit` incident, then run its
+    /// `validate` incidents with them, unchanged, and report every target against the model.
+    #[arg(long, value_name = "FILE")]
+    calibrate: Option<PathBuf>,
     /// Seed of Monte Carlo and uncertainty draws.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -77,6 +81,20 @@ pub(crate) fn run(args: Args) -> CmdResult {
         clearing,
         ..StressParams::default()
     };
+    if let Some(path) = &args.calibrate {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the calibration file {}", path.display()))?;
+        let file = ringfence_stress::calibrate::CalibrationFile::from_toml(&text)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let (report, _) = ringfence_stress::calibrate::calibrate(&model, &file, &params)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        match args.format {
+            Format::Json => args.output.json(&report)?,
+            Format::Table => args.output.write(&report.to_table())?,
+            Format::Html => args.output.write(&report.to_html())?,
+        }
+        return Ok(Outcome::Clean);
+    }
     let scenario = Scenario {
         fail: args.fail,
         params,

@@ -375,3 +375,70 @@ fn uncertainty_reports_ordered_bands_and_a_tornado_deterministically() {
     ]);
     assert_eq!(both.status.code(), Some(2));
 }
+
+#[test]
+fn calibrate_on_resolv_then_validate_on_kelpdao_unchanged() {
+    let file = root()
+        .join("examples/calibration.toml")
+        .display()
+        .to_string();
+    let o = run(&[
+        "stress",
+        &example(),
+        "--calibrate",
+        &file,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json(&o);
+    let incidents = v["incidents"].as_array().cloned().unwrap_or_default();
+    assert_eq!(incidents.len(), 2, "{v}");
+    assert_eq!(incidents[0]["role"], "fit");
+    assert_eq!(incidents[1]["role"], "validation");
+    // The fit lands every Resolv target in its reported range.
+    for t in incidents[0]["targets"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+    {
+        assert_eq!(t["in_range"], true, "{t}");
+    }
+    // The validation is reported with its error, whatever it is.
+    for t in incidents[1]["targets"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+    {
+        assert!(
+            t["error"].as_f64().is_some() && t["model"].as_f64().is_some(),
+            "{t}"
+        );
+    }
+    let depth = v["params"][0]["value"].as_f64().unwrap_or(0.0);
+    assert!((2.0e6..3.0e6).contains(&depth), "USR depth {depth}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[[param]]\nentities = [\"nope\"]\nfield = \"depth_usd\"\nlow = 1\nhigh = 2\n[fit]\nname = \"x\"\nfail = []\ntarget = []\n").expect("write");
+    let o = run(&[
+        "stress",
+        &example(),
+        "--calibrate",
+        &bad.display().to_string(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("nope"), "{}", stderr(&o));
+    std::fs::write(
+        &bad,
+        "[[param]]\nentities = [\"USR\"]\nfield = \"depth_usd\"\nlow = 1\n",
+    )
+    .expect("write");
+    let o = run(&[
+        "stress",
+        &example(),
+        "--calibrate",
+        &bad.display().to_string(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("bad.toml"), "{}", stderr(&o));
+}
