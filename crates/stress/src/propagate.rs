@@ -329,34 +329,32 @@ impl System<'_> {
         let mut minted_units = vec![0.0; na];
         for (a, asset) in m.assets.iter().enumerate() {
             let inherited: f64 = asset.backing.iter().map(|&(b, sh)| sh * s.dep[b]).sum();
-            let intact = (1.0 - inherited).clamp(0.0, 1.0);
-            match s.attack[a] {
-                Attack::None => {}
-                Attack::Drain => {
-                    let d = asset.value_usd * (s.own[a] - inherited).max(0.0);
-                    direct += d;
-                    taken_from_holders += d;
-                }
-                Attack::Mint => {
-                    let units_usd = match asset.mint_cap {
-                        Some((cap, _)) => cap * asset.price_usd,
-                        None => f64::INFINITY,
-                    };
-                    let proceeds = match asset.depth_usd.filter(|d| *d > 0.0) {
-                        Some(depth) => {
-                            // Selling x USD (at the pre-stress price) moves the price by
-                            // exp(−k x / depth); the seller receives the integral of that.
-                            let x = units_usd.min(depth * 1e6);
-                            sold[a] += x;
-                            depth / k * (1.0 - (-k * x / depth).exp())
-                        }
-                        None => units_usd.min(asset.value_usd),
-                    };
-                    if let Some((cap, _)) = asset.mint_cap {
-                        minted_units[a] = cap;
+            if s.attack[a] == Attack::Drain {
+                let d = asset.value_usd * (s.own[a] - inherited).max(0.0);
+                direct += d;
+                taken_from_holders += d;
+            }
+            if s.mint_open[a] {
+                let units_usd = match asset.mint_cap {
+                    Some((cap, _)) => cap * asset.price_usd,
+                    None => f64::INFINITY,
+                };
+                let proceeds = match asset.depth_usd.filter(|d| *d > 0.0) {
+                    Some(depth) => {
+                        // Selling x USD (at the pre-stress price) moves the price by
+                        // exp(−k x / depth); the seller receives the integral of that.
+                        let x = units_usd.min(depth * 1e6);
+                        sold[a] += x;
+                        depth / k * (1.0 - (-k * x / depth).exp())
                     }
-                    direct += proceeds * intact;
+                    None => units_usd.min(asset.value_usd),
+                };
+                if let Some((cap, _)) = asset.mint_cap {
+                    minted_units[a] = cap;
                 }
+                // The dump happens at once, before the market reprices a failed backing: the
+                // buyers pay the pre-stress curve (so a further failure never lowers the take).
+                direct += proceeds;
             }
         }
         out.direct_loss_usd = direct;

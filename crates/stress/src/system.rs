@@ -115,6 +115,9 @@ pub(crate) struct FailScratch {
     pub own: Vec<f64>,
     pub dep: Vec<f64>,
     pub attack: Vec<Attack>,
+    /// Whether the asset's mint authority is open (also when it is drained: an attacker holding
+    /// both drains the backing and sells minted units, so a further failure never lowers a loss).
+    pub mint_open: Vec<bool>,
 }
 
 impl<'m> System<'m> {
@@ -321,6 +324,8 @@ impl<'m> System<'m> {
         s.dep.resize(n, 0.0);
         s.attack.clear();
         s.attack.resize(n, Attack::None);
+        s.mint_open.clear();
+        s.mint_open.resize(n, false);
         for &a in &m.backing_order {
             let asset = &m.assets[a];
             let mint = asset.mint_authority.is_some_and(key_open);
@@ -354,6 +359,7 @@ impl<'m> System<'m> {
             let inherited: f64 = asset.backing.iter().map(|&(b, sh)| sh * s.dep[b]).sum();
             s.own[a] = own;
             s.attack[a] = attack;
+            s.mint_open[a] = mint;
             s.dep[a] = own.max(inherited.min(1.0));
         }
     }
