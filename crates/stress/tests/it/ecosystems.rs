@@ -7,20 +7,24 @@ use ringfence_model::Model;
 use ringfence_stress::calibrate::CalibrationFile;
 use ringfence_stress::{StressParams, System};
 
+/// `(lending?, deposits, sensitivity, liquid share, holding share per asset, market
+/// (collateral asset, debt share of collateral, lt, fixed oracle))`.
+type Proto = (
+    bool,
+    f64,
+    f64,
+    f64,
+    Vec<f64>,
+    Option<(usize, f64, f64, bool)>,
+);
+
 #[derive(Debug, Clone)]
 struct Eco {
     /// Per asset: (supply, depth, mint cap share or none, backed by asset 0 share).
     assets: Vec<(f64, f64, Option<f64>, f64)>,
     /// Per protocol: (kind lending?, deposits, sensitivity, liquid share, holding units per asset,
     /// market (collateral asset, debt share of collateral, lt, fixed oracle)).
-    protocols: Vec<(
-        bool,
-        f64,
-        f64,
-        f64,
-        Vec<f64>,
-        Option<(usize, f64, f64, bool)>,
-    )>,
+    protocols: Vec<Proto>,
 }
 
 fn eco() -> impl Strategy<Value = Eco> {
