@@ -21,6 +21,7 @@
 pub mod analysis;
 pub mod calibrate;
 pub mod clearing;
+pub mod columnar;
 pub mod debtrank;
 mod error;
 pub mod firesale;

@@ -25,6 +25,12 @@ enum ClearingModel {
 pub(crate) struct Args {
     /// The ecosystem spec: a TOML file, or a directory of *.toml files.
     spec: PathBuf,
+    /// More protocols, from CSV (`id,kind,chain,…`; see the README), added to the spec's.
+    #[arg(long, value_name = "CSV")]
+    protocols: Option<PathBuf>,
+    /// More protocol-to-protocol claims, from CSV (`debtor,creditor,amount_usd`).
+    #[arg(long, value_name = "CSV")]
+    claims: Option<PathBuf>,
     /// A component that fails (repeatable): any component id, including `org:<name>` and
     /// `hosting:<name>`. Without it, the claims network is cleared as given.
     #[arg(long = "fail", value_name = "ID")]
@@ -68,8 +74,40 @@ pub(crate) struct Args {
     output: Output,
 }
 
+/// Adds the CSV protocols and claims to the spec and validates the whole again.
+fn with_tables(
+    model: ringfence_model::Model,
+    args: &Args,
+) -> Result<ringfence_model::Model, super::Failure> {
+    let mut spec = model.spec;
+    let mut label = args.spec.display().to_string();
+    let read = |path: &PathBuf| {
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+    };
+    if let Some(path) = &args.protocols {
+        let name = path.display().to_string();
+        let rows = ringfence_stress::columnar::read_protocols(&name, &read(path)?)
+            .map_err(anyhow::Error::from)?;
+        tracing::info!(rows = rows.len(), file = %name, "protocols read");
+        spec.protocols.extend(rows);
+        label = format!("{label} + {name}");
+    }
+    if let Some(path) = &args.claims {
+        let name = path.display().to_string();
+        let rows = ringfence_stress::columnar::read_claims(&name, &read(path)?)
+            .map_err(anyhow::Error::from)?;
+        tracing::info!(rows = rows.len(), file = %name, "claims read");
+        spec.claims.extend(rows);
+        label = format!("{label} + {name}");
+    }
+    Ok(ringfence_model::Model::from_spec(&label, spec)?)
+}
+
 pub(crate) fn run(args: Args) -> CmdResult {
-    let model = load(&args.spec)?;
+    let mut model = load(&args.spec)?;
+    if args.protocols.is_some() || args.claims.is_some() {
+        model = with_tables(model, &args)?;
+    }
     let system = System::new(&model).context("cannot prepare the spec for stress testing")?;
     let clearing = match args.clearing {
         ClearingModel::En => ClearingParams::eisenberg_noe(),

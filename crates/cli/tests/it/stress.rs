@@ -442,3 +442,44 @@ fn calibrate_on_resolv_then_validate_on_kelpdao_unchanged() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("bad.toml"), "{}", stderr(&o));
 }
+
+#[test]
+fn csv_protocols_and_claims_clear_like_the_toml() {
+    let dir = |f: &str| stress_fixture(&format!("csv/{f}"));
+    let (p, w) = clear(
+        "csv/chain.toml",
+        &[
+            "--protocols",
+            &dir("c1a-protocols.csv"),
+            "--claims",
+            &dir("c1a-claims.csv"),
+        ],
+    );
+    let (want_p, want_w) = clear("c1a.toml", &[]);
+    assert_eq!(p, want_p);
+    assert_eq!(w, want_w);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let bad = tmp.path().join("claims.csv");
+    std::fs::write(&bad, "debtor,creditor,amount_usd\nn0,n1,0.5\nn0,n2,half\n").expect("write");
+    let o = run(&[
+        "stress",
+        &dir("chain.toml"),
+        "--protocols",
+        &dir("c1a-protocols.csv"),
+        "--claims",
+        &bad.display().to_string(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("claims.csv:3"), "{}", stderr(&o));
+    std::fs::write(&bad, "debtor,creditor,amount_usd\nn0,nobody,0.5\n").expect("write");
+    let o = run(&[
+        "stress",
+        &dir("chain.toml"),
+        "--protocols",
+        &dir("c1a-protocols.csv"),
+        "--claims",
+        &bad.display().to_string(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("nobody"), "{}", stderr(&o));
+}
