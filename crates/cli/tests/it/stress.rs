@@ -483,3 +483,47 @@ fn csv_protocols_and_claims_clear_like_the_toml() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("nobody"), "{}", stderr(&o));
 }
+
+#[test]
+fn html_shows_the_two_multipliers_the_ranges_and_the_calibration() {
+    let o = run(&[
+        "stress",
+        &example(),
+        "--fail",
+        "resolv-service-role",
+        "--uncertainty",
+        "300",
+        "--format",
+        "html",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let html = stdout(&o);
+    for want in [
+        "loss multiplier",
+        "disruption multiplier",
+        "Realized loss, each dollar once",
+        "Disrupted value",
+        "P95",
+        "Tornado",
+    ] {
+        assert!(html.contains(want), "{want}");
+    }
+    let file = root()
+        .join("examples/calibration.toml")
+        .display()
+        .to_string();
+    let o = run(&[
+        "stress",
+        &example(),
+        "--calibrate",
+        &file,
+        "--format",
+        "html",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let html = stdout(&o);
+    assert!(
+        html.contains("fit — ") && html.contains("validation — "),
+        "{html}"
+    );
+}
