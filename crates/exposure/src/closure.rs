@@ -36,12 +36,13 @@ pub fn mint_share(asset: &AssetNode) -> f64 {
 
 /// Share of an asset's value that a failed route (layer, verifier set, admin key) lets an
 /// attacker release: without a rate limit the whole backing (1); with one, one full bucket,
-/// `min(1, capacity / supply)`, before the guard or the operators react.
+/// `min(1, capacity / supply)`, before the guard or the operators react (1 when the supply is not
+/// known).
 pub fn route_share(asset: &AssetNode) -> f64 {
     match asset.route.as_ref().and_then(|r| r.rate_limit) {
         Some((capacity, _)) if asset.supply > 0.0 => (capacity / asset.supply).min(1.0),
-        Some(_) => 0.0,
-        None => 1.0,
+        // Without a supply the bucket bounds nothing we can measure: the whole asset.
+        _ => 1.0,
     }
 }
 
@@ -242,6 +243,32 @@ mod tests {
         );
         let mut s = vec![(2, 0.5)];
         assert_eq!(combine(&mut s, &[(2, 0.2)]), vec![(2, 0.5)]);
+    }
+
+    #[test]
+    fn shares_bound_by_caps_and_buckets_only_when_measurable() {
+        let spec = "[[chain]]\nid = \"a\"\nchain_id = 1\n[[chain]]\nid = \"b\"\nchain_id = 2\n\
+            [[operator]]\nid = \"o\"\norg = \"x\"\nhosting = \"h\"\n\
+            [[verifier_set]]\nid = \"v\"\nthreshold = 1\nmembers = [\"o\"]\n\
+            [[layer]]\nid = \"l\"\nverifier_set = \"v\"\n\
+            [[key]]\nid = \"k\"\nkind = \"eoa\"\n\
+            [[asset]]\nid = \"T\"\nchain = \"b\"\nkind = \"wrapped\"\nprice_usd = 1\nsupply = 1000\n\
+            route = { layer = \"l\", source = \"a\", rate_limit = { capacity = 100, refill_per_s = 1 } }\n\
+            [[asset]]\nid = \"U\"\nchain = \"b\"\nkind = \"wrapped\"\nprice_usd = 0\nsupply = 0\n\
+            route = { layer = \"l\", source = \"a\", rate_limit = { capacity = 100, refill_per_s = 1 } }\n\
+            [[asset]]\nid = \"S\"\nchain = \"a\"\nkind = \"stablecoin\"\nprice_usd = 1\nsupply = 900\n\
+            mint_authority = \"k\"\nmint_cap = { amount = 100, window_s = 3600 }\n";
+        let m = match Model::from_str("t.toml", spec) {
+            Ok(m) => m,
+            Err(d) => panic!("{d}"),
+        };
+        let c = Closure::compute(&m);
+        let id = |s: &str| m.component(s).unwrap_or(u32::MAX);
+        let (t, u, s) = (0, 1, 2);
+        assert!((c.dep(t, id("l")) - 0.1).abs() < 1e-12);
+        assert_eq!(c.dep(t, id("b")), 1.0);
+        assert_eq!(c.dep(u, id("l")), 1.0);
+        assert!((c.dep(s, id("k")) - 0.1).abs() < 1e-12);
     }
 
     #[test]
