@@ -181,6 +181,34 @@ pub struct Uncertainty {
 
 const BLOCK: usize = 256;
 
+/// The headline figures of one draw (kept instead of the outcome, so memory stays small).
+#[derive(Debug, Clone, Copy)]
+struct Figures {
+    direct_loss_usd: f64,
+    realized_loss_usd: f64,
+    secondary_damage_usd: f64,
+    disrupted_value_usd: f64,
+    loss_multiplier: Option<f64>,
+    disruption_multiplier: Option<f64>,
+    bad_debt_usd: f64,
+    outflows_usd: f64,
+}
+
+impl Figures {
+    fn of(o: &Outcome) -> Self {
+        Self {
+            direct_loss_usd: o.direct_loss_usd,
+            realized_loss_usd: o.realized_loss_usd,
+            secondary_damage_usd: o.secondary_damage_usd,
+            disrupted_value_usd: o.disrupted_value_usd,
+            loss_multiplier: o.loss_multiplier,
+            disruption_multiplier: o.disruption_multiplier,
+            bad_debt_usd: o.bad_debt_usd,
+            outflows_usd: o.outflows_usd,
+        }
+    }
+}
+
 fn run_once(
     model: &Model,
     failed: &[ComponentIdx],
@@ -205,7 +233,7 @@ pub fn sample(
     let ranges: &[RangeNode] = &model.ranges;
     let blocks = draws.div_ceil(BLOCK);
     let done = std::sync::atomic::AtomicUsize::new(0);
-    let per_block: Vec<Result<Vec<Outcome>>> = (0..blocks)
+    let per_block: Vec<Result<Vec<Figures>>> = (0..blocks)
         .into_par_iter()
         .map_init(
             || (model.clone(), FailScratch::default()),
@@ -218,7 +246,7 @@ pub fn sample(
                         let v = triangular(rng.random::<f64>(), r.low, r.value, r.high);
                         set_input(m, r.target, &r.field, v);
                     }
-                    out.push(run_once(m, failed, params, s)?);
+                    out.push(Figures::of(&run_once(m, failed, params, s)?));
                 }
                 let d = done.fetch_add(len, std::sync::atomic::Ordering::Relaxed) + len;
                 progress(d);
@@ -230,7 +258,7 @@ pub fn sample(
     for b in per_block {
         all.extend(b?);
     }
-    let band = |f: &dyn Fn(&Outcome) -> Option<f64>| {
+    let band = |f: &dyn Fn(&Figures) -> Option<f64>| {
         let mut v: Vec<f64> = all.iter().filter_map(f).collect();
         Band::of(&mut v)
     };
