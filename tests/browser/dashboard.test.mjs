@@ -228,7 +228,12 @@ test('a stress scenario shows the waterfall of losses and the multiplier', async
   const direct = await page.textContent('#stress-direct .v');
   assert.ok(Math.abs(parseMoney(direct) - want.direct_loss_usd) <= Math.max(1, want.direct_loss_usd * 0.01), `${direct} vs ${want.direct_loss_usd}`);
   const mult = await page.textContent('#stress-multiplier .v');
-  assert.equal(mult, want.multiplier === null ? 'n/a' : `${want.multiplier.toFixed(1)}:1`);
+  assert.equal(mult, want.loss_multiplier === null ? 'n/a' : `${want.loss_multiplier.toFixed(1)}:1`);
+  const disrupted = await page.textContent('#stress-disrupted .v');
+  assert.ok(Math.abs(parseMoney(disrupted) - want.disrupted_value_usd) <= Math.max(1, want.disrupted_value_usd * 0.01), `${disrupted} vs ${want.disrupted_value_usd}`);
+  // The chart is the HTML report's: its total bar is the realized loss.
+  const totalLabel = await page.locator('#waterfall-svg g.bar[data-label="total"] text').first().textContent();
+  assert.ok(Math.abs(parseMoney(totalLabel) - want.realized_loss_usd) <= Math.max(1, want.realized_loss_usd * 0.01), `${totalLabel} vs ${want.realized_loss_usd}`);
   const bars = await page.locator('#waterfall-svg g.bar').evaluateAll((gs) => gs.map((g) => g.dataset.label));
   assert.equal(bars[0], 'round 0');
   assert.equal(bars.at(-1), 'total');

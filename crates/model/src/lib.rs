@@ -25,7 +25,8 @@ pub mod test_utils;
 pub use component::{Component, ComponentIdx, ComponentKind, hosting_id, org_id};
 pub use diag::{Diagnostic, Diagnostics, SourceFile};
 pub use model::{
-    AssetNode, ClaimNode, EntityKind, KeyNode, LayerNode, MarketNode, Model, OperatorNode,
-    PolicyNode, PolicyTarget, ProtocolNode, RouteNode, SHARE_EPSILON, VerifierSetNode,
+    ASSET_RANGE_FIELDS, AssetNode, ClaimNode, EntityKind, KeyNode, LayerNode, MARKET_RANGE_FIELDS,
+    MarketNode, Model, OperatorNode, PROTOCOL_RANGE_FIELDS, PolicyNode, PolicyTarget, ProtocolNode,
+    RangeNode, RangeTarget, RouteNode, SHARE_EPSILON, VerifierSetNode,
 };
 pub use spec::Spec;

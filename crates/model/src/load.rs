@@ -134,6 +134,7 @@ pub(crate) fn parse_file(
             "protocol" => parse_entries(file, section, entries, diags, broken, &mut spec.protocols),
             "claim" => parse_entries(file, section, entries, diags, broken, &mut spec.claims),
             "policy" => parse_entries(file, section, entries, diags, broken, &mut spec.policies),
+            "range" => parse_entries(file, section, entries, diags, broken, &mut spec.ranges),
             other => diags.push(file.diagnostic(
                 Some(key.span()),
                 None,

@@ -143,6 +143,53 @@ pub struct AssetNode {
     pub depth_usd: Option<f64>,
 }
 
+/// What an uncertainty range applies to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RangeTarget {
+    /// Index into [`Model::assets`].
+    Asset(usize),
+    /// Index into [`Model::protocols`].
+    Protocol(usize),
+    /// `(protocol, market index within it)`.
+    Market(usize, usize),
+}
+
+/// A validated uncertainty range: the value on the entity lies in `[low, high]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RangeNode {
+    /// The entity.
+    pub target: RangeTarget,
+    /// The field, one of [`ASSET_RANGE_FIELDS`], [`PROTOCOL_RANGE_FIELDS`] or
+    /// [`MARKET_RANGE_FIELDS`].
+    pub field: String,
+    /// The central value, as written on the entity.
+    pub value: f64,
+    /// Lowest plausible value.
+    pub low: f64,
+    /// Highest plausible value.
+    pub high: f64,
+    /// Where the range comes from.
+    pub source: Option<String>,
+}
+
+/// Fields of an asset that may carry a range.
+pub const ASSET_RANGE_FIELDS: &[&str] = &["price_usd", "supply", "depth_usd"];
+/// Fields of a protocol that may carry a range.
+pub const PROTOCOL_RANGE_FIELDS: &[&str] = &[
+    "deposits_usd",
+    "outflow_sensitivity",
+    "liquid_share",
+    "capital_usd",
+    "external_assets_usd",
+];
+/// Fields of a lending market that may carry a range.
+pub const MARKET_RANGE_FIELDS: &[&str] = &[
+    "collateral_amount",
+    "debt_amount",
+    "liquidation_threshold",
+    "liquidation_bonus",
+];
+
 /// A resolved lending market.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MarketNode {
@@ -160,6 +207,11 @@ pub struct MarketNode {
     pub liquidation_bonus: f64,
     /// How collateral is priced.
     pub oracle: Oracle,
+    /// Its name, if given.
+    pub id: Option<String>,
+    /// Positions by health factor: `(health factor, share of debt)`, shares summing to 1; empty
+    /// when the spec gives none.
+    pub positions: Vec<(f64, f64)>,
 }
 
 /// A resolved protocol.
@@ -185,6 +237,10 @@ pub struct ProtocolNode {
     pub deposits_usd: f64,
     /// Outflow per unit of relative loss.
     pub outflow_sensitivity: f64,
+    /// Share of deposits payable without selling, if given.
+    pub liquid_share: Option<f64>,
+    /// Liquidation rules of its markets.
+    pub liquidation: spec::Liquidation,
     /// Lending markets.
     pub markets: Vec<MarketNode>,
 }
@@ -251,6 +307,8 @@ pub struct Model {
     pub claims: Vec<ClaimNode>,
     /// Policies, in spec order.
     pub policies: Vec<PolicyNode>,
+    /// Uncertainty ranges of stress inputs, in spec order.
+    pub ranges: Vec<RangeNode>,
     /// Asset indices such that every asset comes after everything that backs it.
     pub backing_order: Vec<usize>,
     component_by_id: HashMap<String, ComponentIdx>,
@@ -721,6 +779,7 @@ impl Validator {
             protocols: Vec::new(),
             claims: Vec::new(),
             policies: Vec::new(),
+            ranges: Vec::new(),
             backing_order: Vec::new(),
             component_by_id: HashMap::new(),
             asset_by_id: HashMap::new(),
@@ -901,6 +960,13 @@ impl Validator {
                 m.policies.push(node);
             }
         }
+        for (f, s) in specs.iter().enumerate() {
+            for r in &s.ranges {
+                if let Some(node) = self.check_range(f, r, &m) {
+                    m.ranges.push(node);
+                }
+            }
+        }
 
         // Backing must be acyclic.
         m.backing_order = self.backing_order(&specs, &m.assets);
@@ -1053,6 +1119,9 @@ impl Validator {
         ] {
             self.range(f, id, field, span.clone(), v, 0.0, f64::INFINITY, false);
         }
+        if let Some(l) = p.liquid_share {
+            self.range(f, id, "liquid_share", span.clone(), l, 0.0, 1.0, false);
+        }
         let mut markets = Vec::with_capacity(p.markets.len());
         for mk in &p.markets {
             let collateral = self.resolve(
@@ -1094,6 +1163,42 @@ impl Validator {
                 2.0,
                 false,
             );
+            let mut positions = Vec::with_capacity(mk.positions.len());
+            for b in &mk.positions {
+                let hf = *b.health_factor.get_ref();
+                let share = *b.share.get_ref();
+                self.range(
+                    f,
+                    id,
+                    "market.positions.health_factor",
+                    b.health_factor.span(),
+                    hf,
+                    1.0,
+                    1e6,
+                    false,
+                );
+                self.range(
+                    f,
+                    id,
+                    "market.positions.share",
+                    b.share.span(),
+                    share,
+                    0.0,
+                    1.0,
+                    true,
+                );
+                positions.push((hf, share));
+            }
+            let total: f64 = positions.iter().map(|x| x.1).sum();
+            if !positions.is_empty() && (total - 1.0).abs() > 1e-6 {
+                self.err(
+                    f,
+                    &mk.collateral.span(),
+                    id,
+                    format!("the position shares of a market sum to {total}, not 1"),
+                    "make `market.positions[].share` add up to 1".into(),
+                );
+            }
             if let (Some(collateral), Some(debt_asset)) = (collateral, debt_asset) {
                 markets.push(MarketNode {
                     collateral,
@@ -1103,6 +1208,8 @@ impl Validator {
                     liquidation_threshold: lt,
                     liquidation_bonus: bonus,
                     oracle: mk.oracle,
+                    id: mk.id.clone(),
+                    positions,
                 });
             }
         }
@@ -1129,8 +1236,119 @@ impl Validator {
             capital_usd: p.capital_usd,
             deposits_usd: p.deposits_usd,
             outflow_sensitivity: p.outflow_sensitivity,
+            liquid_share: p.liquid_share,
+            liquidation: p.liquidation,
             markets,
         }
+    }
+
+    /// Checks an uncertainty range: a known entity and field that is set, finite
+    /// `0 ≤ low ≤ value ≤ high`.
+    fn check_range(&mut self, f: usize, r: &spec::InputRange, m: &Model) -> Option<RangeNode> {
+        let entity = r.entity.get_ref().as_str();
+        let field = r.field.get_ref().as_str();
+        let label = format!("range {entity}.{field}");
+        let (target, fields, value) = if let Some((p, mk)) = entity.split_once('/') {
+            let Some(pi) = m.protocol_by_id.get(p).copied() else {
+                self.err(
+                    f,
+                    &r.entity.span(),
+                    &label,
+                    format!("unknown protocol `{p}`"),
+                    "write `protocol/market` with a declared protocol id".into(),
+                );
+                return None;
+            };
+            let markets = &m.protocols[pi].markets;
+            let Some(mi) = markets.iter().position(|x| x.id.as_deref() == Some(mk)) else {
+                let names: Vec<&str> = markets.iter().filter_map(|x| x.id.as_deref()).collect();
+                self.err(
+                    f,
+                    &r.entity.span(),
+                    &label,
+                    format!("protocol `{p}` has no market `{mk}`"),
+                    format!("its markets are: {}", names.join(", ")),
+                );
+                return None;
+            };
+            let x = &markets[mi];
+            let v = match field {
+                "collateral_amount" => Some(x.collateral_amount),
+                "debt_amount" => Some(x.debt_amount),
+                "liquidation_threshold" => Some(x.liquidation_threshold),
+                "liquidation_bonus" => Some(x.liquidation_bonus),
+                _ => None,
+            };
+            (RangeTarget::Market(pi, mi), MARKET_RANGE_FIELDS, v)
+        } else if let Some(&a) = m.asset_by_id.get(entity) {
+            let x = &m.assets[a];
+            let v = match field {
+                "price_usd" => Some(x.price_usd),
+                "supply" => Some(x.supply),
+                "depth_usd" => x.depth_usd,
+                _ => None,
+            };
+            (RangeTarget::Asset(a), ASSET_RANGE_FIELDS, v)
+        } else if let Some(&p) = m.protocol_by_id.get(entity) {
+            let x = &m.protocols[p];
+            let v = match field {
+                "deposits_usd" => Some(x.deposits_usd),
+                "outflow_sensitivity" => Some(x.outflow_sensitivity),
+                "liquid_share" => x.liquid_share,
+                "capital_usd" => x.capital_usd,
+                "external_assets_usd" => Some(x.external_assets_usd),
+                _ => None,
+            };
+            (RangeTarget::Protocol(p), PROTOCOL_RANGE_FIELDS, v)
+        } else {
+            self.err(
+                f,
+                &r.entity.span(),
+                &label,
+                format!("unknown entity `{entity}`"),
+                "name an asset or protocol id, or `protocol/market` for a lending market".into(),
+            );
+            return None;
+        };
+        if !fields.contains(&field) {
+            self.err(
+                f,
+                &r.field.span(),
+                &label,
+                format!("`{field}` cannot carry a range on `{entity}`"),
+                format!("ranges may be given for {}", fields.join(", ")),
+            );
+            return None;
+        }
+        let Some(value) = value else {
+            self.err(
+                f,
+                &r.field.span(),
+                &label,
+                format!("`{field}` is not set on `{entity}`"),
+                format!("set `{field}` (the central value) on `{entity}` as well as its range"),
+            );
+            return None;
+        };
+        let (low, high) = (*r.low.get_ref(), *r.high.get_ref());
+        if !(low.is_finite() && high.is_finite() && low >= 0.0 && low <= value && value <= high) {
+            self.err(
+                f,
+                &r.low.span(),
+                &label,
+                format!("[{low}, {high}] does not hold `{field}` = {value}"),
+                format!("give 0 ≤ low ≤ {value} ≤ high"),
+            );
+            return None;
+        }
+        Some(RangeNode {
+            target,
+            field: field.to_owned(),
+            value,
+            low,
+            high,
+            source: r.source.clone(),
+        })
     }
 
     fn check_policy(&mut self, f: usize, p: &spec::Policy, b: &Builder) -> PolicyNode {
@@ -1279,6 +1497,7 @@ fn merge(specs: Vec<Spec>) -> Spec {
         out.protocols.extend(s.protocols);
         out.claims.extend(s.claims);
         out.policies.extend(s.policies);
+        out.ranges.extend(s.ranges);
     }
     out
 }

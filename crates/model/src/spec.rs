@@ -62,6 +62,9 @@ pub struct Spec {
     /// Concentration limits.
     #[serde(rename = "policy", default, skip_serializing_if = "Vec::is_empty")]
     pub policies: Vec<Policy>,
+    /// Uncertainty ranges of stress inputs.
+    #[serde(rename = "range", default, skip_serializing_if = "Vec::is_empty")]
+    pub ranges: Vec<InputRange>,
 }
 
 /// The section names a spec may contain, in the order they are documented.
@@ -77,6 +80,7 @@ pub const SECTIONS: &[&str] = &[
     "protocol",
     "claim",
     "policy",
+    "range",
 ];
 
 /// A ledger.
@@ -409,6 +413,52 @@ pub enum Seniority {
     Senior,
 }
 
+/// The uncertainty of one stress input: the value written on the entity is the central
+/// estimate, `[low, high]` the range its sources support. `ringfence stress --uncertainty N`
+/// samples it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct InputRange {
+    /// The entity: an asset or protocol id, or `protocol/market` for a lending market.
+    pub entity: Ref,
+    /// The field of that entity (e.g. `depth_usd`, `outflow_sensitivity`, `debt_amount`).
+    pub field: Ref,
+    /// Lowest plausible value.
+    pub low: toml::Spanned<f64>,
+    /// Highest plausible value.
+    pub high: toml::Spanned<f64>,
+    /// Where the range comes from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+}
+
+/// One bucket of a lending market's positions: a share of the market's debt held by positions
+/// whose health factor is `health_factor`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PositionBucket {
+    /// Health factor of the bucket's positions, at least 1 before the stress.
+    pub health_factor: toml::Spanned<f64>,
+    /// Share of the market's debt, in (0, 1]; the shares of a market sum to 1.
+    pub share: toml::Spanned<f64>,
+}
+
+/// Which liquidation rules a lending protocol follows (close factor by protocol; the bonus is
+/// per market).
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Liquidation {
+    /// Aave v3: close factor 50 %, 100 % below health factor 0.95 or under $2,000.
+    #[default]
+    Aave,
+    /// Morpho Blue: any amount of an unhealthy position may be repaid (close factor 100 %).
+    Morpho,
+    /// Fluid vaults: positions past the liquidation threshold are liquidated in full by tick.
+    Fluid,
+    /// Compound v3 (Comet): `absorb` takes over the whole unhealthy account.
+    Compound,
+}
+
 /// How a lending market prices its collateral.
 #[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
@@ -443,6 +493,10 @@ pub struct Market {
     /// How collateral is priced.
     #[serde(default)]
     pub oracle: Oracle,
+    /// The distribution of positions by health factor; without it, positions spread evenly over
+    /// health factors between 1 and twice the aggregate's excess over 1 (see the stress docs).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub positions: Vec<PositionBucket>,
     /// Where the figures come from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
@@ -479,12 +533,26 @@ pub struct Protocol {
     /// Share of deposits withdrawn per unit of relative loss, in [0, ∞).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub outflow_sensitivity: f64,
+    /// Share of deposits that can be paid out without selling anything, in [0, 1]
+    /// (`1 − utilisation` for a lending market). Without it, a lending protocol's liquid part is
+    /// its deposits less its markets' debt, and nothing else is liquid (every withdrawal forces
+    /// a sale of holdings).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub liquid_share: Option<f64>,
+    /// Liquidation rules of its markets.
+    #[serde(default, skip_serializing_if = "is_aave")]
+    pub liquidation: Liquidation,
+
     /// Lending markets (`[[protocol.market]]`).
     #[serde(default, rename = "market", skip_serializing_if = "Vec::is_empty")]
     pub markets: Vec<Market>,
     /// Where the figures come from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+}
+
+fn is_aave(l: &Liquidation) -> bool {
+    *l == Liquidation::Aave
 }
 
 fn is_pari_passu(s: &Seniority) -> bool {

@@ -187,6 +187,8 @@ pub fn synthetic(assets: usize, seed: u64) -> Spec {
             capital_usd: None,
             deposits_usd: 0.0,
             outflow_sensitivity: 0.0,
+            liquid_share: None,
+            liquidation: Default::default(),
             markets: Vec::new(),
             source: None,
         });

@@ -460,11 +460,11 @@ function renderStress(r) {
   out.append(h('h2', {}, 'Scenario: ', h('span', { id: 'stress-failed' }, failed)));
   out.append(h('div', { class: 'cards result-head' },
     stat('direct loss (round 0)', usd(r.direct_loss_usd), 'bad', 'stress-direct'),
-    stat('secondary damage', usd(r.secondary_damage_usd), 'warn', 'stress-secondary'),
-    stat('contagion multiplier', multiplier(r.multiplier), '', 'stress-multiplier'),
-    stat('liquidations', usd(r.liquidations_usd)),
+    stat('secondary realized loss', usd(r.secondary_damage_usd), 'warn', 'stress-secondary'),
+    stat('loss multiplier', multiplier(r.loss_multiplier), '', 'stress-multiplier'),
+    stat('disrupted value (moved, not lost)', usd(r.disrupted_value_usd), '', 'stress-disrupted'),
+    stat('disruption multiplier', multiplier(r.disruption_multiplier)),
     stat('bad debt', usd(r.bad_debt_usd)),
-    stat('outflows', usd(r.outflows_usd)),
     stat('rounds', r.rounds.length, '', 'stress-rounds')));
   out.append(h('h2', {}, 'Losses by round'), h('div', { class: 'card', id: 'waterfall' }, waterfall(r)));
   if (!r.converged) out.append(h('p', { class: 'note' }, 'The rounds did not settle within the limit; figures are after the last round.'));
@@ -480,45 +480,43 @@ function renderStress(r) {
   out.append(h('h2', {}, 'Assets hit'), assets.length ? table(['asset', ['value lost', 'n'], ['price before', 'n'], ['price after', 'n']], assets) : h('p', { class: 'muted' }, 'No asset is hit.'));
 }
 
-// A waterfall of losses: round 0 is the direct loss, each later round adds its liquidations, bad
-// debt and outflows on top, the last bar is the total (direct + secondary, default costs included).
+// The waterfall of realized loss — the same chart as the HTML report (crates/stress/src/report.rs):
+// round 0 is the direct loss, each later round stacks the bad debt, liquidation penalties and
+// fire-sale losses it adds (past ten bars the rounds fold into one), then the holders' depeg loss
+// and the clearing costs settled at the end, and the total realized loss. Value that only moved
+// (liquidations, withdrawals) is in the tables, not here.
 function waterfall(r) {
-  const parts = [['liquidations_usd', '#dd6b20', 'liquidations'], ['bad_debt_usd', '#b00020', 'bad debt'], ['outflows_usd', '#805ad5', 'outflows']];
+  const PARTS = [['direct', '#2b6cb0'], ['bad debt', '#b00020'], ['liquidation penalties', '#dd6b20'], ['fire-sale losses', '#805ad5'],
+    ["holders' depeg", '#d69e2e'], ['clearing costs', '#718096']];
+  const segsOf = (x) => [x.direct_usd, x.bad_debt_usd, x.liquidation_penalties_usd, x.fire_sale_losses_usd]
+    .map((v, i) => [PARTS[i][0], v, PARTS[i][1]]).filter(([, v]) => v > 0);
   const bars = [];
-  let cum = 0;
-  const first = r.rounds[0];
-  if (first) {
-    const segs = [['direct', first.direct_usd, '#2b6cb0'], ...parts.map(([k, c, l]) => [l, first[k], c])].filter(([, v]) => v > 0);
+  let cum = 0, folded = null;
+  r.rounds.forEach((x, i) => {
+    const segs = segsOf(x);
     const inc = segs.reduce((t, [, v]) => t + v, 0);
-    bars.push({ label: 'round 0', base: cum, segs });
-    cum += inc;
-  }
-  let pendingLabel = null, pending = null;
-  for (const x of r.rounds.slice(1)) {
-    const segs = [['direct', x.direct_usd, '#2b6cb0'], ...parts.map(([k, c, l]) => [l, x[k], c])].filter(([, v]) => v > 0);
-    const inc = segs.reduce((t, [, v]) => t + v, 0);
-    if (inc <= 0) continue;
-    if (bars.length >= 11) { // fold the long tail into one bar
-      pendingLabel = pendingLabel ? `${pendingLabel.split('–')[0]}–${x.round}` : `rounds ${x.round}`;
-      pending = pending || { base: cum, segs: [] };
+    if (i > 0 && inc <= 0) return;
+    if (bars.length >= 11) {
+      folded = folded || { from: x.round, base: cum, segs: [] };
+      folded.to = x.round;
       for (const sg of segs) {
-        const e = pending.segs.find((p) => p[0] === sg[0]);
-        if (e) e[1] += sg[1]; else pending.segs.push([...sg]);
+        const e = folded.segs.find((p) => p[0] === sg[0]);
+        if (e) e[1] += sg[1]; else folded.segs.push([...sg]);
       }
-      cum += inc;
-      continue;
-    }
-    bars.push({ label: `round ${x.round}`, base: cum, segs });
+    } else bars.push({ label: `round ${x.round}`, base: cum, segs });
     cum += inc;
+  });
+  if (folded) bars.push({ label: `rounds ${folded.from}–${folded.to}`, base: folded.base, segs: folded.segs });
+  for (const [label, v, part] of [['depeg', r.realized.depeg_usd, PARTS[4]], ['clearing', r.realized.clearing_costs_usd, PARTS[5]]]) {
+    if (v > 0) { bars.push({ label, base: cum, segs: [[part[0], v, part[1]]] }); cum += v; }
   }
-  if (pending) bars.push({ label: pendingLabel, base: pending.base, segs: pending.segs });
-  const total = r.direct_loss_usd + r.secondary_damage_usd;
+  const total = r.realized_loss_usd;
   bars.push({ label: 'total', base: 0, segs: [['total', total, '#101828']], total: true });
   const W = 1100, H = 330, L = 76, B = 40, T = 44;
   const max = Math.max(1, total, cum) * 1.08;
   const y = (v) => T + (H - T - B) * (1 - v / max);
-  const bw = Math.min(70, (W - L - 20) / bars.length * 0.65);
   const step = (W - L - 20) / bars.length;
+  const bw = Math.min(70, step * 0.65);
   const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': 'waterfall of losses by round', id: 'waterfall-svg' });
   for (let i = 0; i <= 4; i++) {
     const v = (max / 4) * i;
@@ -539,10 +537,9 @@ function waterfall(r) {
     g.append(s('text', { x: x + bw / 2, y: H - B + 16, 'text-anchor': 'middle', text: b.label }));
     svg.append(g);
   });
-  const mult = multiplier(r.multiplier);
-  svg.append(s('text', { x: W - 12, y: 14, 'text-anchor': 'end', 'font-weight': 700, id: 'waterfall-multiplier', text: `contagion multiplier ${mult} = secondary ${usd(r.secondary_damage_usd)} / direct ${usd(r.direct_loss_usd)}` }));
-  const legend = [['direct', '#2b6cb0'], ...parts.map(([, c, l]) => [l, c]), ['total', '#101828']];
-  legend.forEach(([l, c], i) => svg.append(s('rect', { x: L + i * 92, y: 4, width: 10, height: 10, fill: c }), s('text', { x: L + i * 92 + 14, y: 13, text: l })));
+  svg.append(s('text', { x: W - 12, y: 32, 'text-anchor': 'end', 'font-weight': 700, id: 'waterfall-multiplier',
+    text: `loss multiplier ${multiplier(r.loss_multiplier)} = secondary realized ${usd(r.secondary_damage_usd)} / direct ${usd(r.direct_loss_usd)}` }));
+  [...PARTS, ['total', '#101828']].forEach(([l, c], i) => svg.append(s('rect', { x: L + i * 132, y: 4, width: 10, height: 10, fill: c }), s('text', { x: L + i * 132 + 14, y: 13, text: l })));
   return svg;
 }
 

@@ -137,6 +137,7 @@ impl StressRequest {
             seed: self.seed.unwrap_or(1),
             debtrank: self.debtrank,
             include_chains: self.include_chains,
+            uncertainty: None,
         };
         system
             .report(&scenario, &|_| {})

@@ -20,12 +20,14 @@ pub struct Ranked {
     pub kind: String,
     /// Direct loss.
     pub direct_loss_usd: f64,
-    /// Secondary damage.
+    /// Secondary realized loss.
     pub secondary_damage_usd: f64,
-    /// Direct + secondary.
+    /// Direct + secondary: the realized loss.
     pub total_damage_usd: f64,
-    /// Secondary / direct.
+    /// Secondary realized loss / direct (the loss multiplier).
     pub multiplier: Option<f64>,
+    /// Value that moved (liquidations, withdrawals paid).
+    pub disrupted_value_usd: f64,
 }
 
 /// The result of reverse stress.
@@ -72,7 +74,7 @@ pub struct MonteCarlo {
 const BLOCK: usize = 4096;
 
 impl System<'_> {
-    /// Every component failing alone, ranked by total damage (largest first, ties by id).
+    /// Every component failing alone, ranked by realized loss (largest first, ties by id).
     pub fn rank(&self, params: &StressParams) -> Vec<Ranked> {
         let base = self.baseline(params);
         let m = self.model;
@@ -87,6 +89,7 @@ impl System<'_> {
                     secondary_damage_usd: o.1,
                     total_damage_usd: o.0 + o.1,
                     multiplier: (o.0 > 0.0).then(|| o.1 / o.0),
+                    disrupted_value_usd: o.2,
                 }
             })
             .collect();
@@ -104,9 +107,13 @@ impl System<'_> {
         params: &StressParams,
         base: &crate::Clearing,
         s: &mut FailScratch,
-    ) -> (f64, f64) {
+    ) -> (f64, f64, f64) {
         let o = self.run_light(failed, params, base, s);
-        (o.direct_loss_usd, o.secondary_damage_usd)
+        (
+            o.direct_loss_usd,
+            o.secondary_damage_usd,
+            o.disrupted_value_usd,
+        )
     }
 
     /// The smallest set of components whose joint failure exceeds `target_usd`, searched over

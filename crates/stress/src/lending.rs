@@ -30,6 +30,23 @@ pub fn close_factor(hf: f64, collateral_usd: f64, debt_usd: f64) -> f64 {
     }
 }
 
+/// Close factor under a protocol's liquidation rules: Aave v3 as [`close_factor`]; Morpho Blue,
+/// Fluid and Compound v3 let an unhealthy position be closed in full (Morpho: any `repaidShares`;
+/// Fluid: liquidation by tick down to the threshold, taken here as the whole position; Compound
+/// v3: `absorb` takes the whole account).
+pub fn close_factor_for(
+    rules: ringfence_model::spec::Liquidation,
+    hf: f64,
+    collateral_usd: f64,
+    debt_usd: f64,
+) -> f64 {
+    use ringfence_model::spec::Liquidation;
+    match rules {
+        Liquidation::Aave => close_factor(hf, collateral_usd, debt_usd),
+        Liquidation::Morpho | Liquidation::Fluid | Liquidation::Compound => 1.0,
+    }
+}
+
 /// Morpho Blue liquidation incentive factor: `min(1.15, 1 / (1 − 0.3 (1 − LLTV)))`.
 pub fn morpho_incentive(lltv: f64) -> f64 {
     (1.0 / (1.0 - 0.3 * (1.0 - lltv))).min(1.15)
@@ -83,11 +100,20 @@ impl Position {
     /// collateral does not cover that, seizes it all and repays what it covers. Debt left with no
     /// collateral is bad debt (Aave 3.3 burns it against reserves).
     pub fn liquidate(&self, bonus: f64) -> Option<Liquidation> {
+        self.liquidate_under(bonus, ringfence_model::spec::Liquidation::Aave)
+    }
+
+    /// One liquidation call under a protocol's close-factor rules ([`close_factor_for`]).
+    pub fn liquidate_under(
+        &self,
+        bonus: f64,
+        rules: ringfence_model::spec::Liquidation,
+    ) -> Option<Liquidation> {
         let hf = self.health_factor();
         if hf >= 1.0 || self.price <= 0.0 {
             return None;
         }
-        let cf = close_factor(hf, self.collateral_usd(), self.debt_usd);
+        let cf = close_factor_for(rules, hf, self.collateral_usd(), self.debt_usd);
         let bonus = bonus.max(1.0);
         let mut repaid = cf * self.debt_usd;
         let mut seized = repaid / self.price * bonus;
@@ -179,6 +205,33 @@ mod tests {
             .liquidate(1.05)
             .is_none()
         );
+    }
+
+    #[test]
+    fn close_factor_by_protocol() {
+        use ringfence_model::spec::Liquidation;
+        assert_eq!(close_factor_for(Liquidation::Aave, 0.97, 1e6, 1e6), 0.5);
+        for rules in [
+            Liquidation::Morpho,
+            Liquidation::Fluid,
+            Liquidation::Compound,
+        ] {
+            assert_eq!(close_factor_for(rules, 0.97, 1e6, 1e6), 1.0);
+        }
+        let p = Position {
+            collateral: 1_000_000.0,
+            price: 1.0,
+            liquidation_threshold: 0.86,
+            debt_usd: 900_000.0,
+        };
+        let aave = p
+            .liquidate_under(1.04, Liquidation::Aave)
+            .expect("unhealthy");
+        let morpho = p
+            .liquidate_under(morpho_incentive(0.86), Liquidation::Morpho)
+            .expect("unhealthy");
+        assert!((aave.repaid_usd - 450_000.0).abs() < 1e-6);
+        assert!((morpho.repaid_usd - 900_000.0).abs() < 1e-6);
     }
 
     #[test]

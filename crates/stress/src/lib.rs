@@ -14,11 +14,14 @@
 //!
 //! Over a validated `ringfence_model::Model`: [`System`] applies joint failures, [`propagate`]
 //! runs the DeFi contagion rounds, [`analysis`] ranks every single failure, finds the smallest
-//! failure exceeding a loss and runs Monte Carlo, and [`report`] renders the JSON contract, a
+//! failure exceeding a loss and runs Monte Carlo, [`uncertainty`] samples the inputs' ranges
+//! (P5/P50/P95 and a tornado table), and [`report`] renders the JSON contract, a
 //! table and a self-contained HTML page.
 
 pub mod analysis;
+pub mod calibrate;
 pub mod clearing;
+pub mod columnar;
 pub mod debtrank;
 mod error;
 pub mod firesale;
@@ -29,6 +32,7 @@ pub mod report;
 #[cfg(feature = "test-utils")]
 pub mod synth;
 pub mod system;
+pub mod uncertainty;
 
 pub use analysis::{MonteCarlo, Ranked, Reverse};
 pub use clearing::{Clearing, ClearingParams};
@@ -37,3 +41,4 @@ pub use error::{Error, Result};
 pub use network::{ClaimNetwork, ClaimNetworkBuilder, Seniority};
 pub use propagate::{Outcome, StressParams};
 pub use system::System;
+pub use uncertainty::Uncertainty;

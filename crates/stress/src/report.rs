@@ -9,6 +9,7 @@ use crate::analysis::{MonteCarlo, Ranked, Reverse};
 use crate::error::{Error, Result};
 use crate::propagate::{Outcome, StressParams};
 use crate::system::System;
+use crate::uncertainty::{Band, Uncertainty};
 
 /// What `ringfence stress` and `POST /api/stress` run: the failed components, the engine
 /// parameters and the analyses asked for.
@@ -31,6 +32,8 @@ pub struct Scenario {
     /// Reverse stress searches chains too (by default only what a team can act on: keys,
     /// verifier sets, operators, orgs, hostings and layers).
     pub include_chains: bool,
+    /// Draws over the spec's input ranges (`[[range]]`), seeded by `seed`.
+    pub uncertainty: Option<usize>,
 }
 
 impl System<'_> {
@@ -63,7 +66,19 @@ impl System<'_> {
         } else {
             None
         };
+        let uncertainty = match s.uncertainty {
+            Some(n) => Some(crate::uncertainty::sample(
+                self.model(),
+                &failed,
+                params,
+                n,
+                s.seed,
+                progress,
+            )?),
+            None => None,
+        };
         Ok(Report {
+            uncertainty,
             outcome: self.run(&failed, params),
             clearing: params.clearing.name().into(),
             alpha: params.clearing.alpha,
@@ -117,6 +132,9 @@ pub struct Report {
     /// DebtRank of each protocol defaulting alone.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub debtrank: Option<Vec<DebtRankRow>>,
+    /// P5/P50/P95 of the headline figures over the input ranges, and the tornado table.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uncertainty: Option<Uncertainty>,
 }
 
 impl Report {
@@ -166,6 +184,35 @@ impl Report {
                 mc.p_any_failure
             );
         }
+        if let Some(u) = &self.uncertainty {
+            let _ = writeln!(
+                s,
+                "\nuncertainty: {} draws over {} ranged inputs (seed {}), P5 / P50 / P95",
+                u.draws, u.inputs, u.seed
+            );
+            for (name, b, money) in bands(u) {
+                let f = |x: f64| if money { usd(x) } else { multiplier(Some(x)) };
+                let _ = writeln!(s, "  {name:<22} {} / {} / {}", f(b.p5), f(b.p50), f(b.p95));
+            }
+            let _ = writeln!(
+                s,
+                "\ntornado (realized loss with one input at its low / high end)"
+            );
+            for t in u.tornado.iter().take(15) {
+                let _ = writeln!(
+                    s,
+                    "  {:<36} {:<22} [{} … {}]  {} … {}  (disrupted {} … {})",
+                    t.entity,
+                    t.field,
+                    t.low,
+                    t.high,
+                    usd(t.realized_at_low_usd),
+                    usd(t.realized_at_high_usd),
+                    usd(t.disrupted_at_low_usd),
+                    usd(t.disrupted_at_high_usd)
+                );
+            }
+        }
         if let Some(d) = &self.debtrank {
             let _ = writeln!(
                 s,
@@ -192,17 +239,37 @@ impl Report {
         };
         let _ = writeln!(s, "failed:              {failed}");
         let _ = writeln!(s, "direct loss:         {}", usd(o.direct_loss_usd));
-        let _ = writeln!(s, "secondary damage:    {}", usd(o.secondary_damage_usd));
         let _ = writeln!(
             s,
-            "  liquidations {} · bad debt {} · outflows {} · default costs {}",
-            usd(o.liquidations_usd),
-            usd(o.bad_debt_usd),
-            usd(o.outflows_usd),
-            usd(o.default_costs_usd)
+            "realized loss:       {} (direct + secondary {})",
+            usd(o.realized_loss_usd),
+            usd(o.secondary_damage_usd)
         );
-        let mult = multiplier(o.multiplier);
-        let _ = writeln!(s, "multiplier:          {mult}");
+        let r = &o.realized;
+        let _ = writeln!(
+            s,
+            "  holders (depeg) {} · bad debt {} · liquidation penalties {} · fire-sale losses {} · clearing costs {}",
+            usd(r.depeg_usd),
+            usd(r.bad_debt_usd),
+            usd(r.liquidation_penalties_usd),
+            usd(r.fire_sale_usd),
+            usd(r.clearing_costs_usd)
+        );
+        let _ = writeln!(
+            s,
+            "disrupted value:     {} (liquidations {} · withdrawals paid {}; blocked {}, forced sales {})",
+            usd(o.disrupted_value_usd),
+            usd(o.liquidations_usd),
+            usd(o.outflows_usd),
+            usd(o.withdrawals_blocked_usd),
+            usd(o.forced_sales_usd)
+        );
+        let _ = writeln!(
+            s,
+            "loss multiplier:     {}   disruption multiplier: {}",
+            multiplier(o.loss_multiplier),
+            multiplier(o.disruption_multiplier)
+        );
         let _ = writeln!(
             s,
             "\nround  direct      liquidations  bad debt    outflows    claim losses  defaults"
@@ -255,11 +322,29 @@ impl Report {
         };
         let _ = write!(
             s,
-            "<h1>Stress: {}</h1><p>Direct loss <b>{}</b>, secondary damage <b>{}</b>, multiplier <b>{}</b>.</p>",
+            "<h1>Stress: {}</h1><p>Direct loss <b>{}</b>; secondary realized loss <b>{}</b> (loss multiplier <b>{}</b>); disrupted value <b>{}</b> (disruption multiplier <b>{}</b>).</p>",
             esc(&failed),
             usd(o.direct_loss_usd),
             usd(o.secondary_damage_usd),
-            multiplier(o.multiplier)
+            multiplier(o.loss_multiplier),
+            usd(o.disrupted_value_usd),
+            multiplier(o.disruption_multiplier)
+        );
+        let r = &o.realized;
+        let _ = write!(
+            s,
+            "<h2>Realized loss, each dollar once</h2><table><tr><th>line</th><th>USD</th></tr><tr><td>direct (attacker's take)</td><td>{}</td></tr><tr><td>holders of compromised assets (depeg)</td><td>{}</td></tr><tr><td>bad debt</td><td>{}</td></tr><tr><td>liquidation penalties</td><td>{}</td></tr><tr><td>fire-sale losses</td><td>{}</td></tr><tr><td>clearing costs</td><td>{}</td></tr><tr><th>realized loss</th><th>{}</th></tr></table><h2>Disrupted value (moved, not lost)</h2><table><tr><td>liquidations</td><td>{}</td></tr><tr><td>withdrawals paid</td><td>{}</td></tr><tr><td>withdrawals blocked</td><td>{}</td></tr><tr><td>forced sales</td><td>{}</td></tr></table>",
+            usd(o.direct_loss_usd),
+            usd(r.depeg_usd),
+            usd(r.bad_debt_usd),
+            usd(r.liquidation_penalties_usd),
+            usd(r.fire_sale_usd),
+            usd(r.clearing_costs_usd),
+            usd(o.realized_loss_usd),
+            usd(o.liquidations_usd),
+            usd(o.outflows_usd),
+            usd(o.withdrawals_blocked_usd),
+            usd(o.forced_sales_usd)
         );
         s.push_str("<h2>Losses by round</h2>");
         s.push_str(&waterfall(o));
@@ -303,33 +388,84 @@ impl Report {
             );
             s.push_str(&histogram(mc));
         }
+        if let Some(u) = &self.uncertainty {
+            let _ = write!(
+                s,
+                "<h2>Ranges ({} draws over {} ranged inputs, seed {})</h2><table><tr><th>figure</th><th>P5</th><th>P50</th><th>P95</th></tr>",
+                u.draws, u.inputs, u.seed
+            );
+            for (name, b, money) in bands(u) {
+                let f = |x: f64| if money { usd(x) } else { multiplier(Some(x)) };
+                let _ = write!(
+                    s,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    esc(name),
+                    f(b.p5),
+                    f(b.p50),
+                    f(b.p95)
+                );
+            }
+            s.push_str("</table><h2>Tornado: realized loss with one input at each end of its range</h2><table><tr><th>input</th><th>range</th><th>at low</th><th>at high</th><th>disrupted at low</th><th>disrupted at high</th><th>source</th></tr>");
+            for t in &u.tornado {
+                let _ = write!(
+                    s,
+                    "<tr><td>{}.{}</td><td>{} … {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    esc(&t.entity),
+                    esc(&t.field),
+                    t.low,
+                    t.high,
+                    usd(t.realized_at_low_usd),
+                    usd(t.realized_at_high_usd),
+                    usd(t.disrupted_at_low_usd),
+                    usd(t.disrupted_at_high_usd),
+                    esc(t.source.as_deref().unwrap_or(""))
+                );
+            }
+            s.push_str("</table>");
+        }
         page("ringfence stress test", &s)
     }
+}
+
+/// The headline figures of an uncertainty run: `(name, band, whether it is money)`.
+fn bands(u: &Uncertainty) -> [(&'static str, Band, bool); 8] {
+    [
+        ("direct loss", u.direct_loss_usd, true),
+        ("realized loss", u.realized_loss_usd, true),
+        ("secondary realized", u.secondary_loss_usd, true),
+        ("loss multiplier", u.loss_multiplier, false),
+        ("disrupted value", u.disrupted_value_usd, true),
+        ("disruption multiplier", u.disruption_multiplier, false),
+        ("bad debt", u.bad_debt_usd, true),
+        ("withdrawals paid", u.outflows_usd, true),
+    ]
 }
 
 /// The ranking of single failures: the top `limit` rows, and what the rest are.
 fn ranking_table(s: &mut String, rank: &[Ranked], limit: Option<usize>) {
     let _ = writeln!(
         s,
-        "Every single failure, ranked by total damage (direct loss + secondary damage downstream).\n\
-         A chain failing loses every asset on it; secondary damage counts what moves (liquidations,\n\
-         withdrawals) as well as what is lost, so a row's total can exceed the ecosystem's value.\n"
+        "Every single failure, ranked by realized loss: direct (what the failure itself destroys) +\n\
+         secondary (bad debt, liquidation penalties, fire-sale losses, holders' depeg downstream).\n\
+         Disrupted is value that moved (liquidations, withdrawals), not lost. A chain failing loses\n\
+         every asset on it.\n"
     );
     let _ = writeln!(
         s,
-        "rank  component                          kind          direct      secondary   total"
+        "rank  component                          kind          direct      secondary   realized    disrupted"
     );
     let n = limit.map_or(rank.len(), |l| l.min(rank.len()));
     for (i, r) in rank.iter().take(n).enumerate() {
         let _ = writeln!(
             s,
-            "{:>4}  {:<34} {:<13} {:<11} {:<11} {}",
+            "{:>4}  {:<34} {:<13} {:<11} {:<11} {:<11} {}",
             i + 1,
             r.component,
             r.kind,
             usd(r.direct_loss_usd),
             usd(r.secondary_damage_usd),
-            usd(r.total_damage_usd)
+            usd(r.total_damage_usd),
+            usd(r.disrupted_value_usd)
         );
     }
     let rest = &rank[n..];
@@ -351,23 +487,27 @@ struct Bar {
     total: bool,
 }
 
-/// The waterfall of losses, the same chart the dashboard draws: round 0 is the direct loss, each
-/// later round stacks its liquidations, bad debt and outflows on top (rounds past the tenth fold
-/// into one bar), the last bar is the total; a value axis with grid lines, a label on every bar,
-/// a legend, and the multiplier.
+/// The waterfall of realized loss, the same chart the dashboard draws: round 0 is the direct
+/// loss, each later round stacks the bad debt, liquidation penalties and fire-sale losses it adds
+/// (rounds past the tenth fold into one bar), then the holders' depeg loss and the clearing costs
+/// settled at the end, and the total realized loss; a value axis with grid lines, a label on every
+/// bar, a legend, and the loss multiplier. Value that only moved (liquidations, withdrawals) is in
+/// the tables, not here.
 fn waterfall(o: &Outcome) -> String {
-    const PARTS: [(&str, &str); 4] = [
+    const PARTS: [(&str, &str); 6] = [
         ("direct", "#2b6cb0"),
-        ("liquidations", "#dd6b20"),
         ("bad debt", "#b00020"),
-        ("outflows", "#805ad5"),
+        ("liquidation penalties", "#dd6b20"),
+        ("fire-sale losses", "#805ad5"),
+        ("holders' depeg", "#d69e2e"),
+        ("clearing costs", "#718096"),
     ];
     let segs_of = |r: &crate::propagate::Round| -> Vec<(&'static str, f64, &'static str)> {
         [
             r.direct_usd,
-            r.liquidations_usd,
             r.bad_debt_usd,
-            r.outflows_usd,
+            r.liquidation_penalties_usd,
+            r.fire_sale_losses_usd,
         ]
         .into_iter()
         .zip(PARTS)
@@ -418,7 +558,21 @@ fn waterfall(o: &Outcome) -> String {
         bar.label = format!("rounds {from}–{to}");
         bars.push(bar);
     }
-    let total = o.direct_loss_usd + o.secondary_damage_usd;
+    for (label, v, part) in [
+        ("depeg", o.realized.depeg_usd, PARTS[4]),
+        ("clearing", o.realized.clearing_costs_usd, PARTS[5]),
+    ] {
+        if v > 0.0 {
+            bars.push(Bar {
+                label: label.into(),
+                base: cum,
+                segs: vec![(part.0, v, part.1)],
+                total: false,
+            });
+            cum += v;
+        }
+    }
+    let total = o.realized_loss_usd;
     bars.push(Bar {
         label: "total".into(),
         base: 0.0,
@@ -485,10 +639,10 @@ fn waterfall(o: &Outcome) -> String {
             esc(&bar.label)
         );
     }
-    let mult = multiplier(o.multiplier);
+    let mult = multiplier(o.loss_multiplier);
     let _ = write!(
         s,
-        "<text x=\"{:.1}\" y=\"14\" text-anchor=\"end\" font-weight=\"700\">contagion multiplier {mult} = secondary {} / direct {}</text>",
+        "<text x=\"{:.1}\" y=\"32\" text-anchor=\"end\" font-weight=\"700\">loss multiplier {mult} = secondary realized {} / direct {}</text>",
         w - 12.0,
         usd(o.secondary_damage_usd),
         usd(o.direct_loss_usd)
@@ -498,7 +652,7 @@ fn waterfall(o: &Outcome) -> String {
         .chain([("total", "#101828")].iter())
         .enumerate()
     {
-        let x = l + i as f64 * 92.0;
+        let x = l + i as f64 * 132.0;
         let _ = write!(
             s,
             "<rect x=\"{x:.1}\" y=\"4\" width=\"10\" height=\"10\" fill=\"{colour}\"/><text x=\"{:.1}\" y=\"13\">{name}</text>",

@@ -9,6 +9,7 @@
 //! together although neither does alone; then `dep(a, F) = max(own(a, F), Σ share × dep(b, F))`
 //! over the backing.
 
+use ringfence_exposure::closure::{mint_share, route_share};
 use ringfence_model::{ComponentIdx, Model};
 
 use crate::error::{Error, Result};
@@ -30,12 +31,58 @@ pub(crate) enum Attack {
 pub(crate) struct MarketRef {
     pub protocol: usize,
     pub collateral: usize,
-    pub collateral_units: f64,
-    pub debt_asset: usize,
-    pub debt_units: f64,
     pub threshold: f64,
     pub bonus: f64,
     pub fixed_oracle: bool,
+    pub rules: ringfence_model::spec::Liquidation,
+    /// Positions: `(collateral units, debt USD at pre-stress prices)`, adding up to the market.
+    pub buckets: Vec<(f64, f64)>,
+}
+
+/// Excess health factors (over 1) of the default position distribution, relative to the
+/// aggregate's excess, with equal shares of debt: positions spread evenly between health factor
+/// 1 and twice the aggregate's excess. An assumption (documented in the README), replaced by a
+/// market's `positions` where the protocol's risk dashboard publishes them.
+pub const DEFAULT_HF_SPREAD: [f64; 5] = [0.1, 0.5, 1.0, 1.5, 1.9];
+
+/// Splits a market into position buckets. `shape` gives `(health factor, share of debt)`; the
+/// excess of each health factor over 1 is scaled so that the buckets add up to the market's
+/// collateral and debt, so a bucket is never below 1 before the stress when the aggregate is not.
+pub(crate) fn buckets(
+    collateral_units: f64,
+    collateral_price: f64,
+    debt_usd: f64,
+    threshold: f64,
+    shape: &[(f64, f64)],
+) -> Vec<(f64, f64)> {
+    let one = vec![(collateral_units, debt_usd)];
+    if debt_usd <= 0.0 || collateral_price <= 0.0 || threshold <= 0.0 {
+        return one;
+    }
+    let hf = collateral_units * collateral_price * threshold / debt_usd;
+    let default: Vec<(f64, f64)>;
+    let shape = if shape.is_empty() {
+        default = DEFAULT_HF_SPREAD
+            .iter()
+            .map(|m| (1.0 + m, 1.0 / DEFAULT_HF_SPREAD.len() as f64))
+            .collect();
+        &default
+    } else {
+        shape
+    };
+    let mean_excess: f64 = shape.iter().map(|&(h, sh)| sh * (h - 1.0)).sum();
+    if hf <= 1.0 || mean_excess <= 0.0 {
+        return one;
+    }
+    let k = (hf - 1.0) / mean_excess;
+    shape
+        .iter()
+        .map(|&(h, sh)| {
+            let d = sh * debt_usd;
+            let bucket_hf = 1.0 + (h - 1.0) * k;
+            (d * bucket_hf / (threshold * collateral_price), d)
+        })
+        .collect()
 }
 
 /// A model prepared for stress runs. Cheap to query many times (ranking, Monte Carlo).
@@ -53,6 +100,11 @@ pub struct System<'m> {
     pub(crate) own_holdings: Vec<Vec<(usize, f64)>>,
     /// Components with a failure probability, `(component, p)`.
     pub(crate) base_events: Vec<(ComponentIdx, f64)>,
+    /// Withdrawals each protocol can pay without selling (USD).
+    pub(crate) liquid: Vec<f64>,
+    /// Whether a protocol is a lending market or CDP (its loans cannot be sold to pay
+    /// withdrawals).
+    pub(crate) lending: Vec<bool>,
 }
 
 /// Scratch for evaluating a failed set without allocating.
@@ -63,6 +115,9 @@ pub(crate) struct FailScratch {
     pub own: Vec<f64>,
     pub dep: Vec<f64>,
     pub attack: Vec<Attack>,
+    /// Whether the asset's mint authority is open (also when it is drained: an attacker holding
+    /// both drains the backing and sells minted units, so a further failure never lowers a loss).
+    pub mint_open: Vec<bool>,
 }
 
 impl<'m> System<'m> {
@@ -76,25 +131,60 @@ impl<'m> System<'m> {
                 proto.markets.iter().map(move |m| MarketRef {
                     protocol: p,
                     collateral: m.collateral,
-                    collateral_units: m.collateral_amount,
-                    debt_asset: m.debt_asset,
-                    debt_units: m.debt_amount,
                     threshold: m.liquidation_threshold,
                     bonus: m.liquidation_bonus,
                     fixed_oracle: m.oracle == ringfence_model::spec::Oracle::Fixed,
+                    rules: proto.liquidation,
+                    buckets: buckets(
+                        m.collateral_amount,
+                        model.assets[m.collateral].price_usd,
+                        m.debt_amount * model.assets[m.debt_asset].price_usd,
+                        m.liquidation_threshold,
+                        &m.positions,
+                    ),
                 })
             })
             .collect();
         let n = model.protocols.len();
         let mut b = ClaimNetworkBuilder::new(n).with_capacity(model.claims.len());
         let mut base_assets = vec![0.0; n];
+        let own_holdings: Vec<Vec<(usize, f64)>> = model
+            .protocols
+            .iter()
+            .map(|proto| {
+                proto
+                    .holdings
+                    .iter()
+                    .map(|&(a, units)| {
+                        let posted: f64 = proto
+                            .markets
+                            .iter()
+                            .filter(|mk| mk.collateral == a)
+                            .map(|mk| mk.collateral_amount)
+                            .sum();
+                        (a, (units - posted).max(0.0))
+                    })
+                    .collect()
+            })
+            .collect();
         for (p, proto) in model.protocols.iter().enumerate() {
-            let holdings: f64 = proto
-                .holdings
+            // A lending protocol owns its holdings net of the collateral borrowers posted, and a
+            // claim on its borrowers worth their debt, at most the collateral behind it: the
+            // borrowers' equity is theirs, not the protocol's.
+            let holdings: f64 = own_holdings[p]
                 .iter()
                 .map(|&(a, units)| units * model.assets[a].price_usd)
                 .sum();
-            base_assets[p] = proto.external_assets_usd + holdings;
+            let loans: f64 = proto
+                .markets
+                .iter()
+                .map(|mk| {
+                    let coll = mk.collateral_amount * model.assets[mk.collateral].price_usd;
+                    let debt = mk.debt_amount * model.assets[mk.debt_asset].price_usd;
+                    debt.min(coll)
+                })
+                .sum();
+            base_assets[p] = proto.external_assets_usd + holdings + loans;
             let seniority = match proto.seniority {
                 ringfence_model::spec::Seniority::Senior => Seniority::Senior,
                 ringfence_model::spec::Seniority::PariPassu => Seniority::PariPassu,
@@ -122,26 +212,38 @@ impl<'m> System<'m> {
                     .map(|p| (i as ComponentIdx, p.min(1.0)))
             })
             .collect();
-        let own_holdings = model
+        let lending: Vec<bool> = model
             .protocols
             .iter()
-            .map(|proto| {
-                proto
-                    .holdings
-                    .iter()
-                    .map(|&(a, units)| {
-                        let posted: f64 = proto
-                            .markets
-                            .iter()
-                            .filter(|mk| mk.collateral == a)
-                            .map(|mk| mk.collateral_amount)
-                            .sum();
-                        (a, (units - posted).max(0.0))
-                    })
-                    .collect()
+            .map(|p| {
+                matches!(
+                    p.kind,
+                    ringfence_model::spec::ProtocolKind::Lending
+                        | ringfence_model::spec::ProtocolKind::Cdp
+                )
+            })
+            .collect();
+        let liquid = model
+            .protocols
+            .iter()
+            .zip(&lending)
+            .map(|(p, &lends)| match p.liquid_share {
+                Some(l) => p.deposits_usd * l,
+                // Utilisation from its own markets: what is not lent out can be withdrawn.
+                None if lends => {
+                    let lent: f64 = p
+                        .markets
+                        .iter()
+                        .map(|mk| mk.debt_amount * model.assets[mk.debt_asset].price_usd)
+                        .sum();
+                    (p.deposits_usd - lent).max(0.0)
+                }
+                None => 0.0,
             })
             .collect();
         Ok(Self {
+            liquid,
+            lending,
             model,
             markets,
             own_holdings,
@@ -222,34 +324,42 @@ impl<'m> System<'m> {
         s.dep.resize(n, 0.0);
         s.attack.clear();
         s.attack.resize(n, Attack::None);
+        s.mint_open.clear();
+        s.mint_open.resize(n, false);
         for &a in &m.backing_order {
             let asset = &m.assets[a];
             let mint = asset.mint_authority.is_some_and(key_open);
-            let drain = comp[m.chains[asset.chain] as usize]
-                || asset.route.as_ref().is_some_and(|r| {
-                    let layer = &m.layers[r.layer];
-                    comp[layer.component as usize]
-                        || vs_open(r.verifier_set)
-                        || layer
-                            .admin
-                            .is_some_and(|k| comp[m.keys[k].component as usize])
-                });
-            let (own, attack) = if drain {
-                (1.0, Attack::Drain)
-            } else if mint {
-                // A mint cap bounds the unbacked units to one window's cap: holders are diluted
-                // by cap / (supply + cap). Without a cap the mint is unbounded.
-                let own = match asset.mint_cap {
-                    Some((cap, _)) if asset.supply + cap > 0.0 => cap / (asset.supply + cap),
-                    _ => 1.0,
-                };
-                (own, Attack::Mint)
+            let chain = comp[m.chains[asset.chain] as usize];
+            let route = asset.route.as_ref().is_some_and(|r| {
+                let layer = &m.layers[r.layer];
+                comp[layer.component as usize]
+                    || vs_open(r.verifier_set)
+                    || layer
+                        .admin
+                        .is_some_and(|k| comp[m.keys[k].component as usize])
+            });
+            // The same shares as the dependency closure of `ringfence exposure`: a failed chain
+            // takes everything, a failed route one bucket of its rate limit (or everything), a
+            // failed mint authority one window of its mint cap (or everything).
+            let drain = if chain {
+                1.0
+            } else if route {
+                route_share(asset)
+            } else {
+                0.0
+            };
+            let minted = if mint { mint_share(asset) } else { 0.0 };
+            let (own, attack) = if drain > 0.0 && drain >= minted {
+                (drain, Attack::Drain)
+            } else if minted > 0.0 {
+                (minted, Attack::Mint)
             } else {
                 (0.0, Attack::None)
             };
             let inherited: f64 = asset.backing.iter().map(|&(b, sh)| sh * s.dep[b]).sum();
             s.own[a] = own;
             s.attack[a] = attack;
+            s.mint_open[a] = mint;
             s.dep[a] = own.max(inherited.min(1.0));
         }
     }

@@ -1,6 +1,7 @@
-//! `ringfence stress SPEC`: what a failure does to everything downstream — direct loss, every
-//! round of contagion, the multiplier; the ranking of every single failure; reverse stress; Monte
-//! Carlo over failure probabilities.
+//! `ringfence stress SPEC`: what a failure does to everything downstream — direct loss, realized
+//! loss and disrupted value with their multipliers, every round of contagion; the ranking of every
+//! single failure; reverse stress; Monte Carlo over failure probabilities; P5/P50/P95 over the
+//! spec's input ranges.
 
 use std::path::PathBuf;
 
@@ -24,6 +25,12 @@ enum ClearingModel {
 pub(crate) struct Args {
     /// The ecosystem spec: a TOML file, or a directory of *.toml files.
     spec: PathBuf,
+    /// More protocols, from CSV (`id,kind,chain,…`; see the README), added to the spec's.
+    #[arg(long, value_name = "CSV")]
+    protocols: Option<PathBuf>,
+    /// More protocol-to-protocol claims, from CSV (`debtor,creditor,amount_usd`).
+    #[arg(long, value_name = "CSV")]
+    claims: Option<PathBuf>,
     /// A component that fails (repeatable): any component id, including `org:<name>` and
     /// `hosting:<name>`. Without it, the claims network is cleared as given.
     #[arg(long = "fail", value_name = "ID")]
@@ -53,7 +60,15 @@ pub(crate) struct Args {
     /// Monte Carlo over one year of failure probabilities: number of draws.
     #[arg(long = "monte-carlo", value_name = "N")]
     monte_carlo: Option<usize>,
-    /// Monte Carlo seed.
+    /// Sample the spec's input ranges (`[[range]]`) this many times and report P5/P50/P95 of
+    /// every headline figure and a tornado table.
+    #[arg(long, value_name = "N")]
+    uncertainty: Option<usize>,
+    /// Fit the free parameters of a calibration file on its `fit` incident, then run its
+    /// `validate` incidents with them, unchanged, and report every target against the model.
+    #[arg(long, value_name = "FILE")]
+    calibrate: Option<PathBuf>,
+    /// Seed of Monte Carlo and uncertainty draws.
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Output format.
@@ -65,8 +80,40 @@ pub(crate) struct Args {
     output: Output,
 }
 
+/// Adds the CSV protocols and claims to the spec and validates the whole again.
+fn with_tables(
+    model: ringfence_model::Model,
+    args: &Args,
+) -> Result<ringfence_model::Model, super::Failure> {
+    let mut spec = model.spec;
+    let mut label = args.spec.display().to_string();
+    let read = |path: &PathBuf| {
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+    };
+    if let Some(path) = &args.protocols {
+        let name = path.display().to_string();
+        let rows = ringfence_stress::columnar::read_protocols(&name, &read(path)?)
+            .map_err(anyhow::Error::from)?;
+        tracing::info!(rows = rows.len(), file = %name, "protocols read");
+        spec.protocols.extend(rows);
+        label = format!("{label} + {name}");
+    }
+    if let Some(path) = &args.claims {
+        let name = path.display().to_string();
+        let rows = ringfence_stress::columnar::read_claims(&name, &read(path)?)
+            .map_err(anyhow::Error::from)?;
+        tracing::info!(rows = rows.len(), file = %name, "claims read");
+        spec.claims.extend(rows);
+        label = format!("{label} + {name}");
+    }
+    Ok(ringfence_model::Model::from_spec(&label, spec)?)
+}
+
 pub(crate) fn run(args: Args) -> CmdResult {
-    let model = load(&args.spec)?;
+    let mut model = load(&args.spec)?;
+    if args.protocols.is_some() || args.claims.is_some() {
+        model = with_tables(model, &args)?;
+    }
     let system = System::new(&model).context("cannot prepare the spec for stress testing")?;
     let clearing = match args.clearing {
         ClearingModel::En => ClearingParams::eisenberg_noe(),
@@ -78,6 +125,20 @@ pub(crate) fn run(args: Args) -> CmdResult {
         clearing,
         ..StressParams::default()
     };
+    if let Some(path) = &args.calibrate {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the calibration file {}", path.display()))?;
+        let file = ringfence_stress::calibrate::CalibrationFile::from_toml(&text)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let (report, _) = ringfence_stress::calibrate::calibrate(&model, &file, &params)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        match args.format {
+            Format::Json => args.output.json(&report)?,
+            Format::Table => args.output.write(&report.to_table())?,
+            Format::Html => args.output.write(&report.to_html())?,
+        }
+        return Ok(Outcome::Clean);
+    }
     let scenario = Scenario {
         fail: args.fail,
         params,
@@ -87,15 +148,23 @@ pub(crate) fn run(args: Args) -> CmdResult {
         seed: args.seed,
         debtrank: args.debtrank,
         include_chains: args.include_chains,
+        uncertainty: args.uncertainty,
     };
-    let bar = indicatif::ProgressBar::new(args.monte_carlo.unwrap_or(0) as u64);
+    if args.monte_carlo.is_some() && args.uncertainty.is_some() {
+        return Err(anyhow::anyhow!(
+            "--monte-carlo and --uncertainty cannot be combined: run them one at a time"
+        )
+        .into());
+    }
+    let total = args.monte_carlo.or(args.uncertainty).unwrap_or(0);
+    let bar = indicatif::ProgressBar::new(total as u64);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
             "{bar:40} {pos}/{len} draws ({per_sec}, eta {eta})",
         )
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    if args.monte_carlo.is_none() {
+    if total == 0 {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     let report = system

@@ -154,13 +154,31 @@ fn resolv_lands_in_the_press_range() {
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let v = json(&o);
-    let direct = v["direct_loss_usd"].as_f64().unwrap_or(0.0);
-    let secondary = v["secondary_damage_usd"].as_f64().unwrap_or(0.0);
-    // Press: ~$24M extracted, ~$514M secondary damage (~21:1), Fluid bad debt $10–21M.
+    let f = |k: &str| v[k].as_f64().unwrap_or(f64::NAN);
+    let direct = f("direct_loss_usd");
+    let secondary = f("secondary_damage_usd");
+    // Press: ~$24M extracted; ~$514M of liquidations and outflows (value that moved, ~21:1);
+    // Fluid bad debt $10–21M. Losses and flows are apart: the realized loss is direct +
+    // secondary, the disrupted value is liquidations + withdrawals paid.
     assert!((15e6..40e6).contains(&direct), "direct {direct}");
-    assert!((200e6..1e9).contains(&secondary), "secondary {secondary}");
-    let m = v["multiplier"].as_f64().unwrap_or(0.0);
-    assert!((m - secondary / direct).abs() < 1e-9);
+    assert!((f("realized_loss_usd") - direct - secondary).abs() < 1e-3);
+    assert!((f("disrupted_value_usd") - f("liquidations_usd") - f("outflows_usd")).abs() < 1e-3);
+    assert!((200e6..1e9).contains(&f("disrupted_value_usd")), "{v}");
+    assert!((f("loss_multiplier") - secondary / direct).abs() < 1e-9);
+    assert!((f("disruption_multiplier") - f("disrupted_value_usd") / direct).abs() < 1e-9);
+    assert_eq!(v["multiplier"], v["loss_multiplier"]);
+    let r = &v["realized"];
+    let lines: f64 = [
+        "depeg_usd",
+        "bad_debt_usd",
+        "liquidation_penalties_usd",
+        "fire_sale_usd",
+        "clearing_costs_usd",
+    ]
+    .iter()
+    .map(|k| r[*k].as_f64().unwrap_or(f64::NAN))
+    .sum();
+    assert!((lines - secondary).abs() < 1e-3, "{r}");
     let fluid = v["protocols"]
         .as_array()
         .and_then(|p| p.iter().find(|x| x["id"] == "fluid-ethereum"))
@@ -285,5 +303,227 @@ fn unknown_component_exits_2_and_names_it() {
         stderr(&o).contains("unknown component `resolv-servce-role`"),
         "{}",
         stderr(&o)
+    );
+}
+
+#[test]
+fn uncertainty_reports_ordered_bands_and_a_tornado_deterministically() {
+    let args = [
+        "stress",
+        &example(),
+        "--fail",
+        "resolv-service-role",
+        "--uncertainty",
+        "2000",
+        "--seed",
+        "7",
+        "--format",
+        "json",
+    ];
+    let o = run(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json(&o);
+    let u = &v["uncertainty"];
+    assert_eq!(u["draws"], 2000);
+    for figure in [
+        "direct_loss_usd",
+        "realized_loss_usd",
+        "secondary_loss_usd",
+        "disrupted_value_usd",
+        "loss_multiplier",
+        "disruption_multiplier",
+        "bad_debt_usd",
+        "outflows_usd",
+    ] {
+        let b = &u[figure];
+        let (p5, p50, p95) = (
+            b["p5"].as_f64().unwrap_or(f64::NAN),
+            b["p50"].as_f64().unwrap_or(f64::NAN),
+            b["p95"].as_f64().unwrap_or(f64::NAN),
+        );
+        assert!(p5 <= p50 && p50 <= p95, "{figure}: {b}");
+    }
+    // The ranges move the figures: the disrupted value is not a point.
+    let d = &u["disrupted_value_usd"];
+    assert!(d["p95"].as_f64() > d["p5"].as_f64(), "{d}");
+    let tornado = u["tornado"].as_array().cloned().unwrap_or_default();
+    assert_eq!(tornado.len() as u64, u["inputs"].as_u64().unwrap_or(0));
+    assert!(
+        tornado
+            .windows(2)
+            .all(|w| w[0]["swing_usd"].as_f64() >= w[1]["swing_usd"].as_f64())
+    );
+    assert_eq!(tornado[0]["entity"], "USR", "{}", tornado[0]);
+    let again = json(&run(&args));
+    assert_eq!(again["uncertainty"], v["uncertainty"]);
+    let table = run(&[
+        "stress",
+        &example(),
+        "--fail",
+        "resolv-service-role",
+        "--uncertainty",
+        "200",
+    ]);
+    assert!(stdout(&table).contains("tornado"), "{}", stdout(&table));
+    let both = run(&[
+        "stress",
+        &example(),
+        "--uncertainty",
+        "10",
+        "--monte-carlo",
+        "10",
+    ]);
+    assert_eq!(both.status.code(), Some(2));
+}
+
+#[test]
+fn calibrate_on_resolv_then_validate_on_kelpdao_unchanged() {
+    let file = root()
+        .join("examples/calibration.toml")
+        .display()
+        .to_string();
+    let o = run(&[
+        "stress",
+        &example(),
+        "--calibrate",
+        &file,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json(&o);
+    let incidents = v["incidents"].as_array().cloned().unwrap_or_default();
+    assert_eq!(incidents.len(), 2, "{v}");
+    assert_eq!(incidents[0]["role"], "fit");
+    assert_eq!(incidents[1]["role"], "validation");
+    // The fit lands every Resolv target in its reported range.
+    for t in incidents[0]["targets"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+    {
+        assert_eq!(t["in_range"], true, "{t}");
+    }
+    // The validation is reported with its error, whatever it is.
+    for t in incidents[1]["targets"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+    {
+        assert!(
+            t["error"].as_f64().is_some() && t["model"].as_f64().is_some(),
+            "{t}"
+        );
+    }
+    let depth = v["params"][0]["value"].as_f64().unwrap_or(0.0);
+    assert!((2.0e6..3.0e6).contains(&depth), "USR depth {depth}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[[param]]\nentities = [\"nope\"]\nfield = \"depth_usd\"\nlow = 1\nhigh = 2\n[fit]\nname = \"x\"\nfail = []\ntarget = []\n").expect("write");
+    let o = run(&[
+        "stress",
+        &example(),
+        "--calibrate",
+        &bad.display().to_string(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("nope"), "{}", stderr(&o));
+    std::fs::write(
+        &bad,
+        "[[param]]\nentities = [\"USR\"]\nfield = \"depth_usd\"\nlow = 1\n",
+    )
+    .expect("write");
+    let o = run(&[
+        "stress",
+        &example(),
+        "--calibrate",
+        &bad.display().to_string(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("bad.toml"), "{}", stderr(&o));
+}
+
+#[test]
+fn csv_protocols_and_claims_clear_like_the_toml() {
+    let dir = |f: &str| stress_fixture(&format!("csv/{f}"));
+    let (p, w) = clear(
+        "csv/chain.toml",
+        &[
+            "--protocols",
+            &dir("c1a-protocols.csv"),
+            "--claims",
+            &dir("c1a-claims.csv"),
+        ],
+    );
+    let (want_p, want_w) = clear("c1a.toml", &[]);
+    assert_eq!(p, want_p);
+    assert_eq!(w, want_w);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let bad = tmp.path().join("claims.csv");
+    std::fs::write(&bad, "debtor,creditor,amount_usd\nn0,n1,0.5\nn0,n2,half\n").expect("write");
+    let o = run(&[
+        "stress",
+        &dir("chain.toml"),
+        "--protocols",
+        &dir("c1a-protocols.csv"),
+        "--claims",
+        &bad.display().to_string(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("claims.csv:3"), "{}", stderr(&o));
+    std::fs::write(&bad, "debtor,creditor,amount_usd\nn0,nobody,0.5\n").expect("write");
+    let o = run(&[
+        "stress",
+        &dir("chain.toml"),
+        "--protocols",
+        &dir("c1a-protocols.csv"),
+        "--claims",
+        &bad.display().to_string(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("nobody"), "{}", stderr(&o));
+}
+
+#[test]
+fn html_shows_the_two_multipliers_the_ranges_and_the_calibration() {
+    let o = run(&[
+        "stress",
+        &example(),
+        "--fail",
+        "resolv-service-role",
+        "--uncertainty",
+        "300",
+        "--format",
+        "html",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let html = stdout(&o);
+    for want in [
+        "loss multiplier",
+        "disruption multiplier",
+        "Realized loss, each dollar once",
+        "Disrupted value",
+        "P95",
+        "Tornado",
+    ] {
+        assert!(html.contains(want), "{want}");
+    }
+    let file = root()
+        .join("examples/calibration.toml")
+        .display()
+        .to_string();
+    let o = run(&[
+        "stress",
+        &example(),
+        "--calibrate",
+        &file,
+        "--format",
+        "html",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let html = stdout(&o);
+    assert!(
+        html.contains("fit — ") && html.contains("validation — "),
+        "{html}"
     );
 }
