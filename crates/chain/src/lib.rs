@@ -11,8 +11,11 @@ mod decode;
 mod error;
 mod ingest;
 mod metrics;
+mod reader;
 mod watch;
 
 pub use decode::Decoder;
 pub use error::{Error, Result};
-pub use watch::{WatchOptions, Watcher};
+pub use ingest::block_events;
+pub use reader::{ChainReader, RawBlock, RpcReader};
+pub use watch::{Committed, Restored, WatchOptions, Watcher, restore};

@@ -17,7 +17,7 @@ mod rules;
 mod spec;
 
 pub use alert::{ActionRecord, Alert, AlertRecord, Severity};
-pub use engine::Engine;
+pub use engine::{Engine, Matched, Snapshot};
 pub use error::{Error, Result};
 pub use event::{
     BridgeSide, ChainIdx, Event, EventKind, Fields, MAX_FIELDS, PrivilegedChange, TokenIdx,

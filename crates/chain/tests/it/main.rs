@@ -40,6 +40,7 @@ impl Guard {
             stdout: false,
             alerts: Some(tx),
             secrets,
+            progress: None,
         };
         let (stop, rx) = oneshot::channel();
         let task = tokio::spawn(async move {

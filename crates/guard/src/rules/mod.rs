@@ -8,6 +8,7 @@ use std::collections::VecDeque;
 use alloy::primitives::map::{AddressHashMap, B256HashMap};
 
 use alloy::primitives::{Address, B256, U256};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::alert::{Alert, Severity};
@@ -19,7 +20,7 @@ use crate::spec::{AnomalyMetric, RuleKind, TokenSpec};
 use window::SlidingSum;
 
 /// Mutable state of one rule.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[allow(
     clippy::large_enum_variant,
     reason = "one per rule, built once, never moved on the hot path"
@@ -33,43 +34,50 @@ pub(crate) enum RuleState {
     Anomaly(Anomaly),
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub(crate) struct MintRate {
     total: SlidingSum<U256>,
     total_latched: bool,
     per_minter: AddressHashMap<(SlidingSum<U256>, bool)>,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub(crate) struct OutflowRate {
     window: SlidingSum<f64>,
     latched: bool,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 struct SourceRecord {
     fields: Fields,
     block: u64,
     timestamp: u64,
     tx: B256,
     log_index: u64,
-    consumed: bool,
+    /// The destination event (transaction, log index) matched against it.
+    consumed_by: Option<(B256, u64)>,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub(crate) struct MessageMatch {
+    /// Source events by key, kept until `timeout_s` after they were seen (a delivery later than
+    /// that is judged without its source).
     sources: B256HashMap<SourceRecord>,
     order: VecDeque<(u64, B256)>,
     pending: VecDeque<Event>,
+    /// Destination events (transaction, log index) whose matched source a reorg removed: judged
+    /// again, and `source-reorged` when the source is still missing.
+    #[serde(default)]
+    rejudge: Vec<(B256, u64)>,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub(crate) struct Backing {
     latched: bool,
     pending: Option<Event>,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub(crate) struct Anomaly {
     bucket: u64,
     current: f64,
@@ -154,10 +162,14 @@ impl RuleState {
                             break;
                         }
                         s.order.pop_front();
-                        if let Some(rec) = s.sources.get(&key)
-                            && !rec.consumed
-                            && rec.timestamp == ts
-                        {
+                        // Forget the source once its timeout passed (memory stays bounded by
+                        // the window); an unmatched one is reported first.
+                        let Some(rec) = s.sources.get(&key).filter(|r| r.timestamp == ts) else {
+                            continue;
+                        };
+                        let rec = rec.clone();
+                        s.sources.remove(&key);
+                        if rec.consumed_by.is_none() {
                             let src_ev = Event {
                                 chain: b.source.chain,
                                 block: rec.block,
@@ -409,7 +421,7 @@ impl RuleState {
                                 timestamp: ev.timestamp,
                                 tx: ev.tx,
                                 log_index: ev.log_index,
-                                consumed: false,
+                                consumed_by: None,
                             },
                         );
                         s.order.push_back((ev.timestamp, key));
@@ -597,11 +609,26 @@ impl MessageMatch {
         };
         let Some(key) = fields.get(di) else { return };
         let dst = named_fields(&b.destination.event, &fields);
+        let reorged = match self
+            .rejudge
+            .iter()
+            .position(|m| *m == (ev.tx, ev.log_index))
+        {
+            Some(i) => {
+                self.rejudge.swap_remove(i);
+                true
+            }
+            None => false,
+        };
         match self.sources.get_mut(&key) {
             None => out.push(alert(
                 r,
                 Severity::Trip,
-                "no-source",
+                if reorged {
+                    "source-reorged"
+                } else {
+                    "no-source"
+                },
                 ev,
                 json!({
                     "bridge": b.id,
@@ -609,20 +636,23 @@ impl MessageMatch {
                     "destination": dst,
                     "source_chain_lagging": lagging,
                     "source_head_timestamp": w.head_ts(b.source.chain),
+                    "source_reorged": reorged,
                 }),
             )),
-            Some(rec) if rec.consumed => out.push(alert(
-                r,
-                Severity::Trip,
-                "replayed",
-                ev,
-                json!({
-                    "bridge": b.id,
-                    "destination": dst,
-                    "source": named_fields(&b.source.event, &rec.fields),
-                    "source_tx": rec.tx,
-                }),
-            )),
+            Some(rec) if rec.consumed_by.is_some_and(|c| c != (ev.tx, ev.log_index)) => {
+                out.push(alert(
+                    r,
+                    Severity::Trip,
+                    "replayed",
+                    ev,
+                    json!({
+                        "bridge": b.id,
+                        "destination": dst,
+                        "source": named_fields(&b.source.event, &rec.fields),
+                        "source_tx": rec.tx,
+                    }),
+                ))
+            }
             Some(rec) => {
                 let mut mismatched = Vec::new();
                 for (name, (si, di)) in b.match_on.iter().zip(&b.match_idx) {
@@ -631,7 +661,7 @@ impl MessageMatch {
                     }
                 }
                 if mismatched.is_empty() {
-                    rec.consumed = true;
+                    rec.consumed_by = Some((ev.tx, ev.log_index));
                 } else {
                     out.push(alert(
                         r,
@@ -645,11 +675,39 @@ impl MessageMatch {
                             "source": named_fields(&b.source.event, &rec.fields),
                             "source_tx": rec.tx,
                             "source_block": rec.block,
+                            "source_reorged": reorged,
                         }),
                     ));
                 }
             }
         }
+    }
+
+    /// Destination events matched against a source event seen on the source chain after block
+    /// `fork`.
+    pub(crate) fn matched_after(&self, fork: u64) -> Vec<(B256, u64)> {
+        let mut out: Vec<_> = self
+            .sources
+            .values()
+            .filter(|r| r.block > fork)
+            .filter_map(|r| r.consumed_by)
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    /// Marks destination events to be judged again.
+    pub(crate) fn rejudge(&mut self, dst: &[(B256, u64)]) {
+        for d in dst {
+            if !self.rejudge.contains(d) {
+                self.rejudge.push(*d);
+            }
+        }
+    }
+
+    /// Source records held (bounded by the timeout window).
+    pub(crate) fn sources_held(&self) -> usize {
+        self.sources.len()
     }
 }
 

@@ -50,8 +50,8 @@ fn nomad_replays_all_1175_transfers_with_their_totals() {
 
 #[test]
 fn every_corpus_incident_has_a_scenario_that_agrees_with_it() {
-    let corpus = corpus::load(&repo().join("data/incidents/corpus.json"))
-        .unwrap_or_else(|d| panic!("{d}"));
+    let corpus =
+        corpus::load(&repo().join("data/incidents/corpus.json")).unwrap_or_else(|d| panic!("{d}"));
     let scenarios = scenarios();
     assert!(corpus.len() >= 7);
     for c in &corpus {
