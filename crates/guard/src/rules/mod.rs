@@ -196,8 +196,8 @@ impl RuleState {
                 }
             }
             (Self::Backing(s), RuleKind::Backing { .. }) => {
-                if let Some(p) = s.pending.take() {
-                    s.check(w, r, &p, out);
+                if s.pending.is_some() {
+                    s.check(w, r, ev, true, out);
                 }
             }
             _ => {}
@@ -440,7 +440,7 @@ impl RuleState {
                 }
             }
             (Self::Backing(s), RuleKind::Backing { .. }) => {
-                s.check(w, r, ev, out);
+                s.check(w, r, ev, false, out);
             }
             (
                 Self::Privileged,
@@ -712,7 +712,12 @@ impl MessageMatch {
 }
 
 impl Backing {
-    fn check(&mut self, w: &World, r: u16, ev: &Event, out: &mut Vec<Alert>) {
+    /// Judges the invariant. Mid-block (`at_head` false) the state of two chains read in any
+    /// order can be momentarily inconsistent — a release read before the burn of the same
+    /// instant on the other chain — so an event that breaks it is only remembered; the
+    /// invariant is judged when a block is complete (`at_head`) and the other chain has been
+    /// read up to that event, and a trip is located at the event that broke it.
+    fn check(&mut self, w: &World, r: u16, ev: &Event, at_head: bool, out: &mut Vec<Alert>) {
         let Some(rule) = w.spec.rules.get(usize::from(r)) else {
             return;
         };
@@ -747,31 +752,29 @@ impl Backing {
         if self.latched {
             return;
         }
+        if !at_head {
+            if self.pending.is_none() {
+                self.pending = Some(*ev);
+            }
+            return;
+        }
+        let Some(p) = self.pending else { return };
         // The other chain may simply not be read up to this point yet: wait for it.
-        let other = if ev.chain == tok.chain {
+        let other = if p.chain == tok.chain {
             btok.chain
         } else {
             tok.chain
         };
-        if other != ev.chain
-            && !matches!(ev.kind, EventKind::Head)
-            && w.head_ts(other).saturating_add(*relay_delay_s) < ev.timestamp
-        {
-            self.pending = Some(*ev);
+        if other != p.chain && w.head_ts(other).saturating_add(*relay_delay_s) < p.timestamp {
             return;
         }
-        if matches!(ev.kind, EventKind::Head)
-            && w.head_ts(other).saturating_add(*relay_delay_s) < ev.timestamp
-        {
-            self.pending = Some(*ev);
-            return;
-        }
+        self.pending = None;
         self.latched = true;
         out.push(alert(
             r,
             Severity::Trip,
             "unbacked",
-            ev,
+            &p,
             json!({
                 "token": tok.id,
                 "supply": format_units(supply, tok.decimals),
