@@ -139,6 +139,7 @@ impl Arm {
 
 /// Replays a scenario in three arms and reports.
 pub async fn replay(s: &Scenario, opts: &ReplayOptions) -> Result<ReplayReport> {
+    let benign_only = s.steps.iter().all(|x| x.kind == StepKind::Benign);
     let mut arms = Vec::new();
     let mut details = Vec::new();
     for (k, arm) in [Arm::NoControls, Arm::Guard, Arm::GuardAndLimits]
@@ -149,7 +150,6 @@ pub async fn replay(s: &Scenario, opts: &ReplayOptions) -> Result<ReplayReport> 
             tracing::info_span!("arm", incident = %s.incident.id, arm = arm.name()).entered();
         // Without an attack step and without a guard nothing can be lost or tripped: benign-only
         // scenarios skip the first arm.
-        let benign_only = s.steps.iter().all(|x| x.kind == StepKind::Benign);
         let (rep, trips) = if benign_only && arm == Arm::NoControls {
             (idle_arm(s, arm), Vec::new())
         } else {
@@ -171,7 +171,12 @@ pub async fn replay(s: &Scenario, opts: &ReplayOptions) -> Result<ReplayReport> 
     Ok(ReplayReport {
         incident: s.incident.id.clone(),
         name: s.incident.name.clone(),
-        class: s.incident.class.name(),
+        // Benign traffic is no incident: its rows say which kind of route it ran on.
+        class: match (benign_only, s.incident.class.mints()) {
+            (true, true) => "benign-mint-route",
+            (true, false) => "benign-release-route",
+            (false, _) => s.incident.class.name(),
+        },
         historical_loss_usd: s.incident.historical_loss_usd,
         replayed_loss_without_guard_usd: l1,
         loss_with_guard_usd: arms[1].loss_usd,

@@ -195,16 +195,16 @@ actions = ["pause-usdx", "hook"]
     guard.stop().await;
 }
 
-struct Bridge {
-    src: Anvil,
-    dst: Anvil,
-    btc: Address,
-    lockbox: Address,
-    wbtc: Address,
-    endpoint: Address,
+pub(crate) struct Bridge {
+    pub(crate) src: Anvil,
+    pub(crate) dst: Anvil,
+    pub(crate) btc: Address,
+    pub(crate) lockbox: Address,
+    pub(crate) wbtc: Address,
+    pub(crate) endpoint: Address,
 }
 
-async fn bridge(src_port: u16, dst_port: u16) -> Bridge {
+pub(crate) async fn bridge(src_port: u16, dst_port: u16) -> Bridge {
     let src = Anvil::spawn(src_port, u64::from(src_port) + 13_000, Some(1));
     let dst = Anvil::spawn(dst_port, u64::from(dst_port) + 13_000, Some(1));
     let s0 = src.as_account(0);
@@ -247,7 +247,7 @@ async fn bridge(src_port: u16, dst_port: u16) -> Bridge {
     }
 }
 
-fn bridge_config(b: &Bridge, db: &std::path::Path, src_rpc: &str) -> String {
+pub(crate) fn bridge_config(b: &Bridge, db: &std::path::Path, src_rpc: &str) -> String {
     format!(
         r#"
 [store]

@@ -5,6 +5,7 @@
 mod artifacts;
 mod attacks;
 mod cancel;
+mod crossreorg;
 mod harness;
 mod restart;
 
