@@ -64,7 +64,11 @@ impl Actions {
     }
 
     /// Runs the pending actions of an alert in the background, reporting progress.
-    pub(crate) fn dispatch(&self, mut rec: AlertRecord, tx: mpsc::UnboundedSender<Update>) {
+    pub(crate) fn dispatch(
+        &self,
+        mut rec: AlertRecord,
+        tx: mpsc::UnboundedSender<Update>,
+    ) -> tokio::task::JoinHandle<()> {
         let this = self.clone();
         tokio::spawn(async move {
             let mut pending: Vec<(
@@ -177,7 +181,7 @@ impl Actions {
                 }
             }
             let _ = tx.send(Update::Done(rec));
-        });
+        })
     }
 }
 

@@ -242,6 +242,9 @@ impl Watcher {
             tokio::spawn(metrics::serve(l, metrics.clone()));
         }
         let (act_tx, mut act_rx) = mpsc::unbounded_channel::<Update>();
+        // Action tasks still sending or waiting for receipts; a stopped daemon stops them (a
+        // restart resumes what they had not sent).
+        let mut running: Vec<tokio::task::JoinHandle<()>> = Vec::new();
         // Actions a previous run decided on but did not finish (killed in between).
         let stored = db(&store, |s| Ok(s.alerts()?)).await?;
         for rec in stored {
@@ -252,7 +255,7 @@ impl Watcher {
                     .any(|a| a.status == "pending" || (a.status == "sent" && a.tx.is_none()))
             {
                 tracing::info!(alert = %rec.id, "resuming unfinished actions");
-                actions.dispatch(rec, act_tx.clone());
+                running.push(actions.dispatch(rec, act_tx.clone()));
             }
         }
 
@@ -369,6 +372,7 @@ impl Watcher {
                                 *c = block.number;
                             }
                             let mut dispatched = Vec::new();
+                            running.retain(|h| !h.is_finished());
                             if let Ok(mut m) = metrics.lock() {
                                 let i = usize::from(chain);
                                 m.events[i] += n_events.saturating_sub(1);
@@ -402,7 +406,7 @@ impl Watcher {
                                     self.emit(&rec);
                                 } else {
                                     dispatched.push(rec.id.clone());
-                                    actions.dispatch(rec, act_tx.clone());
+                                    running.push(actions.dispatch(rec, act_tx.clone()));
                                 }
                             }
                             if let Some(p) = &self.opts.progress {
@@ -452,7 +456,7 @@ impl Watcher {
                                 if rec.actions.iter().all(|a| a.status != "pending") {
                                     self.emit(&rec);
                                 } else {
-                                    actions.dispatch(rec, act_tx.clone());
+                                    running.push(actions.dispatch(rec, act_tx.clone()));
                                 }
                             }
                         }
@@ -470,7 +474,7 @@ impl Watcher {
                 }
             }
         }
-        for t in tasks {
+        for t in tasks.into_iter().chain(running) {
             t.abort();
         }
         Ok(())

@@ -6,6 +6,7 @@ mod artifacts;
 mod attacks;
 mod cancel;
 mod crossreorg;
+mod ha;
 mod harness;
 mod restart;
 
@@ -29,13 +30,18 @@ pub(crate) struct Guard {
 
 impl Guard {
     pub(crate) fn start(config: &str) -> Self {
+        Self::start_with_key(config, harness::KEYS[1])
+    }
+
+    /// A guard whose guardian key (under [`KEY_ENV`]) is `key`.
+    pub(crate) fn start_with_key(config: &str, key: &str) -> Self {
         let spec = match ringfence_guard::config::parse(Path::new("test.toml"), config) {
             Ok(s) => Arc::new(s),
             Err(e) => panic!("{e}"),
         };
         let (tx, alerts) = mpsc::unbounded_channel();
         let mut secrets = std::collections::HashMap::new();
-        secrets.insert(KEY_ENV.to_owned(), harness::KEYS[1].to_owned());
+        secrets.insert(KEY_ENV.to_owned(), key.to_owned());
         let opts = WatchOptions {
             metrics: None,
             stdout: false,
