@@ -195,10 +195,8 @@ impl RuleState {
                     }
                 }
             }
-            (Self::Backing(s), RuleKind::Backing { .. }) => {
-                if s.pending.is_some() {
-                    s.check(w, r, ev, true, out);
-                }
+            (Self::Backing(s), RuleKind::Backing { .. }) if s.pending.is_some() => {
+                s.check(w, r, ev, true, out);
             }
             _ => {}
         }
