@@ -294,3 +294,146 @@ impl<R: ChainReader> Ingest<R> {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use alloy::primitives::{LogData, U256, keccak256};
+    use alloy::rpc::types::Log;
+    use proptest::prelude::*;
+    use ringfence_guard::GuardSpec;
+
+    use super::*;
+
+    const TOKEN: &str = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
+
+    fn spec() -> GuardSpec {
+        let text = format!(
+            r#"
+[store]
+path = "t.db"
+[[chain]]
+id = "c"
+rpc = "http://127.0.0.1:1"
+[[token]]
+id = "T"
+chain = "c"
+address = "{TOKEN}"
+decimals = 6
+[[rule]]
+id = "mr"
+kind = "mint-rate"
+token = "T"
+window_s = 60
+max_amount = "1"
+max_per_minter = "1"
+"#
+        );
+        match ringfence_guard::config::parse(std::path::Path::new("t.toml"), &text) {
+            Ok(s) => s,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    fn log(address: Address, topics: Vec<B256>, data: Vec<u8>, tx: B256, index: u64) -> Log {
+        Log {
+            inner: alloy::primitives::Log {
+                address,
+                data: LogData::new_unchecked(topics, data.into()),
+            },
+            transaction_hash: Some(tx),
+            log_index: Some(index),
+            ..Log::default()
+        }
+    }
+
+    fn header(number: u64, timestamp: u64) -> BlockRecord {
+        BlockRecord {
+            number,
+            hash: B256::repeat_byte(1),
+            parent_hash: B256::ZERO,
+            timestamp,
+        }
+    }
+
+    #[test]
+    fn a_block_becomes_its_decoded_logs_then_its_head() {
+        let spec = spec();
+        let d = Decoder::new(&spec);
+        let token: Address = TOKEN.parse().expect("address");
+        let transfer = keccak256("Transfer(address,address,uint256)");
+        let to = Address::repeat_byte(9);
+        let mint = log(
+            token,
+            vec![transfer, B256::ZERO, to.into_word()],
+            U256::from(5u8).to_be_bytes::<32>().to_vec(),
+            B256::repeat_byte(7),
+            3,
+        );
+        let other = log(
+            Address::repeat_byte(2),
+            vec![transfer],
+            vec![],
+            B256::repeat_byte(8),
+            4,
+        );
+        let block = RawBlock {
+            header: header(10, 1_000),
+            logs: vec![mint.clone(), other],
+        };
+        assert_eq!(d.minter_txs(0, &block.logs), vec![B256::repeat_byte(7)]);
+        let mut senders = HashMap::new();
+        senders.insert(B256::repeat_byte(7), Address::repeat_byte(4));
+        let ev = block_events(&d, 0, &block, &senders);
+        assert_eq!(ev.len(), 2, "{ev:?}");
+        assert_eq!(
+            ev[0].kind,
+            EventKind::Mint {
+                token: 0,
+                to,
+                amount: U256::from(5u8),
+                minter: Some(Address::repeat_byte(4)),
+            }
+        );
+        assert_eq!(
+            (ev[0].block, ev[0].timestamp, ev[0].log_index),
+            (10, 1_000, 3)
+        );
+        assert_eq!(ev[1], Event::head(0, 10, 1_000));
+    }
+
+    proptest! {
+        /// Whatever the logs hold, decoding never panics and a block always yields at most one
+        /// event per log, then exactly one head, all located at the block.
+        #[test]
+        fn block_events_never_panic_and_end_with_the_head(
+            logs in prop::collection::vec(
+                (any::<bool>(), prop::collection::vec(any::<[u8; 32]>(), 0..5), prop::collection::vec(any::<u8>(), 0..100)),
+                0..8,
+            ),
+            number in 0u64..1_000_000,
+            ts in 0u64..4_000_000_000,
+        ) {
+            let spec = spec();
+            let d = Decoder::new(&spec);
+            let token: Address = TOKEN.parse().expect("address");
+            let transfer = keccak256("Transfer(address,address,uint256)");
+            let logs: Vec<Log> = logs
+                .into_iter()
+                .enumerate()
+                .map(|(i, (ours, topics, data))| {
+                    let mut topics: Vec<B256> = topics.into_iter().map(B256::from).collect();
+                    if ours && !topics.is_empty() {
+                        topics[0] = transfer;
+                    }
+                    log(if ours { token } else { Address::ZERO }, topics, data, B256::ZERO, i as u64)
+                })
+                .collect();
+            let block = RawBlock { header: header(number, ts), logs };
+            let _ = d.minter_txs(0, &block.logs);
+            let ev = block_events(&d, 0, &block, &HashMap::new());
+            prop_assert!(ev.len() <= block.logs.len() + 1);
+            prop_assert_eq!(ev.last().copied(), Some(Event::head(0, number, ts)));
+            prop_assert!(ev.iter().all(|e| e.block == number && e.timestamp == ts && e.chain == 0));
+        }
+    }
+}
