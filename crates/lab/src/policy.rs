@@ -259,9 +259,10 @@ mod tests {
         .expect_err("incomplete");
         assert!(d.to_string().contains("missing field"), "{d}");
         let text = DEFAULT_TEXT.replace(
-            "message_match = true",
-            "message_match = true\npause_on = [\"message-match\", \"velocity\"]",
+            "pause_on = [\"message-match\", \"backing\", \"mint-rate\", \"outflow-rate\"]",
+            "pause_on = [\"message-match\", \"velocity\"]",
         );
+        assert_ne!(text, DEFAULT_TEXT);
         let d = Policy::parse(&SourceFile::new("p.toml", text)).expect_err("unknown kind");
         assert!(d.to_string().contains("velocity") && d.0[0].line > 0, "{d}");
     }
