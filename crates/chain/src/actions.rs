@@ -30,6 +30,10 @@ pub(crate) enum Update {
 pub(crate) struct Actions {
     spec: Arc<GuardSpec>,
     senders: HashMap<String, DynProvider>,
+    /// Per action id, the lock of its (chain, key): two trips of one block dispatched at once
+    /// would otherwise both read the same pending nonce, and the second send would be refused
+    /// as an underpriced replacement.
+    send_locks: HashMap<String, Arc<tokio::sync::Mutex<()>>>,
 }
 
 impl Actions {
@@ -38,6 +42,8 @@ impl Actions {
         secrets: &HashMap<String, String>,
     ) -> Result<Self> {
         let mut senders = HashMap::new();
+        let mut send_locks = HashMap::new();
+        let mut key_locks: HashMap<(u16, String), Arc<tokio::sync::Mutex<()>>> = HashMap::new();
         for a in &spec.actions {
             if let Some((chain, _, key_env)) = a.kind.transaction() {
                 let key = match secrets.get(key_env) {
@@ -58,9 +64,20 @@ impl Actions {
                     .await
                     .map_err(|e| rpc(&c.id, e))?;
                 senders.insert(a.id.clone(), p.erased());
+                send_locks.insert(
+                    a.id.clone(),
+                    key_locks
+                        .entry((chain, key_env.to_owned()))
+                        .or_default()
+                        .clone(),
+                );
             }
         }
-        Ok(Self { spec, senders })
+        Ok(Self {
+            spec,
+            senders,
+            send_locks,
+        })
     }
 
     /// Runs the pending actions of an alert in the background, reporting progress.
@@ -121,6 +138,11 @@ impl Actions {
                             .to(contract)
                             .input(Bytes::from(data).into())
                             .gas_limit(gas_limit);
+                        let lock = this.send_locks.get(&id).cloned();
+                        let _held = match &lock {
+                            Some(l) => Some(l.lock().await),
+                            None => None,
+                        };
                         let mut last_err = None;
                         for attempt in 0..5u32 {
                             match p.send_transaction(req.clone()).await {
