@@ -48,6 +48,10 @@ pub(crate) struct Actions {
     spec: Arc<GuardSpec>,
     senders: HashMap<String, DynProvider>,
     hooks: HashMap<String, Hook>,
+    /// Per action id, the lock of its (chain, key): two trips of one block dispatched at once
+    /// would otherwise both read the same pending nonce, and the second send would be refused
+    /// as an underpriced replacement.
+    send_locks: HashMap<String, Arc<tokio::sync::Mutex<()>>>,
 }
 
 fn lookup(secrets: &HashMap<String, Secret>, env: &str, what: &'static str) -> Result<Secret> {
@@ -82,6 +86,8 @@ impl Actions {
     ) -> Result<Self> {
         let mut senders = HashMap::new();
         let mut hooks = HashMap::new();
+        let mut send_locks = HashMap::new();
+        let mut key_locks: HashMap<(u16, String), Arc<tokio::sync::Mutex<()>>> = HashMap::new();
         for a in &spec.actions {
             if let Some((chain, _, key_env)) = a.kind.transaction() {
                 let key = lookup(secrets, key_env, "guardian key")?;
@@ -98,6 +104,13 @@ impl Actions {
                     .await
                     .map_err(|e| rpc(&c.id, e))?;
                 senders.insert(a.id.clone(), p.erased());
+                send_locks.insert(
+                    a.id.clone(),
+                    key_locks
+                        .entry((chain, key_env.to_owned()))
+                        .or_default()
+                        .clone(),
+                );
             }
             if let ActionKind::Webhook {
                 url,
@@ -147,11 +160,16 @@ impl Actions {
             spec,
             senders,
             hooks,
+            send_locks,
         })
     }
 
     /// Runs the unfinished actions of a group of alerts in the background, reporting progress.
-    pub(crate) fn dispatch(&self, mut group: Vec<AlertRecord>, tx: mpsc::UnboundedSender<Update>) {
+    pub(crate) fn dispatch(
+        &self,
+        mut group: Vec<AlertRecord>,
+        tx: mpsc::UnboundedSender<Update>,
+    ) -> tokio::task::JoinHandle<()> {
         let this = self.clone();
         tokio::spawn(async move {
             // 1. Transactions, each (action, argument) once per group.
@@ -236,7 +254,7 @@ impl Actions {
             }
             copy_shared(&mut group);
             let _ = tx.send(Update::Done(group));
-        });
+        })
     }
 
     /// Sends the transaction of action `i` of `rec`, retrying a failed send; the pending
@@ -277,6 +295,11 @@ impl Actions {
             .to(contract)
             .input(Bytes::from(data).into())
             .gas_limit(gas_limit);
+        let lock = self.send_locks.get(&id).cloned();
+        let _held = match &lock {
+            Some(l) => Some(l.lock().await),
+            None => None,
+        };
         let a = &mut rec.actions[i];
         for attempt in 0..5u32 {
             a.attempts = a.attempts.saturating_add(1);

@@ -39,6 +39,8 @@ pub(crate) struct ChainFilter {
 #[derive(Clone, Debug)]
 pub struct Decoder {
     chains: Vec<ChainFilter>,
+    /// Per token: whether a rule needs the sender of its mints (per-minter limits).
+    needs_minter: Vec<bool>,
 }
 
 fn transfer_topic() -> B256 {
@@ -109,11 +111,41 @@ impl Decoder {
                 }
             }
         }
-        Self { chains }
+        let needs_minter = (0..spec.tokens.len())
+            .map(|t| u16::try_from(t).is_ok_and(|t| spec.needs_minter(t)))
+            .collect();
+        Self {
+            chains,
+            needs_minter,
+        }
     }
 
-    pub(crate) fn filter(&self, chain: u16) -> Option<&ChainFilter> {
-        self.chains.get(usize::from(chain))
+    /// The transactions of `logs` whose sender a rule needs: mints of tokens with per-minter
+    /// limits.
+    pub fn minter_txs(&self, chain: u16, logs: &[Log]) -> Vec<B256> {
+        let mut out = Vec::new();
+        for log in logs {
+            if let Some(EventKind::Mint { token, .. }) = self.decode(chain, log)
+                && self
+                    .needs_minter
+                    .get(usize::from(token))
+                    .copied()
+                    .unwrap_or(false)
+                && let Some(tx) = log.transaction_hash
+                && !out.contains(&tx)
+            {
+                out.push(tx);
+            }
+        }
+        out
+    }
+
+    /// The contracts and topic-0 values whose logs chain `chain` must deliver.
+    pub fn watched(&self, chain: u16) -> (Vec<Address>, Vec<B256>) {
+        self.chains
+            .get(usize::from(chain))
+            .map(|c| (c.addresses.clone(), c.topics.clone()))
+            .unwrap_or_default()
     }
 
     /// The normalised event of a log, if the chain watches it and it decodes.

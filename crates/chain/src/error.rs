@@ -49,6 +49,9 @@ pub enum Error {
         /// What does not fit.
         message: String,
     },
+    /// A background task (blocking store work) failed.
+    #[error("internal task failed: {0}")]
+    Task(String),
 }
 
 /// Result alias for this crate.

@@ -1,22 +1,55 @@
-//! Following one chain: poll (or be woken by new-head subscriptions), fetch headers and watched
-//! logs block by block, check parent hashes, and hand complete blocks to the daemon.
+//! Following one chain: poll (or be woken by new-head subscriptions), read headers and watched
+//! logs through a [`ChainReader`], check parent hashes, turn each block into engine events with
+//! [`block_events`] and hand complete blocks to the daemon.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use alloy::eips::BlockNumberOrTag;
-use alloy::network::TransactionResponse;
 use alloy::primitives::{Address, B256, Bytes};
-use alloy::providers::{DynProvider, Provider};
-use alloy::rpc::types::{Filter, Log, TransactionRequest};
-use futures_util::future::join_all;
 use ringfence_guard::{ChainSpec, Event, EventKind};
 use ringfence_store::BlockRecord;
 use tokio::sync::{Notify, mpsc};
 
 use crate::decode::Decoder;
 use crate::error::{Result, rpc};
+use crate::reader::{ChainReader, RawBlock};
+
+/// The engine events of one block of chain `chain`: every watched log that decodes, in log
+/// order, then the block's head event. `senders` gives the sender of the mint transactions
+/// whose token has per-minter limits ([`Decoder::minter_txs`] lists them). This is the one
+/// function from a block to engine events: `ringfence watch` and the replay lab both reach the
+/// engine through it.
+pub fn block_events(
+    decoder: &Decoder,
+    chain: u16,
+    block: &RawBlock,
+    senders: &HashMap<B256, Address>,
+) -> Vec<Event> {
+    let h = &block.header;
+    let mut events = Vec::with_capacity(block.logs.len() + 1);
+    for log in &block.logs {
+        let Some(mut kind) = decoder.decode(chain, log) else {
+            continue;
+        };
+        let tx = log.transaction_hash.unwrap_or_default();
+        if let EventKind::Mint { minter, .. } = &mut kind
+            && let Some(from) = senders.get(&tx)
+        {
+            *minter = Some(*from);
+        }
+        events.push(Event {
+            chain,
+            block: h.number,
+            timestamp: h.timestamp,
+            tx,
+            log_index: log.log_index.unwrap_or(0),
+            kind,
+        });
+    }
+    events.push(Event::head(chain, h.number, h.timestamp));
+    events
+}
 
 /// What a chain task tells the daemon.
 #[derive(Debug)]
@@ -43,12 +76,11 @@ pub(crate) enum Msg {
     Live { chain: u16 },
 }
 
-pub(crate) struct Ingest {
+pub(crate) struct Ingest<R> {
     pub(crate) chain: u16,
     pub(crate) spec: ChainSpec,
-    pub(crate) provider: DynProvider,
+    pub(crate) reader: R,
     pub(crate) decoder: Arc<Decoder>,
-    pub(crate) needs_minter: Vec<bool>,
     pub(crate) tx: mpsc::Sender<Msg>,
     pub(crate) recent: VecDeque<BlockRecord>,
     pub(crate) next: Option<u64>,
@@ -56,9 +88,10 @@ pub(crate) struct Ingest {
     pub(crate) wake: Option<Arc<Notify>>,
 }
 
-const KEEP: usize = 256;
+/// Recent block hashes kept per chain: the deepest reorg the guard follows.
+pub(crate) const KEEP: usize = 256;
 
-impl Ingest {
+impl<R: ChainReader> Ingest<R> {
     pub(crate) async fn run(mut self) {
         let poll = Duration::from_millis(self.spec.poll_ms);
         let stale_after = Duration::from_secs(self.spec.stale_after_s);
@@ -135,19 +168,14 @@ impl Ingest {
     /// First start without a checkpoint: begin at `start_block` or the current head, and read
     /// the supplies and balances the rules need as of the block before.
     async fn init(&mut self) -> Result<()> {
-        let id = self.spec.id.clone();
-        let head = self
-            .provider
-            .get_block_number()
-            .await
-            .map_err(|e| rpc(&id, e))?;
+        let head = self.reader.head().await?;
         let start = self
             .spec
             .start_block
             .unwrap_or(head.saturating_sub(self.spec.confirmations) + 1);
         let at = start.saturating_sub(1);
         let mut events = Vec::new();
-        let ts = self.header(at).await?.timestamp;
+        let ts = self.reader.header(at).await?.timestamp;
         for (token, holder, address) in &self.observe {
             let mut input = Vec::with_capacity(36);
             match holder {
@@ -157,17 +185,7 @@ impl Ingest {
                     input.extend_from_slice(h.into_word().as_slice());
                 }
             }
-            let req = TransactionRequest::default()
-                .to(*address)
-                .input(Bytes::from(input).into());
-            let out = self
-                .provider
-                .call(req)
-                .block(at.into())
-                .await
-                .map_err(|e| rpc(&id, e))?;
-            let value = alloy::primitives::U256::try_from_be_slice(out.get(..32).unwrap_or(&[]))
-                .ok_or_else(|| rpc(&id, "eth_call returned no word"))?;
+            let value = self.reader.word(*address, Bytes::from(input), at).await?;
             let token = u16::try_from(*token).unwrap_or(u16::MAX);
             let kind = match holder {
                 None => EventKind::SupplyObserved {
@@ -200,112 +218,34 @@ impl Ingest {
         Ok(())
     }
 
-    async fn header(&self, n: u64) -> Result<BlockRecord> {
-        let b = self
-            .provider
-            .get_block_by_number(BlockNumberOrTag::Number(n))
-            .await
-            .map_err(|e| rpc(&self.spec.id, e))?
-            .ok_or_else(|| rpc(&self.spec.id, format!("block {n} not found")))?;
-        Ok(BlockRecord {
-            number: b.header.number,
-            hash: b.header.hash,
-            parent_hash: b.header.parent_hash,
-            timestamp: b.header.timestamp,
-        })
-    }
-
     /// Ingests the next range of blocks; `Ok(false)` when there was nothing new.
     async fn step(&mut self) -> Result<bool> {
-        let id = self.spec.id.clone();
         let Some(next) = self.next else {
             return Ok(false);
         };
-        let head = self
-            .provider
-            .get_block_number()
-            .await
-            .map_err(|e| rpc(&id, e))?;
+        let head = self.reader.head().await?;
         let target = head.saturating_sub(self.spec.confirmations);
         if next > target {
             return Ok(false);
         }
         let end = target.min(next + self.spec.max_block_range - 1);
-        let mut logs: BTreeMap<u64, Vec<Log>> = BTreeMap::new();
-        if let Some(f) = self
-            .decoder
-            .filter(self.chain)
-            .filter(|f| !f.addresses.is_empty())
-        {
-            let filter = Filter::new()
-                .address(f.addresses.clone())
-                .event_signature(f.topics.clone())
-                .from_block(next)
-                .to_block(end);
-            for log in self
-                .provider
-                .get_logs(&filter)
-                .await
-                .map_err(|e| rpc(&id, e))?
-            {
-                if let Some(n) = log.block_number {
-                    logs.entry(n).or_default().push(log);
-                }
-            }
-        }
-        let mut headers = Vec::with_capacity((end - next + 1) as usize);
-        let numbers: Vec<u64> = (next..=end).collect();
-        for chunk in numbers.chunks(64) {
-            for h in join_all(chunk.iter().map(|n| self.header(*n))).await {
-                headers.push(h?);
-            }
-        }
+        let blocks = self.reader.blocks(next, end).await?;
         let seen = Instant::now();
-        for h in headers {
+        for raw in blocks {
+            let h = raw.header;
             if let Some(prev) = self.recent.back()
                 && h.parent_hash != prev.hash
             {
                 self.reorg().await?;
                 return Ok(true);
             }
-            let block_logs = logs.remove(&h.number).unwrap_or_default();
-            if block_logs
-                .iter()
-                .any(|l| l.block_hash.is_some_and(|bh| bh != h.hash))
-            {
-                // The block changed between the two reads: read it again.
-                return Ok(true);
-            }
-            let mut events = Vec::with_capacity(block_logs.len() + 1);
-            for log in &block_logs {
-                let Some(mut kind) = self.decoder.decode(self.chain, log) else {
-                    continue;
-                };
-                let tx = log.transaction_hash.unwrap_or_default();
-                if let EventKind::Mint { token, minter, .. } = &mut kind
-                    && self
-                        .needs_minter
-                        .get(usize::from(*token))
-                        .copied()
-                        .unwrap_or(false)
-                {
-                    *minter = self
-                        .provider
-                        .get_transaction_by_hash(tx)
-                        .await
-                        .map_err(|e| rpc(&id, e))?
-                        .map(|t| t.from());
+            let mut senders = HashMap::new();
+            for tx in self.decoder.minter_txs(self.chain, &raw.logs) {
+                if let Some(from) = self.reader.sender(tx).await? {
+                    senders.insert(tx, from);
                 }
-                events.push(Event {
-                    chain: self.chain,
-                    block: h.number,
-                    timestamp: h.timestamp,
-                    tx,
-                    log_index: log.log_index.unwrap_or(0),
-                    kind,
-                });
             }
-            events.push(Event::head(self.chain, h.number, h.timestamp));
+            let events = block_events(&self.decoder, self.chain, &raw, &senders);
             if self
                 .tx
                 .send(Msg::Block {
@@ -326,13 +266,14 @@ impl Ingest {
             }
             self.next = Some(h.number + 1);
         }
+        // An empty answer means the first block changed between reads: read it again at once.
         Ok(true)
     }
 
     /// Finds the last block both branches share and tells the daemon to roll back to it.
     async fn reorg(&mut self) -> Result<()> {
         while let Some(b) = self.recent.back().copied() {
-            let now = self.header(b.number).await?;
+            let now = self.reader.header(b.number).await?;
             if now.hash == b.hash {
                 tracing::warn!(chain = %self.spec.id, fork = b.number, "reorg: rolling back");
                 self.next = Some(b.number + 1);
@@ -351,5 +292,148 @@ impl Ingest {
             &self.spec.id,
             "reorg deeper than the kept block hashes",
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use alloy::primitives::{LogData, U256, keccak256};
+    use alloy::rpc::types::Log;
+    use proptest::prelude::*;
+    use ringfence_guard::GuardSpec;
+
+    use super::*;
+
+    const TOKEN: &str = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
+
+    fn spec() -> GuardSpec {
+        let text = format!(
+            r#"
+[store]
+path = "t.db"
+[[chain]]
+id = "c"
+rpc = "http://127.0.0.1:1"
+[[token]]
+id = "T"
+chain = "c"
+address = "{TOKEN}"
+decimals = 6
+[[rule]]
+id = "mr"
+kind = "mint-rate"
+token = "T"
+window_s = 60
+max_amount = "1"
+max_per_minter = "1"
+"#
+        );
+        match ringfence_guard::config::parse(std::path::Path::new("t.toml"), &text) {
+            Ok(s) => s,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    fn log(address: Address, topics: Vec<B256>, data: Vec<u8>, tx: B256, index: u64) -> Log {
+        Log {
+            inner: alloy::primitives::Log {
+                address,
+                data: LogData::new_unchecked(topics, data.into()),
+            },
+            transaction_hash: Some(tx),
+            log_index: Some(index),
+            ..Log::default()
+        }
+    }
+
+    fn header(number: u64, timestamp: u64) -> BlockRecord {
+        BlockRecord {
+            number,
+            hash: B256::repeat_byte(1),
+            parent_hash: B256::ZERO,
+            timestamp,
+        }
+    }
+
+    #[test]
+    fn a_block_becomes_its_decoded_logs_then_its_head() {
+        let spec = spec();
+        let d = Decoder::new(&spec);
+        let token: Address = TOKEN.parse().expect("address");
+        let transfer = keccak256("Transfer(address,address,uint256)");
+        let to = Address::repeat_byte(9);
+        let mint = log(
+            token,
+            vec![transfer, B256::ZERO, to.into_word()],
+            U256::from(5u8).to_be_bytes::<32>().to_vec(),
+            B256::repeat_byte(7),
+            3,
+        );
+        let other = log(
+            Address::repeat_byte(2),
+            vec![transfer],
+            vec![],
+            B256::repeat_byte(8),
+            4,
+        );
+        let block = RawBlock {
+            header: header(10, 1_000),
+            logs: vec![mint.clone(), other],
+        };
+        assert_eq!(d.minter_txs(0, &block.logs), vec![B256::repeat_byte(7)]);
+        let mut senders = HashMap::new();
+        senders.insert(B256::repeat_byte(7), Address::repeat_byte(4));
+        let ev = block_events(&d, 0, &block, &senders);
+        assert_eq!(ev.len(), 2, "{ev:?}");
+        assert_eq!(
+            ev[0].kind,
+            EventKind::Mint {
+                token: 0,
+                to,
+                amount: U256::from(5u8),
+                minter: Some(Address::repeat_byte(4)),
+            }
+        );
+        assert_eq!(
+            (ev[0].block, ev[0].timestamp, ev[0].log_index),
+            (10, 1_000, 3)
+        );
+        assert_eq!(ev[1], Event::head(0, 10, 1_000));
+    }
+
+    proptest! {
+        /// Whatever the logs hold, decoding never panics and a block always yields at most one
+        /// event per log, then exactly one head, all located at the block.
+        #[test]
+        fn block_events_never_panic_and_end_with_the_head(
+            logs in prop::collection::vec(
+                (any::<bool>(), prop::collection::vec(any::<[u8; 32]>(), 0..5), prop::collection::vec(any::<u8>(), 0..100)),
+                0..8,
+            ),
+            number in 0u64..1_000_000,
+            ts in 0u64..4_000_000_000,
+        ) {
+            let spec = spec();
+            let d = Decoder::new(&spec);
+            let token: Address = TOKEN.parse().expect("address");
+            let transfer = keccak256("Transfer(address,address,uint256)");
+            let logs: Vec<Log> = logs
+                .into_iter()
+                .enumerate()
+                .map(|(i, (ours, topics, data))| {
+                    let mut topics: Vec<B256> = topics.into_iter().map(B256::from).collect();
+                    if ours && !topics.is_empty() {
+                        topics[0] = transfer;
+                    }
+                    log(if ours { token } else { Address::ZERO }, topics, data, B256::ZERO, i as u64)
+                })
+                .collect();
+            let block = RawBlock { header: header(number, ts), logs };
+            let _ = d.minter_txs(0, &block.logs);
+            let ev = block_events(&d, 0, &block, &HashMap::new());
+            prop_assert!(ev.len() <= block.logs.len() + 1);
+            prop_assert_eq!(ev.last().copied(), Some(Event::head(0, number, ts)));
+            prop_assert!(ev.iter().all(|e| e.block == number && e.timestamp == ts && e.chain == 0));
+        }
     }
 }

@@ -4,7 +4,11 @@
 //! and rolls state back, feeds the pure rule engine, persists everything in the store, prints
 //! each alert as a JSON line and acts on trips — a real pause transaction signed by a guardian
 //! key from the environment, sent the moment the offending log is seen. [`Watcher`] is the daemon
-//! behind `ringfence watch`.
+//! behind `ringfence watch` and the replay lab's guard. Each chain is read through one
+//! [`ChainReader`] (a quorum of endpoints can replace [`RpcReader`]) and each block becomes engine
+//! events through one function, [`block_events`]. The engine's state is snapshotted with the
+//! checkpoint ([`restore`]), so a restart replays only the events after the snapshot, and a
+//! source-chain reorg under a matched release re-judges it (`source-reorged`).
 
 // Every dependency is used by the library (tests and benches have their own).
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
@@ -14,9 +18,12 @@ mod decode;
 mod error;
 mod ingest;
 mod metrics;
+mod reader;
 mod watch;
 
 pub use actions::signature as webhook_signature;
 pub use decode::Decoder;
 pub use error::{Error, Result};
-pub use watch::{WatchOptions, Watcher};
+pub use ingest::block_events;
+pub use reader::{ChainReader, RawBlock, RpcReader};
+pub use watch::{Committed, Restored, WatchOptions, Watcher, restore};

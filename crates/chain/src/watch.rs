@@ -10,15 +10,147 @@ use std::sync::{Arc, Mutex};
 use alloy::primitives::B256;
 use alloy::providers::{Provider, ProviderBuilder};
 use futures_util::StreamExt;
-use ringfence_guard::{ActionStatus, AlertRecord, Engine, GuardSpec, Secret, Severity, Transport};
+use ringfence_guard::{
+    ActionStatus, Alert, AlertRecord, Engine, GuardSpec, Secret, Severity, Snapshot, Transport,
+};
 use ringfence_store::Store;
 use tokio::sync::{Notify, mpsc};
 
 use crate::actions::{Actions, Update};
 use crate::decode::Decoder;
 use crate::error::{Error, Result, rpc};
-use crate::ingest::{Ingest, Msg};
+use crate::ingest::{Ingest, KEEP, Msg};
 use crate::metrics::{self, Metrics};
+use crate::reader::RpcReader;
+
+/// Committed blocks between two attempts to move the engine snapshot forward.
+const SNAPSHOT_EVERY: u64 = 256;
+
+/// A block the daemon has committed (events, alerts, checkpoint), reported to an embedding
+/// program (the replay lab, tests) through [`WatchOptions::progress`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Committed {
+    /// Chain id from the config.
+    pub chain: String,
+    /// Block number.
+    pub block: u64,
+    /// Ids of the new alerts of this block whose actions were dispatched: each is sent on
+    /// [`WatchOptions::alerts`] once its transactions are sent. Alerts without actions to run
+    /// were sent before this report.
+    pub dispatched: Vec<String>,
+}
+
+/// The engine a restart begins with.
+#[derive(Debug)]
+pub struct Restored {
+    /// The state saved with the last snapshot (every event up to `base_seq` applied).
+    pub base: Engine,
+    /// The last event sequence number the base includes.
+    pub base_seq: u64,
+    /// The base plus the stored events that follow it: the live state.
+    pub engine: Engine,
+    /// Events replayed on top of the snapshot.
+    pub replayed: u64,
+}
+
+/// Loads the engine snapshot of `store` (a fresh engine without one) and replays the stored
+/// events that follow it. Alerts the replay raises are already stored and are dropped.
+pub fn restore(spec: &Arc<GuardSpec>, store: &Store) -> Result<Restored> {
+    let (base, base_seq) = match store.snapshot()? {
+        Some((seq, body)) => {
+            let snap: Snapshot = serde_json::from_str(&body).map_err(|e| Error::ConfigChanged {
+                path: spec.store.path.clone(),
+                message: format!("the engine snapshot does not load: {e}"),
+            })?;
+            let (engine, fresh) = Engine::restore(spec.clone(), snap);
+            for id in fresh {
+                tracing::warn!(rule = %id, "rule changed or added since the snapshot: its state starts empty");
+            }
+            (engine, seq)
+        }
+        None => (Engine::new(spec.clone()), 0),
+    };
+    let (engine, _, replayed) = replay_after(spec, &base, base_seq, store)?;
+    Ok(Restored {
+        base,
+        base_seq,
+        engine,
+        replayed,
+    })
+}
+
+/// `base` plus the stored events after `seq`: the engine and the findings of the replay.
+fn replay_after(
+    spec: &GuardSpec,
+    base: &Engine,
+    seq: u64,
+    store: &Store,
+) -> Result<(Engine, Vec<Alert>, u64)> {
+    let mut engine = base.clone();
+    let mut found = Vec::new();
+    let mut n = 0;
+    for (_, chain, mut ev) in store.events_after(seq)? {
+        ev.chain = spec.chain_idx(&chain).ok_or_else(|| Error::ConfigChanged {
+            path: spec.store.path.clone(),
+            message: format!("chain `{chain}` is no longer configured"),
+        })?;
+        engine.apply(&ev, &mut found);
+        n += 1;
+    }
+    Ok((engine, found, n))
+}
+
+/// Moves the snapshot forward over the stored events that no reorg the guard follows can
+/// remove any more (at least [`KEEP`] blocks below their chain's checkpoint), saves it and
+/// prunes those events. Returns the new base and its sequence number.
+fn advance(
+    spec: &GuardSpec,
+    mut base: Engine,
+    seq: u64,
+    checkpoints: &[u64],
+    store: &mut Store,
+) -> Result<(Engine, u64)> {
+    let mut last = seq;
+    let mut sink = Vec::new();
+    for (n, chain, mut ev) in store.events_after(seq)? {
+        let Some(idx) = spec.chain_idx(&chain) else {
+            break;
+        };
+        let top = checkpoints.get(usize::from(idx)).copied().unwrap_or(0);
+        if ev.block.saturating_add(KEEP as u64) > top {
+            break;
+        }
+        ev.chain = idx;
+        base.apply(&ev, &mut sink);
+        sink.clear();
+        last = n;
+    }
+    if last > seq {
+        let body = serde_json::to_string(&base.snapshot()).map_err(|e| Error::ConfigChanged {
+            path: spec.store.path.clone(),
+            message: format!("the engine state does not serialise: {e}"),
+        })?;
+        let pruned = store.save_snapshot(last, &body)?;
+        tracing::debug!(seq = last, pruned, "engine snapshot saved");
+    }
+    Ok((base, last))
+}
+
+/// Runs blocking store work (SQLite) off the async loop.
+async fn db<T: Send + 'static>(
+    store: &Arc<Mutex<Store>>,
+    f: impl FnOnce(&mut Store) -> Result<T> + Send + 'static,
+) -> Result<T> {
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut s = store
+            .lock()
+            .map_err(|_| Error::Task("the store lock is poisoned".into()))?;
+        f(&mut s)
+    })
+    .await
+    .map_err(|e| Error::Task(e.to_string()))?
+}
 
 /// How the daemon reports.
 #[derive(Debug, Default)]
@@ -36,6 +168,8 @@ pub struct WatchOptions {
     /// Told once the daemon has its keys, webhooks and chain tasks and follows the chains
     /// (readiness).
     pub started: Option<tokio::sync::oneshot::Sender<()>>,
+    /// Told after each committed block (the replay lab waits on it before mining the next).
+    pub progress: Option<mpsc::UnboundedSender<Committed>>,
 }
 
 /// The `ringfence watch` daemon.
@@ -64,34 +198,38 @@ impl Watcher {
         }
     }
 
-    /// Rebuilds the engine from every stored event.
-    fn replay(&self, store: &Store) -> Result<Engine> {
-        let mut engine = Engine::new(self.spec.clone());
-        let mut sink = Vec::new();
-        for (chain, mut ev) in store.events()? {
-            let idx = self
-                .spec
-                .chain_idx(&chain)
-                .ok_or_else(|| Error::ConfigChanged {
-                    path: self.spec.store.path.clone(),
-                    message: format!("chain `{chain}` is no longer configured"),
-                })?;
-            ev.chain = idx;
-            engine.apply(&ev, &mut sink);
-            sink.clear();
-        }
-        Ok(engine)
-    }
-
     /// Runs until `shutdown` completes.
     pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> Result<()> {
         let spec = self.spec.clone();
-        let mut store = Store::open(&spec.store.path)?;
-        let mut engine = self.replay(&store)?;
+        let (store, restored) = {
+            let path = spec.store.path.clone();
+            let spec = spec.clone();
+            tokio::task::spawn_blocking(move || -> Result<_> {
+                let store = Store::open(&path)?;
+                let r = restore(&spec, &store)?;
+                Ok((store, r))
+            })
+            .await
+            .map_err(|e| Error::Task(e.to_string()))??
+        };
+        let Restored {
+            base,
+            base_seq,
+            mut engine,
+            replayed,
+        } = restored;
+        let (mut base, mut base_seq) = (base, base_seq);
         tracing::info!(
             events = engine.events_seen(),
-            "engine rebuilt from the store"
+            replayed,
+            "engine restored from the snapshot and the events after it"
         );
+        let mut checkpoints = Vec::with_capacity(spec.chains.len());
+        for c in &spec.chains {
+            checkpoints.push(store.checkpoint(&c.id)?.map_or(0, |b| b.number));
+        }
+        let store = Arc::new(Mutex::new(store));
+        let mut since_snapshot = 0u64;
         let actions = Actions::new(spec.clone(), &self.opts.secrets).await?;
         let metrics = Arc::new(Mutex::new(Metrics {
             chains: spec.chains.iter().map(|c| c.id.clone()).collect(),
@@ -110,16 +248,19 @@ impl Watcher {
             tokio::spawn(metrics::serve(l, metrics.clone()));
         }
         let (act_tx, mut act_rx) = mpsc::unbounded_channel::<Update>();
+        // Action tasks still sending or waiting for receipts; a stopped daemon stops them (a
+        // restart resumes what they had not sent).
+        let mut running: Vec<tokio::task::JoinHandle<()>> = Vec::new();
         // Actions a previous run decided on but did not finish (killed in between), as one
         // group so that an action two of them share is still sent once.
-        let unfinished: Vec<AlertRecord> = store
-            .alerts()?
+        let unfinished: Vec<AlertRecord> = db(&store, |s| Ok(s.alerts()?))
+            .await?
             .into_iter()
             .filter(|rec| !rec.retracted && rec.actions.iter().any(|a| a.status.unfinished(a.tx)))
             .collect();
         if !unfinished.is_empty() {
             tracing::info!(alerts = unfinished.len(), "resuming unfinished actions");
-            actions.dispatch(unfinished, act_tx.clone());
+            running.push(actions.dispatch(unfinished, act_tx.clone()));
         }
 
         let decoder = Arc::new(Decoder::new(&spec));
@@ -132,6 +273,8 @@ impl Watcher {
                 .await
                 .map_err(|e| rpc(&c.id, e))?
                 .erased();
+            let (addresses, topics) = decoder.watched(idx);
+            let reader = RpcReader::new(c.id.clone(), provider.clone(), addresses, topics);
             let wake = if c.transport == Transport::Ws {
                 let n = Arc::new(Notify::new());
                 let (p, n2, id) = (provider.clone(), n.clone(), c.id.clone());
@@ -150,8 +293,13 @@ impl Watcher {
             } else {
                 None
             };
-            let checkpoint = store.checkpoint(&c.id)?;
-            let recent: VecDeque<_> = store.recent_blocks(&c.id, 256)?.into();
+            let (checkpoint, recent) = {
+                let s = store
+                    .lock()
+                    .map_err(|_| Error::Task("the store lock is poisoned".into()))?;
+                (s.checkpoint(&c.id)?, s.recent_blocks(&c.id, KEEP as u64)?)
+            };
+            let recent: VecDeque<_> = recent.into();
             let mut observe = Vec::new();
             if checkpoint.is_none() {
                 for t in engine.tracked_supplies() {
@@ -167,15 +315,11 @@ impl Watcher {
                     }
                 }
             }
-            let needs_minter = (0..spec.tokens.len())
-                .map(|t| spec.needs_minter(t as u16))
-                .collect();
             let ingest = Ingest {
                 chain: idx,
                 spec: c.clone(),
-                provider,
+                reader,
                 decoder: decoder.clone(),
-                needs_minter,
                 tx: tx.clone(),
                 recent,
                 next: checkpoint.map(|b| b.number + 1),
@@ -196,19 +340,32 @@ impl Watcher {
                 _ = &mut shutdown => break,
                 Some(u) = act_rx.recv() => match u {
                     Update::Sent(group) => {
+                        let g = group.clone();
+                        db(&store, move |s| {
+                            for rec in &g {
+                                s.update_alert(rec)?;
+                            }
+                            Ok(())
+                        }).await?;
                         for rec in &group {
-                            store.update_alert(rec)?;
                             self.emit(rec);
                         }
                     }
                     Update::Done(group) => {
-                        for rec in &group {
-                            // Printed again only when a webhook retry changed the outcome.
-                            let before = store.alert(&rec.id)?;
-                            store.update_alert(rec)?;
-                            let changed = before.is_some_and(|b| {
-                                b.actions.iter().zip(&rec.actions).any(|(x, y)| x.kind == "webhook" && x.status != y.status)
-                            });
+                        let g = group.clone();
+                        // Printed again only when a webhook retry changed the outcome.
+                        let changed = db(&store, move |s| {
+                            let mut changed = Vec::new();
+                            for rec in &g {
+                                let before = s.alert(&rec.id)?;
+                                s.update_alert(rec)?;
+                                changed.push(before.is_some_and(|b| {
+                                    b.actions.iter().zip(&rec.actions).any(|(x, y)| x.kind == "webhook" && x.status != y.status)
+                                }));
+                            }
+                            Ok(changed)
+                        }).await?;
+                        for (rec, changed) in group.iter().zip(changed) {
                             if changed {
                                 self.emit(rec);
                             }
@@ -226,19 +383,29 @@ impl Watcher {
                                 engine.apply(e, &mut found);
                             }
                             found.clear();
-                            store.append_events(&spec.chains[usize::from(chain)].id, &events)?;
+                            let cid = spec.chains[usize::from(chain)].id.clone();
+                            db(&store, move |s| Ok(s.append_events(&cid, &events)?)).await?;
                         }
                         Msg::Block { chain, block, events, seen, head } => {
-                            let cid = &spec.chains[usize::from(chain)].id;
+                            let cid = spec.chains[usize::from(chain)].id.clone();
                             found.clear();
                             for e in &events {
                                 engine.apply(e, &mut found);
                             }
                             let recs: Vec<AlertRecord> = found.iter().map(|a| a.record(&spec)).collect();
-                            let fresh = store.commit_block(cid, &block, &events, &recs)?;
+                            let n_events = events.len() as u64;
+                            let fresh = {
+                                let (cid, recs) = (cid.clone(), recs.clone());
+                                db(&store, move |s| Ok(s.commit_block(&cid, &block, &events, &recs)?)).await?
+                            };
+                            if let Some(c) = checkpoints.get_mut(usize::from(chain)) {
+                                *c = block.number;
+                            }
+                            let mut dispatched = Vec::new();
+                            running.retain(|h| !h.is_finished());
                             if let Ok(mut m) = metrics.lock() {
                                 let i = usize::from(chain);
-                                m.events[i] += events.len() as u64 - 1;
+                                m.events[i] += n_events.saturating_sub(1);
                                 m.blocks[i] += 1;
                                 m.lag[i] = head.saturating_sub(block.number);
                             }
@@ -263,20 +430,66 @@ impl Watcher {
                                 if rec.actions.iter().all(|a| a.status != ActionStatus::Pending) {
                                     self.emit(&rec);
                                 } else {
+                                    dispatched.push(rec.id.clone());
                                     group.push(rec);
                                 }
                             }
                             if !group.is_empty() {
-                                actions.dispatch(group, act_tx.clone());
+                                running.push(actions.dispatch(group, act_tx.clone()));
+                            }
+                            if let Some(p) = &self.opts.progress {
+                                let _ = p.send(Committed { chain: cid, block: block.number, dispatched });
+                            }
+                            since_snapshot += 1;
+                            if since_snapshot >= SNAPSHOT_EVERY {
+                                since_snapshot = 0;
+                                let (sp, b, cps) = (spec.clone(), base.clone(), checkpoints.clone());
+                                (base, base_seq) = db(&store, move |s| advance(&sp, b, base_seq, &cps, s)).await?;
                             }
                         }
                         Msg::Reorg { chain, fork } => {
                             let cid = spec.chains[usize::from(chain)].id.clone();
-                            let retracted = store.rollback(&cid, &fork)?;
-                            engine = self.replay(&store)?;
+                            if let Some(c) = checkpoints.get_mut(usize::from(chain)) {
+                                *c = fork.number;
+                            }
+                            // Releases matched against a source event the reorg removes are
+                            // judged again on the new branch.
+                            let matched = engine.matched_after(chain, fork.number);
+                            if !matched.is_empty() {
+                                tracing::warn!(chain = %cid, fork = fork.number, releases = matched.len(), "reorg removed the source of matched releases: judging them again");
+                            }
+                            base.rejudge(&matched);
+                            let (sp, b) = (spec.clone(), base.clone());
+                            let (retracted, rebuilt, new) = db(&store, move |s| {
+                                let retracted = s.rollback(&cid, &fork)?;
+                                let (engine, found, _) = replay_after(&sp, &b, base_seq, s)?;
+                                // Findings of the rebuilt history that were never raised: what
+                                // the reorg changed (a release whose source vanished).
+                                let mut new = Vec::new();
+                                for a in &found {
+                                    let rec = a.record(&sp);
+                                    if s.alert(&rec.id)?.is_none() && s.insert_alert(&rec)? {
+                                        new.push(rec);
+                                    }
+                                }
+                                Ok((retracted, engine, new))
+                            }).await?;
+                            engine = rebuilt;
                             for rec in retracted {
                                 tracing::warn!(alert = %rec.id, "reorg removed the evidence: alert retracted");
                                 self.emit(&rec);
+                            }
+                            let mut group = Vec::new();
+                            for rec in new {
+                                tracing::warn!(rule = %rec.rule, reason = %rec.reason, block = rec.block, "{}", if rec.severity == Severity::Trip { "TRIP after reorg" } else { "alert after reorg" });
+                                if rec.actions.iter().all(|a| a.status != ActionStatus::Pending) {
+                                    self.emit(&rec);
+                                } else {
+                                    group.push(rec);
+                                }
+                            }
+                            if !group.is_empty() {
+                                running.push(actions.dispatch(group, act_tx.clone()));
                             }
                         }
                         Msg::Stale { chain, error, last } => {
@@ -284,7 +497,8 @@ impl Watcher {
                             // The endpoint as `scheme://host[:port]`: its path and query carry
                             // hosted providers' API keys.
                             let rec = daemon_alert("stale", &c.id, last, serde_json::json!({ "error": crate::actions::scrub(&error), "rpc": c.rpc.to_string() }));
-                            store.insert_alert(&rec)?;
+                            let r = rec.clone();
+                            db(&store, move |s| Ok(s.insert_alert(&r)?)).await?;
                             self.emit(&rec);
                         }
                         Msg::Live { chain } => {
@@ -294,7 +508,7 @@ impl Watcher {
                 }
             }
         }
-        for t in tasks {
+        for t in tasks.into_iter().chain(running) {
             t.abort();
         }
         Ok(())

@@ -3,12 +3,52 @@
 
 use std::sync::Arc;
 
-use alloy::primitives::{Address, U256};
+use alloy::primitives::{Address, B256, U256, keccak256};
+use serde::{Deserialize, Serialize};
 
 use crate::alert::Alert;
 use crate::event::{Event, EventKind, TokenIdx};
 use crate::rules::RuleState;
 use crate::spec::{AnomalyMetric, GuardSpec, RuleKind};
+
+/// The engine's state, serialisable, keyed by config ids so that it survives a restart (and a
+/// config edit that leaves a rule unchanged). Taken with the store's checkpoint, it lets a
+/// restart replay only the events that follow it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// (block, timestamp) of the latest head, per chain id.
+    heads: Vec<(String, (u64, u64))>,
+    /// Tracked supply per token id.
+    supply: Vec<(String, Option<U256>)>,
+    /// Tracked (token id, holder) balances.
+    balances: Vec<(String, Address, Option<U256>)>,
+    /// Per rule: id, fingerprint of its config, state.
+    rules: Vec<(String, String, RuleState)>,
+    /// Events applied.
+    events: u64,
+}
+
+/// A destination event that was matched against a source event a reorg may remove.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Matched {
+    /// The message-match rule.
+    pub rule: u16,
+    /// The destination event's transaction.
+    pub tx: B256,
+    /// Its log index.
+    pub log_index: u64,
+}
+
+/// A rule's config as a fingerprint: its state is restored only into the same config.
+fn fingerprint(spec: &GuardSpec, r: usize) -> String {
+    let text = format!(
+        "{:?}|{:?}|{:?}",
+        spec.rules.get(r).map(|x| &x.kind),
+        spec.tokens,
+        spec.bridges
+    );
+    alloy::primitives::hex::encode(&keccak256(text.as_bytes())[..12])
+}
 
 /// What every rule may read: the spec, each chain's latest ingested head, supplies, balances.
 #[derive(Clone, Debug)]
@@ -179,6 +219,145 @@ impl Engine {
         out.sort_unstable();
         out.dedup();
         out
+    }
+
+    /// The engine's state, to persist with the checkpoint.
+    pub fn snapshot(&self) -> Snapshot {
+        let spec = &self.world.spec;
+        Snapshot {
+            heads: spec
+                .chains
+                .iter()
+                .zip(&self.world.heads)
+                .map(|(c, h)| (c.id.clone(), *h))
+                .collect(),
+            supply: spec
+                .tokens
+                .iter()
+                .zip(&self.world.supply)
+                .map(|(t, s)| (t.id.clone(), *s))
+                .collect(),
+            balances: self
+                .world
+                .balances
+                .iter()
+                .filter_map(|(t, h, v)| {
+                    spec.tokens
+                        .get(usize::from(*t))
+                        .map(|tok| (tok.id.clone(), *h, *v))
+                })
+                .collect(),
+            rules: spec
+                .rules
+                .iter()
+                .zip(&self.states)
+                .enumerate()
+                .map(|(i, (r, s))| (r.id.clone(), fingerprint(spec, i), s.clone()))
+                .collect(),
+            events: self.events,
+        }
+    }
+
+    /// An engine for `spec` in the state of `snap`. A rule whose config changed since the
+    /// snapshot (or that is new) starts fresh; its id is returned so the caller can say so.
+    pub fn restore(spec: Arc<GuardSpec>, snap: Snapshot) -> (Self, Vec<String>) {
+        let mut e = Self::new(spec.clone());
+        for (id, h) in snap.heads {
+            if let Some(i) = spec.chain_idx(&id)
+                && let Some(slot) = e.world.heads.get_mut(usize::from(i))
+            {
+                *slot = h;
+            }
+        }
+        for (id, v) in snap.supply {
+            if let Some(i) = spec.token_idx(&id)
+                && let Some(slot) = e.world.supply.get_mut(usize::from(i))
+            {
+                *slot = v;
+            }
+        }
+        for (id, holder, v) in snap.balances {
+            if let Some(t) = spec.token_idx(&id) {
+                for b in e.world.balances.iter_mut() {
+                    if b.0 == t && b.1 == holder {
+                        b.2 = v;
+                    }
+                }
+            }
+        }
+        let mut fresh = Vec::new();
+        let mut saved: std::collections::HashMap<String, (String, RuleState)> = snap
+            .rules
+            .into_iter()
+            .map(|(id, f, s)| (id, (f, s)))
+            .collect();
+        for (i, r) in spec.rules.iter().enumerate() {
+            match saved.remove(&r.id) {
+                Some((f, s)) if f == fingerprint(&spec, i) => {
+                    if let Some(slot) = e.states.get_mut(i) {
+                        *slot = s;
+                    }
+                }
+                _ => fresh.push(r.id.clone()),
+            }
+        }
+        e.events = snap.events;
+        (e, fresh)
+    }
+
+    /// Destination events matched against a source event on `chain` after block `fork`: the
+    /// ones a reorg of `chain` back to `fork` leaves without their source.
+    pub fn matched_after(&self, chain: u16, fork: u64) -> Vec<Matched> {
+        let mut out = Vec::new();
+        for (r, (rule, state)) in self.world.spec.rules.iter().zip(&self.states).enumerate() {
+            let (RuleKind::MessageMatch { bridge, .. }, RuleState::MessageMatch(s)) =
+                (&rule.kind, state)
+            else {
+                continue;
+            };
+            if self
+                .world
+                .spec
+                .bridges
+                .get(usize::from(*bridge))
+                .is_none_or(|b| b.source.chain != chain)
+            {
+                continue;
+            }
+            let Ok(rule) = u16::try_from(r) else { continue };
+            out.extend(
+                s.matched_after(fork)
+                    .into_iter()
+                    .map(|(tx, log_index)| Matched {
+                        rule,
+                        tx,
+                        log_index,
+                    }),
+            );
+        }
+        out
+    }
+
+    /// Marks destination events to be judged again when they are next applied (after a
+    /// reorg removed their source): a release still without its source is a `source-reorged`
+    /// trip.
+    pub fn rejudge(&mut self, matched: &[Matched]) {
+        for m in matched {
+            if let Some(RuleState::MessageMatch(s)) = self.states.get_mut(usize::from(m.rule)) {
+                s.rejudge(&[(m.tx, m.log_index)]);
+            }
+        }
+    }
+
+    /// Source records the message-match rules hold (bounded by their timeouts).
+    pub fn sources_held(&self) -> usize {
+        self.states
+            .iter()
+            .map(|s| match s {
+                RuleState::MessageMatch(m) => m.sources_held(),
+                _ => 0,
+            })
+            .sum()
     }
 
     /// Applies one event; findings are appended to `out`.

@@ -21,7 +21,7 @@ pub mod secret;
 mod spec;
 
 pub use alert::{ActionRecord, ActionStatus, Alert, AlertRecord, Severity};
-pub use engine::Engine;
+pub use engine::{Engine, Matched, Snapshot};
 pub use error::{Error, Result};
 pub use event::{
     BridgeSide, ChainIdx, Event, EventKind, Fields, MAX_FIELDS, PrivilegedChange, TokenIdx,

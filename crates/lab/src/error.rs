@@ -45,6 +45,9 @@ pub enum Error {
     /// The guard config generated for a scenario was rejected (a lab bug).
     #[error("generated guard config rejected: {0}")]
     GuardConfig(String),
+    /// The guard daemon failed or fell behind.
+    #[error("{0}")]
+    Guard(String),
     /// A file could not be read.
     #[error("cannot read {path}: {source}")]
     Io {

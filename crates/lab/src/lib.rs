@@ -3,8 +3,9 @@
 //! (TOML, every problem located with file, line and column), the loader of the shared incident
 //! corpus, the converter of Nomad's real exploit events into a scenario, the default policy, a
 //! pure seeded generator of benign bridge traffic, and the replay runner: three arms on fresh
-//! chains — no controls; the off-chain guard alone (its rule engine run in-process on the
-//! chains' real logs); the guard with the on-chain limits of `contracts/src/RingfenceControls.sol`.
+//! chains — no controls; the off-chain guard alone (the `ringfence watch` daemon itself, started
+//! on the chains with the guard config the policy generates, acting only through the actions that
+//! config names); the guard with the on-chain limits of `contracts/src/RingfenceControls.sol`.
 
 pub mod anvil;
 pub mod benign;

@@ -27,7 +27,13 @@ pub struct GuardPolicy {
     pub outflow_window_s: u64,
     /// Most released per window, as a share of the locked value.
     pub outflow_max_share_of_locked: f64,
+    /// The rule kinds whose trips pause the gateway (the generated guard config gives their
+    /// rules the `pause` action; a trip of any other rule pauses nothing).
+    pub pause_on: Vec<String>,
 }
+
+/// The rule kinds a policy's guard generates, each of which may pause.
+pub const PAUSING_KINDS: [&str; 4] = ["message-match", "backing", "mint-rate", "outflow-rate"];
 
 /// The on-chain limits (the third arm).
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -62,6 +68,8 @@ struct RawGuard {
     mint_max_share_of_supply: Spanned<f64>,
     outflow_window_s: Spanned<u64>,
     outflow_max_share_of_locked: Spanned<f64>,
+    #[serde(default)]
+    pause_on: Option<Spanned<Vec<String>>>,
 }
 
 #[derive(Deserialize)]
@@ -92,6 +100,7 @@ impl Default for Policy {
                 mint_max_share_of_supply: 0.10,
                 outflow_window_s: 86_400,
                 outflow_max_share_of_locked: 0.10,
+                pause_on: PAUSING_KINDS.iter().map(|k| (*k).to_owned()).collect(),
             },
             limits: LimitsPolicy {
                 bucket_capacity_share: 0.05,
@@ -164,6 +173,22 @@ impl Policy {
         };
         let g = &raw.guard;
         let l = &raw.limits;
+        let pause_on = match &g.pause_on {
+            None => PAUSING_KINDS.iter().map(|k| (*k).to_owned()).collect(),
+            Some(v) => {
+                for k in v.get_ref() {
+                    if !PAUSING_KINDS.contains(&k.as_str()) {
+                        d.push(file.diagnostic(
+                            Some(v.span()),
+                            None,
+                            format!("`pause_on` names `{k}`, which is not a rule kind of the lab's guard"),
+                            "use some of \"message-match\", \"backing\", \"mint-rate\", \"outflow-rate\"",
+                        ));
+                    }
+                }
+                v.get_ref().clone()
+            }
+        };
         let guard = GuardPolicy {
             message_match: g.message_match,
             backing: g.backing,
@@ -179,6 +204,7 @@ impl Policy {
                 &g.outflow_max_share_of_locked,
                 "outflow_max_share_of_locked",
             ),
+            pause_on,
         };
         let usd = *l.delay_above_usd.get_ref();
         if !(usd.is_finite() && usd > 0.0) {
@@ -232,5 +258,12 @@ mod tests {
         ))
         .expect_err("incomplete");
         assert!(d.to_string().contains("missing field"), "{d}");
+        let text = DEFAULT_TEXT.replace(
+            "pause_on = [\"message-match\", \"backing\", \"mint-rate\", \"outflow-rate\"]",
+            "pause_on = [\"message-match\", \"velocity\"]",
+        );
+        assert_ne!(text, DEFAULT_TEXT);
+        let d = Policy::parse(&SourceFile::new("p.toml", text)).expect_err("unknown kind");
+        assert!(d.to_string().contains("velocity") && d.0[0].line > 0, "{d}");
     }
 }

@@ -245,24 +245,32 @@ pub fn table(reports: &[ReplayReport]) -> String {
     s
 }
 
+/// What the false-trip figure measured: trips on benign steps out of the benign steps replayed
+/// (each in the guard and guard + limits arms), or that none were replayed.
+fn false_trip_text(s: &Summary) -> String {
+    if s.benign_steps == 0 {
+        "false trips: not measured (no benign steps replayed; add --benign DAYS)".to_owned()
+    } else {
+        format!(
+            "false trips: {} over {} benign transfers (each replayed with the guard alone and with guard + limits); benign transfers delayed: {}",
+            s.false_trips, s.benign_steps, s.benign_delayed
+        )
+    }
+}
+
 /// The summary as text.
 pub fn summary_text(s: &Summary) -> String {
     if s.incidents == 0 {
-        return format!(
-            "false trips on benign steps: {} of {}; benign transfers delayed: {}\n",
-            s.false_trips, s.benign_steps, s.benign_delayed
-        );
+        return format!("{}\n", false_trip_text(s));
     }
     format!(
-        "median prevented share {} (guard alone {}), worst {} ({}), over {} incidents; false trips on benign steps: {} of {}; benign transfers delayed: {}\n",
+        "median prevented share {} (guard alone {}), worst {} ({}), over {} incidents; {}\n",
         pct(s.median_prevented_share),
         pct(s.median_prevented_share_guard_alone),
         pct(s.worst_prevented_share),
         s.worst_incident.as_deref().unwrap_or("-"),
         s.incidents,
-        s.false_trips,
-        s.benign_steps,
-        s.benign_delayed
+        false_trip_text(s)
     )
 }
 
@@ -275,6 +283,19 @@ mod tests {
         assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(vec![4.0, 1.0, 2.0, 3.0]), 2.5);
         assert_eq!(median(vec![]), 0.0);
+    }
+
+    #[test]
+    fn false_trips_say_what_was_measured() {
+        let mut s = Summary::of(&[], 0);
+        let t = summary_text(&s);
+        assert!(t.contains("not measured") && !t.contains("0 of 0"), "{t}");
+        s.benign_steps = 5_396;
+        let t = summary_text(&s);
+        assert!(
+            t.contains("false trips: 0 over 5396 benign transfers"),
+            "{t}"
+        );
     }
 
     #[test]

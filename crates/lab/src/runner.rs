@@ -1,9 +1,11 @@
 //! The replay runner: one scenario, three arms, each on fresh anvil chains.
 //!
 //! 1. `no-controls`: the steps as real transactions, nothing in the way.
-//! 2. `guard`: the off-chain guard — `ringfence-guard`'s rule engine fed by `ringfence-chain`'s
-//!    decoder with the chains' real logs, block by block — whose guardian pause lands in the
-//!    block after the one that tripped it (sent first in that block: it pays priority).
+//! 2. `guard`: the off-chain guard — the very daemon of `ringfence watch` ([`Watcher`]: ingest,
+//!    decode, engine, store, actions) started on the arm's chains with the guard config the
+//!    policy generates — whose actions (the guardian's pause, a cancel) are the ones that config
+//!    names. They land in the block after the one that tripped them (sent first in that block:
+//!    the chains order transactions first come, first served).
 //! 3. `guard-and-limits`: the same guard, with the on-chain limits of the policy on the gateway
 //!    (token bucket, delay queue) and the guard cancelling queued transfers it flags.
 //!
@@ -12,21 +14,23 @@
 //! share a block. A step's source lock or burn (if any) is mined at the same timestamp on the
 //! source chain, which the guard reads first.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
+use std::time::Duration;
 
 use alloy::network::TransactionBuilder;
 use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
-use alloy::rpc::types::{Filter, TransactionReceipt, TransactionRequest};
+use alloy::rpc::types::{TransactionReceipt, TransactionRequest};
 use alloy::sol;
 use alloy::sol_types::{SolCall, SolEvent, SolValue};
-use ringfence_chain::Decoder;
-use ringfence_guard::{ActionKind, Alert, Engine, Event, EventKind, GuardSpec, Severity};
+use ringfence_chain::{Committed, WatchOptions, Watcher};
+use ringfence_guard::{AlertRecord, GuardSpec, Severity};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::anvil::Anvil;
 use crate::error::{Error, Result, rpc};
-use crate::policy::Policy;
+use crate::policy::{PAUSING_KINDS, Policy};
 use crate::report::{ArmReport, FirstTrip, ReplayReport, TripRecord};
 use crate::scenario::{Scenario, StepKind};
 
@@ -135,6 +139,7 @@ impl Arm {
 
 /// Replays a scenario in three arms and reports.
 pub async fn replay(s: &Scenario, opts: &ReplayOptions) -> Result<ReplayReport> {
+    let benign_only = s.steps.iter().all(|x| x.kind == StepKind::Benign);
     let mut arms = Vec::new();
     let mut details = Vec::new();
     for (k, arm) in [Arm::NoControls, Arm::Guard, Arm::GuardAndLimits]
@@ -145,7 +150,6 @@ pub async fn replay(s: &Scenario, opts: &ReplayOptions) -> Result<ReplayReport> 
             tracing::info_span!("arm", incident = %s.incident.id, arm = arm.name()).entered();
         // Without an attack step and without a guard nothing can be lost or tripped: benign-only
         // scenarios skip the first arm.
-        let benign_only = s.steps.iter().all(|x| x.kind == StepKind::Benign);
         let (rep, trips) = if benign_only && arm == Arm::NoControls {
             (idle_arm(s, arm), Vec::new())
         } else {
@@ -167,7 +171,12 @@ pub async fn replay(s: &Scenario, opts: &ReplayOptions) -> Result<ReplayReport> 
     Ok(ReplayReport {
         incident: s.incident.id.clone(),
         name: s.incident.name.clone(),
-        class: s.incident.class.name(),
+        // Benign traffic is no incident: its rows say which kind of route it ran on.
+        class: match (benign_only, s.incident.class.mints()) {
+            (true, true) => "benign-mint-route",
+            (true, false) => "benign-release-route",
+            (false, _) => s.incident.class.name(),
+        },
         historical_loss_usd: s.incident.historical_loss_usd,
         replayed_loss_without_guard_usd: l1,
         loss_with_guard_usd: arms[1].loss_usd,
@@ -212,8 +221,6 @@ struct Chain {
     _anvil: Anvil,
     p: DynProvider,
     nonces: HashMap<Address, u64>,
-    /// Index in the guard config.
-    guard_idx: u16,
 }
 
 impl Chain {
@@ -315,14 +322,6 @@ impl Chain {
             .await
             .map_err(|e| rpc("eth_blockNumber", e))
     }
-
-    async fn view_u256(&self, to: Address, data: Vec<u8>) -> Result<U256> {
-        let tx = TransactionRequest::default()
-            .to(to)
-            .input(Bytes::from(data).into());
-        let out = self.p.call(tx).await.map_err(|e| rpc("eth_call", e))?;
-        Ok(U256::try_from_be_slice(out.get(..32).unwrap_or_default()).unwrap_or_default())
-    }
 }
 
 fn bytecode(name: &str) -> Result<Vec<u8>> {
@@ -422,7 +421,6 @@ async fn run_arm(
             _anvil: a,
             p,
             nonces: HashMap::new(),
-            guard_idx: i as u16,
         });
     }
     let (src, dst) = (0usize, chains.len() - 1);
@@ -478,7 +476,13 @@ async fn run_arm(
 
     // ---- guard ----
     let mut guard = if arm.guard() {
-        Some(Guard::new(s, policy, &chains, src, dst, &dep).await?)
+        if a.guardian != guardian_address() {
+            return Err(rpc(
+                "eth_accounts",
+                "anvil's account #1 is not the lab guardian whose key the guard signs with",
+            ));
+        }
+        Some(LabGuard::start(s, policy, &chains, src, &dep).await?)
     } else {
         None
     };
@@ -492,7 +496,6 @@ async fn run_arm(
     let mut tags: HashMap<B256, (usize, Tag)> = HashMap::new(); // tx → (chain, tag)
     let mut pending_guard_txs = 0usize;
     let mut paused_at: Option<u64> = None;
-    let mut pause_sent = false;
     let mut cancelled_sent: Vec<usize> = Vec::new();
     let mut trips: Vec<TripRecord> = Vec::new();
     let mut first_trip: Option<FirstTrip> = None;
@@ -674,24 +677,36 @@ async fn run_arm(
                 }
             }
         }
-        // The guard reads the block, source chain first.
+        // The guard daemon reads the blocks and acts; wait until it has committed them and sent
+        // what its trips' actions ask for.
         if let Some(g) = guard.as_mut() {
-            let alerts = g.ingest(&chains, &blocks, ts).await?;
+            let want: Vec<(String, u64)> = chains
+                .iter()
+                .enumerate()
+                .map(|(ci, _)| (chain_id(ci, src, chains.len()).to_owned(), blocks[ci]))
+                .collect();
+            let mut alerts = g.wait(&want).await?;
+            // Deterministic order whatever order the daemon read the chains in: source chain
+            // first, then log order, then rule order.
+            let rank = |r: &AlertRecord| {
+                (
+                    g.spec.chain_idx(&r.chain),
+                    r.block,
+                    r.log_index,
+                    g.spec.rule_idx(&r.rule),
+                )
+            };
+            alerts.sort_by_key(rank);
             for al in alerts.into_iter().filter(|x| x.severity == Severity::Trip) {
-                let step = tags.get(&al.tx).and_then(|(_, t)| match t {
+                let step = al.tx.and_then(|t| tags.get(&t)).and_then(|(_, t)| match t {
                     Tag::Source(i) | Tag::Deliver(i) | Tag::Execute(i) => Some(*i),
                     _ => None,
                 });
-                let rule = g.spec.rules.get(usize::from(al.rule));
                 let rec = TripRecord {
-                    rule: rule.map_or_else(String::new, |r| r.id.clone()),
-                    kind: rule.map_or("", |r| r.kind.name()).to_owned(),
-                    reason: al.reason.to_owned(),
-                    chain: if usize::from(al.chain) == src && !single {
-                        "src".into()
-                    } else {
-                        "dst".into()
-                    },
+                    rule: al.rule.clone(),
+                    kind: al.kind.clone(),
+                    reason: al.reason.clone(),
+                    chain: al.chain.clone(),
                     block: al.block,
                     t_s: al.timestamp.saturating_sub(t0),
                     step: step.map(|i| i + 1),
@@ -708,47 +723,28 @@ async fn run_arm(
                     });
                 }
                 trips.push(rec);
-                // Act: pause (once), and in the limits arm cancel the flagged queued transfer.
-                if !pause_sent {
-                    let h = chains[dst]
-                        .send(
-                            a.guardian,
-                            dep.gateway,
-                            ILabGateway::pauseCall {}.abi_encode(),
-                        )
-                        .await?;
-                    tags.insert(h, (dst, Tag::Pause));
-                    pause_sent = true;
-                    pending_guard_txs += 1;
-                }
-                // The cancel is the guard's own `cancel` action: its argument is the queue id
-                // of the tripping `Delivered` event, and it is skipped unless `queued` is set.
-                if arm.limits() {
-                    for act in al.record(&g.spec).actions {
-                        let Some(ActionKind::Cancel {
-                            contract, selector, ..
-                        }) = g
-                            .spec
-                            .actions
-                            .iter()
-                            .find(|x| x.id == act.id)
-                            .map(|x| &x.kind)
-                        else {
-                            continue;
-                        };
-                        let Some(q) = act.arg else { continue };
-                        let Some(i) = outcome.iter().position(|o| *o == Outcome::Queued(q)) else {
-                            continue;
-                        };
-                        if cancelled_sent.contains(&i) {
-                            continue;
+                // The transactions the daemon sent for the trip's actions: they land in the
+                // next block.
+                for act in &al.actions {
+                    let Some(h) = act.tx else { continue };
+                    match act.kind.as_str() {
+                        "pause" => {
+                            tags.insert(h, (dst, Tag::Pause));
+                            pending_guard_txs += 1;
                         }
-                        let mut data = selector.to_vec();
-                        data.extend_from_slice(q.as_slice());
-                        let h = chains[dst].send(a.guardian, *contract, data).await?;
-                        tags.insert(h, (dst, Tag::Cancel(i)));
-                        cancelled_sent.push(i);
-                        pending_guard_txs += 1;
+                        "cancel" => {
+                            let Some(i) = act.arg.and_then(|q| {
+                                outcome.iter().position(|o| *o == Outcome::Queued(q))
+                            }) else {
+                                continue;
+                            };
+                            tags.insert(h, (dst, Tag::Cancel(i)));
+                            if !cancelled_sent.contains(&i) {
+                                cancelled_sent.push(i);
+                            }
+                            pending_guard_txs += 1;
+                        }
+                        _ => {}
                     }
                 }
             }
@@ -756,6 +752,10 @@ async fn run_arm(
         if let Some(p) = progress {
             p(arm_idx, ticks_done, total_ticks.max(ticks_done));
         }
+    }
+
+    if let Some(g) = guard.take() {
+        g.stop().await?;
     }
 
     // ---- account ----
@@ -1078,164 +1078,196 @@ pub fn usd_to_units(usd: f64, price: f64, decimals: u8) -> U256 {
     whole + U256::from(frac) * scale / U256::from(1_000_000u64)
 }
 
-/// The in-process guard: the engine, the decoder and the generated config.
-struct Guard {
-    spec: Arc<GuardSpec>,
-    engine: Engine,
-    decoder: Decoder,
-    addresses: Vec<Vec<Address>>,
+/// The guardian's key: anvil's well-known development account #1 (public test key; the lab's
+/// chains are local anvil chains started with anvil's default mnemonic).
+const GUARDIAN_KEY: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+/// The environment name the generated config gives for it (the lab hands the key over through
+/// [`WatchOptions::secrets`]; the environment is never read).
+const GUARDIAN_KEY_ENV: &str = "RINGFENCE_LAB_GUARDIAN_KEY";
+/// How long the lab waits for the daemon to read a block and send its actions.
+const GUARD_WAIT: Duration = Duration::from_secs(120);
+
+fn guardian_address() -> Address {
+    alloy::primitives::address!("70997970C51812dc3A010C7d01b50e0d17dc79C8")
 }
 
-impl Guard {
-    async fn new(
+/// The config id of chain `i` of an arm.
+fn chain_id(i: usize, src: usize, n: usize) -> &'static str {
+    if i == src && n == 2 { "src" } else { "dst" }
+}
+
+/// The guard daemon of `ringfence watch`, running on the arm's chains.
+struct LabGuard {
+    spec: Arc<GuardSpec>,
+    alerts: mpsc::UnboundedReceiver<AlertRecord>,
+    progress: mpsc::UnboundedReceiver<Committed>,
+    seen: HashSet<String>,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<ringfence_chain::Result<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl LabGuard {
+    async fn start(
         s: &Scenario,
         policy: &Policy,
         chains: &[Chain],
         src: usize,
-        dst: usize,
         dep: &Deployment,
     ) -> Result<Self> {
-        let text = guard_config(s, policy, chains, src, dep);
+        let dir = tempfile::tempdir().map_err(|source| Error::Io {
+            path: std::env::temp_dir(),
+            source,
+        })?;
+        let mut starts = Vec::with_capacity(chains.len());
+        for c in chains {
+            let head =
+                c.p.get_block_number()
+                    .await
+                    .map_err(|e| rpc("eth_blockNumber", e))?;
+            starts.push(head + 1);
+        }
+        let text = guard_config(
+            s,
+            policy,
+            chains,
+            src,
+            dep,
+            &dir.path().join("guard.db"),
+            &starts,
+        );
         let spec =
             ringfence_guard::config::parse(std::path::Path::new("<generated guard config>"), &text)
                 .map_err(|d| Error::GuardConfig(format!("{d:?}\n{text}")))?;
         let spec = Arc::new(spec);
-        let mut engine = Engine::new(spec.clone());
-        let decoder = Decoder::new(&spec);
-        let mut addresses = vec![Vec::new(); chains.len()];
-        for t in &spec.tokens {
-            addresses[usize::from(t.chain)].push(t.address);
-        }
-        addresses[src].push(dep.source);
-        addresses[dst].push(dep.gateway);
-        // Observe supplies and lockbox balances at the current head, then the heads.
-        let mut sink = Vec::new();
-        for (ci, c) in chains.iter().enumerate() {
-            let b =
-                c.p.get_block_number()
-                    .await
-                    .map_err(|e| rpc("eth_blockNumber", e))?;
-            let ts =
-                c.p.get_block_by_number(b.into())
-                    .await
-                    .map_err(|e| rpc("eth_getBlockByNumber", e))?
-                    .map_or(0, |x| x.header.timestamp);
-            for t in engine.tracked_supplies() {
-                let Some(tok) = spec.tokens.get(usize::from(t)) else {
-                    continue;
-                };
-                if usize::from(tok.chain) != ci {
-                    continue;
-                }
-                let supply = c
-                    .view_u256(tok.address, ILabToken::totalSupplyCall {}.abi_encode())
-                    .await?;
-                engine.apply(
-                    &Event {
-                        chain: c.guard_idx,
-                        block: b,
-                        timestamp: ts,
-                        tx: B256::ZERO,
-                        log_index: 0,
-                        kind: EventKind::SupplyObserved { token: t, supply },
-                    },
-                    &mut sink,
-                );
-            }
-            for (t, holder) in engine.tracked_balances() {
-                let Some(tok) = spec.tokens.get(usize::from(t)) else {
-                    continue;
-                };
-                if usize::from(tok.chain) != ci {
-                    continue;
-                }
-                let balance = c
-                    .view_u256(
-                        tok.address,
-                        ILabToken::balanceOfCall { who: holder }.abi_encode(),
-                    )
-                    .await?;
-                engine.apply(
-                    &Event {
-                        chain: c.guard_idx,
-                        block: b,
-                        timestamp: ts,
-                        tx: B256::ZERO,
-                        log_index: 0,
-                        kind: EventKind::BalanceObserved {
-                            token: t,
-                            holder,
-                            balance,
-                        },
-                    },
-                    &mut sink,
-                );
-            }
-            engine.apply(&Event::head(c.guard_idx, b, ts), &mut sink);
-        }
-        let _ = dep.dst_tokens.len() + dep.src_tokens.len();
+        let (alerts_tx, alerts) = mpsc::unbounded_channel();
+        let (progress_tx, progress) = mpsc::unbounded_channel();
+        let mut secrets = HashMap::new();
+        secrets.insert(GUARDIAN_KEY_ENV.to_owned(), GUARDIAN_KEY.into());
+        let opts = WatchOptions {
+            alerts: Some(alerts_tx),
+            progress: Some(progress_tx),
+            secrets,
+            ..WatchOptions::default()
+        };
+        let (stop, rx) = oneshot::channel::<()>();
+        let watcher = Watcher::new(spec.clone(), opts);
+        let task = tokio::spawn(watcher.run(async {
+            let _ = rx.await;
+        }));
         Ok(Self {
             spec,
-            engine,
-            decoder,
-            addresses,
+            alerts,
+            progress,
+            seen: HashSet::new(),
+            stop: Some(stop),
+            task,
+            _dir: dir,
         })
     }
 
-    /// Feeds one mined block per chain (source first) and returns the findings.
-    async fn ingest(&mut self, chains: &[Chain], blocks: &[u64], ts: u64) -> Result<Vec<Alert>> {
-        let mut out = Vec::new();
-        for (ci, c) in chains.iter().enumerate() {
-            let b = blocks[ci];
-            let filter = Filter::new()
-                .from_block(b)
-                .to_block(b)
-                .address(self.addresses[ci].clone());
-            let logs =
-                c.p.get_logs(&filter)
-                    .await
-                    .map_err(|e| rpc("eth_getLogs", e))?;
-            for log in &logs {
-                if let Some(kind) = self.decoder.decode(c.guard_idx, log) {
-                    let ev = Event {
-                        chain: c.guard_idx,
-                        block: b,
-                        timestamp: ts,
-                        tx: log.transaction_hash.unwrap_or_default(),
-                        log_index: log.log_index.unwrap_or(0),
-                        kind,
-                    };
-                    self.engine.apply(&ev, &mut out);
+    /// Waits until the daemon committed block `n` of each chain (config id, n) and sent the
+    /// actions of the trips it found; returns the alerts it reported meanwhile.
+    async fn wait(&mut self, blocks: &[(String, u64)]) -> Result<Vec<AlertRecord>> {
+        let mut need: HashMap<&str, u64> = blocks.iter().map(|(c, n)| (c.as_str(), *n)).collect();
+        let mut dispatched: HashSet<String> = HashSet::new();
+        let deadline = tokio::time::Instant::now() + GUARD_WAIT;
+        while !need.is_empty() {
+            match tokio::time::timeout_at(deadline, self.progress.recv()).await {
+                Ok(Some(c)) => {
+                    if need.get(c.chain.as_str()).is_some_and(|n| c.block >= *n) {
+                        need.remove(c.chain.as_str());
+                    }
+                    dispatched.extend(c.dispatched);
+                }
+                Ok(None) => return Err(self.failed().await),
+                Err(_) => {
+                    return Err(Error::Guard(format!(
+                        "the guard daemon did not ingest {need:?} within {} s",
+                        GUARD_WAIT.as_secs()
+                    )));
                 }
             }
-            self.engine
-                .apply(&Event::head(c.guard_idx, b, ts), &mut out);
         }
-        Ok(out)
+        let mut out = Vec::new();
+        loop {
+            while let Ok(a) = self.alerts.try_recv() {
+                self.take(a, &mut dispatched, &mut out);
+            }
+            if dispatched.is_empty() {
+                return Ok(out);
+            }
+            match tokio::time::timeout_at(deadline, self.alerts.recv()).await {
+                Ok(Some(a)) => self.take(a, &mut dispatched, &mut out),
+                Ok(None) => return Err(self.failed().await),
+                Err(_) => {
+                    return Err(Error::Guard(format!(
+                        "the guard daemon did not send the actions of {dispatched:?} within {} s",
+                        GUARD_WAIT.as_secs()
+                    )));
+                }
+            }
+        }
+    }
+
+    fn take(
+        &mut self,
+        a: AlertRecord,
+        dispatched: &mut HashSet<String>,
+        out: &mut Vec<AlertRecord>,
+    ) {
+        dispatched.remove(&a.id);
+        if !a.retracted && self.seen.insert(a.id.clone()) {
+            out.push(a);
+        }
+    }
+
+    /// Why the daemon stopped.
+    async fn failed(&mut self) -> Error {
+        match (&mut self.task).await {
+            Ok(Err(e)) => Error::Guard(format!("the guard daemon failed: {e}")),
+            Ok(Ok(())) => Error::Guard("the guard daemon stopped".into()),
+            Err(e) => Error::Guard(format!("the guard daemon panicked: {e}")),
+        }
+    }
+
+    async fn stop(mut self) -> Result<()> {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        match tokio::time::timeout(Duration::from_secs(10), &mut self.task).await {
+            Ok(Ok(Ok(()))) | Err(_) => Ok(()),
+            Ok(Ok(Err(e))) => Err(Error::Guard(format!("the guard daemon failed: {e}"))),
+            Ok(Err(e)) => Err(Error::Guard(format!("the guard daemon panicked: {e}"))),
+        }
     }
 }
 
-/// The guard config the policy gives for a deployed scenario (TOML, parsed by the guard crate).
+/// The guard config the policy gives for a deployed scenario (TOML, parsed and validated by the
+/// guard crate exactly as `ringfence watch` parses a config file).
 fn guard_config(
     s: &Scenario,
     policy: &Policy,
     chains: &[Chain],
     src: usize,
     dep: &Deployment,
+    db: &std::path::Path,
+    starts: &[u64],
 ) -> String {
     use std::fmt::Write as _;
     let g = &policy.guard;
-    let mut t = String::from("[store]\npath = \"unused-by-the-lab.db\"\n\n");
+    let mut t = format!(
+        "[store]\npath = {}\n\n",
+        toml_str(&db.display().to_string())
+    );
     for (i, c) in chains.iter().enumerate() {
-        let id = if i == src && chains.len() == 2 {
-            "src"
-        } else {
-            "dst"
-        };
+        // WebSocket: the daemon wakes on each new head instead of polling.
         let _ = writeln!(
             t,
-            "[[chain]]\nid = \"{id}\"\nrpc = \"http://127.0.0.1:{}\"\nconfirmations = 0\n",
-            c._anvil.port
+            "[[chain]]\nid = \"{}\"\nrpc = \"ws://127.0.0.1:{}\"\nconfirmations = 0\nstart_block = {}\nstale_after_s = 86400\n",
+            chain_id(i, src, chains.len()),
+            c._anvil.port,
+            starts.get(i).copied().unwrap_or(1)
         );
     }
     let src_id = if chains.len() == 2 { "src" } else { "dst" };
@@ -1256,17 +1288,30 @@ fn guard_config(
         "[[bridge]]\nid = \"lab\"\nsource = {{ chain = \"{src_id}\", contract = \"{}\", event = \"{SOURCE_EVENT}\" }}\ndestination = {{ chain = \"dst\", contract = \"{}\", event = \"{DESTINATION_EVENT}\" }}\nmatch_on = [\"id\", \"asset\", \"amount\", \"recipient\"]\n",
         dep.source, dep.gateway
     );
-    // The guardian cancels a flagged delivery while it waits in the delay queue. The lab signs
-    // with anvil's unlocked guardian account, so `key_env` is never read.
+    // The guardian pauses the gateway, and cancels a flagged delivery while it waits in the
+    // delay queue (skipped when the delivery was not queued).
     let _ = writeln!(
         t,
-        "[[action]]\nid = \"cancel-queued\"\nkind = \"cancel\"\nchain = \"dst\"\ncontract = \"{}\"\ncall = \"cancel(bytes32)\"\narg = \"queueId\"\nonly_if = \"queued\"\nkey_env = \"RINGFENCE_LAB_GUARDIAN_KEY\"\n",
+        "[[action]]\nid = \"pause-gateway\"\nkind = \"pause\"\nchain = \"dst\"\ncontract = \"{}\"\ncall = \"pause()\"\nkey_env = \"{GUARDIAN_KEY_ENV}\"\n",
         dep.gateway
     );
+    let _ = writeln!(
+        t,
+        "[[action]]\nid = \"cancel-queued\"\nkind = \"cancel\"\nchain = \"dst\"\ncontract = \"{}\"\ncall = \"cancel(bytes32)\"\narg = \"queueId\"\nonly_if = \"queued\"\nkey_env = \"{GUARDIAN_KEY_ENV}\"\n",
+        dep.gateway
+    );
+    let actions = |kind: &str, extra: &[&str]| {
+        let mut v: Vec<String> = extra.iter().map(|x| format!("\"{x}\"")).collect();
+        if g.pause_on.iter().any(|k| k == kind) && PAUSING_KINDS.contains(&kind) {
+            v.insert(0, "\"pause-gateway\"".into());
+        }
+        format!("[{}]", v.join(", "))
+    };
     if g.message_match {
         let _ = writeln!(
             t,
-            "[[rule]]\nid = \"messages\"\nkind = \"message-match\"\nbridge = \"lab\"\ntimeout_s = 3600\nrelay_delay_s = 0\nactions = [\"cancel-queued\"]\n"
+            "[[rule]]\nid = \"messages\"\nkind = \"message-match\"\nbridge = \"lab\"\ntimeout_s = 3600\nrelay_delay_s = 0\nactions = {}\n",
+            actions("message-match", &["cancel-queued"])
         );
     }
     let mints = s.incident.class.mints();
@@ -1280,27 +1325,36 @@ fn guard_config(
             };
             let _ = writeln!(
                 t,
-                "[[rule]]\nid = \"backing-{sym}\"\nkind = \"backing\"\ntoken = \"{token}\"\nbacking_token = \"{backing}\"\nholder = \"{holder}\"\ntolerance = \"0\"\nrelay_delay_s = 0\n"
+                "[[rule]]\nid = \"backing-{sym}\"\nkind = \"backing\"\ntoken = \"{token}\"\nbacking_token = \"{backing}\"\nholder = \"{holder}\"\ntolerance = \"0\"\nrelay_delay_s = 0\nactions = {}\n",
+                actions("backing", &[])
             );
         }
         if mints {
             let _ = writeln!(
                 t,
-                "[[rule]]\nid = \"mint-rate-{sym}\"\nkind = \"mint-rate\"\ntoken = \"{sym}\"\nwindow_s = {}\nmax_share_of_supply = {:?}\n",
-                g.mint_window_s, g.mint_max_share_of_supply
+                "[[rule]]\nid = \"mint-rate-{sym}\"\nkind = \"mint-rate\"\ntoken = \"{sym}\"\nwindow_s = {}\nmax_share_of_supply = {:?}\nactions = {}\n",
+                g.mint_window_s,
+                g.mint_max_share_of_supply,
+                actions("mint-rate", &[])
             );
         } else {
             let max_usd = a.usd(a.locked) * g.outflow_max_share_of_locked;
             let _ = writeln!(
                 t,
-                "[[rule]]\nid = \"outflow-{sym}\"\nkind = \"outflow-rate\"\nchain = \"dst\"\ncontract = \"{}\"\ntokens = [\"{sym}\"]\nwindow_s = {}\nmax_usd = {:?}\n",
+                "[[rule]]\nid = \"outflow-{sym}\"\nkind = \"outflow-rate\"\nchain = \"dst\"\ncontract = \"{}\"\ntokens = [\"{sym}\"]\nwindow_s = {}\nmax_usd = {:?}\nactions = {}\n",
                 dep.gateway,
                 g.outflow_window_s,
-                max_usd.max(1.0)
+                max_usd.max(1.0),
+                actions("outflow-rate", &[])
             );
         }
     }
     t
+}
+
+/// A TOML basic string.
+fn toml_str(v: &str) -> String {
+    toml::Value::String(v.to_owned()).to_string()
 }
 
 #[cfg(test)]

@@ -44,6 +44,11 @@ CREATE TABLE IF NOT EXISTS alerts (
     body TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS alert_seq (n INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS engine_snapshot (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    seq INTEGER NOT NULL,
+    body TEXT NOT NULL
+);
 "#;
 
 /// Schema changes after the base schema, in order: migration `i` takes `PRAGMA user_version`
@@ -581,6 +586,68 @@ impl Store {
             .optional()?;
         body.map(|b| serde_json::from_str(&b).map_err(|e| corrupt("alerts", e)))
             .transpose()
+    }
+}
+
+impl Store {
+    /// The rule engine's saved state and the last event sequence number it includes.
+    pub fn snapshot(&self) -> Result<Option<(u64, String)>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT seq, body FROM engine_snapshot WHERE id = 1",
+                [],
+                |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?)),
+            )
+            .optional()?)
+    }
+
+    /// Saves the engine state that includes every event up to `seq`, and deletes those events:
+    /// nothing needs them any more (a restart loads the state and replays what follows).
+    /// Returns how many events were pruned.
+    pub fn save_snapshot(&mut self, seq: u64, body: &str) -> Result<u64> {
+        let tx = self.write_transaction()?;
+        tx.execute(
+            "INSERT OR REPLACE INTO engine_snapshot (id, seq, body) VALUES (1, ?1, ?2)",
+            params![seq as i64, body],
+        )?;
+        let n = tx.execute("DELETE FROM events WHERE seq <= ?1", params![seq as i64])?;
+        tx.commit()?;
+        Ok(n as u64)
+    }
+
+    /// Stored events after sequence number `seq`, in ingest order, with their sequence number
+    /// and the config id of their chain.
+    pub fn events_after(&self, seq: u64) -> Result<Vec<(u64, String, Event)>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT seq, chain, body FROM events WHERE seq > ?1 ORDER BY seq")?;
+        let rows = st.query_map(params![seq as i64], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (n, chain, body) = row?;
+            let e: Event = serde_json::from_str(&body).map_err(|e| corrupt("events", e))?;
+            out.push((n as u64, chain, e));
+        }
+        Ok(out)
+    }
+
+    /// The sequence number of the last event ever stored (0 before the first): the number of
+    /// events ingested, pruned or not, unless a reorg removed some.
+    pub fn last_event_seq(&self) -> Result<u64> {
+        let n: i64 = self.conn.query_row(
+            "SELECT MAX(COALESCE((SELECT MAX(seq) FROM events), 0),
+                        COALESCE((SELECT seq FROM engine_snapshot WHERE id = 1), 0))",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(n as u64)
     }
 }
 

@@ -250,7 +250,7 @@ pub(crate) async fn bridge(src_port: u16, dst_port: u16) -> Bridge {
     }
 }
 
-fn bridge_config(b: &Bridge, db: &std::path::Path, src_rpc: &str) -> String {
+pub(crate) fn bridge_config(b: &Bridge, db: &std::path::Path, src_rpc: &str) -> String {
     format!(
         r#"
 [store]

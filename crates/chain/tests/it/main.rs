@@ -5,6 +5,8 @@
 mod artifacts;
 mod attacks;
 mod cancel;
+mod crossreorg;
+mod ha;
 mod harness;
 mod ops;
 mod restart;
@@ -29,19 +31,25 @@ pub(crate) struct Guard {
 
 impl Guard {
     pub(crate) fn start(config: &str) -> Self {
+        Self::start_with_key(config, harness::KEYS[1])
+    }
+
+    /// A guard whose guardian key (under [`KEY_ENV`]) is `key`.
+    pub(crate) fn start_with_key(config: &str, key: &str) -> Self {
         let spec = match ringfence_guard::config::parse(Path::new("test.toml"), config) {
             Ok(s) => Arc::new(s),
             Err(e) => panic!("{e}"),
         };
         let (tx, alerts) = mpsc::unbounded_channel();
         let mut secrets = std::collections::HashMap::new();
-        secrets.insert(KEY_ENV.to_owned(), harness::KEYS[1].into());
+        secrets.insert(KEY_ENV.to_owned(), key.into());
         let opts = WatchOptions {
             metrics: None,
             stdout: false,
             alerts: Some(tx),
             secrets,
             started: None,
+            progress: None,
         };
         let (stop, rx) = oneshot::channel();
         let task = tokio::spawn(async move {

@@ -84,8 +84,9 @@ pub(crate) fn run(args: Args) -> CmdResult {
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let mut reports: Vec<ReplayReport> = Vec::new();
-    for s in &scenarios {
-        bar.set_prefix(s.incident.id.clone());
+    let n = scenarios.len();
+    for (k, s) in scenarios.iter().enumerate() {
+        bar.set_prefix(format!("[{}/{n}] {}", k + 1, s.incident.id));
         let b = bar.clone();
         let progress: ringfence_lab::runner::Progress = Arc::new(move |arm, done, total| {
             b.set_message(

@@ -8,6 +8,7 @@ use std::collections::VecDeque;
 use alloy::primitives::map::{AddressHashMap, B256HashMap};
 
 use alloy::primitives::{Address, B256, U256};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::alert::{Alert, Severity};
@@ -19,7 +20,7 @@ use crate::spec::{AnomalyMetric, RuleKind, TokenSpec};
 use window::SlidingSum;
 
 /// Mutable state of one rule.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[allow(
     clippy::large_enum_variant,
     reason = "one per rule, built once, never moved on the hot path"
@@ -33,43 +34,50 @@ pub(crate) enum RuleState {
     Anomaly(Anomaly),
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub(crate) struct MintRate {
     total: SlidingSum<U256>,
     total_latched: bool,
     per_minter: AddressHashMap<(SlidingSum<U256>, bool)>,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub(crate) struct OutflowRate {
     window: SlidingSum<f64>,
     latched: bool,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 struct SourceRecord {
     fields: Fields,
     block: u64,
     timestamp: u64,
     tx: B256,
     log_index: u64,
-    consumed: bool,
+    /// The destination event (transaction, log index) matched against it.
+    consumed_by: Option<(B256, u64)>,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub(crate) struct MessageMatch {
+    /// Source events by key, kept until `timeout_s` after they were seen (a delivery later than
+    /// that is judged without its source).
     sources: B256HashMap<SourceRecord>,
     order: VecDeque<(u64, B256)>,
     pending: VecDeque<Event>,
+    /// Destination events (transaction, log index) whose matched source a reorg removed: judged
+    /// again, and `source-reorged` when the source is still missing.
+    #[serde(default)]
+    rejudge: Vec<(B256, u64)>,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub(crate) struct Backing {
     latched: bool,
     pending: Option<Event>,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub(crate) struct Anomaly {
     bucket: u64,
     current: f64,
@@ -154,10 +162,14 @@ impl RuleState {
                             break;
                         }
                         s.order.pop_front();
-                        if let Some(rec) = s.sources.get(&key)
-                            && !rec.consumed
-                            && rec.timestamp == ts
-                        {
+                        // Forget the source once its timeout passed (memory stays bounded by
+                        // the window); an unmatched one is reported first.
+                        let Some(rec) = s.sources.get(&key).filter(|r| r.timestamp == ts) else {
+                            continue;
+                        };
+                        let rec = rec.clone();
+                        s.sources.remove(&key);
+                        if rec.consumed_by.is_none() {
                             let src_ev = Event {
                                 chain: b.source.chain,
                                 block: rec.block,
@@ -183,10 +195,8 @@ impl RuleState {
                     }
                 }
             }
-            (Self::Backing(s), RuleKind::Backing { .. }) => {
-                if let Some(p) = s.pending.take() {
-                    s.check(w, r, &p, out);
-                }
+            (Self::Backing(s), RuleKind::Backing { .. }) if s.pending.is_some() => {
+                s.check(w, r, ev, true, out);
             }
             _ => {}
         }
@@ -409,7 +419,7 @@ impl RuleState {
                                 timestamp: ev.timestamp,
                                 tx: ev.tx,
                                 log_index: ev.log_index,
-                                consumed: false,
+                                consumed_by: None,
                             },
                         );
                         s.order.push_back((ev.timestamp, key));
@@ -428,7 +438,7 @@ impl RuleState {
                 }
             }
             (Self::Backing(s), RuleKind::Backing { .. }) => {
-                s.check(w, r, ev, out);
+                s.check(w, r, ev, false, out);
             }
             (
                 Self::Privileged,
@@ -597,11 +607,26 @@ impl MessageMatch {
         };
         let Some(key) = fields.get(di) else { return };
         let dst = named_fields(&b.destination.event, &fields);
+        let reorged = match self
+            .rejudge
+            .iter()
+            .position(|m| *m == (ev.tx, ev.log_index))
+        {
+            Some(i) => {
+                self.rejudge.swap_remove(i);
+                true
+            }
+            None => false,
+        };
         match self.sources.get_mut(&key) {
             None => out.push(alert(
                 r,
                 Severity::Trip,
-                "no-source",
+                if reorged {
+                    "source-reorged"
+                } else {
+                    "no-source"
+                },
                 ev,
                 json!({
                     "bridge": b.id,
@@ -609,20 +634,23 @@ impl MessageMatch {
                     "destination": dst,
                     "source_chain_lagging": lagging,
                     "source_head_timestamp": w.head_ts(b.source.chain),
+                    "source_reorged": reorged,
                 }),
             )),
-            Some(rec) if rec.consumed => out.push(alert(
-                r,
-                Severity::Trip,
-                "replayed",
-                ev,
-                json!({
-                    "bridge": b.id,
-                    "destination": dst,
-                    "source": named_fields(&b.source.event, &rec.fields),
-                    "source_tx": rec.tx,
-                }),
-            )),
+            Some(rec) if rec.consumed_by.is_some_and(|c| c != (ev.tx, ev.log_index)) => {
+                out.push(alert(
+                    r,
+                    Severity::Trip,
+                    "replayed",
+                    ev,
+                    json!({
+                        "bridge": b.id,
+                        "destination": dst,
+                        "source": named_fields(&b.source.event, &rec.fields),
+                        "source_tx": rec.tx,
+                    }),
+                ))
+            }
             Some(rec) => {
                 let mut mismatched = Vec::new();
                 for (i, (name, (si, di))) in b.match_on.iter().zip(&b.match_idx).enumerate() {
@@ -636,7 +664,7 @@ impl MessageMatch {
                     }
                 }
                 if mismatched.is_empty() {
-                    rec.consumed = true;
+                    rec.consumed_by = Some((ev.tx, ev.log_index));
                 } else {
                     out.push(alert(
                         r,
@@ -650,16 +678,49 @@ impl MessageMatch {
                             "source": named_fields(&b.source.event, &rec.fields),
                             "source_tx": rec.tx,
                             "source_block": rec.block,
+                            "source_reorged": reorged,
                         }),
                     ));
                 }
             }
         }
     }
+
+    /// Destination events matched against a source event seen on the source chain after block
+    /// `fork`.
+    pub(crate) fn matched_after(&self, fork: u64) -> Vec<(B256, u64)> {
+        let mut out: Vec<_> = self
+            .sources
+            .values()
+            .filter(|r| r.block > fork)
+            .filter_map(|r| r.consumed_by)
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    /// Marks destination events to be judged again.
+    pub(crate) fn rejudge(&mut self, dst: &[(B256, u64)]) {
+        for d in dst {
+            if !self.rejudge.contains(d) {
+                self.rejudge.push(*d);
+            }
+        }
+    }
+
+    /// Source records held (bounded by the timeout window).
+    pub(crate) fn sources_held(&self) -> usize {
+        self.sources.len()
+    }
 }
 
 impl Backing {
-    fn check(&mut self, w: &World, r: u16, ev: &Event, out: &mut Vec<Alert>) {
+    /// Judges the invariant. Mid-block (`at_head` false) the state of two chains read in any
+    /// order can be momentarily inconsistent — a release read before the burn of the same
+    /// instant on the other chain — so an event that breaks it is only remembered; the
+    /// invariant is judged when a block is complete (`at_head`) and the other chain has been
+    /// read up to that event, and a trip is located at the event that broke it.
+    fn check(&mut self, w: &World, r: u16, ev: &Event, at_head: bool, out: &mut Vec<Alert>) {
         let Some(rule) = w.spec.rules.get(usize::from(r)) else {
             return;
         };
@@ -694,31 +755,29 @@ impl Backing {
         if self.latched {
             return;
         }
+        if !at_head {
+            if self.pending.is_none() {
+                self.pending = Some(*ev);
+            }
+            return;
+        }
+        let Some(p) = self.pending else { return };
         // The other chain may simply not be read up to this point yet: wait for it.
-        let other = if ev.chain == tok.chain {
+        let other = if p.chain == tok.chain {
             btok.chain
         } else {
             tok.chain
         };
-        if other != ev.chain
-            && !matches!(ev.kind, EventKind::Head)
-            && w.head_ts(other).saturating_add(*relay_delay_s) < ev.timestamp
-        {
-            self.pending = Some(*ev);
+        if other != p.chain && w.head_ts(other).saturating_add(*relay_delay_s) < p.timestamp {
             return;
         }
-        if matches!(ev.kind, EventKind::Head)
-            && w.head_ts(other).saturating_add(*relay_delay_s) < ev.timestamp
-        {
-            self.pending = Some(*ev);
-            return;
-        }
+        self.pending = None;
         self.latched = true;
         out.push(alert(
             r,
             Severity::Trip,
             "unbacked",
-            ev,
+            &p,
             json!({
                 "token": tok.id,
                 "supply": format_units(supply, tok.decimals),

@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 use std::ops::{Add, Sub};
 
 /// Sum of the values whose timestamp lies in `(now - window, now]`.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct SlidingSum<T> {
     items: VecDeque<(u64, T)>,
     sum: T,

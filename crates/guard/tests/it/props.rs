@@ -67,6 +67,16 @@ proptest! {
         prop_assert_eq!(&all, &first);
         let rest_b = run(&mut b, &events[cut..]);
         prop_assert_eq!(&all[all.len() - rest_b.len()..], &rest_b[..]);
+        // The persisted form: a snapshot through JSON, restored into a fresh engine, continues
+        // with the same findings (the daemon's restart path).
+        let mut c = engine(&rules);
+        let mut from_disk = run(&mut c, &events[..cut]);
+        let json = serde_json::to_string(&c.snapshot()).expect("serialise");
+        let (mut restored, fresh) = Engine::restore(c.spec().clone(), serde_json::from_str(&json).expect("parse"));
+        prop_assert!(fresh.is_empty());
+        prop_assert_eq!(restored.events_seen(), c.events_seen());
+        from_disk.extend(run(&mut restored, &events[cut..]));
+        prop_assert_eq!(&all, &from_disk);
     }
 
     /// The parser never panics and either accepts a config or reports located problems.

@@ -575,3 +575,88 @@ fn message_match_compares_amounts_with_a_scale_and_a_fee() {
     let a = run(&mut exact, &ok);
     assert_eq!(a.len(), 2, "{a:?}");
 }
+
+/// Found by driving the replay lab through the daemon, which reads two chains in whatever order
+/// their blocks arrive: a burn-and-release whose release (source chain) is read before the
+/// destination block that burns — where the burn is preceded by a transfer into the bridge — was
+/// judged mid-block and tripped `unbacked` on a benign transfer.
+#[test]
+fn regression_backing_is_not_judged_mid_block_across_chains() {
+    let mut e = engine(
+        r#"[[rule]]
+id = "bk"
+kind = "backing"
+token = "wBTC"
+backing_token = "BTC"
+holder = "0x4444444444444444444444444444444444444444"
+tolerance = "0""#,
+    );
+    let lockbox = addr(0x44);
+    let bridge = addr(0x55);
+    let user = addr(7);
+    let setup = [
+        head(SRC, 1, 10),
+        head(DST, 1, 10),
+        ev(
+            SRC,
+            1,
+            10,
+            EventKind::BalanceObserved {
+                token: BTC,
+                holder: lockbox,
+                balance: units(10, 8),
+            },
+        ),
+        ev(
+            DST,
+            1,
+            10,
+            EventKind::SupplyObserved {
+                token: WBTC,
+                supply: units(10, 8),
+            },
+        ),
+    ];
+    assert!(run(&mut e, &setup).is_empty());
+    // The release on the source chain is read first…
+    let release = ev(
+        SRC,
+        2,
+        20,
+        EventKind::Transfer {
+            token: BTC,
+            from: lockbox,
+            to: user,
+            amount: units(1, 8),
+        },
+    );
+    assert!(run(&mut e, &[release, head(SRC, 2, 20)]).is_empty());
+    // …then the destination block: the user's wBTC moves into the bridge, which burns it.
+    let into_bridge = ev(
+        DST,
+        2,
+        20,
+        EventKind::Transfer {
+            token: WBTC,
+            from: user,
+            to: bridge,
+            amount: units(1, 8),
+        },
+    );
+    let burn = ev(
+        DST,
+        2,
+        20,
+        EventKind::Burn {
+            token: WBTC,
+            from: bridge,
+            amount: units(1, 8),
+        },
+    );
+    let a = run(&mut e, &[into_bridge, burn, head(DST, 2, 20)]);
+    assert!(a.is_empty(), "a benign burn-and-release tripped: {a:?}");
+    // A release with no burn is still a trip, located at the release.
+    let a = run(&mut e, &[release, head(SRC, 3, 30), head(DST, 3, 30)]);
+    assert_eq!(a.len(), 1, "{a:?}");
+    assert_eq!((a[0].reason, a[0].chain, a[0].block), ("unbacked", SRC, 2));
+}

@@ -56,3 +56,31 @@ async fn a_week_of_benign_traffic_trips_nothing() {
         }
     }
 }
+
+/// The lab runs the daemon with the actions its generated config names: with a policy whose
+/// rules do not pause, the guard still trips (and reports) but the gateway is never paused, so
+/// Resolv's second mint is paid.
+#[tokio::test]
+async fn a_trip_whose_rule_has_no_pause_action_does_not_pause() {
+    require_anvil();
+    let s = Scenario::load(&repo().join("incidents/resolv-usr-2026-03.toml"))
+        .unwrap_or_else(|d| panic!("{d}"));
+    let mut policy = Policy::default();
+    policy.guard.pause_on.clear();
+    let r = replay(
+        &s,
+        &ReplayOptions {
+            policy,
+            progress: None,
+        },
+    )
+    .await
+    .expect("replay");
+    let guard = &r.arms[1];
+    assert!(guard.trips > 0, "the guard still trips");
+    assert_eq!(guard.paused_at_t_s, None, "nothing paused");
+    assert_eq!(
+        r.loss_with_guard_usd, r.replayed_loss_without_guard_usd,
+        "without a pause the guard alone prevents nothing"
+    );
+}

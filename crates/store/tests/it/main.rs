@@ -293,3 +293,41 @@ fn regression_same_as_records_show_the_shared_pause_after_migration() {
     );
     assert_eq!(a.actions[0].shared_with.as_deref(), Some("lead"));
 }
+
+/// The engine snapshot replaces the events it includes: saving it prunes them, a restart reads
+/// only what follows it, and the count of events ever stored survives the pruning.
+#[test]
+fn a_snapshot_prunes_the_events_it_includes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("g.db");
+    let mut s = Store::open(&path).expect("open");
+    assert_eq!(s.snapshot().expect("q"), None);
+    assert_eq!(s.last_event_seq().expect("q"), 0);
+    for n in 1..=10 {
+        s.commit_block("dst", &block(n, 1), &[mint(n)], &[])
+            .expect("commit");
+    }
+    assert_eq!(s.last_event_seq().expect("q"), 10);
+    assert_eq!(s.save_snapshot(6, "{\"state\":1}").expect("save"), 6);
+    assert_eq!(s.event_count().expect("count"), 4);
+    drop(s);
+    let s = Store::open(&path).expect("reopen");
+    assert_eq!(
+        s.snapshot().expect("q"),
+        Some((6, "{\"state\":1}".to_owned()))
+    );
+    let after = s.events_after(6).expect("events");
+    assert_eq!(
+        after
+            .iter()
+            .map(|(seq, _, e)| (*seq, e.block))
+            .collect::<Vec<_>>(),
+        vec![(7, 7), (8, 8), (9, 9), (10, 10)]
+    );
+    assert!(after.iter().all(|(_, c, _)| c == "dst"));
+    assert_eq!(
+        s.last_event_seq().expect("q"),
+        10,
+        "pruning keeps the count"
+    );
+}
