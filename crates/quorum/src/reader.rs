@@ -220,6 +220,34 @@ impl QuorumReader {
         agree::quorum_head(self.quorum, &heads)
     }
 
+    /// The chain id `quorum` endpoints agree on (`None`: no such agreement).
+    pub async fn chain_id(&self) -> Option<u64> {
+        let ids = join_all(self.endpoints.iter().map(|e| async move {
+            let p = e.provider().await.ok()?;
+            tokio::time::timeout(self.timeout, p.get_chain_id())
+                .await
+                .ok()?
+                .ok()
+        }))
+        .await;
+        let mut counts: Vec<(u64, usize)> = Vec::new();
+        for id in ids.into_iter().flatten() {
+            match counts.iter_mut().find(|(i, _)| *i == id) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((id, 1)),
+            }
+        }
+        let agreed: Vec<u64> = counts
+            .iter()
+            .filter(|(_, n)| *n >= self.quorum)
+            .map(|(i, _)| *i)
+            .collect();
+        match agreed[..] {
+            [id] => Some(id),
+            _ => None,
+        }
+    }
+
     /// Reads block `n` and its logs matching `query` from every endpoint and applies the
     /// agreement rule.
     pub async fn read_block(&self, n: u64, query: &LogQuery) -> Outcome {

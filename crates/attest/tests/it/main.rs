@@ -1,0 +1,1 @@
+//! Attestor tests on anvil.
