@@ -1,1 +1,4 @@
-//! Attestor tests on anvil.
+//! The verifier contracts and three attestors on real anvil chains, with a real lying proxy.
+
+mod chains;
+mod contracts;
