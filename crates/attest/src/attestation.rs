@@ -8,14 +8,14 @@ use alloy::signers::SignerSync;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol;
 use alloy::sol_types::{Eip712Domain, SolStruct, eip712_domain};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
 sol! {
     /// What an attestor signs: a destination message and the source event it was checked
     /// against. Field for field the struct of `RingfenceAttestationVerifier.sol`.
-    #[derive(Debug, PartialEq, Eq, Serialize)]
+    #[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
     struct Attestation {
         bytes32 routeId;
         uint256 srcChainId;

@@ -424,7 +424,7 @@ impl Cx {
             Some(p) => *p.get_ref(),
             None => 500,
         };
-        for (chain, _) in a.confirmations.get_ref() {
+        for chain in a.confirmations.get_ref().keys() {
             if !chain_ids.contains(chain) {
                 let ids: Vec<&str> = chain_ids.iter().map(String::as_str).collect();
                 self.err(
