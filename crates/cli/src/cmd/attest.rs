@@ -38,7 +38,11 @@ pub(crate) fn run(args: Args) -> CmdResult {
         return Ok(Outcome::Clean);
     }
     let key = ringfence_attest::AttestorKey::from_env(&cfg.key_env).map_err(anyhow::Error::from)?;
-    eprintln!("attestor {} serving on http://{}", key.address(), cfg.listen);
+    eprintln!(
+        "attestor {} serving on http://{}",
+        key.address(),
+        cfg.listen
+    );
     let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     rt.block_on(async {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<serde_json::Value>();

@@ -13,7 +13,11 @@ fn example() -> String {
 fn attest_check_accepts_the_example() {
     let o = run(&["attest", "--check", &example()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(stderr(&o).contains("ok — 1 route(s), 2 chain(s)"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("ok — 1 route(s), 2 chain(s)"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -32,7 +36,10 @@ fn attest_bad_config_exits_2_located_without_secrets() {
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
     assert!(err.contains("bad.toml:18:10"), "{err}");
-    assert!(err.contains("quorum 3 is impossible with 2 endpoint(s)"), "{err}");
+    assert!(
+        err.contains("quorum 3 is impossible with 2 endpoint(s)"),
+        "{err}"
+    );
     assert!(!err.contains("SUPERSECRETKEY") && !stdout(&o).contains("SUPERSECRETKEY"));
 }
 
@@ -44,7 +51,11 @@ fn attest_without_its_key_exits_2_and_names_only_the_variable() {
         .output()
         .expect("run");
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("RINGFENCE_ATTESTOR_KEY is not set"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("RINGFENCE_ATTESTOR_KEY is not set"),
+        "{}",
+        stderr(&o)
+    );
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_ringfence"))
         .args(["attest", &example()])
         .env("RINGFENCE_ATTESTOR_KEY", "0xdeadbeefnotakey")
