@@ -3,7 +3,7 @@
 //! stores what passes, serves it over HTTP, and reports every refusal, RPC disagreement and
 //! dissenting endpoint as a JSON value (the CLI prints them as lines on stdout).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::future::Future;
 use std::time::Duration;
 
@@ -446,13 +446,4 @@ pub async fn serve(
     let result = attestor.run(stop).await;
     let _ = http.await;
     result
-}
-
-/// Alert values for one chain id map, for tests and tools: the attestation lines only.
-pub fn attested(lines: &[Value]) -> HashMap<String, Value> {
-    lines
-        .iter()
-        .filter(|l| l["kind"] == "attested")
-        .filter_map(|l| Some((l["message_id"].as_str()?.to_owned(), l.clone())))
-        .collect()
 }

@@ -210,6 +210,19 @@ async fn two_of_three_attest_real_messages_and_none_attest_a_forged_one() {
         &d,
     )
     .await;
+    // D (a fourth attestor, outside the set) reads the source through two liars telling
+    // different lies and one honest node: no quorum, so it must halt and say so.
+    let liar2 = LyingProxy::start(&src.http()).await.expect("proxy");
+    let mut dd = start(
+        dir.path(),
+        "d",
+        ATTESTOR_KEYS[3],
+        &[liar.url(), liar2.url(), src.http()],
+        &[dst.http()],
+        source,
+        &d,
+    )
+    .await;
 
     // The forged message: the liar reports a `Sent` that never happened, and a relayer asks the
     // gateway to pay it.
@@ -218,6 +231,7 @@ async fn two_of_three_attest_real_messages_and_none_attest_a_forged_one() {
     let loot = U256::from(10u64).pow(U256::from(26u64));
     let head = src_admin.get_block_number().await.expect("head");
     for b in head..head + 6 {
+        liar2.lie(Lie::OtherHash { block: b });
         let (topics, data) = sent_log(forged_id, loot, attacker);
         liar.lie(Lie::InjectLog {
             block: b,
@@ -361,6 +375,25 @@ async fn two_of_three_attest_real_messages_and_none_attest_a_forged_one() {
     assert!(!dissent.is_empty(), "{:#?}", c.seen);
     assert!(dissent.iter().all(|l| l["endpoint"] == liar.url()));
     assert!(dissent.iter().any(|l| l["reported"] == true));
+    // D, with the liars in the majority, halted: it says so and attests nothing.
+    let lines = dd.drain().to_vec();
+    let halted = lines
+        .iter()
+        .find(|l| l["kind"] == "rpc-disagreement")
+        .unwrap_or_else(|| panic!("no rpc-disagreement from d: {lines:#?}"));
+    assert_eq!(halted["chain"], "src");
+    assert_eq!(halted["endpoints"].as_array().map(Vec::len), Some(3));
+    assert!(lines.iter().all(|l| l["kind"] != "attested"), "{lines:#?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["refusal"]["reason"] == "rpc-disagreement"),
+        "{lines:#?}"
+    );
+    for (id, _) in &real {
+        assert!(get(&dd.url, *id).await.is_none());
+    }
+
     // Whatever an attacker signs, the forged message cannot execute with these attestors.
     let forged = ringfence_attest::attestation::attestation(
         route_id("lab"),
