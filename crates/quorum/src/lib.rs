@@ -10,7 +10,7 @@
 //! keeps contradicting the quorum is counted and reported. The agreement rule itself
 //! ([`agree::decide`]) is pure. URLs are redacted in every output ([`RedactedUrl`]).
 //!
-//! With the `test-utils` feature, [`testing::LyingProxy`] is a real JSON-RPC proxy on loopback
+//! With the `test-utils` feature, `testing::LyingProxy` is a real JSON-RPC proxy on loopback
 //! that lies on demand (injects a log, drops logs, rewrites a block hash, goes down).
 
 pub mod agree;
