@@ -48,3 +48,76 @@ async fn get(State(store): State<Store>, Path(id): Path<String>) -> Response {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attestation::{Signed, attestation};
+    use crate::store::Record;
+    use alloy::primitives::{Address, Bytes, U256};
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt as _;
+
+    async fn call(app: axum::Router, path: &str) -> (StatusCode, serde_json::Value) {
+        let r = app
+            .oneshot(Request::get(path).body(Body::empty()).expect("request"))
+            .await
+            .expect("response");
+        let status = r.status();
+        let bytes = axum::body::to_bytes(r.into_body(), 1 << 20)
+            .await
+            .expect("body");
+        (status, serde_json::from_slice(&bytes).unwrap_or_default())
+    }
+
+    #[tokio::test]
+    async fn serves_what_was_signed_and_nothing_else() {
+        let store = Store::memory().expect("store");
+        let id = B256::repeat_byte(4);
+        let a = attestation(
+            B256::repeat_byte(1),
+            1,
+            B256::repeat_byte(2),
+            3,
+            id,
+            B256::repeat_byte(5),
+            U256::MAX,
+            Address::repeat_byte(6),
+        );
+        let signed = Signed {
+            signer: Address::repeat_byte(7),
+            signature: Bytes::from(vec![9u8; 65]),
+        };
+        store
+            .insert(&Record {
+                route: "lab".into(),
+                attestation: a,
+                signed,
+                block: 12,
+                timestamp: 100,
+            })
+            .expect("insert");
+        let app = router(store);
+        let (s, v) = call(app.clone(), &format!("/attestations/{id}")).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(v["route"], "lab");
+        assert_eq!(
+            v["attestation"]["amount"],
+            serde_json::to_value(U256::MAX).expect("json")
+        );
+        assert_eq!(
+            v["signatures"][0]["signer"],
+            Address::repeat_byte(7).to_string()
+        );
+        let (s, _) = call(app.clone(), &format!("/attestations/{}", B256::ZERO)).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        let (s, v) = call(app, "/attestations/0x12").await;
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+        assert!(
+            v["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("64 hex digits"))
+        );
+    }
+}
