@@ -31,8 +31,8 @@ struct Chain {
     reader: QuorumReader,
     query: LogQuery,
     next: u64,
-    /// Timestamps of blocks read, by number (recent ones).
-    read: BTreeMap<u64, u64>,
+    /// Hash and timestamp of the blocks read, by number (recent ones).
+    read: BTreeMap<u64, (B256, u64)>,
     halted: Option<Disagreement>,
 }
 
@@ -251,6 +251,29 @@ impl Attestor {
                 .await;
             match out {
                 Outcome::Confirmed(b) => {
+                    let prev = n.checked_sub(1).and_then(|p| self.chains[c].read.get(&p));
+                    if let Some((prev_hash, _)) = prev
+                        && *prev_hash != b.header.parent_hash
+                    {
+                        // A reorg: forget the previous block and what was read in it, and read
+                        // it again (walking back one block per mismatch to the fork point).
+                        let back = n - 1;
+                        self.alert(json!({
+                            "kind": "reorg", "chain": self.chains[c].id, "block": back,
+                            "action": "re-reading; events of the replaced blocks are forgotten",
+                        }));
+                        self.chains[c].read.remove(&back);
+                        self.chains[c].next = back;
+                        for r in &mut self.routes {
+                            if r.src == c {
+                                r.sources.retain(|e| e.block < back);
+                            }
+                            if r.dst == c {
+                                r.pending.retain(|m| m.block < back);
+                            }
+                        }
+                        continue;
+                    }
                     for d in &b.dissenting {
                         self.alert(json!({
                             "kind": "rpc-dissent", "chain": self.chains[c].id, "block": n,
@@ -264,7 +287,7 @@ impl Attestor {
                     if ch.halted.take().is_some() {
                         tracing::info!(chain = %ch.id, block = n, "quorum restored");
                     }
-                    ch.read.insert(n, ts);
+                    ch.read.insert(n, (b.header.hash, ts));
                     while ch.read.len() > 4096 {
                         ch.read.pop_first();
                     }
@@ -351,8 +374,8 @@ impl Attestor {
         let source_head = src.last_read();
         let read_until = source_head
             .and_then(|h| h.checked_sub(r.policy.confirmations))
-            .and_then(|b| src.read.range(..=b).next_back().map(|(_, t)| *t));
-        let now = dst.read.last_key_value().map_or(0, |(_, t)| *t);
+            .and_then(|b| src.read.range(..=b).next_back().map(|(_, (_, t))| *t));
+        let now = dst.read.last_key_value().map_or(0, |(_, (_, t))| *t);
         let window = r.policy.max_amount.map_or(Ok(U256::ZERO), |(_, w)| {
             self.store.attested_since(&r.cfg.id, now.saturating_sub(w))
         })?;

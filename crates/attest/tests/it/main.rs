@@ -2,4 +2,5 @@
 
 mod chains;
 mod contracts;
+mod reorg;
 mod three;

@@ -16,15 +16,15 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::chains::*;
 
-struct Running {
-    url: String,
+pub(crate) struct Running {
+    pub(crate) url: String,
     alerts: UnboundedReceiver<Value>,
     seen: Vec<Value>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl Running {
-    fn drain(&mut self) -> &[Value] {
+    pub(crate) fn drain(&mut self) -> &[Value] {
         while let Ok(v) = self.alerts.try_recv() {
             self.seen.push(v);
         }
@@ -41,7 +41,7 @@ impl Drop for Running {
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn start(
+pub(crate) async fn start(
     dir: &std::path::Path,
     name: &str,
     key: &str,
@@ -113,7 +113,7 @@ verifier = "{verifier}"
     }
 }
 
-async fn get(url: &str, id: B256) -> Option<Value> {
+pub(crate) async fn get(url: &str, id: B256) -> Option<Value> {
     let r = reqwest::get(format!("{url}/attestations/{id}"))
         .await
         .ok()?;
