@@ -88,7 +88,14 @@ async fn a_source_event_reorged_out_is_never_attested() {
         .await
         .expect("r");
     assert!(lock.status());
-    request(&relayer, d.gateway, id, amount, Address::repeat_byte(0x77)).await;
+    let at = request(&relayer, d.gateway, id, amount, Address::repeat_byte(0x77)).await;
+    let request_ts = dst_admin
+        .get_block_by_number(at.into())
+        .await
+        .expect("rpc")
+        .expect("block")
+        .header
+        .timestamp;
     let t = Instant::now();
     while !a
         .drain()
@@ -104,6 +111,12 @@ async fn a_source_event_reorged_out_is_never_attested() {
         .raw_request::<_, serde_json::Value>("anvil_reorg".into(), (1u64, Vec::<()>::new()))
         .await
         .expect("anvil_reorg");
+    // The new blocks come after the request on the destination (anvil's clocks are separate),
+    // so the attestor has read the source past the request and can refuse for good.
+    src_admin
+        .raw_request::<_, serde_json::Value>("evm_setNextBlockTimestamp".into(), (request_ts + 5,))
+        .await
+        .expect("time");
     for _ in 0..4 {
         src_admin
             .raw_request::<_, serde_json::Value>("evm_mine".into(), ())
@@ -136,10 +149,14 @@ async fn a_source_event_reorged_out_is_never_attested() {
             );
             break;
         }
-        assert!(
-            t.elapsed() < Duration::from_secs(20),
-            "no refusal: {lines:#?}"
-        );
+        if t.elapsed() > Duration::from_secs(20) {
+            let mut ts = Vec::new();
+            for n in 5..12u64 {
+                let b = src_admin.get_block_by_number(n.into()).await.expect("rpc");
+                ts.push(b.map(|b| (n, b.header.timestamp)));
+            }
+            panic!("no refusal: {lines:?} src {ts:?} request_ts {request_ts}");
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(get(&a.url, id).await.is_none());
