@@ -467,7 +467,14 @@ mod tests {
         ) {
             let r = route();
             let msg = ev(60, 500, msg_id, msg_amount, msg_to);
-            let sources: Vec<Decoded> = srcs.iter().map(|&(b, i, a, t)| ev(b, 400, i, a, t)).collect();
+            let sources: Vec<Decoded> = srcs
+                .iter()
+                .enumerate()
+                .map(|(n, &(b, i, a, t))| Decoded {
+                    tx_hash: B256::with_last_byte(n as u8 + 1),
+                    ..ev(b, 400, i, a, t)
+                })
+                .collect();
             let c = Context {
                 source_head: Some(head),
                 already_attested: attested,

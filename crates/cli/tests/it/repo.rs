@@ -7,14 +7,7 @@ use std::path::Path;
 use crate::root;
 
 /// Folders that are built or installed, not written.
-const SKIP: &[&str] = &[
-    ".git",
-    "target",
-    "node_modules",
-    "test-artifacts",
-    ".tools",
-    "out",
-];
+const SKIP: &[&str] = &[".git", "target", "node_modules", "test-artifacts", ".tools", "out"];
 
 fn walk(dir: &Path, hits: &mut Vec<String>, seen: &mut usize) {
     let Ok(entries) = std::fs::read_dir(dir) else {
