@@ -37,6 +37,12 @@ section "ringfence lint $SPEC — dangerous infrastructure assumptions (exit 1 =
 section "ringfence stress $SPEC --fail resolv-service-role — Resolv 2026: one KMS key mints 80M unbacked USR"
 "$rf" stress "$SPEC" --fail resolv-service-role
 
+section "ringfence stress $SPEC --fail resolv-service-role --uncertainty 10000 — the same with every input over its sourced range"
+"$rf" stress "$SPEC" --fail resolv-service-role --uncertainty 10000 --seed 1
+
+section "ringfence stress $SPEC --calibrate examples/calibration.toml — fitted on Resolv, validated unchanged on KelpDAO → Aave"
+"$rf" stress "$SPEC" --calibrate examples/calibration.toml
+
 section "ringfence stress $SPEC --fail kelp-rseth-dvn — KelpDAO 2026: a 1-of-1 DVN attests a forged message"
 "$rf" stress "$SPEC" --fail kelp-rseth-dvn
 

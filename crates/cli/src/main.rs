@@ -50,6 +50,9 @@ enum Command {
     /// Follow live EVM chains and trip circuit breakers (alerts, pause transactions) in the
     /// exploit's first block.
     Watch(cmd::watch::Args),
+    /// Sign EIP-712 attestations only for messages whose source event a quorum of RPC
+    /// endpoints confirmed: ringfence as a required verifier (k of n attestors).
+    Attest(cmd::attest::Args),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +68,7 @@ fn main() -> ExitCode {
         Command::Replay(a) => cmd::replay::run(a),
         Command::Serve(a) => cmd::serve::run(a),
         Command::Watch(a) => cmd::watch::run(a),
+        Command::Attest(a) => cmd::attest::run(a),
     };
     cmd::finish(result)
 }

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use ringfence_model::{Diagnostics, Model};
 
+pub(crate) mod attest;
 pub(crate) mod check;
 pub(crate) mod exposure;
 pub(crate) mod import;

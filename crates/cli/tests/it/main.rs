@@ -1,5 +1,6 @@
 //! The `ringfence` binary as a user runs it: outputs, exit codes and error messages.
 
+mod attest;
 mod first_hour;
 mod repo;
 mod stress;

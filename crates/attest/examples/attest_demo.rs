@@ -1,0 +1,349 @@
+//! The attestor demo on two local anvil chains (source on 8545 with chain id 1, destination on
+//! 8546 with chain id 10), matching `examples/attest/ringfence-attest.toml`:
+//!
+//! - `deploy`: the lab's source (a token locked by `LabSource`) and, on the destination, a 2-of-3
+//!   `RingfenceAttestationVerifier` over the three demo attestor keys and a
+//!   `RingfenceAttestedGateway` minting wUSD.
+//! - `benign`: a user locks 1,000 USD; the relayer requests the delivery, collects attestations
+//!   from the attestors' HTTP services and delivers with two of them.
+//! - `forged`: the relayer requests a 10,000,000 wUSD delivery that no source event backs; no
+//!   attestor signs it and the delivery reverts.
+//!
+//! Other ports: `RINGFENCE_DEMO_PORTS=SRC,DST`. Attestor URLs: `RINGFENCE_ATTESTORS` (comma-separated, default the demo's three on
+//! 127.0.0.1:9470-9472). The demo keys are public test keys: never give them value.
+
+use std::time::{Duration, Instant};
+
+use alloy::network::TransactionBuilder;
+use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::rpc::types::TransactionRequest;
+use alloy::signers::local::PrivateKeySigner;
+use alloy::sol;
+use alloy::sol_types::SolValue;
+use ringfence_attest::attestation::route_id;
+
+sol! {
+    #[sol(rpc)]
+    interface IToken {
+        function mint(address to, uint256 amount) external;
+        function grantRole(bytes32 role, address account) external;
+        function approve(address spender, uint256 amount) external returns (bool);
+        function balanceOf(address who) external view returns (uint256);
+    }
+    #[sol(rpc)]
+    interface ISource {
+        function setRoute(bytes32 asset, address token, bool burn_) external;
+        function send(bytes32 id, bytes32 asset, uint256 amount, address recipient) external;
+    }
+    struct Attestation {
+        bytes32 routeId;
+        uint256 srcChainId;
+        bytes32 srcTxHash;
+        uint256 srcLogIndex;
+        bytes32 messageId;
+        bytes32 asset;
+        uint256 amount;
+        address recipient;
+    }
+    #[sol(rpc)]
+    interface IGateway {
+        function setRoute(bytes32 asset, address token, bool mints) external;
+        function request(bytes32 id, bytes32 asset, uint256 amount, address recipient) external;
+        function deliver(Attestation calldata a, bytes[] calldata signatures) external;
+    }
+}
+
+/// anvil accounts: 0 deployer, 1 relayer, 2 user.
+const KEYS: [&str; 3] = [
+    "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+    "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+    "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+];
+/// The demo attestors' public test keys.
+const ATTESTORS: [&str; 3] = [
+    "0x1111111111111111111111111111111111111111111111111111111111111111",
+    "0x2222222222222222222222222222222222222222222222222222222222222222",
+    "0x3333333333333333333333333333333333333333333333333333333333333333",
+];
+const ASSET: B256 = B256::repeat_byte(0xa5);
+/// Where `deploy` puts the contracts on fresh chains (deployer nonces 0-2).
+const SOURCE: &str = "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0";
+const GATEWAY: &str = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512";
+const WUSD: &str = "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0";
+
+type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+/// Source and destination ports: `RINGFENCE_DEMO_PORTS` ("8545,8546" by default).
+fn ports() -> (u16, u16) {
+    let v = std::env::var("RINGFENCE_DEMO_PORTS").unwrap_or_default();
+    let mut it = v.split(',').filter_map(|p| p.trim().parse().ok());
+    (it.next().unwrap_or(8545), it.next().unwrap_or(8546))
+}
+
+fn provider(dst: bool, i: usize) -> Res<DynProvider> {
+    let port = if dst { ports().1 } else { ports().0 };
+    let key: PrivateKeySigner = KEYS[i].parse()?;
+    Ok(ProviderBuilder::new()
+        .wallet(key)
+        .connect_http(format!("http://127.0.0.1:{port}").parse()?)
+        .erased())
+}
+
+fn address(i: usize) -> Res<Address> {
+    Ok(KEYS[i].parse::<PrivateKeySigner>()?.address())
+}
+
+async fn deploy(p: &DynProvider, name: &str, args: Vec<u8>) -> Res<Address> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("../../contracts/out/{name}.json"));
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path)?)?;
+    let mut code = v["bytecode"]
+        .as_str()
+        .ok_or("no bytecode")?
+        .parse::<Bytes>()?
+        .to_vec();
+    code.extend(args);
+    let r = p
+        .send_transaction(TransactionRequest::default().with_deploy_code(code))
+        .await?
+        .get_receipt()
+        .await?;
+    Ok(r.contract_address.ok_or("no address")?)
+}
+
+async fn ok(r: alloy::rpc::types::TransactionReceipt, what: &str) -> Res<()> {
+    if r.status() {
+        Ok(())
+    } else {
+        Err(format!("{what} reverted").into())
+    }
+}
+
+async fn deploy_all() -> Res<()> {
+    let (src, dst) = (provider(false, 0)?, provider(true, 0)?);
+    let token_args = |s: &str| -> Res<Vec<u8>> {
+        Ok((s.to_owned(), s.to_owned(), U256::from(18u8), address(0)?).abi_encode_params())
+    };
+    // Source: USD (nonce 0), a minter grant (1), LabSource (2).
+    let usd = deploy(&src, "GuardedToken", token_args("USD")?).await?;
+    let t = IToken::new(usd, &src);
+    ok(
+        t.grantRole(keccak256("MINTER_ROLE"), address(0)?)
+            .send()
+            .await?
+            .get_receipt()
+            .await?,
+        "grant",
+    )
+    .await?;
+    let source = deploy(&src, "LabSource", Vec::new()).await?;
+    let s = ISource::new(source, &src);
+    ok(
+        s.setRoute(ASSET, usd, false)
+            .send()
+            .await?
+            .get_receipt()
+            .await?,
+        "route",
+    )
+    .await?;
+    let big = U256::from(10u64).pow(U256::from(30u64));
+    ok(
+        t.mint(address(2)?, big).send().await?.get_receipt().await?,
+        "mint",
+    )
+    .await?;
+    let user = provider(false, 2)?;
+    ok(
+        IToken::new(usd, &user)
+            .approve(source, big)
+            .send()
+            .await?
+            .get_receipt()
+            .await?,
+        "approve",
+    )
+    .await?;
+    // Destination: verifier (nonce 0), gateway (1), wUSD (2).
+    let attestors: Vec<Address> = ATTESTORS
+        .iter()
+        .map(|k| k.parse::<PrivateKeySigner>().map(|s| s.address()))
+        .collect::<Result<_, _>>()?;
+    let args = (attestors.clone(), U256::from(2u64), address(0)?, 3600u64).abi_encode_params();
+    let verifier = deploy(&dst, "RingfenceAttestationVerifier", args).await?;
+    let args = (verifier, route_id("lab"), U256::from(1u64), address(0)?).abi_encode_params();
+    let gateway = deploy(&dst, "RingfenceAttestedGateway", args).await?;
+    let wusd = deploy(&dst, "GuardedToken", token_args("wUSD")?).await?;
+    let w = IToken::new(wusd, &dst);
+    ok(
+        w.grantRole(keccak256("MINTER_ROLE"), gateway)
+            .send()
+            .await?
+            .get_receipt()
+            .await?,
+        "grant",
+    )
+    .await?;
+    let g = IGateway::new(gateway, &dst);
+    ok(
+        g.setRoute(ASSET, wusd, true)
+            .send()
+            .await?
+            .get_receipt()
+            .await?,
+        "route",
+    )
+    .await?;
+    println!(
+        "{}",
+        serde_json::json!({"source": source, "usd": usd, "verifier": verifier, "gateway": gateway, "wusd": wusd, "attestors": attestors, "threshold": 2})
+    );
+    Ok(())
+}
+
+fn attestor_urls() -> Vec<String> {
+    std::env::var("RINGFENCE_ATTESTORS")
+        .unwrap_or_else(|_| {
+            "http://127.0.0.1:9470,http://127.0.0.1:9471,http://127.0.0.1:9472".into()
+        })
+        .split(',')
+        .map(|s| s.trim().to_owned())
+        .collect()
+}
+
+/// Polls the attestors for `id` until `need` signatures or `wait` passes.
+async fn collect(
+    id: B256,
+    need: usize,
+    wait: Duration,
+) -> (Option<Attestation>, Vec<(Address, Bytes)>) {
+    let start = Instant::now();
+    let client = reqwest::Client::new();
+    loop {
+        let mut att = None;
+        let mut sigs: Vec<(Address, Bytes)> = Vec::new();
+        for url in attestor_urls() {
+            let Ok(r) = client.get(format!("{url}/attestations/{id}")).send().await else {
+                continue;
+            };
+            let Ok(v) = r.json::<serde_json::Value>().await else {
+                continue;
+            };
+            let Ok(a) =
+                serde_json::from_value::<ringfence_attest::Attestation>(v["attestation"].clone())
+            else {
+                continue;
+            };
+            for s in v["signatures"].as_array().into_iter().flatten() {
+                if let (Some(Ok(signer)), Some(Ok(sig))) = (
+                    s["signer"].as_str().map(str::parse::<Address>),
+                    s["signature"].as_str().map(str::parse::<Bytes>),
+                ) {
+                    sigs.push((signer, sig));
+                }
+            }
+            att = Some(Attestation {
+                routeId: a.routeId,
+                srcChainId: a.srcChainId,
+                srcTxHash: a.srcTxHash,
+                srcLogIndex: a.srcLogIndex,
+                messageId: a.messageId,
+                asset: a.asset,
+                amount: a.amount,
+                recipient: a.recipient,
+            });
+        }
+        sigs.sort_by_key(|(a, _)| *a);
+        sigs.dedup_by_key(|(a, _)| *a);
+        if sigs.len() >= need || start.elapsed() > wait {
+            return (att, sigs);
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+async fn transfer(forged: bool) -> Res<()> {
+    let relayer = provider(true, 1)?;
+    let gateway: Address = GATEWAY.parse()?;
+    let recipient = Address::repeat_byte(0x77);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_nanos();
+    let id = keccak256(format!("demo {nanos}"));
+    let tokens = if forged { 10_000_000u64 } else { 1_000 };
+    let amount = U256::from(tokens) * U256::from(10u64).pow(U256::from(18u64));
+    let mut source_block = None;
+    if !forged {
+        let user = provider(false, 2)?;
+        let r = ISource::new(SOURCE.parse()?, &user)
+            .send(id, ASSET, amount, recipient)
+            .send()
+            .await?
+            .get_receipt()
+            .await?;
+        source_block = r.block_number;
+        ok(r, "lock").await?;
+    }
+    let g = IGateway::new(gateway, &relayer);
+    ok(
+        g.request(id, ASSET, amount, recipient)
+            .send()
+            .await?
+            .get_receipt()
+            .await?,
+        "request",
+    )
+    .await?;
+    let started = Instant::now();
+    let wait = Duration::from_secs(if forged { 15 } else { 60 });
+    let (att, sigs) = collect(id, 2, wait).await;
+    let signers: Vec<Address> = sigs.iter().map(|(a, _)| *a).collect();
+    let a = att.unwrap_or(Attestation {
+        routeId: route_id("lab"),
+        srcChainId: U256::from(1u64),
+        srcTxHash: B256::ZERO,
+        srcLogIndex: U256::ZERO,
+        messageId: id,
+        asset: ASSET,
+        amount,
+        recipient,
+    });
+    let call = g
+        .deliver(a, sigs.into_iter().map(|(_, s)| s).collect())
+        .gas(1_000_000);
+    let outcome = match call.call().await {
+        Err(e) => format!("reverted: {e}"),
+        Ok(_) => {
+            let r = call.send().await?.get_receipt().await?;
+            if r.status() {
+                "delivered".to_owned()
+            } else {
+                "reverted".to_owned()
+            }
+        }
+    };
+    let bal = IToken::new(WUSD.parse()?, &relayer)
+        .balanceOf(recipient)
+        .call()
+        .await?;
+    println!(
+        "{}",
+        serde_json::json!({
+            "message_id": id, "forged": forged, "amount": amount.to_string(), "source_block": source_block,
+            "attestors_signed": signers, "seconds_to_attestations": started.elapsed().as_secs_f64(),
+            "delivery": outcome, "recipient_balance": bal.to_string(),
+        })
+    );
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> Res<()> {
+    match std::env::args().nth(1).as_deref() {
+        Some("deploy") => deploy_all().await,
+        Some("benign") => transfer(false).await,
+        Some("forged") => transfer(true).await,
+        _ => Err("usage: attest_demo deploy | benign | forged".into()),
+    }
+}

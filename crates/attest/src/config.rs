@@ -1,0 +1,944 @@
+//! The attestor's config: the guard's `[[chain]]` and `[[bridge]]` entries (a chain may list
+//! several endpoints and a quorum) plus `[attestor]`. Every problem is reported at once with its
+//! file, line, column, entity and a fix. The guard's other sections (`store`, `token`, `action`,
+//! `rule`) may be present and are not read.
+
+use std::collections::{BTreeMap, HashSet};
+use std::net::SocketAddr;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use alloy::json_abi::Event;
+use alloy::primitives::{Address, U256};
+use ringfence_model::diag::{Diagnostic, Diagnostics, SourceFile};
+use ringfence_quorum::RedactedUrl;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
+
+use crate::error::{Error, Result};
+
+/// The attestor's settings.
+#[derive(Clone, Debug)]
+pub struct AttestorConfig {
+    /// The environment variable holding the attestor's private key (never the key itself).
+    pub key_env: String,
+    /// Where the HTTP service listens.
+    pub listen: SocketAddr,
+    /// The SQLite file of signed attestations (relative paths as written).
+    pub store: PathBuf,
+    /// How often the chains are polled.
+    pub poll_ms: u64,
+    /// The chains (only those the served routes use).
+    pub chains: Vec<ChainConfig>,
+    /// The routes served.
+    pub routes: Vec<RouteConfig>,
+}
+
+/// A chain read through a quorum of endpoints. `Debug` shows the endpoints redacted.
+#[derive(Clone, Debug)]
+pub struct ChainConfig {
+    /// Config id.
+    pub id: String,
+    /// EVM chain id; when absent it is asked of the endpoints at start (they must agree).
+    pub chain_id: Option<u64>,
+    /// Endpoints (http(s) or ws(s)).
+    pub rpc: Vec<RedactedUrl>,
+    /// Identical answers needed (default: a majority).
+    pub quorum: Option<usize>,
+    /// First block to read (default: the quorum head at start).
+    pub start_block: Option<u64>,
+}
+
+/// One side of a route.
+#[derive(Clone, Debug)]
+pub struct EndConfig {
+    /// The chain's config id.
+    pub chain: String,
+    /// The contract emitting the event.
+    pub contract: Address,
+    /// The event.
+    pub event: Event,
+}
+
+/// A route the attestor serves: a source event that must exist before a destination message may
+/// be attested.
+#[derive(Clone, Debug)]
+pub struct RouteConfig {
+    /// Config id (the attestation's route id is its keccak256).
+    pub id: String,
+    /// The source event.
+    pub source: EndConfig,
+    /// The destination message (e.g. the gateway's `Requested`).
+    pub destination: EndConfig,
+    /// Parameters compared.
+    pub match_on: Vec<String>,
+    /// The parameter carrying the message id.
+    pub key: String,
+    /// Destination parameters for the attestation's asset, amount and recipient.
+    pub asset: String,
+    /// See `asset`.
+    pub amount: String,
+    /// See `asset`.
+    pub recipient: String,
+    /// The `RingfenceAttestationVerifier` on the destination chain (the EIP-712 domain).
+    pub verifier: Address,
+    /// Refuse for this long after the verifier's attestor set changes.
+    pub verifier_timelock_s: u64,
+    /// At most this many token units attested per window, if set.
+    pub max_amount: Option<(U256, u64)>,
+    /// Blocks on top of the source event before it counts.
+    pub confirmations: u64,
+}
+
+/// Reads and validates the config at `path`.
+pub fn load(path: &Path) -> Result<AttestorConfig> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    parse(path, &text).map_err(Error::Invalid)
+}
+
+type S = Spanned<String>;
+
+#[derive(Deserialize)]
+struct RawAttestor {
+    key_env: S,
+    listen: S,
+    store: S,
+    routes: Spanned<Vec<S>>,
+    confirmations: Spanned<BTreeMap<String, Spanned<u64>>>,
+    poll_ms: Option<Spanned<u64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Rpc {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Deserialize)]
+struct RawChain {
+    id: S,
+    rpc: Spanned<Rpc>,
+    chain_id: Option<u64>,
+    quorum: Option<Spanned<usize>>,
+    start_block: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEnd {
+    chain: S,
+    contract: S,
+    event: S,
+}
+
+#[derive(Deserialize)]
+struct RawBridge {
+    id: S,
+    source: RawEnd,
+    destination: RawEnd,
+    match_on: Spanned<Vec<S>>,
+    key: Option<S>,
+    verifier: Option<S>,
+    verifier_timelock_s: Option<u64>,
+    max_amount: Option<S>,
+    window_s: Option<Spanned<u64>>,
+    asset: Option<S>,
+    amount: Option<S>,
+    recipient: Option<S>,
+}
+
+const TOP: &[&str] = &[
+    "attestor", "chain", "bridge", "store", "token", "action", "rule",
+];
+const ATTESTOR_KEYS: &[&str] = &[
+    "key_env",
+    "listen",
+    "store",
+    "routes",
+    "confirmations",
+    "poll_ms",
+];
+/// The guard's chain keys (not used by the attestor) are allowed so one file serves both.
+const CHAIN_KEYS: &[&str] = &[
+    "id",
+    "rpc",
+    "chain_id",
+    "quorum",
+    "start_block",
+    "confirmations",
+    "poll_ms",
+    "max_block_range",
+    "stale_after_s",
+];
+const BRIDGE_KEYS: &[&str] = &[
+    "id",
+    "source",
+    "destination",
+    "match_on",
+    "key",
+    "verifier",
+    "verifier_timelock_s",
+    "max_amount",
+    "window_s",
+    "asset",
+    "amount",
+    "recipient",
+];
+
+struct Cx {
+    loc: SourceFile,
+    diags: Vec<Diagnostic>,
+}
+
+fn list(items: &[&str]) -> String {
+    items
+        .iter()
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Validates a config given as text (`path` only names it in diagnostics).
+pub fn parse(path: &Path, text: &str) -> std::result::Result<AttestorConfig, Diagnostics> {
+    let mut cx = Cx {
+        loc: SourceFile::new(path, text),
+        diags: Vec::new(),
+    };
+    let cfg = cx.parse(text);
+    let mut diags = cx.diags;
+    diags.sort_by(|a, b| (a.line, a.column, &a.message).cmp(&(b.line, b.column, &b.message)));
+    diags.dedup();
+    match cfg {
+        Some(c) if diags.is_empty() => Ok(c),
+        _ => Err(Diagnostics(diags)),
+    }
+}
+
+impl Cx {
+    fn err(
+        &mut self,
+        span: Option<Range<usize>>,
+        entity: Option<&str>,
+        msg: impl Into<String>,
+        help: impl Into<String>,
+    ) {
+        let d = self.loc.diagnostic(span, entity, msg, help);
+        self.diags.push(d);
+    }
+
+    fn entry<T: DeserializeOwned>(
+        &mut self,
+        v: &Spanned<DeValue<'_>>,
+        keys: &[&str],
+        what: &str,
+    ) -> Option<T> {
+        let DeValue::Table(t) = v.get_ref() else {
+            self.err(
+                Some(v.span()),
+                None,
+                format!("`{what}` must be a table"),
+                "",
+            );
+            return None;
+        };
+        let id = t
+            .get("id")
+            .and_then(|v| v.get_ref().as_str())
+            .map(str::to_owned);
+        let mut ok = true;
+        for (k, _) in t.iter() {
+            let key: &str = k.get_ref().as_ref();
+            if !keys.contains(&key) {
+                ok = false;
+                self.err(
+                    Some(k.span()),
+                    id.as_deref(),
+                    format!("unknown key `{key}` in {what}"),
+                    format!("allowed keys here: {}", list(keys)),
+                );
+            }
+        }
+        match T::deserialize(ValueDeserializer::from(v.clone())) {
+            Ok(x) if ok => Some(x),
+            Ok(_) => None,
+            Err(e) => {
+                let span = e.span().or_else(|| Some(v.span()));
+                self.err(
+                    span,
+                    id.as_deref(),
+                    format!("{what}: {}", e.message().trim()),
+                    "",
+                );
+                None
+            }
+        }
+    }
+
+    fn address(&mut self, s: &S, entity: &str) -> Option<Address> {
+        match Address::from_str(s.get_ref().trim()) {
+            Ok(a) => Some(a),
+            Err(_) => {
+                self.err(
+                    Some(s.span()),
+                    Some(entity),
+                    format!("`{}` is not an address", s.get_ref()),
+                    "write a 20-byte hex address, e.g. \"0x5FbDB2315678afecb367f032d93F642f64180aa3\"",
+                );
+                None
+            }
+        }
+    }
+
+    fn parse(&mut self, text: &str) -> Option<AttestorConfig> {
+        let (root, errors) = DeTable::parse_recoverable(text);
+        for e in &errors {
+            self.err(
+                e.span(),
+                None,
+                format!("TOML syntax: {}", e.message().trim()),
+                "",
+            );
+        }
+        let root = root.into_inner();
+        let (mut attestor, mut chains, mut bridges) = (None, Vec::new(), Vec::new());
+        for (k, v) in root.iter() {
+            let name: &str = k.get_ref().as_ref();
+            match (name, v.get_ref()) {
+                ("attestor", DeValue::Table(_)) => attestor = Some(v.clone()),
+                ("chain", DeValue::Array(a)) => chains.extend(a.iter().cloned()),
+                ("bridge", DeValue::Array(a)) => bridges.extend(a.iter().cloned()),
+                ("attestor" | "chain" | "bridge", _) => self.err(
+                    Some(v.span()),
+                    None,
+                    format!("`{name}` has the wrong shape"),
+                    if name == "attestor" {
+                        "write `[attestor]`".to_owned()
+                    } else {
+                        format!("write `[[{name}]]`")
+                    },
+                ),
+                (n, _) if TOP.contains(&n) => {
+                    tracing::debug!(section = n, "guard section, not read by the attestor");
+                }
+                _ => self.err(
+                    Some(k.span()),
+                    None,
+                    format!("unknown section `{name}`"),
+                    format!("sections are {}", list(TOP)),
+                ),
+            }
+        }
+        let Some(attestor) = attestor else {
+            self.err(
+                None,
+                None,
+                "missing `[attestor]`",
+                "add `[attestor]` with `key_env`, `listen`, `store`, `routes` and `confirmations`",
+            );
+            return None;
+        };
+        let a: RawAttestor = self.entry(&attestor, ATTESTOR_KEYS, "attestor")?;
+
+        let raw_chains: Vec<RawChain> = chains
+            .iter()
+            .filter_map(|v| self.entry(v, CHAIN_KEYS, "chain"))
+            .collect();
+        let chain_ids: Vec<String> = raw_chains.iter().map(|c| c.id.get_ref().clone()).collect();
+        let mut all_chains = Vec::new();
+        let mut seen = HashSet::new();
+        for c in raw_chains {
+            if !seen.insert(c.id.get_ref().clone()) {
+                self.err(
+                    Some(c.id.span()),
+                    Some(c.id.get_ref()),
+                    format!("duplicate chain id `{}`", c.id.get_ref()),
+                    "give every chain a different id",
+                );
+            }
+            if let Some(c) = self.chain(c) {
+                all_chains.push(c);
+            }
+        }
+
+        let raw_bridges: Vec<RawBridge> = bridges
+            .iter()
+            .filter_map(|v| self.entry(v, BRIDGE_KEYS, "bridge"))
+            .collect();
+        let bridge_ids: Vec<String> = raw_bridges.iter().map(|b| b.id.get_ref().clone()).collect();
+        let key_env = a.key_env.get_ref().trim().to_owned();
+        let looks_like_key = key_env.trim_start_matches("0x").len() >= 60
+            && key_env
+                .trim_start_matches("0x")
+                .chars()
+                .all(|c| c.is_ascii_hexdigit());
+        let valid_name = !key_env.is_empty()
+            && key_env
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+            && !key_env.starts_with(|c: char| c.is_ascii_digit());
+        if looks_like_key || !valid_name {
+            self.err(
+                Some(a.key_env.span()),
+                Some("attestor"),
+                "`key_env` must name an environment variable (A-Z, 0-9, _)",
+                "never put a private key in the config; export it, e.g. RINGFENCE_ATTESTOR_KEY=0x…",
+            );
+        }
+        let listen = match a.listen.get_ref().parse::<SocketAddr>() {
+            Ok(l) => Some(l),
+            Err(_) => {
+                self.err(
+                    Some(a.listen.span()),
+                    Some("attestor"),
+                    format!("`{}` is not an address and port", a.listen.get_ref()),
+                    "write e.g. listen = \"127.0.0.1:9470\"",
+                );
+                None
+            }
+        };
+        if a.store.get_ref().trim().is_empty() {
+            self.err(
+                Some(a.store.span()),
+                Some("attestor"),
+                "`store` is empty",
+                "name a SQLite file, e.g. store = \"attestor.db\"",
+            );
+        }
+        let poll_ms = match &a.poll_ms {
+            Some(p) if *p.get_ref() == 0 => {
+                self.err(
+                    Some(p.span()),
+                    Some("attestor"),
+                    "`poll_ms` must be > 0",
+                    "e.g. poll_ms = 200",
+                );
+                200
+            }
+            Some(p) => *p.get_ref(),
+            None => 500,
+        };
+        for chain in a.confirmations.get_ref().keys() {
+            if !chain_ids.contains(chain) {
+                let ids: Vec<&str> = chain_ids.iter().map(String::as_str).collect();
+                self.err(
+                    Some(a.confirmations.span()),
+                    Some("attestor"),
+                    format!("`confirmations` names an unknown chain `{chain}`"),
+                    format!("declared chains: {}", list(&ids)),
+                );
+            }
+        }
+        if a.routes.get_ref().is_empty() {
+            self.err(
+                Some(a.routes.span()),
+                Some("attestor"),
+                "`routes` is empty",
+                "name the bridges this attestor serves, e.g. routes = [\"lab\"]",
+            );
+        }
+        let mut routes = Vec::new();
+        for r in a.routes.get_ref() {
+            match raw_bridges
+                .iter()
+                .position(|b| b.id.get_ref() == r.get_ref())
+            {
+                Some(i) => {
+                    if let Some(route) = self.route(&raw_bridges[i], &chain_ids, &a) {
+                        routes.push(route);
+                    }
+                }
+                None => {
+                    let ids: Vec<&str> = bridge_ids.iter().map(String::as_str).collect();
+                    self.err(
+                        Some(r.span()),
+                        Some("attestor"),
+                        format!("unknown route `{}`", r.get_ref()),
+                        format!("declared bridges: {}", list(&ids)),
+                    );
+                }
+            }
+        }
+        let used: HashSet<&str> = routes
+            .iter()
+            .flat_map(|r: &RouteConfig| [r.source.chain.as_str(), r.destination.chain.as_str()])
+            .collect();
+        let chains = all_chains
+            .iter()
+            .filter(|c| used.contains(c.id.as_str()))
+            .cloned()
+            .collect();
+        Some(AttestorConfig {
+            key_env,
+            listen: listen?,
+            store: PathBuf::from(a.store.get_ref()),
+            poll_ms,
+            chains,
+            routes,
+        })
+    }
+
+    fn chain(&mut self, c: RawChain) -> Option<ChainConfig> {
+        let id = c.id.get_ref().clone();
+        let urls = match c.rpc.get_ref() {
+            Rpc::One(u) => vec![u.clone()],
+            Rpc::Many(v) => v.clone(),
+        };
+        if urls.is_empty() {
+            self.err(
+                Some(c.rpc.span()),
+                Some(&id),
+                "`rpc` lists no endpoint",
+                "list one or more, e.g. rpc = [\"https://…\", \"wss://…\"]",
+            );
+            return None;
+        }
+        let mut ok = true;
+        let mut rpc = Vec::new();
+        for u in urls {
+            let r = RedactedUrl::new(u.trim());
+            if !["http://", "https://", "ws://", "wss://"]
+                .iter()
+                .any(|s| r.expose().starts_with(s))
+            {
+                ok = false;
+                self.err(
+                    Some(c.rpc.span()),
+                    Some(&id),
+                    format!("endpoint `{r}` is not an http(s) or ws(s) URL"),
+                    "write e.g. \"https://rpc.example\" or \"wss://rpc.example\"",
+                );
+            }
+            rpc.push(r);
+        }
+        let distinct: HashSet<&str> = rpc.iter().map(RedactedUrl::expose).collect();
+        if distinct.len() != rpc.len() {
+            ok = false;
+            self.err(
+                Some(c.rpc.span()),
+                Some(&id),
+                "an endpoint is listed twice",
+                "a quorum needs independent endpoints; list each once",
+            );
+        }
+        if let Some(q) = &c.quorum
+            && (*q.get_ref() == 0 || *q.get_ref() > rpc.len())
+        {
+            ok = false;
+            self.err(
+                Some(q.span()),
+                Some(&id),
+                format!(
+                    "quorum {} is impossible with {} endpoint(s)",
+                    q.get_ref(),
+                    rpc.len()
+                ),
+                format!(
+                    "use 1..={} (default: a majority, {})",
+                    rpc.len(),
+                    rpc.len() / 2 + 1
+                ),
+            );
+        }
+        ok.then(|| ChainConfig {
+            id,
+            chain_id: c.chain_id,
+            rpc,
+            quorum: c.quorum.map(|q| q.into_inner()),
+            start_block: c.start_block,
+        })
+    }
+
+    fn end(&mut self, e: &RawEnd, chains: &[String], id: &str) -> Option<EndConfig> {
+        let known = chains.contains(e.chain.get_ref());
+        if !known {
+            let ids: Vec<&str> = chains.iter().map(String::as_str).collect();
+            self.err(
+                Some(e.chain.span()),
+                Some(id),
+                format!("unknown chain `{}`", e.chain.get_ref()),
+                format!("declared chains: {}", list(&ids)),
+            );
+        }
+        let contract = self.address(&e.contract, id);
+        let event = match Event::parse(e.event.get_ref()) {
+            Ok(ev) if ev.inputs.iter().all(|p| !p.name.is_empty()) => Some(ev),
+            Ok(_) => {
+                self.err(
+                    Some(e.event.span()),
+                    Some(id),
+                    "every event parameter needs a name",
+                    "e.g. \"Sent(bytes32 indexed id, bytes32 asset, uint256 amount, address recipient)\"",
+                );
+                None
+            }
+            Err(_) => {
+                self.err(
+                    Some(e.event.span()),
+                    Some(id),
+                    format!("`{}` is not an event signature", e.event.get_ref()),
+                    "e.g. \"Sent(bytes32 indexed id, bytes32 asset, uint256 amount, address recipient)\"",
+                );
+                None
+            }
+        };
+        Some(EndConfig {
+            chain: known.then(|| e.chain.get_ref().clone())?,
+            contract: contract?,
+            event: event?,
+        })
+    }
+
+    fn route(&mut self, b: &RawBridge, chains: &[String], a: &RawAttestor) -> Option<RouteConfig> {
+        let id = b.id.get_ref().clone();
+        let source = self.end(&b.source, chains, &id);
+        let destination = self.end(&b.destination, chains, &id);
+        let (source, destination) = (source?, destination?);
+        let has = |e: &Event, n: &str| e.inputs.iter().find(|p| p.name == n).map(|p| p.ty.clone());
+        let params = |e: &Event| e.inputs.iter().map(|p| p.name.clone()).collect::<Vec<_>>();
+        let mut ok = true;
+        if b.match_on.get_ref().is_empty() {
+            ok = false;
+            self.err(
+                Some(b.match_on.span()),
+                Some(&id),
+                "`match_on` is empty",
+                "name the event parameters compared, e.g. [\"id\", \"asset\", \"amount\", \"recipient\"]",
+            );
+        }
+        for n in b.match_on.get_ref() {
+            for (side, ev) in [
+                ("source", &source.event),
+                ("destination", &destination.event),
+            ] {
+                if has(ev, n.get_ref()).is_none() {
+                    ok = false;
+                    let p = params(ev);
+                    let p: Vec<&str> = p.iter().map(String::as_str).collect();
+                    self.err(
+                        Some(n.span()),
+                        Some(&id),
+                        format!("the {side} event has no parameter `{}`", n.get_ref()),
+                        format!("its parameters are {}", list(&p)),
+                    );
+                }
+            }
+        }
+        let match_on: Vec<String> = b
+            .match_on
+            .get_ref()
+            .iter()
+            .map(|s| s.get_ref().clone())
+            .collect();
+        let key = match &b.key {
+            Some(k) if !match_on.contains(k.get_ref()) => {
+                ok = false;
+                self.err(
+                    Some(k.span()),
+                    Some(&id),
+                    format!("`key` `{}` is not in `match_on`", k.get_ref()),
+                    "the key pairs a message with its source event; it must be compared",
+                );
+                k.get_ref().clone()
+            }
+            Some(k) => k.get_ref().clone(),
+            None => match_on.first().cloned().unwrap_or_default(),
+        };
+        let field = |f: &Option<S>, default: &str| {
+            f.as_ref().map_or((default.to_owned(), None), |s| {
+                (s.get_ref().clone(), Some(s.span()))
+            })
+        };
+        let wants: [(&str, &Option<S>, &[&str]); 3] = [
+            ("asset", &b.asset, &["bytes32", "address"]),
+            ("amount", &b.amount, &["uint"]),
+            ("recipient", &b.recipient, &["address"]),
+        ];
+        let mut names = Vec::new();
+        for (what, f, types) in wants {
+            let (name, span) = field(f, what);
+            match has(&destination.event, &name) {
+                Some(ty) if types.iter().any(|t| ty.starts_with(t)) => {}
+                other => {
+                    ok = false;
+                    let why = match other {
+                        Some(ty) => format!(
+                            "destination parameter `{name}` is `{ty}`, the attestation's {what} needs {}",
+                            types.join(" or ")
+                        ),
+                        None => format!(
+                            "the destination event has no parameter `{name}` for the attestation's {what}"
+                        ),
+                    };
+                    self.err(
+                        span.or_else(|| Some(b.destination.event.span())),
+                        Some(&id),
+                        why,
+                        format!("set `{what} = \"<parameter>\"` on the bridge"),
+                    );
+                }
+            }
+            names.push(name);
+        }
+        let verifier = match &b.verifier {
+            Some(v) => self.address(v, &id),
+            None => {
+                ok = false;
+                self.err(
+                    Some(b.id.span()),
+                    Some(&id),
+                    "a route the attestor serves needs `verifier`",
+                    "set verifier = \"0x…\", the RingfenceAttestationVerifier on the destination chain",
+                );
+                None
+            }
+        };
+        let max_amount = match (&b.max_amount, &b.window_s) {
+            (None, None) => None,
+            (Some(m), Some(w)) if *w.get_ref() > 0 => {
+                match U256::from_str_radix(m.get_ref().trim(), 10) {
+                    Ok(v) => Some((v, *w.get_ref())),
+                    Err(_) => {
+                        ok = false;
+                        self.err(
+                            Some(m.span()),
+                            Some(&id),
+                            format!(
+                                "`max_amount` `{}` is not a whole number of token units",
+                                m.get_ref()
+                            ),
+                            "write the limit in the token's smallest unit, e.g. \"1000000000000\"",
+                        );
+                        None
+                    }
+                }
+            }
+            (m, w) => {
+                ok = false;
+                self.err(
+                    m.as_ref()
+                        .map(|m| m.span())
+                        .or_else(|| w.as_ref().map(|w| w.span())),
+                    Some(&id),
+                    "`max_amount` needs `window_s` > 0 (and the other way round)",
+                    "set both, e.g. max_amount = \"1000000\" and window_s = 3600",
+                );
+                None
+            }
+        };
+        let confirmations = match a.confirmations.get_ref().get(&source.chain) {
+            Some(c) => *c.get_ref(),
+            None => {
+                ok = false;
+                self.err(
+                    Some(a.confirmations.span()),
+                    Some("attestor"),
+                    format!(
+                        "no `confirmations` for the source chain `{}` of route `{id}`",
+                        source.chain
+                    ),
+                    format!("add e.g. confirmations = {{ {} = 2 }}", source.chain),
+                );
+                0
+            }
+        };
+        let [asset, amount, recipient]: [String; 3] = names.try_into().ok()?;
+        if !ok {
+            return None;
+        }
+        Some(RouteConfig {
+            id,
+            source,
+            destination,
+            match_on,
+            key,
+            asset,
+            amount,
+            recipient,
+            verifier: verifier?,
+            verifier_timelock_s: b.verifier_timelock_s.unwrap_or(86_400),
+            max_amount,
+            confirmations,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    pub(crate) const GOOD: &str = r#"[attestor]
+key_env = "RINGFENCE_ATTESTOR_KEY"
+listen = "127.0.0.1:9470"
+store = "attestor.db"
+routes = ["lab"]
+confirmations = { src = 2 }
+
+[[chain]]
+id = "src"
+rpc = ["http://127.0.0.1:8545", "https://user:pw1234@rpc.example/v2/SECRETKEY1", "ws://127.0.0.1:8547"]
+quorum = 2
+
+[[chain]]
+id = "dst"
+chain_id = 10
+rpc = "http://127.0.0.1:8546"
+poll_ms = 200
+
+[[bridge]]
+id = "lab"
+source = { chain = "src", contract = "0x5FbDB2315678afecb367f032d93F642f64180aa3", event = "Sent(bytes32 indexed id, bytes32 asset, uint256 amount, address recipient)" }
+destination = { chain = "dst", contract = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512", event = "Requested(bytes32 indexed id, bytes32 asset, uint256 amount, address recipient)" }
+match_on = ["id", "asset", "amount", "recipient"]
+verifier = "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0"
+max_amount = "1000000000000000000000000"
+window_s = 3600
+
+[[rule]]
+id = "guard-only"
+kind = "mint-rate"
+"#;
+
+    fn errs(text: &str) -> Vec<String> {
+        match parse(Path::new("a.toml"), text) {
+            Ok(_) => Vec::new(),
+            Err(d) => {
+                d.0.iter()
+                    .map(|d| format!("{}:{}: {} | {}", d.line, d.column, d.message, d.help))
+                    .collect()
+            }
+        }
+    }
+
+    #[test]
+    fn good_config() {
+        let c = parse(Path::new("a.toml"), GOOD).expect("valid");
+        assert_eq!(c.key_env, "RINGFENCE_ATTESTOR_KEY");
+        assert_eq!(c.chains.len(), 2);
+        assert_eq!(c.chains[0].rpc.len(), 3);
+        assert_eq!(c.chains[0].quorum, Some(2));
+        let r = &c.routes[0];
+        assert_eq!(
+            (r.key.as_str(), r.confirmations, r.verifier_timelock_s),
+            ("id", 2, 86_400)
+        );
+        assert_eq!(r.max_amount.map(|m| m.1), Some(3600));
+        // Endpoints are redacted in Debug.
+        let dbg = format!("{c:?}");
+        assert!(
+            !dbg.contains("SECRETKEY1") && !dbg.contains("pw1234"),
+            "{dbg}"
+        );
+    }
+
+    #[test]
+    fn located_errors() {
+        let cases: &[(&str, &str, &str)] = &[
+            (
+                "key_env = \"RINGFENCE_ATTESTOR_KEY\"",
+                "key_env = \"0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80\"",
+                "2:11: `key_env` must name",
+            ),
+            (
+                "listen = \"127.0.0.1:9470\"",
+                "listen = \"localhost\"",
+                "3:10: `localhost` is not an address",
+            ),
+            (
+                "routes = [\"lab\"]",
+                "routes = [\"lbb\"]",
+                "5:11: unknown route `lbb`",
+            ),
+            (
+                "confirmations = { src = 2 }",
+                "confirmations = { dst = 2 }",
+                "no `confirmations` for the source chain `src`",
+            ),
+            (
+                "quorum = 2",
+                "quorum = 4",
+                "11:10: quorum 4 is impossible with 3 endpoint(s)",
+            ),
+            (
+                "chain = \"dst\", contract = \"0xe7",
+                "chain = \"dts\", contract = \"0xe7",
+                "unknown chain `dts`",
+            ),
+            (
+                "\"id\", \"asset\", \"amount\", \"recipient\"]",
+                "\"id\", \"asset\", \"amonut\", \"recipient\"]",
+                "the source event has no parameter `amonut`",
+            ),
+            (
+                "verifier = \"0x9fE4",
+                "verifyer = \"0x9fE4",
+                "unknown key `verifyer` in bridge",
+            ),
+            ("window_s = 3600", "", "`max_amount` needs `window_s`"),
+            (
+                "rpc = \"http://127.0.0.1:8546\"",
+                "rpc = \"ftp://127.0.0.1:8546\"",
+                "not an http(s) or ws(s) URL",
+            ),
+            (
+                "address recipient)\" }\nmatch_on",
+                "address to)\" }\nmatch_on",
+                "no parameter `recipient` for the attestation's recipient",
+            ),
+        ];
+        for (from, to, want) in cases {
+            assert!(GOOD.contains(from), "{from}");
+            let e = errs(&GOOD.replacen(from, to, 1));
+            assert!(e.iter().any(|x| x.contains(want)), "{want}: {e:#?}");
+        }
+        let e = errs("[attestor\n");
+        assert!(e.iter().any(|x| x.contains("TOML syntax")), "{e:?}");
+        let e = errs("[[chain]]\nid = \"a\"\nrpc = []\n");
+        assert!(
+            e.iter().any(|x| x.contains("missing `[attestor]`")),
+            "{e:?}"
+        );
+        // An endpoint's secret never appears in a diagnostic.
+        let e = errs(&GOOD.replace("https://user", "gopher://user"));
+        assert!(
+            e.iter()
+                .all(|x| !x.contains("SECRETKEY1") && !x.contains("pw1234")),
+            "{e:?}"
+        );
+        assert!(!e.is_empty());
+    }
+
+    proptest! {
+        /// The parser never panics: any text gives a config or located diagnostics.
+        #[test]
+        fn total_on_any_text(s in ".{0,300}") {
+            let _ = parse(Path::new("x.toml"), &s);
+        }
+
+        /// Any single-character corruption of a valid config is either still valid or reported
+        /// with at least one diagnostic; never a panic or a silent default.
+        #[test]
+        fn corruptions_are_reported(pos in 0usize..2000, c in prop_oneof![Just('"'), Just('='), Just('['), Just('x'), Just('0'), Just('\n')]) {
+            let mut s: Vec<char> = GOOD.chars().collect();
+            let i = pos % s.len();
+            s[i] = c;
+            let text: String = s.into_iter().collect();
+            match parse(Path::new("x.toml"), &text) {
+                Ok(cfg) => prop_assert!(!cfg.routes.is_empty()),
+                Err(d) => {
+                    prop_assert!(!d.0.is_empty());
+                    for x in &d.0 {
+                        prop_assert!(!x.message.contains("SECRETKEY1"));
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! The verifier contracts and three attestors on real anvil chains, with a real lying proxy.
+
+mod chains;
+mod contracts;
+mod reorg;
+mod three;

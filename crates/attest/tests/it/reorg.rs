@@ -1,0 +1,163 @@
+//! A source event that a reorg removes is never attested, however deep the new chain grows.
+
+use std::time::{Duration, Instant};
+
+use alloy::primitives::{Address, B256, U256};
+use alloy::providers::Provider;
+use ringfence_attest::attestation::route_id;
+
+use crate::chains::*;
+use crate::three::{get, start};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_event_reorged_out_is_never_attested() {
+    let src = Anvil::spawn(1337, None);
+    let dst = Anvil::spawn(1338, None);
+    let (src_admin, user) = (src.as_account(0), src.as_account(2));
+    let (dst_admin, relayer) = (dst.as_account(0), dst.as_account(1));
+    let usd = deploy_token(&src_admin, "USD").await;
+    grant_minter(&src_admin, usd, account(0)).await;
+    let source = deploy(&src_admin, "LabSource", Vec::new()).await;
+    let k = ISource::new(source, &src_admin);
+    assert!(
+        k.setRoute(ASSET, usd, false)
+            .send()
+            .await
+            .expect("send")
+            .get_receipt()
+            .await
+            .expect("r")
+            .status()
+    );
+    let big = U256::from(10u64).pow(U256::from(30u64));
+    let k = IToken::new(usd, &src_admin);
+    assert!(
+        k.mint(account(2), big)
+            .send()
+            .await
+            .expect("send")
+            .get_receipt()
+            .await
+            .expect("r")
+            .status()
+    );
+    let k = IToken::new(usd, &user);
+    assert!(
+        k.approve(source, big)
+            .send()
+            .await
+            .expect("send")
+            .get_receipt()
+            .await
+            .expect("r")
+            .status()
+    );
+    let addrs: Vec<Address> = ATTESTOR_KEYS[..3]
+        .iter()
+        .map(|k| {
+            ringfence_attest::AttestorKey::from_hex("T", k)
+                .expect("key")
+                .address()
+        })
+        .collect();
+    let d = deploy_destination(&dst_admin, &addrs, 2, 3600, route_id("lab"), 1337).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut a = start(
+        dir.path(),
+        "a",
+        ATTESTOR_KEYS[0],
+        &[src.http()],
+        &[dst.http()],
+        source,
+        &d,
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // The lock is mined (block n), the delivery requested; the attestor sees the event at
+    // depth 0 and waits for 2 confirmations.
+    let id = B256::with_last_byte(0x42);
+    let amount = U256::from(7u64) * U256::from(10u64).pow(U256::from(18u64));
+    let k = ISource::new(source, &user);
+    let lock = k
+        .send(id, ASSET, amount, Address::repeat_byte(0x77))
+        .send()
+        .await
+        .expect("send")
+        .get_receipt()
+        .await
+        .expect("r");
+    assert!(lock.status());
+    let at = request(&relayer, d.gateway, id, amount, Address::repeat_byte(0x77)).await;
+    let request_ts = dst_admin
+        .get_block_by_number(at.into())
+        .await
+        .expect("rpc")
+        .expect("block")
+        .header
+        .timestamp;
+    let t = Instant::now();
+    while !a
+        .drain()
+        .iter()
+        .any(|l| l["kind"] == "waiting" && l["refusal"]["depth"] == 0)
+    {
+        assert!(t.elapsed() < Duration::from_secs(20), "{:#?}", a.drain());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // The source chain reorganises: block n is replaced by an empty one; then it grows.
+    src_admin
+        .raw_request::<_, serde_json::Value>("anvil_reorg".into(), (1u64, Vec::<()>::new()))
+        .await
+        .expect("anvil_reorg");
+    // The new blocks come after the request on the destination (anvil's clocks are separate),
+    // so the attestor has read the source past the request and can refuse for good.
+    src_admin
+        .raw_request::<_, serde_json::Value>("evm_setNextBlockTimestamp".into(), (request_ts + 5,))
+        .await
+        .expect("time");
+    for _ in 0..4 {
+        src_admin
+            .raw_request::<_, serde_json::Value>("evm_mine".into(), ())
+            .await
+            .expect("mine");
+    }
+    let gone = src_admin
+        .get_transaction_receipt(lock.transaction_hash)
+        .await
+        .expect("rpc");
+    assert!(gone.is_none(), "the lock is no longer on the chain");
+
+    // The attestor notices the reorg, forgets the event, and refuses; it never attests.
+    let t = Instant::now();
+    loop {
+        let lines = a.drain().to_vec();
+        assert!(
+            lines.iter().all(|l| l["kind"] != "attested"),
+            "attested a reorged-out event: {lines:#?}"
+        );
+        let refused = lines
+            .iter()
+            .any(|l| l["kind"] == "refused" && l["refusal"]["reason"] == "no-source-event");
+        if refused {
+            assert!(
+                lines
+                    .iter()
+                    .any(|l| l["kind"] == "reorg" && l["chain"] == "src"),
+                "{lines:#?}"
+            );
+            break;
+        }
+        if t.elapsed() > Duration::from_secs(20) {
+            let mut ts = Vec::new();
+            for n in 5..12u64 {
+                let b = src_admin.get_block_by_number(n.into()).await.expect("rpc");
+                ts.push(b.map(|b| (n, b.header.timestamp)));
+            }
+            panic!("no refusal: {lines:?} src {ts:?} request_ts {request_ts}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(get(&a.url, id).await.is_none());
+}

@@ -1,0 +1,26 @@
+//! Read an EVM chain through several independent RPC endpoints and believe only what a quorum
+//! of them returns identically.
+//!
+//! One poisoned or lying RPC node is how KelpDAO's 1-of-1 verifier was fed a forged packet. A
+//! [`QuorumReader`] asks every endpoint for a block's header (number, hash, parent hash,
+//! timestamp) and the logs that matter, checks each answer for self-consistency (the header
+//! hashes to its hash, the logs belong to that block), and returns an [`Outcome`]: `Confirmed`
+//! when `quorum` endpoints agree exactly, `Disagreement` (naming the endpoints, redacted, and
+//! what differed) when they do not, `Lagging` when too few have the block yet. An endpoint that
+//! keeps contradicting the quorum is counted and reported. The agreement rule itself
+//! ([`agree::decide`]) is pure. URLs are redacted in every output ([`RedactedUrl`]).
+//!
+//! With the `test-utils` feature, `testing::LyingProxy` is a real JSON-RPC proxy on loopback
+//! that lies on demand (injects a log, drops logs, rewrites a block hash, goes down).
+
+pub mod agree;
+mod error;
+mod reader;
+mod redact;
+#[cfg(feature = "test-utils")]
+pub mod testing;
+
+pub use agree::{BlockView, Difference, Header, LogEntry};
+pub use error::{Error, Result};
+pub use reader::{Confirmed, Dissent, LogQuery, Outcome, QuorumReader};
+pub use redact::{RedactedUrl, redact};

@@ -1,0 +1,4 @@
+//! The quorum reader against real anvil chains behind real lying proxies.
+
+mod anvil;
+mod lies;
