@@ -5,7 +5,8 @@
 //                                           result needs attention", e.g. lint findings)
 //   <!-- readme-test: serve PORT -->        it starts a server that runs until Ctrl-C: run it in
 //                                           the background, wait for PORT, run the next block
-//                                           (which must be marked `run`), then stop it
+//                                           marked `run` (only `skip` blocks may come between),
+//                                           then stop it
 //   <!-- readme-test: skip REASON -->       not run (the REASON says why: the test command itself,
 //                                           or a step that needs the network)
 //
@@ -23,7 +24,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const TARGET = process.env.CARGO_TARGET_DIR ? path.resolve(process.env.CARGO_TARGET_DIR) : path.join(ROOT, 'target');
 const BIN_DIR = path.join(TARGET, 'debug');
 // What the examples write into the repository root, removed after the run.
-const WRITES = ['ccip.toml', 'alerts.jsonl', 'ringfence.db', 'ringfence.db-wal', 'ringfence.db-shm'];
+const WRITES = ['ccip.toml', 'alerts.jsonl', 'attestor-c.toml', 'a.jsonl', 'c.jsonl',
+  ...['ringfence', 'attestor-a', 'attestor-c'].flatMap((db) => ['', '-wal', '-shm'].map((x) => `${db}.db${x}`))];
 
 function blocks(readme) {
   const out = [];
@@ -109,7 +111,12 @@ async function main() {
         continue;
       }
       if (verb === 'serve') {
-        const next = all[i + 1];
+        // The next block marked `run` uses the server; skipped blocks in between stay skipped.
+        let j = i + 1;
+        while (all[j] && all[j].marker.startsWith('skip')) {
+          skipped++; console.log(`skip  README.md:${all[j].line} (${all[j].marker.slice(5)})`); j++;
+        }
+        const next = all[j];
         if (!next || !next.marker.startsWith('run')) throw new Error(`README.md:${b.line}: a served block must be followed by a block marked run`);
         const server = spawn('setsid', ['bash', '-c', script(b)], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
         try {
@@ -120,7 +127,7 @@ async function main() {
         } finally {
           try { process.kill(-server.pid, 'SIGINT'); } catch { /* already gone */ }
         }
-        ran += 2; i++;
+        ran += 2; i = j;
         console.log(`ok    README.md:${b.line} (served) and README.md:${next.line}`);
         continue;
       }
