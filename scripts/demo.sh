@@ -88,6 +88,30 @@ node -e '
   }'
 kill "${pids[2]}" 2>/dev/null || true
 
+section "ringfence attest — ringfence as a required verifier: 2 of 3 attestors must sign before a delivery executes"
+# Fresh chains for the verifier's fixtures (the attested gateway and the 2-of-3 attestor set).
+kill "${pids[0]}" "${pids[1]}" 2>/dev/null || true
+wait "${pids[0]}" "${pids[1]}" 2>/dev/null || true
+"$anvil" --port 8545 --block-time 1 --chain-id 1 --silent & pids+=($!)
+"$anvil" --port 8546 --block-time 1 --chain-id 10 --silent & pids+=($!)
+cargo build --locked -q -p ringfence-attest --example attest_demo
+attest_demo=$target_dir/debug/examples/attest_demo
+"$attest_demo" deploy
+# Attestors A and C, each with its own key (public test keys), store and port; B stays down.
+sed 's/attestor-a.db/out\/attestor-c.db/; s/9470/9472/' examples/attest/ringfence-attest.toml > out/attestor-c.toml
+sed 's/attestor-a.db/out\/attestor-a.db/' examples/attest/ringfence-attest.toml > out/attestor-a.toml
+rm -f out/attestor-a.db* out/attestor-c.db*
+RINGFENCE_ATTESTOR_KEY=0x1111111111111111111111111111111111111111111111111111111111111111 \
+  "$rf" attest out/attestor-a.toml > out/attestor-a.jsonl & pids+=($!)
+RINGFENCE_ATTESTOR_KEY=0x3333333333333333333333333333333333333333333333333333333333333333 \
+  "$rf" attest out/attestor-c.toml > out/attestor-c.jsonl & pids+=($!)
+echo "benign: a lock on the source, its request on the destination, two attestations, delivered"
+"$attest_demo" benign
+echo "attack: a request that no source event backs (KelpDAO / Nomad): no attestation, delivery reverts"
+"$attest_demo" forged
+echo "what the attestors said (out/attestor-a.jsonl):"
+head -5 out/attestor-a.jsonl | cut -c1-200
+
 section "ringfence replay --all incidents/ — seven real exploits, without and with the guard"
 "$rf" replay --all incidents/ --format table
 
