@@ -57,7 +57,10 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(cli.verbose);
+    // The replay lab runs the watch daemon on its chains: its trips are the result (in the
+    // report), not warnings to print per event, unless asked for with -v.
+    let quiet_daemon = matches!(cli.command, Command::Replay(_));
+    init_tracing(cli.verbose, quiet_daemon);
     let result = match cli.command {
         Command::Check(a) => cmd::check::run(a),
         Command::Exposure(a) => cmd::exposure::run(a),
@@ -73,8 +76,9 @@ fn main() -> ExitCode {
     cmd::finish(result)
 }
 
-fn init_tracing(verbose: u8) {
+fn init_tracing(verbose: u8, quiet_daemon: bool) {
     let default = match verbose {
+        0 if quiet_daemon => "warn,ringfence_chain::watch=error",
         0 => "warn",
         1 => "info",
         2 => "debug",
