@@ -13,7 +13,7 @@ echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 echo "==> self-contained: no file names a folder outside the repository"
 if grep -rIn --exclude-dir=.git --exclude-dir=target --exclude-dir=node_modules \
-     --exclude-dir=test-artifacts -e '\.\./shared' . ; then
+     --exclude-dir=test-artifacts -e '\.\.[/]shared' . ; then
   echo "the lines above name the sibling shared/ folder, which a user's clone does not have: ship the data in data/" >&2
   exit 1
 fi

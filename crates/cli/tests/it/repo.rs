@@ -35,7 +35,7 @@ fn walk(dir: &Path, hits: &mut Vec<String>, seen: &mut usize) {
         };
         *seen += 1;
         for (i, line) in text.lines().enumerate() {
-            if line.contains(concat!("..", "/shared")) {
+            if line.contains(concat!("..", "/", "shared")) {
                 hits.push(format!("{}:{}: {}", path.display(), i + 1, line.trim()));
             }
         }
