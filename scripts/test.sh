@@ -22,14 +22,17 @@ cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 echo "==> cargo doc (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features --locked -q
 
-echo "==> ringfence replay --all incidents/ --benign 3 (real anvil chains; gate: median prevented share >= 99 %, no false trip on measured benign traffic)"
+echo "==> ringfence replay --all incidents/ --benign 3 (real anvil chains; gate: guard + limits median >= 99 %, verifier arm >= 99 % in EVERY incident, no false trip and no verifier refusal on measured benign traffic)"
 cargo build --locked -q -p ringfence-cli
 target_dir=${CARGO_TARGET_DIR:-target}
 "$target_dir/debug/ringfence" replay --all incidents/ --benign 3 --format json > "$target_dir/replay-all.json"
 node -e '
   const s = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).summary;
   console.log(`incidents ${s.incidents}, median prevented ${(100 * s.median_prevented_share).toFixed(2)} %, worst ${s.worst_incident} ${(100 * s.worst_prevented_share).toFixed(2)} %, false trips ${s.false_trips} over ${s.benign_steps} benign transfers`);
+  const v = s.arms.verifier;
+  console.log(`verifier arm: median ${(100 * v.median_prevented_share).toFixed(2)} %, worst ${v.worst_incident} ${(100 * v.worst_prevented_share).toFixed(2)} %, benign refused ${v.benign_refused}, delay <= ${v.verifier_delay_blocks_max} blocks`);
   if (s.incidents < 7 || s.median_prevented_share < 0.99 || s.benign_steps === 0 || s.false_trips !== 0) { console.error("replay gate failed"); process.exit(1); }
+  if (v.worst_prevented_share < 0.99 || v.benign_refused !== 0) { console.error("replay gate failed: verifier arm"); process.exit(1); }
 ' "$target_dir/replay-all.json"
 
 echo "==> dashboard in a real browser (chromium + playwright-core)"

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.20;
 
 import "./RingfenceControls.sol";
+import "./RingfenceAttestationVerifier.sol";
 
 interface ILabToken {
     function transferFrom(address from, address to, uint256 amount) external returns (bool);
@@ -52,8 +53,15 @@ contract LabSource {
 ///
 /// `Delivered` is emitted when a message is accepted, whether it is paid out at once or queued
 /// (`queued`, with `queueId` for `cancel`); a queued transfer is paid out by `execute` once ready.
+///
+/// With `requireAttestations` (set once, by the admin, at deployment) the relayer's word is no
+/// longer enough: a message is posted with `request` (`Requested`, what ringfence attestors check
+/// against the source chain) and paid only through `deliverAttested`, with k valid attestations
+/// of a `RingfenceAttestationVerifier` — the verifier arm of the replay lab.
 contract LabGateway is PauseGuardian, TokenBucketLimit, DelayQueue {
     event Delivered(bytes32 indexed id, bytes32 asset, uint256 amount, address recipient, bytes32 queueId, bool queued);
+    event Requested(bytes32 indexed id, bytes32 asset, uint256 amount, address recipient);
+    event VerifierRequired(address verifier, bytes32 routeId, uint256 srcChainId);
 
     struct Route {
         address token;
@@ -63,6 +71,13 @@ contract LabGateway is PauseGuardian, TokenBucketLimit, DelayQueue {
     address public relayer;
     uint256 public deliveries;
     mapping(bytes32 => Route) public routes;
+
+    RingfenceAttestationVerifier public verifier;
+    bytes32 public routeId;
+    uint256 public srcChainId;
+    /// message id → keccak256(abi.encode(asset, amount, recipient)) of its request.
+    mapping(bytes32 => bytes32) public requests;
+    mapping(bytes32 => bool) public attestedDelivered;
 
     constructor(address admin_, address relayer_) PauseGuardian(admin_) {
         relayer = relayer_;
@@ -80,8 +95,47 @@ contract LabGateway is PauseGuardian, TokenBucketLimit, DelayQueue {
         _setDelay(asset, threshold, delay);
     }
 
+    /// From now on every delivery needs the verifier's k attestations. Once set, it cannot be
+    /// unset or replaced; the verifier's own attestor set changes only through its timelock.
+    function requireAttestations(RingfenceAttestationVerifier v, bytes32 route, uint256 srcChain) external onlyAdmin {
+        require(address(verifier) == address(0), "verifier already set");
+        require(address(v) != address(0), "no verifier");
+        verifier = v;
+        routeId = route;
+        srcChainId = srcChain;
+        emit VerifierRequired(address(v), route, srcChain);
+    }
+
+    /// Posts a destination message for the attestors to check (anyone may; only attested ones pay).
+    function request(bytes32 id, bytes32 asset, uint256 amount, address recipient) external {
+        require(address(verifier) != address(0), "no verifier required");
+        require(requests[id] == bytes32(0), "already requested");
+        require(routes[asset].token != address(0), "unknown asset");
+        requests[id] = keccak256(abi.encode(asset, amount, recipient));
+        emit Requested(id, asset, amount, recipient);
+    }
+
+    /// Accepts a requested message with k valid attestations naming this route, the source chain
+    /// and exactly the requested asset, amount and recipient; then the limits apply as for
+    /// `deliver`.
+    function deliverAttested(Attestation calldata a, bytes[] calldata signatures) external whenNotPaused {
+        require(address(verifier) != address(0), "no verifier required");
+        require(a.routeId == routeId && a.srcChainId == srcChainId, "wrong route");
+        require(!attestedDelivered[a.messageId], "already delivered");
+        bytes32 want = requests[a.messageId];
+        require(want != bytes32(0) && want == keccak256(abi.encode(a.asset, a.amount, a.recipient)), "no matching request");
+        require(verifier.verify(a, signatures), "ringfence: not verified");
+        attestedDelivered[a.messageId] = true;
+        _accept(a.messageId, a.asset, a.amount, a.recipient);
+    }
+
     function deliver(bytes32 id, bytes32 asset, uint256 amount, address recipient) external whenNotPaused {
         require(msg.sender == relayer, "not relayer");
+        require(address(verifier) == address(0), "attestations required");
+        _accept(id, asset, amount, recipient);
+    }
+
+    function _accept(bytes32 id, bytes32 asset, uint256 amount, address recipient) private {
         Route memory r = routes[asset];
         require(r.token != address(0), "unknown asset");
         deliveries += 1;

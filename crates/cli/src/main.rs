@@ -42,8 +42,9 @@ enum Command {
     /// What a failure does downstream: direct loss, contagion rounds, multiplier, ranking,
     /// reverse stress, Monte Carlo.
     Stress(cmd::stress::Args),
-    /// Replay historical exploits on local anvil chains without and with the guard and on-chain
-    /// limits: the loss prevented, the first trip, false trips on benign traffic.
+    /// Replay historical exploits on local anvil chains in six arms — no controls, the guard,
+    /// on-chain limits, both, ringfence as a required verifier, all — the loss each prevents,
+    /// the first trip, false trips and refusals on benign traffic.
     Replay(cmd::replay::Args),
     /// The JSON API and the web dashboard (and the live guard with `--guard`).
     Serve(cmd::serve::Args),
@@ -57,8 +58,9 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // The replay lab runs the watch daemon on its chains: its trips are the result (in the
-    // report), not warnings to print per event, unless asked for with -v.
+    // The replay lab runs the watch daemon and the attestors on its chains: their trips and the
+    // lying endpoints they catch are the result (in the report), not warnings to print per
+    // event, unless asked for with -v.
     let quiet_daemon = matches!(cli.command, Command::Replay(_));
     init_tracing(cli.verbose, quiet_daemon);
     let result = match cli.command {
@@ -78,7 +80,7 @@ fn main() -> ExitCode {
 
 fn init_tracing(verbose: u8, quiet_daemon: bool) {
     let default = match verbose {
-        0 if quiet_daemon => "warn,ringfence_chain::watch=error",
+        0 if quiet_daemon => "warn,ringfence_chain::watch=error,ringfence_quorum=error",
         0 => "warn",
         1 => "info",
         2 => "debug",

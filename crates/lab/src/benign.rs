@@ -123,6 +123,8 @@ pub fn generate(days: u32, seed: u64, shape: &TrafficShape) -> Vec<Scenario> {
                         source_id: None,
                         block: None,
                         source_claims_amount: false,
+                        action: None,
+                        rpc_poisoned: false,
                         line: 0,
                     });
                 }

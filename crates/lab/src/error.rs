@@ -48,6 +48,9 @@ pub enum Error {
     /// The guard daemon failed or fell behind.
     #[error("{0}")]
     Guard(String),
+    /// A ringfence attestor of a verifier arm failed.
+    #[error("the lab's attestor failed: {0}")]
+    Verifier(String),
     /// A file could not be read.
     #[error("cannot read {path}: {source}")]
     Io {

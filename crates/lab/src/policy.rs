@@ -33,7 +33,13 @@ pub struct GuardPolicy {
 }
 
 /// The rule kinds a policy's guard generates, each of which may pause.
-pub const PAUSING_KINDS: [&str; 4] = ["message-match", "backing", "mint-rate", "outflow-rate"];
+pub const PAUSING_KINDS: [&str; 5] = [
+    "message-match",
+    "backing",
+    "mint-rate",
+    "outflow-rate",
+    "privileged",
+];
 
 /// The on-chain limits (the third arm).
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -50,6 +56,25 @@ pub struct LimitsPolicy {
     pub delay_s: u64,
 }
 
+/// ringfence as a required verifier (the `verifier` and `all` arms): k of n attestors, each
+/// with its own key and its own set of RPC endpoints per chain.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct VerifierPolicy {
+    /// n: attestors in the set.
+    pub attestors: usize,
+    /// k: signatures a delivery needs.
+    pub threshold: usize,
+    /// RPC endpoints each attestor reads each chain through…
+    pub endpoints: usize,
+    /// …of which this many must return the same block, hash and logs.
+    pub quorum: usize,
+    /// Blocks on top of a source event before an attestor counts it.
+    pub confirmations: u64,
+    /// The attestor set's timelock on chain (seconds); attestors also refuse for this long
+    /// after a change of the set is proposed or executed.
+    pub timelock_s: u64,
+}
+
 /// A whole policy.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Policy {
@@ -57,6 +82,8 @@ pub struct Policy {
     pub guard: GuardPolicy,
     /// `[limits]`.
     pub limits: LimitsPolicy,
+    /// `[verifier]`.
+    pub verifier: VerifierPolicy,
 }
 
 #[derive(Deserialize)]
@@ -84,9 +111,21 @@ struct RawLimits {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawVerifier {
+    attestors: Spanned<u64>,
+    threshold: Spanned<u64>,
+    endpoints: Spanned<u64>,
+    quorum: Spanned<u64>,
+    confirmations: Spanned<u64>,
+    timelock_s: Spanned<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawPolicy {
     guard: RawGuard,
     limits: RawLimits,
+    verifier: RawVerifier,
 }
 
 impl Default for Policy {
@@ -108,6 +147,14 @@ impl Default for Policy {
                 delay_above_share: 0.01,
                 delay_above_usd: 5_000_000.0,
                 delay_s: 21_600,
+            },
+            verifier: VerifierPolicy {
+                attestors: 3,
+                threshold: 2,
+                endpoints: 3,
+                quorum: 2,
+                confirmations: 2,
+                timelock_s: 86_400,
             },
         })
     }
@@ -182,7 +229,7 @@ impl Policy {
                             Some(v.span()),
                             None,
                             format!("`pause_on` names `{k}`, which is not a rule kind of the lab's guard"),
-                            "use some of \"message-match\", \"backing\", \"mint-rate\", \"outflow-rate\"",
+                            "use some of \"message-match\", \"backing\", \"mint-rate\", \"outflow-rate\", \"privileged\"",
                         ));
                     }
                 }
@@ -222,7 +269,30 @@ impl Policy {
             delay_above_usd: usd,
             delay_s: secs(&mut d, &l.delay_s, "delay_s"),
         };
-        d.into_result(Self { guard, limits })
+        let v = &raw.verifier;
+        let count = |d: &mut Diagnostics, v: &Spanned<u64>, name: &str, lo: u64, hi: u64, fix: &str| {
+            let x = *v.get_ref();
+            if !(lo..=hi).contains(&x) {
+                d.push(file.diagnostic(
+                    Some(v.span()),
+                    None,
+                    format!("`{name}` is {x}, but must be between {lo} and {hi}"),
+                    fix,
+                ));
+            }
+            usize::try_from(x).unwrap_or(usize::MAX)
+        };
+        let attestors = count(&mut d, &v.attestors, "attestors", 1, 16, "the lab runs 1 to 16 attestors; 3 is typical");
+        let endpoints = count(&mut d, &v.endpoints, "endpoints", 1, 8, "give each attestor 1 to 8 endpoints per chain");
+        let verifier = VerifierPolicy {
+            attestors,
+            threshold: count(&mut d, &v.threshold, "threshold", 1, attestors as u64, "k must be at least 1 and at most `attestors`"),
+            endpoints,
+            quorum: count(&mut d, &v.quorum, "quorum", 1, endpoints as u64, "the quorum must be at least 1 and at most `endpoints`"),
+            confirmations: *v.confirmations.get_ref(),
+            timelock_s: secs(&mut d, &v.timelock_s, "timelock_s"),
+        };
+        d.into_result(Self { guard, limits, verifier })
     }
 }
 
@@ -259,7 +329,7 @@ mod tests {
         .expect_err("incomplete");
         assert!(d.to_string().contains("missing field"), "{d}");
         let text = DEFAULT_TEXT.replace(
-            "pause_on = [\"message-match\", \"backing\", \"mint-rate\", \"outflow-rate\"]",
+            "pause_on = [\"message-match\", \"backing\", \"mint-rate\", \"outflow-rate\", \"privileged\"]",
             "pause_on = [\"message-match\", \"velocity\"]",
         );
         assert_ne!(text, DEFAULT_TEXT);

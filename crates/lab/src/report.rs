@@ -45,10 +45,13 @@ pub struct TripRecord {
 /// The outcome of one arm.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ArmReport {
-    /// `no-controls`, `guard`, `guard-and-limits`.
+    /// `no-controls`, `guard`, `limits`, `guard-and-limits`, `verifier`, `all`.
+    #[serde(skip)]
     pub arm: &'static str,
     /// USD the attack got out (minted or released beyond what the source paid).
     pub loss_usd: f64,
+    /// 1 − this arm's loss / the `no-controls` loss (1 when nothing could be lost).
+    pub prevented_share: f64,
     /// USD the attack got out in its first malicious block.
     pub first_block_loss_usd: f64,
     /// Attack steps paid out at once.
@@ -65,6 +68,20 @@ pub struct ArmReport {
     pub benign_delayed: usize,
     /// Benign steps the chain refused (paused, rate-limited).
     pub benign_blocked: usize,
+    /// Benign steps never paid out by the end of the replay (refused by the chain, cancelled,
+    /// or — in the verifier arms — never attested by k attestors).
+    pub benign_refused: usize,
+    /// Verifier arms: blocks from a benign transfer's source event to its k-th attestation,
+    /// median and worst (`null` in arms without a verifier).
+    pub verifier_delay_blocks: Option<DelayBlocks>,
+    /// Verifier arms: attestor signatures given to attack messages (a poisoned attestor's
+    /// signature counts; a delivery needs k of them on one attestation).
+    pub attack_signatures: usize,
+    /// Verifier arms: the attestors' refusals by reason (`no-source-event`, `mismatch`,
+    /// `rule-would-trip`, `verifier-config-changed`, …), each attestor counting a message once.
+    pub attestor_refusals: std::collections::BTreeMap<String, usize>,
+    /// The admin steps made in this arm and whether the chain accepted them.
+    pub admin: Vec<AdminOutcome>,
     /// Trips in this arm.
     pub trips: usize,
     /// Trips caused by benign steps.
@@ -73,6 +90,53 @@ pub struct ArmReport {
     pub first_trip: Option<FirstTrip>,
     /// When the guardian's pause was mined (seconds after t0).
     pub paused_at_t_s: Option<u64>,
+}
+
+/// One admin step's fate.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AdminOutcome {
+    /// 1-based step.
+    pub step: usize,
+    /// The action.
+    pub action: &'static str,
+    /// Whether the chain accepted it (a timelocked execution before its time reverts).
+    pub succeeded: bool,
+}
+
+/// Blocks a legitimate transfer waited for the verifier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct DelayBlocks {
+    /// Median over the benign transfers attested.
+    pub median: u64,
+    /// Worst.
+    pub max: u64,
+    /// Benign transfers attested.
+    pub transfers: usize,
+}
+
+impl DelayBlocks {
+    /// The median and worst of `v`; `None` when empty.
+    pub fn of(mut v: Vec<u64>) -> Option<Self> {
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_unstable();
+        Some(Self {
+            median: v[v.len() / 2],
+            max: v[v.len() - 1],
+            transfers: v.len(),
+        })
+    }
+}
+
+/// Serialises the arms as a JSON object keyed by arm name, in arm order.
+fn arms_map<S: serde::Serializer>(arms: &[ArmReport], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap as _;
+    let mut m = s.serialize_map(Some(arms.len()))?;
+    for a in arms {
+        m.serialize_entry(a.arm, a)?;
+    }
+    m.end()
 }
 
 /// The replay of one scenario: the output contract of `ringfence replay`.
@@ -92,7 +156,8 @@ pub struct ReplayReport {
     pub loss_with_guard_usd: f64,
     /// Arm 3: with the guard and the on-chain limits.
     pub loss_with_guard_and_limits_usd: f64,
-    /// 1 − arm 3 / arm 1.
+    /// 1 − `guard-and-limits` / `no-controls` (kept at the top level for compatibility; every
+    /// arm's share is in `arms`).
     pub prevented_share: f64,
     /// 1 − arm 2 / arm 1.
     pub prevented_share_guard_alone: f64,
@@ -114,8 +179,38 @@ pub struct ReplayReport {
     pub stopped_in_first_block: bool,
     /// Steps replayed.
     pub steps: usize,
-    /// Per-arm detail.
+    /// Per-arm detail, as `{ "<arm>": {…} }` in arm order.
+    #[serde(serialize_with = "arms_map")]
     pub arms: Vec<ArmReport>,
+}
+
+impl ReplayReport {
+    /// The arm named `name`.
+    pub fn arm(&self, name: &str) -> Option<&ArmReport> {
+        self.arms.iter().find(|a| a.arm == name)
+    }
+}
+
+/// One arm over many replays.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ArmSummary {
+    /// The arm.
+    #[serde(skip)]
+    pub arm: &'static str,
+    /// Median prevented share over the incidents.
+    pub median_prevented_share: f64,
+    /// Worst prevented share.
+    pub worst_prevented_share: f64,
+    /// Its incident.
+    pub worst_incident: Option<String>,
+    /// Trips on benign steps, all scenarios.
+    pub false_trips: usize,
+    /// Benign steps delayed, all scenarios.
+    pub benign_delayed: usize,
+    /// Benign steps never paid out, all scenarios.
+    pub benign_refused: usize,
+    /// Worst verifier delay of a benign transfer (blocks), all scenarios.
+    pub verifier_delay_blocks_max: Option<u64>,
 }
 
 /// Median and worst over many replays.
@@ -137,6 +232,18 @@ pub struct Summary {
     pub benign_delayed: usize,
     /// Benign steps replayed, all scenarios.
     pub benign_steps: usize,
+    /// Median and worst per arm, as `{ "<arm>": {…} }`.
+    #[serde(serialize_with = "arm_summaries_map")]
+    pub arms: Vec<ArmSummary>,
+}
+
+fn arm_summaries_map<S: serde::Serializer>(arms: &[ArmSummary], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap as _;
+    let mut m = s.serialize_map(Some(arms.len()))?;
+    for a in arms {
+        m.serialize_entry(a.arm, a)?;
+    }
+    m.end()
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -176,6 +283,49 @@ impl Summary {
             false_trips: reports.iter().map(|r| r.false_trips).sum(),
             benign_delayed: reports.iter().map(|r| r.benign_delayed).sum(),
             benign_steps,
+            arms: arm_names(reports)
+                .into_iter()
+                .map(|arm| ArmSummary::of(arm, &attacks, reports))
+                .collect(),
+        }
+    }
+
+    /// The summary of arm `name`.
+    pub fn arm(&self, name: &str) -> Option<&ArmSummary> {
+        self.arms.iter().find(|a| a.arm == name)
+    }
+}
+
+/// The arm names of the reports, in first-seen order.
+fn arm_names(reports: &[ReplayReport]) -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = Vec::new();
+    for a in reports.iter().flat_map(|r| &r.arms) {
+        if !out.contains(&a.arm) {
+            out.push(a.arm);
+        }
+    }
+    out
+}
+
+impl ArmSummary {
+    fn of(arm: &'static str, attacks: &[&ReplayReport], all: &[ReplayReport]) -> Self {
+        let shares: Vec<(f64, &str)> = attacks
+            .iter()
+            .filter_map(|r| r.arm(arm).map(|a| (a.prevented_share, r.incident.as_str())))
+            .collect();
+        let worst = shares.iter().min_by(|a, b| a.0.total_cmp(&b.0));
+        let arms = || all.iter().filter_map(|r| r.arm(arm));
+        Self {
+            arm,
+            median_prevented_share: median(shares.iter().map(|x| x.0).collect()),
+            worst_prevented_share: worst.map_or(0.0, |x| x.0),
+            worst_incident: worst.map(|x| x.1.to_owned()),
+            false_trips: arms().map(|a| a.false_trips).sum(),
+            benign_delayed: arms().map(|a| a.benign_delayed).sum(),
+            benign_refused: arms().map(|a| a.benign_refused).sum(),
+            verifier_delay_blocks_max: arms()
+                .filter_map(|a| a.verifier_delay_blocks.map(|d| d.max))
+                .max(),
         }
     }
 }
@@ -201,11 +351,11 @@ pub fn table(reports: &[ReplayReport]) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "| incident | class | historical | replayed, no controls | guard alone | guard + limits | prevented | guard alone prevented | first trip (rule, step, t_s) | benign delayed | false trips |"
+        "| incident | class | historical | replayed, no controls | guard alone | limits alone | guard + limits | verifier | all | prevented (guard + limits) | prevented (verifier) | first trip (rule, step, t_s) | benign delayed | benign refused | false trips |"
     );
     let _ = writeln!(
         s,
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |"
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |"
     );
     for r in reports {
         let attack = r.replayed_loss_without_guard_usd > 0.0;
@@ -218,27 +368,28 @@ pub fn table(reports: &[ReplayReport]) -> String {
                 f.t_s
             )
         });
+        let loss = |arm: &str| r.arm(arm).map_or("-".to_owned(), |a| usd(a.loss_usd));
+        let share = |arm: &str| match r.arm(arm) {
+            Some(a) if attack => pct(a.prevented_share),
+            _ => "-".into(),
+        };
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             r.incident,
             r.class,
             usd(r.historical_loss_usd),
             usd(r.replayed_loss_without_guard_usd),
-            usd(r.loss_with_guard_usd),
-            usd(r.loss_with_guard_and_limits_usd),
-            if attack {
-                pct(r.prevented_share)
-            } else {
-                "-".into()
-            },
-            if attack {
-                pct(r.prevented_share_guard_alone)
-            } else {
-                "-".into()
-            },
+            loss("guard"),
+            loss("limits"),
+            loss("guard-and-limits"),
+            loss("verifier"),
+            loss("all"),
+            share("guard-and-limits"),
+            share("verifier"),
             ft,
             r.benign_delayed,
+            r.arms.iter().map(|a| a.benign_refused).max().unwrap_or(0),
             r.false_trips
         );
     }
@@ -258,12 +409,12 @@ fn false_trip_text(s: &Summary) -> String {
     }
 }
 
-/// The summary as text.
+/// The summary as text: the headline (guard + limits, as before), then one line per arm.
 pub fn summary_text(s: &Summary) -> String {
     if s.incidents == 0 {
         return format!("{}\n", false_trip_text(s));
     }
-    format!(
+    let mut out = format!(
         "median prevented share {} (guard alone {}), worst {} ({}), over {} incidents; {}\n",
         pct(s.median_prevented_share),
         pct(s.median_prevented_share_guard_alone),
@@ -271,7 +422,23 @@ pub fn summary_text(s: &Summary) -> String {
         s.worst_incident.as_deref().unwrap_or("-"),
         s.incidents,
         false_trip_text(s)
-    )
+    );
+    for a in s.arms.iter().filter(|a| a.arm != "no-controls") {
+        let _ = writeln!(
+            out,
+            "  {:<16} median {:>8}, worst {:>8} ({}); benign: {} delayed, {} refused, {} false trips{}",
+            a.arm,
+            pct(a.median_prevented_share),
+            pct(a.worst_prevented_share),
+            a.worst_incident.as_deref().unwrap_or("-"),
+            a.benign_delayed,
+            a.benign_refused,
+            a.false_trips,
+            a.verifier_delay_blocks_max
+                .map_or(String::new(), |b| format!("; verifier delay ≤ {b} blocks"))
+        );
+    }
+    out
 }
 
 #[cfg(test)]

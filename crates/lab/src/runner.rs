@@ -1,4 +1,4 @@
-//! The replay runner: one scenario, three arms, each on fresh anvil chains.
+//! The replay runner: one scenario, six arms, each on fresh anvil chains.
 //!
 //! 1. `no-controls`: the steps as real transactions, nothing in the way.
 //! 2. `guard`: the off-chain guard — the very daemon of `ringfence watch` ([`Watcher`]: ingest,
@@ -6,8 +6,15 @@
 //!    policy generates — whose actions (the guardian's pause, a cancel) are the ones that config
 //!    names. They land in the block after the one that tripped them (sent first in that block:
 //!    the chains order transactions first come, first served).
-//! 3. `guard-and-limits`: the same guard, with the on-chain limits of the policy on the gateway
+//! 3. `limits`: the on-chain limits alone, no guard (the ablation of arm 4).
+//! 4. `guard-and-limits`: the same guard, with the on-chain limits of the policy on the gateway
 //!    (token bucket, delay queue) and the guard cancelling queued transfers it flags.
+//! 5. `verifier`: the guard, and ringfence as a verifier the gateway requires — k of n attestors
+//!    ([`ringfence_attest::run::Attestor`], the code of `ringfence attest`), each reading both
+//!    chains through its own quorum of RPC endpoints (real proxies in front of anvil, which lie
+//!    for `rpc = "poisoned"` steps). A message is posted with `request`, and paid only with k
+//!    attestations through `deliverAttested`. No queue, no bucket.
+//! 6. `all`: the guard, the limits and the verifier.
 //!
 //! Block timestamps follow the steps' `t_s` (`evm_setNextBlockTimestamp` + `evm_mine` on chains
 //! started with automine off after setup), so hours replay in seconds; steps with the same `t_s`
@@ -24,7 +31,13 @@ use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::rpc::types::{TransactionReceipt, TransactionRequest};
 use alloy::sol;
 use alloy::sol_types::{SolCall, SolEvent, SolValue};
+use ringfence_attest::config::{AttestorConfig, ChainConfig, EndConfig, RouteConfig};
+use ringfence_attest::run::Attestor;
+use ringfence_attest::store::Store as AttestStore;
+use ringfence_attest::{AttestorKey, attestation::route_id};
 use ringfence_chain::{Committed, WatchOptions, Watcher};
+use ringfence_quorum::RedactedUrl;
+use ringfence_quorum::testing::{Lie, LyingProxy};
 use ringfence_guard::{AlertRecord, GuardSpec, Severity};
 use tokio::sync::{mpsc, oneshot};
 
@@ -32,7 +45,7 @@ use crate::anvil::Anvil;
 use crate::error::{Error, Result, rpc};
 use crate::policy::{PAUSING_KINDS, Policy};
 use crate::report::{ArmReport, FirstTrip, ReplayReport, TripRecord};
-use crate::scenario::{Scenario, StepKind};
+use crate::scenario::{AdminAction, Scenario, StepKind};
 
 sol! {
     interface ILabSource {
@@ -51,6 +64,14 @@ sol! {
         function execute(bytes32 queueId) external;
         function cancel(bytes32 queueId) external;
         function pause() external;
+        function unpause() external;
+        function requireAttestations(address v, bytes32 route, uint256 srcChain) external;
+        function request(bytes32 id, bytes32 asset, uint256 amount, address recipient) external;
+    }
+
+    interface ILabVerifier {
+        function proposeAttestorSet(address[] attestors_, uint256 threshold_) external;
+        function executeAttestorSet() external;
     }
 
     interface ILabToken {
@@ -65,6 +86,20 @@ sol! {
 /// The `Sent` event of `LabSource`, as the guard config names it.
 pub const SOURCE_EVENT: &str =
     "Sent(bytes32 indexed id, bytes32 asset, uint256 amount, address recipient)";
+/// The `Requested` event of `LabGateway`: the destination message the attestors check.
+pub const REQUEST_EVENT: &str =
+    "Requested(bytes32 indexed id, bytes32 asset, uint256 amount, address recipient)";
+/// `deliverAttested((bytes32,uint256,bytes32,uint256,bytes32,bytes32,uint256,address),bytes[])`.
+const DELIVER_ATTESTED: &str =
+    "deliverAttested((bytes32,uint256,bytes32,uint256,bytes32,bytes32,uint256,address),bytes[])";
+/// The route id the lab's attestations name (its keccak256).
+const ROUTE: &str = "lab";
+/// Blocks a verifier-arm message waits for k attestations beyond the confirmation depth before
+/// the relayer tries with what it has (and the gateway refuses it).
+const ATTEST_PATIENCE_BLOCKS: u64 = 3;
+/// Anvil's development account #4, the lab's attacker (public test key): it signs its own
+/// attestations once it has made itself the verifier set.
+const ATTACKER_KEY: &str = "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a";
 /// The `Delivered` event of `LabGateway`, as the guard config names it.
 pub const DESTINATION_EVENT: &str = "Delivered(bytes32 indexed id, bytes32 asset, uint256 amount, address recipient, bytes32 queueId, bool queued)";
 
@@ -74,7 +109,11 @@ const GAS_PRICE: u128 = 1_000_000_000;
 const LEAD_S: u64 = 3_600;
 
 /// Compiled contracts, embedded so the binary replays from anywhere.
-const ARTIFACTS: [(&str, &str); 3] = [
+const ARTIFACTS: [(&str, &str); 4] = [
+    (
+        "RingfenceAttestationVerifier",
+        include_str!("../../../contracts/out/RingfenceAttestationVerifier.json"),
+    ),
     (
         "GuardedToken",
         include_str!("../../../contracts/out/GuardedToken.json"),
@@ -109,16 +148,32 @@ impl std::fmt::Debug for ReplayOptions {
     }
 }
 
-/// The three arms.
+/// The arms.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Arm {
     /// Nothing in the way.
     NoControls,
     /// The off-chain guard alone.
     Guard,
+    /// The on-chain limits alone.
+    Limits,
     /// The guard and the on-chain limits.
     GuardAndLimits,
+    /// The guard and ringfence as a required verifier.
+    Verifier,
+    /// The guard, the limits and the verifier.
+    All,
 }
+
+/// Every arm, in report order.
+pub const ARMS: [Arm; 6] = [
+    Arm::NoControls,
+    Arm::Guard,
+    Arm::Limits,
+    Arm::GuardAndLimits,
+    Arm::Verifier,
+    Arm::All,
+];
 
 impl Arm {
     /// The name in reports.
@@ -126,14 +181,20 @@ impl Arm {
         match self {
             Self::NoControls => "no-controls",
             Self::Guard => "guard",
+            Self::Limits => "limits",
             Self::GuardAndLimits => "guard-and-limits",
+            Self::Verifier => "verifier",
+            Self::All => "all",
         }
     }
     fn guard(self) -> bool {
-        self != Self::NoControls
+        !matches!(self, Self::NoControls | Self::Limits)
     }
     fn limits(self) -> bool {
-        self == Self::GuardAndLimits
+        matches!(self, Self::Limits | Self::GuardAndLimits | Self::All)
+    }
+    fn verifier(self) -> bool {
+        matches!(self, Self::Verifier | Self::All)
     }
 }
 
@@ -142,10 +203,7 @@ pub async fn replay(s: &Scenario, opts: &ReplayOptions) -> Result<ReplayReport> 
     let benign_only = s.steps.iter().all(|x| x.kind == StepKind::Benign);
     let mut arms = Vec::new();
     let mut details = Vec::new();
-    for (k, arm) in [Arm::NoControls, Arm::Guard, Arm::GuardAndLimits]
-        .into_iter()
-        .enumerate()
-    {
+    for (k, arm) in ARMS.into_iter().enumerate() {
         let _span =
             tracing::info_span!("arm", incident = %s.incident.id, arm = arm.name()).entered();
         // Without an attack step and without a guard nothing can be lost or tripped: benign-only
@@ -166,7 +224,12 @@ pub async fn replay(s: &Scenario, opts: &ReplayOptions) -> Result<ReplayReport> 
             1.0
         }
     };
-    let a3 = &arms[2];
+    for a in &mut arms {
+        a.prevented_share = share(a.loss_usd);
+    }
+    let arm = |x: Arm| &arms[ARMS.iter().position(|y| *y == x).unwrap_or(0)];
+    let a3 = arm(Arm::GuardAndLimits);
+    let guard_alone = arm(Arm::Guard).loss_usd;
     let bound = adaptive_bound(s, &opts.policy).min(l1);
     Ok(ReplayReport {
         incident: s.incident.id.clone(),
@@ -179,16 +242,19 @@ pub async fn replay(s: &Scenario, opts: &ReplayOptions) -> Result<ReplayReport> 
         },
         historical_loss_usd: s.incident.historical_loss_usd,
         replayed_loss_without_guard_usd: l1,
-        loss_with_guard_usd: arms[1].loss_usd,
+        loss_with_guard_usd: guard_alone,
         loss_with_guard_and_limits_usd: a3.loss_usd,
         prevented_share: share(a3.loss_usd),
-        prevented_share_guard_alone: share(arms[1].loss_usd),
+        prevented_share_guard_alone: share(guard_alone),
         split_attacker_loss_usd: cents(bound),
         prevented_share_split_attacker: share(bound),
         first_trip: a3.first_trip.clone(),
-        trips: details.pop().unwrap_or_default(),
+        trips: details
+            .into_iter()
+            .nth(ARMS.iter().position(|y| *y == Arm::GuardAndLimits).unwrap_or(0))
+            .unwrap_or_default(),
         benign_delayed: a3.benign_delayed,
-        false_trips: arms[1].false_trips + a3.false_trips,
+        false_trips: arms.iter().map(|a| a.false_trips).sum(),
         stopped_in_first_block: a3.loss_usd == 0.0,
         steps: s.steps.len(),
         arms,
@@ -201,6 +267,12 @@ fn idle_arm(s: &Scenario, arm: Arm) -> ArmReport {
     ArmReport {
         arm: arm.name(),
         loss_usd: 0.0,
+        prevented_share: 1.0,
+        benign_refused: 0,
+        verifier_delay_blocks: None,
+        attack_signatures: 0,
+        attestor_refusals: BTreeMap::new(),
+        admin: Vec::new(),
         first_block_loss_usd: 0.0,
         attack_paid: 0,
         attack_queued: 0,
@@ -357,6 +429,8 @@ pub fn asset_key(symbol: &str) -> B256 {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Tag {
     Source(usize),
+    Request(usize),
+    Admin(usize),
     Deliver(usize),
     Execute(usize),
     Pause,
@@ -390,6 +464,8 @@ struct Accounts {
 struct Deployment {
     source: Address,
     gateway: Address,
+    /// The `RingfenceAttestationVerifier` the gateway requires (verifier arms).
+    verifier: Option<Address>,
     src_tokens: Vec<Address>,
     dst_tokens: Vec<Address>,
 }
@@ -443,7 +519,24 @@ async fn run_arm(
     };
 
     // ---- setup (automine on) ----
-    let dep = setup(s, policy, arm, &mut chains, src, dst, &a).await?;
+    let keys = if arm.verifier() {
+        lab_attestor_keys(policy.verifier.attestors)?
+    } else {
+        Vec::new()
+    };
+    let attestors: Vec<Address> = keys.iter().map(AttestorKey::address).collect();
+    let dep = setup(s, policy, arm, &mut chains, src, dst, &a, &attestors).await?;
+    let chain_ids = {
+        let mut v = Vec::with_capacity(chains.len());
+        for c in &chains {
+            v.push(
+                c.p.get_chain_id()
+                    .await
+                    .map_err(|e| rpc("eth_chainId", e))?,
+            );
+        }
+        v
+    };
     for c in &chains {
         c.rpc("evm_setAutomine", serde_json::json!([false])).await?;
     }
@@ -487,6 +580,29 @@ async fn run_arm(
         None
     };
 
+    // ---- verifier: k of n attestors, each behind its own RPC endpoints ----
+    let mut verifier = match dep.verifier {
+        Some(v) => Some(LabVerifier::start(s, policy, &chains, src, &dep, v, keys).await?),
+        None => None,
+    };
+    let mut heads = Vec::with_capacity(chains.len());
+    for c in &chains {
+        heads.push(
+            c.p.get_block_number()
+                .await
+                .map_err(|e| rpc("eth_blockNumber", e))?,
+        );
+    }
+    // Verifier arms: requested messages waiting for k attestations (step → block it was
+    // requested in, 0 until mined), the benign transfers' delays, and what the attacker got.
+    let mut awaiting: BTreeMap<usize, u64> = BTreeMap::new();
+    let mut delays: Vec<u64> = Vec::new();
+    let mut attack_signatures = 0usize;
+    // When the attacker's own attestor set was proposed (block timestamp), and whether he has
+    // executed it: from then on he signs his own messages.
+    let mut proposed_at: Option<u64> = None;
+    let mut captured = false;
+    let mut admin_log: Vec<crate::report::AdminOutcome> = Vec::new();
     // ---- schedule ----
     let mut schedule: BTreeMap<u64, Vec<Act>> = BTreeMap::new();
     for (i, st) in s.steps.iter().enumerate() {
@@ -494,7 +610,7 @@ async fn run_arm(
     }
     let mut outcome = vec![Outcome::Pending; s.steps.len()];
     let mut tags: HashMap<B256, (usize, Tag)> = HashMap::new(); // tx → (chain, tag)
-    let mut pending_guard_txs = 0usize;
+    let mut pending_txs = 0usize;
     let mut paused_at: Option<u64> = None;
     let mut cancelled_sent: Vec<usize> = Vec::new();
     let mut trips: Vec<TripRecord> = Vec::new();
@@ -526,21 +642,35 @@ async fn run_arm(
         .collect();
 
     loop {
-        // The guard's transactions land in the block after the trip: mine one if no step comes
-        // within a block time.
+        // The guard's transactions (and the relayer's attested deliveries) land in the next
+        // block: mine one if no step comes within a block time.
         let next = schedule.keys().next().copied();
+        let busy = pending_txs > 0 || !awaiting.is_empty();
         let (ts, acts) = match next {
-            Some(t) if pending_guard_txs == 0 || t <= last_ts + block_time => {
+            Some(t) if !busy || t <= last_ts + block_time => {
                 let acts = schedule.remove(&t).unwrap_or_default();
                 ticks_done += 1;
                 (t.max(last_ts + 1), acts)
             }
-            _ if pending_guard_txs > 0 => (last_ts + block_time, Vec::new()),
+            _ if busy => (last_ts + block_time, Vec::new()),
             _ => break,
         };
-        pending_guard_txs = 0;
+        pending_txs = 0;
         for act in acts {
             match act {
+                Act::Step(i) if s.steps[i].kind == StepKind::Admin => {
+                    // An execution past the timelock makes the attacker the verifier set within
+                    // this very block: his messages later in the block carry his signature.
+                    if s.steps[i].action == Some(AdminAction::ExecuteVerifier)
+                        && proposed_at.is_some_and(|p| ts >= p + policy.verifier.timelock_s)
+                    {
+                        captured = true;
+                    }
+                    for (to, data) in admin_calls(s, i, &a, &dep) {
+                        let h = chains[dst].send(a.admin, to, data).await?;
+                        tags.insert(h, (dst, Tag::Admin(i)));
+                    }
+                }
                 Act::Step(i) => {
                     let st = &s.steps[i];
                     let asset = &s.assets[st.asset];
@@ -582,6 +712,40 @@ async fn run_arm(
                         let h = chains[src].send(sender, dep.source, data).await?;
                         tags.insert(h, (src, Tag::Source(i)));
                     }
+                    if let (Some(v), Some(vaddr)) = (verifier.as_ref(), dep.verifier) {
+                        if st.rpc_poisoned {
+                            v.poison(heads[src] + 1, dep.source, ids[i], key, st.amount, recipient);
+                        }
+                        let data = ILabGateway::requestCall {
+                            id: ids[i],
+                            asset: key,
+                            amount: st.amount,
+                            recipient,
+                        }
+                        .abi_encode();
+                        let h = chains[dst].send(a.relayer, dep.gateway, data).await?;
+                        tags.insert(h, (dst, Tag::Request(i)));
+                        if captured && st.kind == StepKind::Attack {
+                            // The attacker is the verifier set now: he signs his own message.
+                            let att = ringfence_attest::attestation::attestation(
+                                route_id(ROUTE),
+                                chain_ids[src],
+                                B256::ZERO,
+                                0,
+                                ids[i],
+                                key,
+                                st.amount,
+                                recipient,
+                            );
+                            let sig = attacker_signature(&att, chain_ids[dst], vaddr)?;
+                            let data = deliver_attested(&att, vec![sig]);
+                            let h = chains[dst].send(a.relayer, dep.gateway, data).await?;
+                            tags.insert(h, (dst, Tag::Deliver(i)));
+                        } else {
+                            awaiting.insert(i, 0);
+                        }
+                        continue;
+                    }
                     let data = ILabGateway::deliverCall {
                         id: ids[i],
                         asset: key,
@@ -614,6 +778,7 @@ async fn run_arm(
         for c in &chains {
             blocks.push(c.mine_at(ts).await?);
         }
+        heads.clone_from(&blocks);
         last_ts = ts;
         // Outcomes from receipts.
         for (ci, c) in chains.iter().enumerate() {
@@ -673,6 +838,36 @@ async fn run_arm(
                             paused_at = Some(ts - t0);
                         }
                     }
+                    Tag::Request(i) => {
+                        if ok {
+                            // Waiting for attestations from this block on (an attacker who is
+                            // the verifier set delivered at once: not waiting).
+                            if let Some(at) = awaiting.get_mut(&i) {
+                                *at = blocks[ci];
+                            }
+                        } else {
+                            awaiting.remove(&i);
+                            outcome[i] = Outcome::Rejected;
+                        }
+                    }
+                    Tag::Admin(i) => {
+                        let action = s.steps[i].action;
+                        if ok && action == Some(AdminAction::ReplaceVerifier) {
+                            proposed_at = Some(ts);
+                        }
+                        if !ok && action == Some(AdminAction::ExecuteVerifier) {
+                            captured = false;
+                        }
+                        match admin_log.iter_mut().find(|x| x.step == i + 1) {
+                            // A limit step is two transactions: it succeeded if both did.
+                            Some(x) => x.succeeded &= ok,
+                            None => admin_log.push(crate::report::AdminOutcome {
+                                step: i + 1,
+                                action: action.map_or("?", AdminAction::name),
+                                succeeded: ok,
+                            }),
+                        }
+                    }
                     Tag::Source(_) => {}
                 }
             }
@@ -730,7 +925,7 @@ async fn run_arm(
                     match act.kind.as_str() {
                         "pause" => {
                             tags.insert(h, (dst, Tag::Pause));
-                            pending_guard_txs += 1;
+                            pending_txs += 1;
                         }
                         "cancel" => {
                             let Some(i) = act.arg.and_then(|q| {
@@ -742,11 +937,69 @@ async fn run_arm(
                             if !cancelled_sent.contains(&i) {
                                 cancelled_sent.push(i);
                             }
-                            pending_guard_txs += 1;
+                            pending_txs += 1;
                         }
                         _ => {}
                     }
                 }
+            }
+        }
+        // The attestors read the new blocks; a message with k attestations on one attestation
+        // is delivered in the next block, one that waited past the depth and the patience is
+        // tried with what it has (and refused by the gateway).
+        if let Some(v) = verifier.as_mut() {
+            v.step().await?;
+            let now = blocks[dst];
+            let patience = policy.verifier.confirmations + ATTEST_PATIENCE_BLOCKS;
+            let mut settled = Vec::new();
+            for (&i, &at) in &awaiting {
+                if at == 0 {
+                    continue;
+                }
+                let st = &s.steps[i];
+                let got = v.collect(ids[i])?;
+                let waited = now.saturating_sub(at);
+                let enough = got.sigs.len() >= policy.verifier.threshold;
+                let own = captured && st.kind == StepKind::Attack && !enough;
+                if !enough && !own && waited <= patience {
+                    continue;
+                }
+                if st.kind == StepKind::Attack {
+                    attack_signatures += got.signers;
+                } else if enough {
+                    delays.push(waited);
+                }
+                let key = asset_key(&s.assets[st.asset].symbol);
+                let recipient = st.recipient.unwrap_or(if st.kind == StepKind::Attack {
+                    a.attacker
+                } else {
+                    a.user
+                });
+                let unsigned = ringfence_attest::attestation::attestation(
+                    route_id(ROUTE),
+                    chain_ids[src],
+                    B256::ZERO,
+                    0,
+                    ids[i],
+                    key,
+                    st.amount,
+                    recipient,
+                );
+                let (att, sigs) = match (own, dep.verifier) {
+                    (true, Some(vaddr)) => {
+                        let sig = attacker_signature(&unsigned, chain_ids[dst], vaddr)?;
+                        (unsigned, vec![sig])
+                    }
+                    _ => (got.attestation.unwrap_or(unsigned), got.sigs),
+                };
+                let data = deliver_attested(&att, sigs);
+                let h = chains[dst].send(a.relayer, dep.gateway, data).await?;
+                tags.insert(h, (dst, Tag::Deliver(i)));
+                pending_txs += 1;
+                settled.push(i);
+            }
+            for i in settled {
+                awaiting.remove(&i);
             }
         }
         if let Some(p) = progress {
@@ -757,6 +1010,10 @@ async fn run_arm(
     if let Some(g) = guard.take() {
         g.stop().await?;
     }
+    let attestor_refusals = verifier
+        .take()
+        .map(|v| v.refusals)
+        .unwrap_or_default();
 
     // ---- account ----
     let paid_usd = |i: usize| {
@@ -794,9 +1051,16 @@ async fn run_arm(
             .map(|&i| paid_usd(i))
             .sum(),
     );
+    let benign_refused = benign.iter().filter(|&&i| !paid(outcome[i])).count();
     let report = ArmReport {
         arm: arm.name(),
         loss_usd,
+        prevented_share: 0.0,
+        benign_refused,
+        verifier_delay_blocks: crate::report::DelayBlocks::of(delays),
+        attack_signatures,
+        attestor_refusals,
+        admin: admin_log,
         first_block_loss_usd,
         attack_paid: attack
             .iter()
@@ -847,6 +1111,7 @@ async fn setup(
     src: usize,
     dst: usize,
     a: &Accounts,
+    attestors: &[Address],
 ) -> Result<Deployment> {
     let class = s.incident.class;
     let source = chains[src].deploy(a.admin, "LabSource", Vec::new()).await?;
@@ -1029,12 +1294,384 @@ async fn setup(
                 .await?;
         }
     }
+    let verifier = if arm.verifier() {
+        let mut set = attestors.to_vec();
+        set.sort();
+        let v = chains[dst]
+            .deploy(
+                a.admin,
+                "RingfenceAttestationVerifier",
+                (
+                    set,
+                    U256::from(policy.verifier.threshold),
+                    a.admin,
+                    policy.verifier.timelock_s,
+                )
+                    .abi_encode_params(),
+            )
+            .await?;
+        let src_chain = chains[src]
+            .p
+            .get_chain_id()
+            .await
+            .map_err(|e| rpc("eth_chainId", e))?;
+        chains[dst]
+            .must(
+                a.admin,
+                gateway,
+                ILabGateway::requireAttestationsCall {
+                    v,
+                    route: route_id(ROUTE),
+                    srcChain: U256::from(src_chain),
+                }
+                .abi_encode(),
+                "requireAttestations",
+            )
+            .await?;
+        Some(v)
+    } else {
+        None
+    };
     Ok(Deployment {
         source,
         gateway,
+        verifier,
         src_tokens,
         dst_tokens,
     })
+}
+
+/// The calls an admin step makes with the admin key: (contract, calldata); none when the arm
+/// has nothing it acts on (no verifier to replace).
+fn admin_calls(s: &Scenario, i: usize, a: &Accounts, dep: &Deployment) -> Vec<(Address, Vec<u8>)> {
+    let st = &s.steps[i];
+    let asset = &s.assets[st.asset];
+    let key = asset_key(&asset.symbol);
+    let all = s.at_risk(asset);
+    let limits = |capacity: U256, threshold: U256| {
+        vec![
+            (
+                dep.gateway,
+                ILabGateway::configureBucketCall {
+                    asset: key,
+                    capacity,
+                    ratePerSecond: capacity,
+                }
+                .abi_encode(),
+            ),
+            (
+                dep.gateway,
+                ILabGateway::configureDelayCall {
+                    asset: key,
+                    threshold,
+                    delay: 0,
+                }
+                .abi_encode(),
+            ),
+        ]
+    };
+    match st.action {
+        None => Vec::new(),
+        // Everything at risk may leave at once, and nothing waits.
+        Some(AdminAction::RaiseLimit) => limits(all, all),
+        Some(AdminAction::DisableLimit) => limits(U256::ZERO, U256::ZERO),
+        Some(AdminAction::RemoveGuardian) => vec![(
+            dep.gateway,
+            ILabGateway::setGuardianCall {
+                account: a.guardian,
+                enabled: false,
+            }
+            .abi_encode(),
+        )],
+        Some(AdminAction::Unpause) => {
+            vec![(dep.gateway, ILabGateway::unpauseCall {}.abi_encode())]
+        }
+        Some(AdminAction::ReplaceVerifier) => dep
+            .verifier
+            .map(|v| {
+                (
+                    v,
+                    ILabVerifier::proposeAttestorSetCall {
+                        attestors_: vec![a.attacker],
+                        threshold_: U256::from(1u8),
+                    }
+                    .abi_encode(),
+                )
+            })
+            .into_iter()
+            .collect(),
+        Some(AdminAction::ExecuteVerifier) => dep
+            .verifier
+            .map(|v| (v, ILabVerifier::executeAttestorSetCall {}.abi_encode()))
+            .into_iter()
+            .collect(),
+    }
+}
+
+/// The attacker's signature on his own attestation, once he is the verifier set.
+fn attacker_signature(
+    att: &ringfence_attest::Attestation,
+    chain_id: u64,
+    verifier: Address,
+) -> Result<Bytes> {
+    let k = AttestorKey::from_hex("lab attacker", ATTACKER_KEY)
+        .map_err(|e| Error::Verifier(e.to_string()))?;
+    let sig = k
+        .sign(att, &ringfence_attest::attestation::domain(chain_id, verifier))
+        .map_err(|e| Error::Verifier(e.to_string()))?;
+    Ok(sig.signature)
+}
+
+/// Calldata of `deliverAttested(attestation, signatures)`.
+fn deliver_attested(a: &ringfence_attest::Attestation, sigs: Vec<Bytes>) -> Vec<u8> {
+    let selector = &keccak256(DELIVER_ATTESTED.as_bytes())[..4];
+    let mut data = selector.to_vec();
+    data.extend((a.clone(), sigs).abi_encode_params());
+    data
+}
+
+/// The lab's attestor keys: fixed, derived from their index (local test keys, never funds).
+fn lab_attestor_keys(n: usize) -> Result<Vec<AttestorKey>> {
+    (0..n)
+        .map(|i| {
+            let k = keccak256(format!("ringfence lab attestor {i}"));
+            AttestorKey::from_hex("lab attestor", &k.to_string())
+                .map_err(|e| Error::Verifier(e.to_string()))
+        })
+        .collect()
+}
+
+/// What the attestors signed for one message: the attestation most of them signed, its
+/// signatures in ascending signer order, and how many attestors signed anything for it.
+struct Collected {
+    attestation: Option<ringfence_attest::Attestation>,
+    sigs: Vec<Bytes>,
+    signers: usize,
+}
+
+/// The verifier arms' attestors: the code of `ringfence attest` ([`Attestor`]), stepped after
+/// each mined block, each reading every chain through `endpoints` real proxies in front of
+/// anvil with a `quorum`.
+struct LabVerifier {
+    attestors: Vec<Attestor>,
+    /// Each attestor's alert lines (attested, refused, waiting, RPC disagreements).
+    alerts: Vec<mpsc::UnboundedReceiver<serde_json::Value>>,
+    /// Refusals by reason, over all attestors and messages.
+    refusals: BTreeMap<String, usize>,
+    stores: Vec<AttestStore>,
+    /// proxies[attestor][chain][endpoint]
+    proxies: Vec<Vec<Vec<LyingProxy>>>,
+    src: usize,
+    _dir: tempfile::TempDir,
+}
+
+impl LabVerifier {
+    #[allow(clippy::too_many_arguments)]
+    async fn start(
+        s: &Scenario,
+        policy: &Policy,
+        chains: &[Chain],
+        src: usize,
+        dep: &Deployment,
+        verifier: Address,
+        keys: Vec<AttestorKey>,
+    ) -> Result<Self> {
+        let dir = tempfile::tempdir().map_err(|source| Error::Io {
+            path: std::env::temp_dir(),
+            source,
+        })?;
+        let v = &policy.verifier;
+        let event = |sig: &str| {
+            alloy::json_abi::Event::parse(sig).map_err(|e| Error::Verifier(format!("{sig}: {e}")))
+        };
+        // One route for every asset: a rate cap only where one asset is at stake (the window
+        // sums raw amounts), from the guard's own daily share of what is at risk.
+        let max_amount = match s.assets.as_slice() {
+            [only] => {
+                let (share, window) = if s.incident.class.mints() {
+                    (
+                        policy.guard.mint_max_share_of_supply,
+                        policy.guard.mint_window_s,
+                    )
+                } else {
+                    (
+                        policy.guard.outflow_max_share_of_locked,
+                        policy.guard.outflow_window_s,
+                    )
+                };
+                Some((share_of(s.at_risk(only), share), window))
+            }
+            _ => None,
+        };
+        let n = chains.len();
+        let mut alerts = Vec::with_capacity(keys.len());
+        let mut attestors = Vec::with_capacity(keys.len());
+        let mut stores = Vec::with_capacity(keys.len());
+        let mut proxies = Vec::with_capacity(keys.len());
+        for (i, key) in keys.into_iter().enumerate() {
+            let mut per_chain = Vec::with_capacity(n);
+            let mut cfg_chains = Vec::with_capacity(n);
+            for (ci, c) in chains.iter().enumerate() {
+                let mut ps = Vec::with_capacity(v.endpoints);
+                for _ in 0..v.endpoints {
+                    ps.push(
+                        LyingProxy::start(&c._anvil.url())
+                            .await
+                            .map_err(|e| Error::Verifier(format!("RPC proxy: {e}")))?,
+                    );
+                }
+                let head =
+                    c.p.get_block_number()
+                        .await
+                        .map_err(|e| rpc("eth_blockNumber", e))?;
+                cfg_chains.push(ChainConfig {
+                    id: chain_id(ci, src, n).to_owned(),
+                    chain_id: None,
+                    rpc: ps.iter().map(|p| RedactedUrl::new(p.url())).collect(),
+                    quorum: Some(v.quorum),
+                    start_block: Some(head + 1),
+                });
+                per_chain.push(ps);
+            }
+            let route = RouteConfig {
+                id: ROUTE.to_owned(),
+                source: EndConfig {
+                    chain: chain_id(src, src, n).to_owned(),
+                    contract: dep.source,
+                    event: event(SOURCE_EVENT)?,
+                },
+                destination: EndConfig {
+                    chain: "dst".to_owned(),
+                    contract: dep.gateway,
+                    event: event(REQUEST_EVENT)?,
+                },
+                match_on: ["id", "asset", "amount", "recipient"]
+                    .map(str::to_owned)
+                    .to_vec(),
+                key: "id".to_owned(),
+                asset: "asset".to_owned(),
+                amount: "amount".to_owned(),
+                recipient: "recipient".to_owned(),
+                verifier,
+                verifier_timelock_s: v.timelock_s,
+                max_amount,
+                confirmations: v.confirmations,
+            };
+            let cfg = AttestorConfig {
+                key_env: format!("RINGFENCE_LAB_ATTESTOR_KEY_{i}"),
+                listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+                store: dir.path().join(format!("attestor-{i}.db")),
+                poll_ms: 0,
+                chains: cfg_chains,
+                routes: vec![route],
+            };
+            let (tx, rx) = mpsc::unbounded_channel();
+            alerts.push(rx);
+            let att = Attestor::new(&cfg, key, tx)
+                .await
+                .map_err(|e| Error::Verifier(format!("attestor {i}: {e}")))?;
+            stores.push(att.store());
+            attestors.push(att);
+            proxies.push(per_chain);
+        }
+        Ok(Self {
+            attestors,
+            alerts,
+            refusals: BTreeMap::new(),
+            stores,
+            proxies,
+            src,
+            _dir: dir,
+        })
+    }
+
+    /// `rpc = "poisoned"`: the source chain's endpoints report a `Sent` for the message in
+    /// `block` that never happened — every endpoint of the first attestor, the first endpoint
+    /// of each other one (the attacker's reach, as at KelpDAO, where the DVN's own nodes lied).
+    fn poison(
+        &self,
+        block: u64,
+        source: Address,
+        id: B256,
+        asset: B256,
+        amount: U256,
+        recipient: Address,
+    ) {
+        let lie = Lie::InjectLog {
+            block,
+            address: source,
+            topics: vec![
+                keccak256("Sent(bytes32,bytes32,uint256,address)".as_bytes()),
+                id,
+            ],
+            data: (asset, amount, recipient).abi_encode_params().into(),
+        };
+        for (i, per_chain) in self.proxies.iter().enumerate() {
+            let Some(ps) = per_chain.get(self.src) else {
+                continue;
+            };
+            let reach = if i == 0 { ps.len() } else { 1 };
+            for p in ps.iter().take(reach) {
+                p.lie(lie.clone());
+            }
+        }
+    }
+
+    /// Every attestor reads up to the chains' heads and decides (`ringfence attest`'s step),
+    /// all at once as separate operators would.
+    async fn step(&mut self) -> Result<()> {
+        let results =
+            futures_util::future::join_all(self.attestors.iter_mut().map(Attestor::step)).await;
+        for (i, r) in results.into_iter().enumerate() {
+            r.map_err(|e| Error::Verifier(format!("attestor {i}: {e}")))?;
+        }
+        for (i, rx) in self.alerts.iter_mut().enumerate() {
+            while let Ok(line) = rx.try_recv() {
+                tracing::debug!(attestor = i, %line, "attestor");
+                // Each attestor reports a (message, reason) once; the normal wait for depth is
+                // not a refusal.
+                let reason = line["refusal"]["reason"].as_str().unwrap_or("?");
+                if (line["kind"] == "refused" || line["kind"] == "waiting")
+                    && reason != "not-yet-confirmed"
+                {
+                    *self.refusals.entry(reason.to_owned()).or_default() += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn collect(&self, id: B256) -> Result<Collected> {
+        let mut groups: Vec<(ringfence_attest::Attestation, Vec<ringfence_attest::Signed>)> =
+            Vec::new();
+        let mut signers = 0;
+        for st in &self.stores {
+            let Some(r) = st.get(id).map_err(|e| Error::Verifier(e.to_string()))? else {
+                continue;
+            };
+            signers += 1;
+            match groups.iter_mut().find(|g| g.0 == r.attestation) {
+                Some(g) => g.1.push(r.signed),
+                None => groups.push((r.attestation, vec![r.signed])),
+            }
+        }
+        let best = groups.into_iter().max_by_key(|g| g.1.len());
+        Ok(match best {
+            Some((att, mut signed)) => {
+                signed.sort_by_key(|x| x.signer);
+                Collected {
+                    attestation: Some(att),
+                    sigs: signed.into_iter().map(|x| x.signature).collect(),
+                    signers,
+                }
+            }
+            None => Collected {
+                attestation: None,
+                sigs: Vec::new(),
+                signers,
+            },
+        })
+    }
 }
 
 /// Per attacked asset, the lesser of the attack and the bucket's capacity, in USD.
@@ -1314,6 +1951,27 @@ fn guard_config(
             actions("message-match", &["cancel-queued"])
         );
     }
+    // The gateway's (and its verifier's) own configuration: an admin who lifts a limit, removes
+    // the guardian, unpauses or proposes another attestor set is the first step of an attack.
+    let mut watched = vec![dep.gateway.to_string()];
+    if let Some(v) = dep.verifier {
+        watched.push(v.to_string());
+    }
+    let _ = writeln!(
+        t,
+        "[[rule]]\nid = \"admin-changes\"\nkind = \"privileged\"\nchain = \"dst\"\ncontracts = [{}]\nextra_events = [{}]\nactions = {}\n",
+        watched
+            .iter()
+            .map(|a| format!("\"{a}\""))
+            .collect::<Vec<_>>()
+            .join(", "),
+        LAB_ADMIN_EVENTS
+            .iter()
+            .map(|e| format!("\"{e}\""))
+            .collect::<Vec<_>>()
+            .join(", "),
+        actions("privileged", &[])
+    );
     let mints = s.incident.class.mints();
     for a in &s.assets {
         let sym = &a.symbol;
@@ -1351,6 +2009,18 @@ fn guard_config(
     }
     t
 }
+
+/// The lab contracts' configuration events the generated `privileged` rule watches
+/// (`RingfenceControls.sol`, `LabGateway`, `RingfenceAttestationVerifier.sol`).
+const LAB_ADMIN_EVENTS: [&str; 7] = [
+    "GuardianSet(address indexed account, bool enabled)",
+    "Unpaused(address account)",
+    "BucketConfigured(bytes32 indexed key, uint256 capacity, uint256 rate, uint256 tokens)",
+    "DelayConfigured(bytes32 indexed key, uint256 threshold, uint64 delaySeconds)",
+    "VerifierRequired(address verifier, bytes32 routeId, uint256 srcChainId)",
+    "AttestorSetProposed(address[] attestors, uint256 threshold, uint64 eta)",
+    "AttestorSetChanged(address[] attestors, uint256 threshold)",
+];
 
 /// A TOML basic string.
 fn toml_str(v: &str) -> String {

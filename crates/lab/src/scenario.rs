@@ -130,6 +130,63 @@ pub enum StepKind {
     Attack,
     /// A genuine transfer, locked (or burnt) in full on the source side.
     Benign,
+    /// A privileged change made with the bridge's own admin key (compromised or malicious),
+    /// the step real attackers took first (Sandbox OFT, Echo eBTC): see [`AdminAction`].
+    Admin,
+}
+
+/// What an `admin` step does, with the gateway's (or its verifier's) admin key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AdminAction {
+    /// Raise the asset's token bucket and delay threshold to everything at risk.
+    RaiseLimit,
+    /// Switch the asset's token bucket and delay queue off.
+    DisableLimit,
+    /// Remove the guard's guardian, so its pause reverts.
+    RemoveGuardian,
+    /// Lift a pause.
+    Unpause,
+    /// Propose the attacker as the only attestor, threshold 1 (through the verifier's timelock).
+    ReplaceVerifier,
+    /// Execute that proposal (reverts before the timelock has passed).
+    ExecuteVerifier,
+}
+
+/// The admin actions as written in a scenario.
+pub const ADMIN_ACTIONS: [&str; 6] = [
+    "raise-limit",
+    "disable-limit",
+    "remove-guardian",
+    "unpause",
+    "replace-verifier",
+    "execute-verifier",
+];
+
+impl AdminAction {
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "raise-limit" => Self::RaiseLimit,
+            "disable-limit" => Self::DisableLimit,
+            "remove-guardian" => Self::RemoveGuardian,
+            "unpause" => Self::Unpause,
+            "replace-verifier" => Self::ReplaceVerifier,
+            "execute-verifier" => Self::ExecuteVerifier,
+            _ => return None,
+        })
+    }
+
+    /// The name used in scenario files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::RaiseLimit => "raise-limit",
+            Self::DisableLimit => "disable-limit",
+            Self::RemoveGuardian => "remove-guardian",
+            Self::Unpause => "unpause",
+            Self::ReplaceVerifier => "replace-verifier",
+            Self::ExecuteVerifier => "execute-verifier",
+        }
+    }
 }
 
 /// `[[step]]`.
@@ -155,6 +212,13 @@ pub struct Step {
     /// The source message claims `amount` although only `source_amount` was locked
     /// (`source_event = "claimed"`: a source-side bug such as QBridge's zero-address deposit).
     pub source_claims_amount: bool,
+    /// The admin action of an `admin` step.
+    pub action: Option<AdminAction>,
+    /// `rpc = "poisoned"`: the attacker controls RPC endpoints of the victim's verifiers and
+    /// makes them report a source event for this step's message that never happened (KelpDAO).
+    /// In the verifier arms, every endpoint of the first attestor and one endpoint of each other
+    /// attestor lie.
+    pub rpc_poisoned: bool,
     /// One-based line of the step in its file.
     pub line: usize,
 }
@@ -338,7 +402,9 @@ struct RawAsset {
 struct RawStep {
     t_s: Spanned<u64>,
     asset: S,
-    amount: Spanned<AmountText>,
+    amount: Option<Spanned<AmountText>>,
+    action: Option<S>,
+    rpc: Option<S>,
     source_amount: Option<Spanned<AmountText>>,
     recipient: Option<S>,
     kind: Option<S>,
@@ -730,10 +796,81 @@ impl Cx<'_> {
                 continue;
             };
             let asset = &assets[ai];
-            let amount = self.amount(&r.amount, asset.decimals, "amount", &entity);
-            if amount == Some(U256::ZERO) {
+            let is_admin = r.kind.as_ref().is_some_and(|k| k.get_ref() == "admin");
+            let action = match (&r.action, is_admin) {
+                (None, false) => None,
+                (Some(a), true) => match AdminAction::parse(a.get_ref()) {
+                    Some(x) => Some(x),
+                    None => {
+                        let help = match closest(a.get_ref(), &ADMIN_ACTIONS) {
+                            Some(n) => format!(
+                                "did you mean `{n}`? the actions are {}",
+                                ADMIN_ACTIONS.join(", ")
+                            ),
+                            None => format!("the actions are {}", ADMIN_ACTIONS.join(", ")),
+                        };
+                        self.err(
+                            a.span(),
+                            Some(&entity),
+                            format!("unknown admin action `{}`", a.get_ref()),
+                            help,
+                        );
+                        continue;
+                    }
+                },
+                (None, true) => {
+                    self.err(
+                        span.clone(),
+                        Some(&entity),
+                        "an `admin` step needs an `action`",
+                        format!("add `action = \"…\"`, one of {}", ADMIN_ACTIONS.join(", ")),
+                    );
+                    continue;
+                }
+                (Some(a), false) => {
+                    self.err(
+                        a.span(),
+                        Some(&entity),
+                        "`action` belongs to `kind = \"admin\"` steps",
+                        "add `kind = \"admin\"` or remove `action`",
+                    );
+                    continue;
+                }
+            };
+            let rpc_poisoned = match r.rpc.as_ref().map(|k| k.get_ref().as_str()) {
+                None | Some("honest") => false,
+                Some("poisoned") => true,
+                Some(other) => {
+                    let span = r.rpc.as_ref().map_or(span.clone(), Spanned::span);
+                    self.err(span, Some(&entity), format!("unknown rpc `{other}`"), "use `poisoned` (the attacker feeds the verifiers' RPC endpoints a source event that never happened) or leave it out");
+                    continue;
+                }
+            };
+            let amount = match (&r.amount, is_admin) {
+                (Some(a), false) => self.amount(a, asset.decimals, "amount", &entity),
+                (None, true) => Some(U256::ZERO),
+                (Some(a), true) => {
+                    self.err(
+                        a.span(),
+                        Some(&entity),
+                        "an `admin` step moves no tokens",
+                        "remove `amount` from the admin step",
+                    );
+                    continue;
+                }
+                (None, false) => {
+                    self.err(
+                        span.clone(),
+                        Some(&entity),
+                        "the step has no `amount`",
+                        "give the minted or released amount in token units",
+                    );
+                    continue;
+                }
+            };
+            if !is_admin && amount == Some(U256::ZERO) {
                 self.err(
-                    r.amount.span(),
+                    r.amount.as_ref().map_or(span.clone(), Spanned::span),
                     Some(&entity),
                     "`amount` is zero",
                     "give the minted or released amount (failed attempts are not steps)",
@@ -747,13 +884,14 @@ impl Cx<'_> {
             let kind = match r.kind.as_ref().map(|k| k.get_ref().as_str()) {
                 None | Some("attack") => Some(StepKind::Attack),
                 Some("benign") => Some(StepKind::Benign),
+                Some("admin") => Some(StepKind::Admin),
                 Some(other) => {
                     let span = r.kind.as_ref().map_or(span.clone(), Spanned::span);
                     self.err(
                         span,
                         Some(&entity),
                         format!("unknown step kind `{other}`"),
-                        "use `attack` or `benign`",
+                        "use `attack`, `benign` or `admin`",
                     );
                     None
                 }
@@ -829,6 +967,8 @@ impl Cx<'_> {
                     source_id,
                     block: r.block,
                     source_claims_amount,
+                    action,
+                    rpc_poisoned,
                     line,
                 });
             }

@@ -90,10 +90,9 @@ pub(crate) fn run(args: Args) -> CmdResult {
         let b = bar.clone();
         let progress: ringfence_lab::runner::Progress = Arc::new(move |arm, done, total| {
             b.set_message(
-                ["no controls", "guard", "guard + limits"]
+                ringfence_lab::runner::ARMS
                     .get(arm)
-                    .copied()
-                    .unwrap_or("")
+                    .map_or("", |a| a.name())
                     .to_owned(),
             );
             b.set_length(total);

@@ -28,12 +28,26 @@ async fn resolv_replay_guard_and_limits_stop_the_first_mint() {
         (ft.rule.as_str(), ft.reason.as_str(), ft.step, ft.t_s),
         ("messages", "mismatch", Some(1), 0)
     );
+    let arm = |name: &str| r.arm(name).unwrap_or_else(|| panic!("no arm {name}"));
     assert_eq!(
-        r.arms[1].paused_at_t_s,
+        arm("guard").paused_at_t_s,
         Some(12),
         "the pause lands one block after the trip"
     );
-    assert_eq!(r.arms[2].attack_cancelled, 1);
+    assert_eq!(arm("guard-and-limits").attack_cancelled, 1);
+    // The ablation: the limits alone queue the first mint, but nobody cancels it, so it is paid
+    // after the delay.
+    assert_eq!(arm("limits").loss_usd, r.replayed_loss_without_guard_usd);
+    // The verifier refuses both mints: each asks for far more than its deposit.
+    for v in ["verifier", "all"] {
+        assert_eq!(arm(v).loss_usd, 0.0, "{v}");
+        assert_eq!(arm(v).prevented_share, 1.0, "{v}");
+        assert!(
+            arm(v).attestor_refusals.get("mismatch").copied().unwrap_or(0) >= 2,
+            "{v}: {:?}",
+            arm(v).attestor_refusals
+        );
+    }
     assert_eq!(r.false_trips, 0);
     // Deterministic: the same replay gives the same report.
     let again = replay(&s, &opts()).await.expect("replay");
@@ -41,19 +55,30 @@ async fn resolv_replay_guard_and_limits_stop_the_first_mint() {
 }
 
 #[tokio::test]
-async fn a_week_of_benign_traffic_trips_nothing() {
+async fn benign_traffic_trips_nothing_and_is_attested_at_the_depth() {
     require_anvil();
+    // Two days at ten transfers a day per route, in all six arms (the replay gate of
+    // scripts/test.sh runs three full-rate days).
     let shape = TrafficShape {
         transfers_per_day: 10.0,
         ..TrafficShape::default()
     };
-    for s in benign::generate(7, 3, &shape) {
+    for s in benign::generate(2, 3, &shape) {
         let r = replay(&s, &opts()).await.expect("replay");
         assert_eq!(r.false_trips, 0, "{}: {:?}", s.incident.id, r.trips);
         assert_eq!(r.replayed_loss_without_guard_usd, 0.0);
         for a in &r.arms {
             assert_eq!(a.benign_blocked, 0, "{} {}", s.incident.id, a.arm);
+            assert_eq!(a.benign_refused, 0, "{} {}", s.incident.id, a.arm);
         }
+        // Every benign transfer is attested, after the confirmation depth and no later.
+        let v = r.arm("verifier").and_then(|a| a.verifier_delay_blocks);
+        let depth = opts().policy.verifier.confirmations;
+        assert!(
+            v.is_some_and(|d| d.max == depth && d.transfers > 0),
+            "{}: {v:?}",
+            s.incident.id
+        );
     }
 }
 
@@ -76,11 +101,69 @@ async fn a_trip_whose_rule_has_no_pause_action_does_not_pause() {
     )
     .await
     .expect("replay");
-    let guard = &r.arms[1];
+    let guard = r.arm("guard").expect("guard arm");
     assert!(guard.trips > 0, "the guard still trips");
     assert_eq!(guard.paused_at_t_s, None, "nothing paused");
     assert_eq!(
         r.loss_with_guard_usd, r.replayed_loss_without_guard_usd,
         "without a pause the guard alone prevents nothing"
     );
+}
+
+/// KelpDAO as it happened: the source-chain RPC nodes of the verifier were poisoned. In the
+/// verifier arms one attestor's every endpoint and one endpoint of each other attestor lie; the
+/// liars in a minority are outvoted, and a fully poisoned attestor alone is one signature short
+/// of k. A split attacker under every size threshold gets no delivery either.
+#[tokio::test]
+async fn the_verifier_holds_against_poisoned_rpcs_and_split_messages() {
+    require_anvil();
+    let s = Scenario::load(&repo().join("incidents/kelpdao-rseth-split-variant.toml"))
+        .unwrap_or_else(|d| panic!("{d}"));
+    assert!(s.steps.iter().all(|x| x.rpc_poisoned));
+    let r = replay(&s, &opts()).await.expect("replay");
+    let arm = |name: &str| r.arm(name).unwrap_or_else(|| panic!("no arm {name}"));
+    assert!(
+        arm("guard-and-limits").loss_usd > 0.0,
+        "the split passes the bucket's first block"
+    );
+    for v in ["verifier", "all"] {
+        let a = arm(v);
+        assert_eq!(a.loss_usd, 0.0, "{v}");
+        assert!(
+            a.attack_signatures > 0,
+            "{v}: the poisoned attestor signed some pieces"
+        );
+        assert!(
+            a.attack_signatures < s.steps.len(),
+            "{v}: its rate rule stopped it"
+        );
+        assert_eq!(
+            a.attestor_refusals.get("no-source-event").copied(),
+            Some(2 * s.steps.len()),
+            "{v}: both honest attestors refused every piece: {:?}",
+            a.attestor_refusals
+        );
+    }
+}
+
+/// The admin path first: a proposal to make the attacker the only attestor trips the guard at
+/// once (and pauses), and the timelock keeps the forged release unattested.
+#[tokio::test]
+async fn a_verifier_swap_trips_at_the_proposal_and_waits_out_its_timelock() {
+    require_anvil();
+    let s = Scenario::load(&repo().join("incidents/admin-verifier-swap-variant.toml"))
+        .unwrap_or_else(|d| panic!("{d}"));
+    let r = replay(&s, &opts()).await.expect("replay");
+    let v = r.arm("verifier").expect("verifier arm");
+    assert_eq!(v.loss_usd, 0.0);
+    let ft = v.first_trip.as_ref().expect("tripped");
+    assert_eq!((ft.rule.as_str(), ft.t_s), ("admin-changes", 0));
+    assert_eq!(v.paused_at_t_s, Some(12));
+    // What ringfence cannot stop: the same admin, a day later, past the timelock.
+    let s = Scenario::load(&repo().join("incidents/beyond/admin-timelock-takeover.toml"))
+        .unwrap_or_else(|d| panic!("{d}"));
+    let r = replay(&s, &opts()).await.expect("replay");
+    let v = r.arm("verifier").expect("verifier arm");
+    assert_eq!(v.loss_usd, r.replayed_loss_without_guard_usd);
+    assert_eq!(v.first_trip.as_ref().map(|f| f.t_s), Some(0), "a day's warning");
 }
