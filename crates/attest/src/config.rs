@@ -11,6 +11,8 @@ use std::str::FromStr;
 
 use alloy::json_abi::Event;
 use alloy::primitives::{Address, U256};
+use ringfence_guard::FieldTolerance;
+use ringfence_guard::config::MatchItem;
 use ringfence_model::diag::{Diagnostic, Diagnostics, SourceFile};
 use ringfence_quorum::RedactedUrl;
 use serde::Deserialize;
@@ -75,6 +77,9 @@ pub struct RouteConfig {
     pub destination: EndConfig,
     /// Parameters compared.
     pub match_on: Vec<String>,
+    /// How each `match_on` parameter may differ (decimal scale, fee), aligned with it; exact
+    /// where absent. Written `{ name = "amount", scale = 12, fee_bps = 30 }` in `match_on`.
+    pub tolerance: Vec<FieldTolerance>,
     /// The parameter carrying the message id.
     pub key: String,
     /// Destination parameters for the attestation's asset, amount and recipient.
@@ -143,7 +148,7 @@ struct RawBridge {
     id: S,
     source: RawEnd,
     destination: RawEnd,
-    match_on: Spanned<Vec<S>>,
+    match_on: Spanned<Vec<MatchItem>>,
     key: Option<S>,
     verifier: Option<S>,
     verifier_timelock_s: Option<u64>,
@@ -612,7 +617,47 @@ impl Cx {
                 "name the event parameters compared, e.g. [\"id\", \"asset\", \"amount\", \"recipient\"]",
             );
         }
-        for n in b.match_on.get_ref() {
+        let mut tolerance = Vec::new();
+        for item in b.match_on.get_ref() {
+            let n = &item.name;
+            let n = &Spanned::new(
+                if n.span().is_empty() {
+                    b.match_on.span()
+                } else {
+                    n.span()
+                },
+                n.get_ref().clone(),
+            );
+            match (
+                FieldTolerance::checked(
+                    item.scale.as_ref().map_or(0, |x| *x.get_ref()),
+                    item.fee_bps.as_ref().map_or(0, |x| *x.get_ref()),
+                ),
+                has(&source.event, n.get_ref()),
+                has(&destination.event, n.get_ref()),
+            ) {
+                (Err(why), _, _) => {
+                    ok = false;
+                    let at = item
+                        .scale
+                        .as_ref()
+                        .or(item.fee_bps.as_ref())
+                        .map(Spanned::span);
+                    self.err(at, Some(&id), why.0, why.1);
+                }
+                (Ok(t), Some(st), Some(dt))
+                    if !(t.is_exact() || st.starts_with("uint") && dt.starts_with("uint")) =>
+                {
+                    ok = false;
+                    self.err(
+                        Some(n.span()),
+                        Some(&id),
+                        format!("`{}` is a {st} → {dt}: `scale` and `fee_bps` apply to unsigned integers only", n.get_ref()),
+                        "remove them, or compare an amount parameter",
+                    );
+                }
+                (Ok(t), _, _) => tolerance.push(t),
+            }
             for (side, ev) in [
                 ("source", &source.event),
                 ("destination", &destination.event),
@@ -634,7 +679,7 @@ impl Cx {
             .match_on
             .get_ref()
             .iter()
-            .map(|s| s.get_ref().clone())
+            .map(|s| s.name.get_ref().clone())
             .collect();
         let key = match &b.key {
             Some(k) if !match_on.contains(k.get_ref()) => {
@@ -757,6 +802,7 @@ impl Cx {
             source,
             destination,
             match_on,
+            tolerance,
             key,
             asset,
             amount,
@@ -892,12 +938,38 @@ kind = "mint-rate"
                 "address to)\" }\nmatch_on",
                 "no parameter `recipient` for the attestation's recipient",
             ),
+            (
+                "\"id\", \"asset\", \"amount\", \"recipient\"]",
+                "\"id\", \"asset\", { name = \"amount\", fee_bps = 20000 }, \"recipient\"]",
+                "`fee_bps` = 20000 is out of range",
+            ),
+            (
+                "\"id\", \"asset\", \"amount\", \"recipient\"]",
+                "\"id\", { name = \"asset\", scale = 12 }, \"amount\", \"recipient\"]",
+                "apply to unsigned integers only",
+            ),
         ];
         for (from, to, want) in cases {
             assert!(GOOD.contains(from), "{from}");
             let e = errs(&GOOD.replacen(from, to, 1));
             assert!(e.iter().any(|x| x.contains(want)), "{want}: {e:#?}");
         }
+        // A decimal scale and a fee on the amount: parsed into the route's tolerance.
+        let text = GOOD.replacen(
+            "\"id\", \"asset\", \"amount\", \"recipient\"]",
+            "\"id\", \"asset\", { name = \"amount\", scale = 12, fee_bps = 30 }, \"recipient\"]",
+            1,
+        );
+        let cfg = parse(Path::new("a.toml"), &text).unwrap_or_else(|d| panic!("{d}"));
+        let r = &cfg.routes[0];
+        assert_eq!(r.match_on, ["id", "asset", "amount", "recipient"]);
+        assert_eq!(
+            r.tolerance[2],
+            FieldTolerance {
+                scale: 12,
+                fee_bps: 30
+            }
+        );
         let e = errs("[attestor\n");
         assert!(e.iter().any(|x| x.contains("TOML syntax")), "{e:?}");
         let e = errs("[[chain]]\nid = \"a\"\nrpc = []\n");

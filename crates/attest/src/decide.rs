@@ -5,6 +5,8 @@ use alloy::dyn_abi::DynSolValue;
 use alloy::primitives::{Address, B256, U256};
 use serde::Serialize;
 
+use ringfence_guard::FieldTolerance;
+
 use crate::attestation::{Attestation, attestation};
 
 /// A decoded event (a destination message or a source event), with its parameters by name.
@@ -38,8 +40,11 @@ pub struct RoutePolicy {
     pub src_chain_id: u64,
     /// The parameter that carries the message id on both sides.
     pub key: String,
-    /// Parameters that must be equal on both sides.
+    /// Parameters that must be equal on both sides…
     pub match_on: Vec<String>,
+    /// …or, for an integer, within its tolerance (decimal scale, fee), aligned with `match_on`
+    /// (missing entries are exact).
+    pub tolerance: Vec<FieldTolerance>,
     /// The destination parameters that fill the attestation's asset, amount and recipient.
     pub asset: String,
     /// See `asset`.
@@ -251,8 +256,19 @@ pub fn decide(route: &RoutePolicy, message: &Decoded, cx: &Context<'_>) -> Verdi
         route
             .match_on
             .iter()
-            .filter(|f| e.field(f).is_none() || e.field(f) != message.field(f))
-            .cloned()
+            .enumerate()
+            .filter(|(i, f)| {
+                let tol = route.tolerance.get(*i).copied().unwrap_or_default();
+                match (e.field(f), message.field(f)) {
+                    (Some(s), Some(d)) if tol.is_exact() => s != d,
+                    (Some(s), Some(d)) => match (word(s), word(d)) {
+                        (Some(s), Some(d)) => !tol.matches(s, d),
+                        _ => true,
+                    },
+                    _ => true,
+                }
+            })
+            .map(|(_, f)| f.clone())
             .collect()
     };
     let Some(src) = with_key.iter().find(|e| differing(e).is_empty()) else {
@@ -305,6 +321,7 @@ mod tests {
                 "amount".into(),
                 "recipient".into(),
             ],
+            tolerance: Vec::new(),
             asset: "asset".into(),
             amount: "amount".into(),
             recipient: "recipient".into(),
@@ -346,6 +363,44 @@ mod tests {
             now: 1_000,
             ..Default::default()
         }
+    }
+
+    /// A bridge that turns 6-decimal units into 18 and keeps up to 30 bps: the attestor
+    /// accepts exactly that band and nothing above the scaled source.
+    #[test]
+    fn decimal_scale_and_fee_are_honoured() {
+        let mut r = route();
+        r.max_amount = None;
+        r.tolerance = vec![
+            FieldTolerance::default(),
+            FieldTolerance::default(),
+            FieldTolerance {
+                scale: 12,
+                fee_bps: 30,
+            },
+        ];
+        let src = [ev(10, 400, 1, 1_000_000, 7)]; // 1.000000 (6 decimals)
+        let scaled: u64 = 1_000_000_000_000_000_000; // 1.0 (18 decimals)
+        let at = |r: &RoutePolicy, amount: u64| {
+            let mut m = ev(50, 500, 1, 0, 7);
+            m.fields[2].1 = DynSolValue::Uint(U256::from(amount), 256);
+            decide(r, &m, &cx(&src))
+        };
+        for ok in [scaled, scaled - scaled / 10_000 * 30, scaled - 1] {
+            assert!(matches!(at(&r, ok), Verdict::Attest(_)), "{ok}");
+        }
+        for bad in [scaled + 1, scaled - scaled / 10_000 * 31, 1_000_000] {
+            assert!(
+                matches!(at(&r, bad), Verdict::Refuse(Refusal::Mismatch { ref fields }) if fields == &["amount".to_owned()]),
+                "{bad}"
+            );
+        }
+        // Exact by default: the same message without the tolerance is a mismatch.
+        r.tolerance.clear();
+        assert!(matches!(
+            at(&r, scaled),
+            Verdict::Refuse(Refusal::Mismatch { .. })
+        ));
     }
 
     #[test]

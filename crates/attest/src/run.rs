@@ -177,6 +177,7 @@ impl Attestor {
                     src_chain_id: chains[src].chain_id,
                     key: r.key.clone(),
                     match_on: r.match_on.clone(),
+                    tolerance: r.tolerance.clone(),
                     asset: r.asset.clone(),
                     amount: r.amount.clone(),
                     recipient: r.recipient.clone(),

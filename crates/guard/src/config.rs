@@ -74,12 +74,16 @@ impl<'de> Deserialize<'de> for AmountText {
 
 type S = Spanned<String>;
 
-/// One `match_on` entry: a parameter name, or `{ name = "amount", scale = 12, fee_bps = 30 }`.
+/// One `match_on` entry: a parameter name, or `{ name = "amount", scale = 12, fee_bps = 30 }`
+/// (shared with the attestor's config). A bare name carries an empty span.
 #[derive(Clone, Debug)]
-struct MatchItem {
-    name: S,
-    scale: Option<Spanned<i64>>,
-    fee_bps: Option<Spanned<i64>>,
+pub struct MatchItem {
+    /// The parameter.
+    pub name: S,
+    /// Its decimal scale, as written.
+    pub scale: Option<Spanned<i64>>,
+    /// Its fee tolerance, as written.
+    pub fee_bps: Option<Spanned<i64>>,
 }
 
 impl<'de> Deserialize<'de> for MatchItem {
@@ -1000,36 +1004,28 @@ impl Cx {
         dst_ty: &str,
         id: &str,
     ) -> Option<FieldTolerance> {
-        let mut t = FieldTolerance::default();
         let mut ok = true;
-        if let Some(k) = &item.scale {
-            match i8::try_from(*k.get_ref()) {
-                Ok(v) if (-77..=77).contains(&v) => t.scale = v,
-                _ => {
-                    self.err(
-                        Some(k.span()),
-                        Some(id),
-                        format!("`scale` = {} is out of range", k.get_ref()),
-                        "the decimal exponent of destination over source units, between -77 and 77 (e.g. 12 for 6 → 18 decimals)",
-                    );
-                    ok = false;
-                }
+        let t = match FieldTolerance::checked(
+            item.scale.as_ref().map_or(0, |k| *k.get_ref()),
+            item.fee_bps.as_ref().map_or(0, |f| *f.get_ref()),
+        ) {
+            Ok(t) => t,
+            Err((message, fix)) => {
+                // Point at the value that is out of range.
+                let scale_bad = item
+                    .scale
+                    .as_ref()
+                    .is_some_and(|k| FieldTolerance::checked(*k.get_ref(), 0).is_err());
+                let at = if scale_bad {
+                    &item.scale
+                } else {
+                    &item.fee_bps
+                };
+                self.err(at.as_ref().map(Spanned::span), Some(id), message, fix);
+                ok = false;
+                FieldTolerance::default()
             }
-        }
-        if let Some(f) = &item.fee_bps {
-            match u16::try_from(*f.get_ref()) {
-                Ok(v) if v <= 10_000 => t.fee_bps = v,
-                _ => {
-                    self.err(
-                        Some(f.span()),
-                        Some(id),
-                        format!("`fee_bps` = {} is out of range", f.get_ref()),
-                        "the largest fee the bridge deducts, 0 to 10000 basis points; a fee is never negative",
-                    );
-                    ok = false;
-                }
-            }
-        }
+        };
         let integers = src_ty.starts_with("uint") && dst_ty.starts_with("uint");
         if !(t.is_exact() || integers) {
             self.err(

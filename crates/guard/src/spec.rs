@@ -208,6 +208,30 @@ pub struct FieldTolerance {
 }
 
 impl FieldTolerance {
+    /// The tolerance of a `match_on` entry's `scale` and `fee_bps` as written, or (message,
+    /// fix) saying which is out of range.
+    pub fn checked(scale: i64, fee_bps: i64) -> Result<Self, (String, String)> {
+        let scale = match i8::try_from(scale) {
+            Ok(v) if (-77..=77).contains(&v) => v,
+            _ => {
+                return Err((
+                    format!("`scale` = {scale} is out of range"),
+                    "the decimal exponent of destination over source units, between -77 and 77 (e.g. 12 for 6 → 18 decimals)".to_owned(),
+                ));
+            }
+        };
+        let fee_bps = match u16::try_from(fee_bps) {
+            Ok(v) if v <= 10_000 => v,
+            _ => {
+                return Err((
+                    format!("`fee_bps` = {fee_bps} is out of range"),
+                    "the largest fee the bridge deducts, 0 to 10000 basis points; a fee is never negative".to_owned(),
+                ));
+            }
+        };
+        Ok(Self { scale, fee_bps })
+    }
+
     /// Whether this is exact equality.
     pub fn is_exact(&self) -> bool {
         self.scale == 0 && self.fee_bps == 0

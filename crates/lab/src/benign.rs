@@ -10,6 +10,10 @@ use ringfence_guard::amount::parse_units;
 
 use crate::scenario::{Asset, Class, Incident, Scenario, Step, StepKind};
 
+/// The fee the synthetic routes' bridge keeps on their stable assets, in basis points (assumed:
+/// bridges' published fees on stablecoins run from 0 to about 10 bps).
+pub const STABLE_FEE_BPS: u16 = 5;
+
 /// Shape of the generated traffic.
 #[derive(Clone, Debug)]
 pub struct TrafficShape {
@@ -47,7 +51,7 @@ impl Default for TrafficShape {
     }
 }
 
-fn asset(symbol: &str, decimals: u8, price: f64, units: u64, mint: bool) -> Asset {
+fn asset(symbol: &str, decimals: u8, price: f64, units: u64, mint: bool, fee_bps: u16) -> Asset {
     let v = U256::from(units) * U256::from(10u8).pow(U256::from(decimals));
     Asset {
         symbol: symbol.to_owned(),
@@ -56,6 +60,7 @@ fn asset(symbol: &str, decimals: u8, price: f64, units: u64, mint: bool) -> Asse
         supply: if mint { v } else { U256::ZERO },
         locked: if mint { U256::ZERO } else { v },
         source: Some("synthetic benign route".to_owned()),
+        fee_bps,
     }
 }
 
@@ -67,16 +72,16 @@ pub fn generate(days: u32, seed: u64, shape: &TrafficShape) -> Vec<Scenario> {
             "benign-release",
             Class::ForgedRelease,
             [
-                asset("WETH", 18, 3_000.0, 40_000, false),
-                asset("USDC", 6, 1.0, 100_000_000, false),
+                asset("WETH", 18, 3_000.0, 40_000, false, 0),
+                asset("USDC", 6, 1.0, 100_000_000, false, STABLE_FEE_BPS),
             ],
         ),
         (
             "benign-mint",
             Class::ForgedMint,
             [
-                asset("wBTC", 8, 60_000.0, 2_000, true),
-                asset("USDX", 18, 1.0, 100_000_000, true),
+                asset("wBTC", 8, 60_000.0, 2_000, true, 0),
+                asset("USDX", 18, 1.0, 100_000_000, true, STABLE_FEE_BPS),
             ],
         ),
     ];
@@ -113,10 +118,13 @@ pub fn generate(days: u32, seed: u64, shape: &TrafficShape) -> Vec<Scenario> {
                     }
                     let mut addr = [0u8; 20];
                     rng.fill(&mut addr);
+                    // The bridge keeps its fee: the destination gets the source amount less
+                    // `fee_bps` (rounded in the bridge's favour).
+                    let fee = amount * U256::from(a.fee_bps) / U256::from(10_000u32);
                     steps.push(Step {
                         t_s: hour * 3600 + rng.random_range(0..3600u64),
                         asset: ai,
-                        amount,
+                        amount: amount - fee,
                         source_amount: amount,
                         recipient: Some(Address::from(addr)),
                         kind: StepKind::Benign,

@@ -270,29 +270,62 @@ impl Policy {
             delay_s: secs(&mut d, &l.delay_s, "delay_s"),
         };
         let v = &raw.verifier;
-        let count = |d: &mut Diagnostics, v: &Spanned<u64>, name: &str, lo: u64, hi: u64, fix: &str| {
-            let x = *v.get_ref();
-            if !(lo..=hi).contains(&x) {
-                d.push(file.diagnostic(
-                    Some(v.span()),
-                    None,
-                    format!("`{name}` is {x}, but must be between {lo} and {hi}"),
-                    fix,
-                ));
-            }
-            usize::try_from(x).unwrap_or(usize::MAX)
-        };
-        let attestors = count(&mut d, &v.attestors, "attestors", 1, 16, "the lab runs 1 to 16 attestors; 3 is typical");
-        let endpoints = count(&mut d, &v.endpoints, "endpoints", 1, 8, "give each attestor 1 to 8 endpoints per chain");
+        let count =
+            |d: &mut Diagnostics, v: &Spanned<u64>, name: &str, lo: u64, hi: u64, fix: &str| {
+                let x = *v.get_ref();
+                if !(lo..=hi).contains(&x) {
+                    d.push(file.diagnostic(
+                        Some(v.span()),
+                        None,
+                        format!("`{name}` is {x}, but must be between {lo} and {hi}"),
+                        fix,
+                    ));
+                }
+                usize::try_from(x).unwrap_or(usize::MAX)
+            };
+        let attestors = count(
+            &mut d,
+            &v.attestors,
+            "attestors",
+            1,
+            16,
+            "the lab runs 1 to 16 attestors; 3 is typical",
+        );
+        let endpoints = count(
+            &mut d,
+            &v.endpoints,
+            "endpoints",
+            1,
+            8,
+            "give each attestor 1 to 8 endpoints per chain",
+        );
         let verifier = VerifierPolicy {
             attestors,
-            threshold: count(&mut d, &v.threshold, "threshold", 1, attestors as u64, "k must be at least 1 and at most `attestors`"),
+            threshold: count(
+                &mut d,
+                &v.threshold,
+                "threshold",
+                1,
+                attestors as u64,
+                "k must be at least 1 and at most `attestors`",
+            ),
             endpoints,
-            quorum: count(&mut d, &v.quorum, "quorum", 1, endpoints as u64, "the quorum must be at least 1 and at most `endpoints`"),
+            quorum: count(
+                &mut d,
+                &v.quorum,
+                "quorum",
+                1,
+                endpoints as u64,
+                "the quorum must be at least 1 and at most `endpoints`",
+            ),
             confirmations: *v.confirmations.get_ref(),
             timelock_s: secs(&mut d, &v.timelock_s, "timelock_s"),
         };
-        d.into_result(Self { guard, limits, verifier })
+        d.into_result(Self {
+            guard,
+            limits,
+            verifier,
+        })
     }
 }
 

@@ -36,9 +36,9 @@ use ringfence_attest::run::Attestor;
 use ringfence_attest::store::Store as AttestStore;
 use ringfence_attest::{AttestorKey, attestation::route_id};
 use ringfence_chain::{Committed, WatchOptions, Watcher};
+use ringfence_guard::{AlertRecord, FieldTolerance, GuardSpec, Severity};
 use ringfence_quorum::RedactedUrl;
 use ringfence_quorum::testing::{Lie, LyingProxy};
-use ringfence_guard::{AlertRecord, GuardSpec, Severity};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::anvil::Anvil;
@@ -251,7 +251,11 @@ pub async fn replay(s: &Scenario, opts: &ReplayOptions) -> Result<ReplayReport> 
         first_trip: a3.first_trip.clone(),
         trips: details
             .into_iter()
-            .nth(ARMS.iter().position(|y| *y == Arm::GuardAndLimits).unwrap_or(0))
+            .nth(
+                ARMS.iter()
+                    .position(|y| *y == Arm::GuardAndLimits)
+                    .unwrap_or(0),
+            )
             .unwrap_or_default(),
         benign_delayed: a3.benign_delayed,
         false_trips: arms.iter().map(|a| a.false_trips).sum(),
@@ -714,7 +718,14 @@ async fn run_arm(
                     }
                     if let (Some(v), Some(vaddr)) = (verifier.as_ref(), dep.verifier) {
                         if st.rpc_poisoned {
-                            v.poison(heads[src] + 1, dep.source, ids[i], key, st.amount, recipient);
+                            v.poison(
+                                heads[src] + 1,
+                                dep.source,
+                                ids[i],
+                                key,
+                                st.amount,
+                                recipient,
+                            );
                         }
                         let data = ILabGateway::requestCall {
                             id: ids[i],
@@ -1010,10 +1021,7 @@ async fn run_arm(
     if let Some(g) = guard.take() {
         g.stop().await?;
     }
-    let attestor_refusals = verifier
-        .take()
-        .map(|v| v.refusals)
-        .unwrap_or_default();
+    let attestor_refusals = verifier.take().map(|v| v.refusals).unwrap_or_default();
 
     // ---- account ----
     let paid_usd = |i: usize| {
@@ -1186,7 +1194,7 @@ async fn setup(
         let steps = || s.steps.iter().filter(|x| x.asset == ai);
         let benign_total = steps()
             .filter(|x| x.kind == StepKind::Benign)
-            .fold(U256::ZERO, |acc, x| acc + x.amount);
+            .fold(U256::ZERO, |acc, x| acc + x.source_amount);
         let attack_paid = steps()
             .filter(|x| x.kind == StepKind::Attack && !x.source_claims_amount)
             .fold(U256::ZERO, |acc, x| acc + x.source_amount);
@@ -1417,7 +1425,10 @@ fn attacker_signature(
     let k = AttestorKey::from_hex("lab attacker", ATTACKER_KEY)
         .map_err(|e| Error::Verifier(e.to_string()))?;
     let sig = k
-        .sign(att, &ringfence_attest::attestation::domain(chain_id, verifier))
+        .sign(
+            att,
+            &ringfence_attest::attestation::domain(chain_id, verifier),
+        )
         .map_err(|e| Error::Verifier(e.to_string()))?;
     Ok(sig.signature)
 }
@@ -1548,6 +1559,14 @@ impl LabVerifier {
                 match_on: ["id", "asset", "amount", "recipient"]
                     .map(str::to_owned)
                     .to_vec(),
+                tolerance: vec![
+                    FieldTolerance::default(),
+                    FieldTolerance::default(),
+                    FieldTolerance {
+                        scale: 0,
+                        fee_bps: route_fee_bps(s),
+                    },
+                ],
                 key: "id".to_owned(),
                 asset: "asset".to_owned(),
                 amount: "amount".to_owned(),
@@ -1922,8 +1941,10 @@ fn guard_config(
     }
     let _ = writeln!(
         t,
-        "[[bridge]]\nid = \"lab\"\nsource = {{ chain = \"{src_id}\", contract = \"{}\", event = \"{SOURCE_EVENT}\" }}\ndestination = {{ chain = \"dst\", contract = \"{}\", event = \"{DESTINATION_EVENT}\" }}\nmatch_on = [\"id\", \"asset\", \"amount\", \"recipient\"]\n",
-        dep.source, dep.gateway
+        "[[bridge]]\nid = \"lab\"\nsource = {{ chain = \"{src_id}\", contract = \"{}\", event = \"{SOURCE_EVENT}\" }}\ndestination = {{ chain = \"dst\", contract = \"{}\", event = \"{DESTINATION_EVENT}\" }}\nmatch_on = [\"id\", \"asset\", {{ name = \"amount\", fee_bps = {} }}, \"recipient\"]\n",
+        dep.source,
+        dep.gateway,
+        route_fee_bps(s)
     );
     // The guardian pauses the gateway, and cancels a flagged delivery while it waits in the
     // delay queue (skipped when the delivery was not queued).
@@ -2008,6 +2029,11 @@ fn guard_config(
         }
     }
     t
+}
+
+/// The lab route's fee tolerance: the largest fee of its assets (the lab has one route).
+fn route_fee_bps(s: &Scenario) -> u16 {
+    s.assets.iter().map(|a| a.fee_bps).max().unwrap_or(0)
 }
 
 /// The lab contracts' configuration events the generated `privileged` rule watches

@@ -9,6 +9,7 @@ use std::path::Path;
 use std::str::FromStr;
 
 use alloy::primitives::{Address, B256, U256};
+use ringfence_guard::FieldTolerance;
 use ringfence_guard::amount::{format_units, parse_units, to_f64};
 use ringfence_model::diag::{closest, first_line, serde_help};
 use ringfence_model::{Diagnostic, Diagnostics, SourceFile};
@@ -108,6 +109,10 @@ pub struct Asset {
     pub locked: U256,
     /// Where the figures come from.
     pub source: Option<String>,
+    /// The bridge's fee on this asset (basis points of the source amount): a benign transfer
+    /// delivers `source_amount` less at most this, and the guard and the attestors match within
+    /// it. 0 (exact) by default.
+    pub fee_bps: u16,
 }
 
 impl Asset {
@@ -394,6 +399,7 @@ struct RawAsset {
     price_usd: Spanned<f64>,
     supply: Option<Spanned<AmountText>>,
     locked: Option<Spanned<AmountText>>,
+    fee_bps: Option<Spanned<i64>>,
     source: Option<String>,
 }
 
@@ -749,6 +755,19 @@ impl Cx<'_> {
                 self.err(span, Some(&sym), format!("a `{}` scenario needs the balance the lockbox held at t0 in `locked` (above zero)", class.name()), "set `locked` to the attacked lockbox's balance of this asset just before the first malicious release");
                 ok = false;
             }
+            let fee_bps = match r
+                .fee_bps
+                .as_ref()
+                .map(|f| (f, FieldTolerance::checked(0, *f.get_ref())))
+            {
+                None => 0,
+                Some((_, Ok(t))) => t.fee_bps,
+                Some((f, Err((message, fix)))) => {
+                    self.err(f.span(), Some(&sym), message, fix);
+                    ok = false;
+                    0
+                }
+            };
             if let (true, Some(supply), Some(locked)) = (ok, supply, locked) {
                 out.push(Asset {
                     symbol: sym,
@@ -757,6 +776,7 @@ impl Cx<'_> {
                     supply,
                     locked,
                     source: r.source,
+                    fee_bps,
                 });
             }
         }
@@ -930,13 +950,17 @@ impl Cx<'_> {
                     continue;
                 }
             };
+            let fee = FieldTolerance {
+                scale: 0,
+                fee_bps: asset.fee_bps,
+            };
             if let (StepKind::Benign, Some(sa), Some(a)) =
                 (kind.unwrap_or(StepKind::Attack), source_amount, amount)
                 && r.source_amount.is_some()
-                && sa != a
+                && !fee.matches(B256::from(sa), B256::from(a))
             {
                 let span = r.source_amount.as_ref().map_or(span.clone(), Spanned::span);
-                self.err(span, Some(&entity), "a benign step is locked in full: `source_amount` must equal `amount` or be left out", "remove `source_amount` from the benign step");
+                self.err(span, Some(&entity), format!("a benign step is locked in full: `amount` must be `source_amount` less at most the asset's fee ({} bps)", asset.fee_bps), "remove `source_amount` from the benign step, or set the asset's `fee_bps`");
                 continue;
             }
             if let (
@@ -947,7 +971,7 @@ impl Cx<'_> {
                 Some(source_id),
             ) = (amount, source_amount, kind, recipient, source_id)
             {
-                let source_amount = if kind == StepKind::Benign {
+                let source_amount = if kind == StepKind::Benign && r.source_amount.is_none() {
                     amount
                 } else {
                     source_amount

@@ -43,7 +43,12 @@ async fn resolv_replay_guard_and_limits_stop_the_first_mint() {
         assert_eq!(arm(v).loss_usd, 0.0, "{v}");
         assert_eq!(arm(v).prevented_share, 1.0, "{v}");
         assert!(
-            arm(v).attestor_refusals.get("mismatch").copied().unwrap_or(0) >= 2,
+            arm(v)
+                .attestor_refusals
+                .get("mismatch")
+                .copied()
+                .unwrap_or(0)
+                >= 2,
             "{v}: {:?}",
             arm(v).attestor_refusals
         );
@@ -165,5 +170,9 @@ async fn a_verifier_swap_trips_at_the_proposal_and_waits_out_its_timelock() {
     let r = replay(&s, &opts()).await.expect("replay");
     let v = r.arm("verifier").expect("verifier arm");
     assert_eq!(v.loss_usd, r.replayed_loss_without_guard_usd);
-    assert_eq!(v.first_trip.as_ref().map(|f| f.t_s), Some(0), "a day's warning");
+    assert_eq!(
+        v.first_trip.as_ref().map(|f| f.t_s),
+        Some(0),
+        "a day's warning"
+    );
 }
