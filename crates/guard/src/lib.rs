@@ -16,6 +16,7 @@ pub mod diag;
 mod engine;
 mod error;
 mod event;
+mod reason;
 mod rules;
 pub mod secret;
 mod spec;
@@ -26,6 +27,7 @@ pub use error::{Error, Result};
 pub use event::{
     BridgeSide, ChainIdx, Event, EventKind, Fields, MAX_FIELDS, PrivilegedChange, TokenIdx,
 };
+pub use reason::Reason;
 pub use secret::{RpcUrl, Secret};
 pub use spec::{
     ActionKind, ActionSpec, AnomalyMetric, BridgeEventSpec, BridgeSpec, ChainSpec, FieldTolerance,

@@ -10,6 +10,7 @@ use crate::alert::{Alert, Severity};
 use crate::amount::to_f64;
 use crate::engine::World;
 use crate::event::{Event, EventKind};
+use crate::reason::Reason;
 use crate::spec::{AnomalyMetric, RuleKind};
 
 /// The open bucket, the baseline and how many buckets it has learned from.
@@ -110,7 +111,7 @@ impl Anomaly {
             out.push(alert(
                 r,
                 Severity::Alert,
-                "velocity",
+                Reason::Velocity,
                 ev,
                 json!({
                     "metric": what,
@@ -173,6 +174,6 @@ min_value = 50"#;
             &[mint(300, 40), mint(310, 60), mint(311, 60), mint(312, 60)],
         );
         assert_eq!(a.len(), 1, "{a:?}");
-        assert_eq!((a[0].reason, a[0].block), ("velocity", 311));
+        assert_eq!((a[0].reason.as_str(), a[0].block), ("velocity", 311));
     }
 }

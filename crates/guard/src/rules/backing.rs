@@ -9,6 +9,7 @@ use crate::alert::{Alert, Severity};
 use crate::amount::{format_units, pow10};
 use crate::engine::World;
 use crate::event::Event;
+use crate::reason::Reason;
 use crate::spec::RuleKind;
 
 /// Whether the rule tripped and is not yet backed again, and the event that broke the invariant
@@ -91,7 +92,7 @@ impl Backing {
         out.push(alert(
             r,
             Severity::Trip,
-            "unbacked",
+            Reason::Unbacked,
             &p,
             json!({
                 "token": tok.id,
@@ -168,7 +169,10 @@ actions = ["pause"]"#;
         assert!(run(&mut e, &[mint(2, 20, 5)]).is_empty());
         let a = run(&mut e, &[Event::head(1, 2, 20), Event::head(0, 2, 20)]);
         assert_eq!(a.len(), 1, "{a:?}");
-        assert_eq!((a[0].reason, a[0].block, a[0].chain), ("unbacked", 2, 0));
+        assert_eq!(
+            (a[0].reason.as_str(), a[0].block, a[0].chain),
+            ("unbacked", 2, 0)
+        );
         // Latched until backed again.
         assert!(run(&mut e, &[mint(3, 30, 1), Event::head(0, 3, 30)]).is_empty());
     }

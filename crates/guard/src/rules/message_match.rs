@@ -14,6 +14,7 @@ use super::{alert, named_fields};
 use crate::alert::{Alert, Severity};
 use crate::engine::World;
 use crate::event::{BridgeSide, Event, EventKind, Fields};
+use crate::reason::Reason;
 use crate::spec::RuleKind;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -101,7 +102,7 @@ impl MessageMatch {
                     out.push(alert(
                         r,
                         Severity::Alert,
-                        "source-unmatched",
+                        Reason::SourceUnmatched,
                         &src_ev,
                         json!({
                             "bridge": b.id,
@@ -214,9 +215,9 @@ impl MessageMatch {
                 r,
                 Severity::Trip,
                 if reorged {
-                    "source-reorged"
+                    Reason::SourceReorged
                 } else {
-                    "no-source"
+                    Reason::NoSource
                 },
                 ev,
                 json!({
@@ -232,7 +233,7 @@ impl MessageMatch {
                 out.push(alert(
                     r,
                     Severity::Trip,
-                    "replayed",
+                    Reason::Replayed,
                     ev,
                     json!({
                         "bridge": b.id,
@@ -260,7 +261,7 @@ impl MessageMatch {
                     out.push(alert(
                         r,
                         Severity::Trip,
-                        "mismatch",
+                        Reason::Mismatch,
                         ev,
                         json!({
                             "bridge": b.id,
@@ -386,7 +387,10 @@ actions = ["pause"]"#;
         ];
         for (name, evs, want) in cases {
             let mut e = engine(RULE);
-            let got: Vec<&str> = run(&mut e, &evs).iter().map(|a| a.reason).collect();
+            let got: Vec<&str> = run(&mut e, &evs)
+                .iter()
+                .map(|a| a.reason.as_str())
+                .collect();
             assert_eq!(got, want, "{name}");
         }
     }

@@ -13,6 +13,7 @@ use crate::alert::{Alert, Severity};
 use crate::amount::format_units;
 use crate::engine::World;
 use crate::event::{Event, EventKind};
+use crate::reason::Reason;
 use crate::spec::RuleKind;
 
 /// The windows, and whether each is latched (tripped and not yet back under its limit).
@@ -79,7 +80,7 @@ impl MintRate {
                     out.push(alert(
                         r,
                         Severity::Trip,
-                        "window-exceeded",
+                        Reason::WindowExceeded,
                         ev,
                         json!({
                             "scope": "token",
@@ -110,7 +111,7 @@ impl MintRate {
                     out.push(alert(
                         r,
                         Severity::Trip,
-                        "minter-window-exceeded",
+                        Reason::MinterWindowExceeded,
                         ev,
                         json!({
                             "scope": "minter",
@@ -183,7 +184,10 @@ max_per_minter = "6""#;
         for (mints, want) in cases {
             let mut e = engine(RULE);
             let evs: Vec<_> = mints.iter().map(|&(t, n, m)| mint(t, n, m)).collect();
-            let got: Vec<&str> = run(&mut e, &evs).iter().map(|a| a.reason).collect();
+            let got: Vec<&str> = run(&mut e, &evs)
+                .iter()
+                .map(|a| a.reason.as_str())
+                .collect();
             assert_eq!(&got, want, "{mints:?}");
         }
     }

@@ -20,6 +20,7 @@ use serde_json::json;
 use crate::alert::{Alert, Severity};
 use crate::engine::World;
 use crate::event::{Event, Fields};
+use crate::reason::Reason;
 use crate::spec::{RuleKind, TokenSpec};
 
 pub(crate) use anomaly::Anomaly;
@@ -100,7 +101,7 @@ fn token(w: &World, t: u16) -> Option<&TokenSpec> {
 fn alert(
     rule: u16,
     severity: Severity,
-    reason: &'static str,
+    reason: Reason,
     ev: &Event,
     evidence: serde_json::Value,
 ) -> Alert {

@@ -11,6 +11,7 @@ use crate::alert::{Alert, Severity};
 use crate::amount::{format_units, to_f64};
 use crate::engine::World;
 use crate::event::{Event, EventKind};
+use crate::reason::Reason;
 use crate::spec::RuleKind;
 
 /// The USD window and whether it is latched.
@@ -70,7 +71,7 @@ impl OutflowRate {
             out.push(alert(
                 r,
                 Severity::Alert,
-                "big-transfer",
+                Reason::BigTransfer,
                 ev,
                 json!({
                     "contract": contract,
@@ -89,7 +90,7 @@ impl OutflowRate {
                     out.push(alert(
                         r,
                         Severity::Trip,
-                        "window-exceeded",
+                        Reason::WindowExceeded,
                         ev,
                         json!({
                             "contract": contract,
@@ -149,7 +150,7 @@ big_transfer_usd = 8"#;
         let a = run(&mut e, &[out_of(0x77, 2, 5), out_of(0x77, 3, 4)]);
         assert!(a.is_empty(), "9 USD is under 10: {a:?}");
         let a = run(&mut e, &[out_of(0x77, 4, 9)]);
-        let got: Vec<_> = a.iter().map(|x| (x.severity, x.reason)).collect();
+        let got: Vec<_> = a.iter().map(|x| (x.severity, x.reason.as_str())).collect();
         assert_eq!(
             got,
             [

@@ -41,7 +41,7 @@ pub(super) fn on_event(r: u16, kind: &RuleKind, ev: &Event, out: &mut Vec<Alert>
         if let Some(o) = evidence.as_object_mut() {
             o.insert("contract".into(), json!(contract));
         }
-        out.push(alert(r, sev, name, ev, evidence));
+        out.push(alert(r, sev, change.reason(), ev, evidence));
     }
 }
 
@@ -105,7 +105,7 @@ mod tests {
                  contracts = [\"0x1111111111111111111111111111111111111111\"]\n{changes}\n{sev}"
             ));
             let a = run(&mut e, &[change(*c, *ch)]);
-            let got: Vec<_> = a.iter().map(|x| (x.severity, x.reason)).collect();
+            let got: Vec<_> = a.iter().map(|x| (x.severity, x.reason.as_str())).collect();
             assert_eq!(&got, want, "{changes} {sev} {ch:?}");
             if let Some(x) = a.first() {
                 assert_eq!(x.evidence["contract"], serde_json::json!(addr(0x11)));

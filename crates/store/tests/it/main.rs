@@ -41,7 +41,7 @@ fn alert(id: &str, n: u64) -> AlertRecord {
         rule: "r".into(),
         kind: "mint-rate".into(),
         severity: Severity::Trip,
-        reason: "window-exceeded".into(),
+        reason: ringfence_guard::Reason::WindowExceeded,
         chain: "dst".into(),
         block: n,
         timestamp: 1000 + n,
