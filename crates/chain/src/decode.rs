@@ -23,6 +23,8 @@ enum Handler {
         which: usize,
         event: AbiEvent,
     },
+    /// A messaging layer's configuration event: its index in [`ringfence_guard::LAYER_EVENTS`].
+    Layer(u16),
 }
 
 /// What one chain watches.
@@ -96,6 +98,17 @@ impl Decoder {
                             ev.selector(),
                             Handler::Privileged { which, event: ev },
                         );
+                    }
+                }
+                for i in spec
+                    .layer_contracts(ci)
+                    .into_iter()
+                    .filter(|(a, _)| *a == contract)
+                    .flat_map(|(_, events)| events)
+                {
+                    if let Some(ev) = ringfence_guard::layers::layer_event(i).and_then(|e| e.abi())
+                    {
+                        add(ci, contract, ev.selector(), Handler::Layer(i));
                     }
                 }
                 for (k, ev) in extra.into_iter().enumerate() {
@@ -194,8 +207,19 @@ impl Decoder {
                     fields: Fields::new(&words),
                 })
             }
+            Handler::Layer(i) => Some(EventKind::Privileged {
+                contract: log.address(),
+                change: ringfence_guard::layers::layer_change(*i, topics, data),
+            }),
             Handler::Privileged { which, event } => {
-                let words = event_words(event, topics, data)?;
+                // Safe 1.4 indexes the owner of `AddedOwner` / `RemovedOwner` that 1.3 left in
+                // the data (same topic 0): read it from wherever it is.
+                let words = event_words(event, topics, data).or_else(|| {
+                    (5..=7)
+                        .contains(which)
+                        .then(|| ringfence_guard::layers::head_words(event, topics, data))
+                        .filter(|w| !w.is_empty())
+                })?;
                 let w = |i: usize| words.get(i).copied();
                 let a = |i: usize| w(i).map(Address::from_word);
                 let change = match which {

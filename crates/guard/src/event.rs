@@ -102,6 +102,15 @@ pub enum PrivilegedChange {
     },
     /// `Paused(address account)`.
     Paused,
+    /// A messaging layer's own configuration event (LayerZero delegate, library or DVN config;
+    /// Hyperlane ISM or hook; CCIP pool chain, pool or rate-limiter config; Safe module or guard;
+    /// the ringfence verifier's attestor set): see [`crate::LAYER_EVENTS`].
+    LayerConfigChanged {
+        /// Index of the event in [`crate::LAYER_EVENTS`].
+        event: u16,
+        /// Words of its leading elementary parameters (zero past the last one).
+        args: [B256; crate::layers::LAYER_ARGS],
+    },
 }
 
 impl PrivilegedChange {
@@ -115,6 +124,7 @@ impl PrivilegedChange {
             Self::AdminChanged { .. } => "admin-changed",
             Self::SignerSetChanged { .. } => "signer-set-changed",
             Self::Paused => "paused",
+            Self::LayerConfigChanged { .. } => "layer-config-changed",
         }
     }
 
@@ -128,6 +138,7 @@ impl PrivilegedChange {
             Self::AdminChanged { .. } => Reason::AdminChanged,
             Self::SignerSetChanged { .. } => Reason::SignerSetChanged,
             Self::Paused => Reason::Paused,
+            Self::LayerConfigChanged { .. } => Reason::LayerConfigChanged,
         }
     }
 }
@@ -262,6 +273,10 @@ mod tests {
                 value: B256::ZERO,
             },
             PrivilegedChange::Paused,
+            PrivilegedChange::LayerConfigChanged {
+                event: 0,
+                args: [B256::ZERO; 3],
+            },
         ];
         for c in all {
             assert_eq!(c.reason().as_str(), c.name(), "{c:?}");

@@ -16,6 +16,7 @@ pub mod diag;
 mod engine;
 mod error;
 mod event;
+pub mod layers;
 mod reason;
 mod rules;
 pub mod secret;
@@ -27,6 +28,7 @@ pub use error::{Error, Result};
 pub use event::{
     BridgeSide, ChainIdx, Event, EventKind, Fields, MAX_FIELDS, PrivilegedChange, TokenIdx,
 };
+pub use layers::{LAYER_EVENTS, Layer, LayerEvent};
 pub use reason::Reason;
 pub use secret::{RpcUrl, Secret};
 pub use spec::{

@@ -44,6 +44,9 @@ pub enum Reason {
     SignerSetChanged,
     /// `privileged`: `Paused` (counted only when the rule's `changes` names it).
     Paused,
+    /// `privileged`: a messaging layer's own configuration event (the evidence names the layer
+    /// and the event).
+    LayerConfigChanged,
     /// Daemon: a chain stopped answering or producing blocks.
     Stale,
     /// Daemon: the RPC endpoints of a chain disagree on a block (RPC quorum).
@@ -52,7 +55,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, in declaration order.
-    pub const ALL: [Self; 19] = [
+    pub const ALL: [Self; 20] = [
         Self::WindowExceeded,
         Self::MinterWindowExceeded,
         Self::BigTransfer,
@@ -70,6 +73,7 @@ impl Reason {
         Self::AdminChanged,
         Self::SignerSetChanged,
         Self::Paused,
+        Self::LayerConfigChanged,
         Self::Stale,
         Self::RpcDisagreement,
     ];
@@ -94,6 +98,7 @@ impl Reason {
             Self::AdminChanged => "admin-changed",
             Self::SignerSetChanged => "signer-set-changed",
             Self::Paused => "paused",
+            Self::LayerConfigChanged => "layer-config-changed",
             Self::Stale => "stale",
             Self::RpcDisagreement => "rpc-disagreement",
         }
