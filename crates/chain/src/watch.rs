@@ -528,7 +528,7 @@ fn daemon_alert(
     AlertRecord {
         id: format!("{kind}-{chain}-{now}"),
         rule: kind.to_owned(),
-        kind: kind.to_owned(),
+        kind: reason.kind(),
         severity: Severity::Alert,
         reason,
         chain: chain.to_owned(),

@@ -4,7 +4,7 @@ use alloy::primitives::{B256, keccak256};
 use serde::{Deserialize, Serialize};
 
 use crate::event::{BridgeSide, ChainIdx, EventKind};
-use crate::reason::Reason;
+use crate::reason::{AlertKind, Reason};
 use crate::spec::{ActionKind, GuardSpec};
 
 /// How serious a finding is.
@@ -152,7 +152,7 @@ impl Alert {
         AlertRecord {
             id: self.id(spec),
             rule: rule.map_or_else(String::new, |r| r.id.clone()),
-            kind: rule.map_or("", |r| r.kind.name()).to_owned(),
+            kind: rule.map_or_else(|| self.reason.kind(), |r| r.kind.alert_kind()),
             severity: self.severity,
             reason: self.reason,
             chain: spec
@@ -274,8 +274,8 @@ pub struct AlertRecord {
     pub id: String,
     /// Rule id, or `stale` / `retracted` for daemon-level alerts.
     pub rule: String,
-    /// Rule kind (`mint-rate`, …) or `stale`.
-    pub kind: String,
+    /// Rule kind (`mint-rate`, …) or the daemon alert's (`stale`).
+    pub kind: AlertKind,
     /// Trip or alert.
     pub severity: Severity,
     /// Machine-readable cause.

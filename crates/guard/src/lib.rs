@@ -29,7 +29,7 @@ pub use event::{
     BridgeSide, ChainIdx, Event, EventKind, Fields, MAX_FIELDS, PrivilegedChange, TokenIdx,
 };
 pub use layers::{LAYER_EVENTS, Layer, LayerEvent};
-pub use reason::Reason;
+pub use reason::{AlertKind, Reason};
 pub use secret::{RpcUrl, Secret};
 pub use spec::{
     ActionKind, ActionSpec, AnomalyMetric, BridgeEventSpec, BridgeSpec, ChainSpec, FieldTolerance,

@@ -123,6 +123,99 @@ impl PartialEq<Reason> for &str {
     }
 }
 
+/// What raised an alert: a rule of some kind, or the daemon itself.
+///
+/// Serialised and displayed as [`AlertKind::as_str`]: the rule kind's config name (`mint-rate`,
+/// …) or the daemon alert's name (`stale`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AlertKind {
+    /// A `mint-rate` rule.
+    MintRate,
+    /// An `outflow-rate` rule.
+    OutflowRate,
+    /// A `message-match` rule.
+    MessageMatch,
+    /// A `backing` rule.
+    Backing,
+    /// A `privileged` rule.
+    Privileged,
+    /// An `anomaly` rule.
+    Anomaly,
+    /// The daemon: a chain stopped answering or producing blocks.
+    Stale,
+    /// The daemon: a chain's RPC endpoints disagree.
+    RpcDisagreement,
+}
+
+impl AlertKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [Self; 8] = [
+        Self::MintRate,
+        Self::OutflowRate,
+        Self::MessageMatch,
+        Self::Backing,
+        Self::Privileged,
+        Self::Anomaly,
+        Self::Stale,
+        Self::RpcDisagreement,
+    ];
+
+    /// The kebab-case name (as in JSON).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::MintRate => "mint-rate",
+            Self::OutflowRate => "outflow-rate",
+            Self::MessageMatch => "message-match",
+            Self::Backing => "backing",
+            Self::Privileged => "privileged",
+            Self::Anomaly => "anomaly",
+            Self::Stale => "stale",
+            Self::RpcDisagreement => "rpc-disagreement",
+        }
+    }
+}
+
+impl Reason {
+    /// The kind of what raises this reason (`window-exceeded` comes from both rate rules: the
+    /// mint rule is named; records take the kind from their rule).
+    pub fn kind(self) -> AlertKind {
+        match self {
+            Self::WindowExceeded | Self::MinterWindowExceeded => AlertKind::MintRate,
+            Self::BigTransfer => AlertKind::OutflowRate,
+            Self::SourceUnmatched
+            | Self::NoSource
+            | Self::SourceReorged
+            | Self::Replayed
+            | Self::Mismatch => AlertKind::MessageMatch,
+            Self::Unbacked => AlertKind::Backing,
+            Self::Velocity => AlertKind::Anomaly,
+            Self::RoleGranted
+            | Self::RoleRevoked
+            | Self::OwnershipTransferred
+            | Self::Upgraded
+            | Self::AdminChanged
+            | Self::SignerSetChanged
+            | Self::Paused
+            | Self::LayerConfigChanged => AlertKind::Privileged,
+            Self::Stale => AlertKind::Stale,
+            Self::RpcDisagreement => AlertKind::RpcDisagreement,
+        }
+    }
+}
+
+impl std::fmt::Display for AlertKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for AlertKind {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Reason;
@@ -140,6 +233,22 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), Reason::ALL.len(), "names are unique");
+    }
+
+    #[test]
+    fn alert_kinds_serialise_as_their_names_and_daemon_reasons_are_their_own_kind() {
+        for k in super::AlertKind::ALL {
+            let json = serde_json::to_value(k).expect("serialises");
+            assert_eq!(json, serde_json::json!(k.as_str()));
+            assert_eq!(k.to_string(), k.as_str());
+            let back: super::AlertKind = serde_json::from_value(json).expect("deserialises");
+            assert_eq!(back, k);
+        }
+        assert_eq!(Reason::Stale.kind().as_str(), Reason::Stale.as_str());
+        assert_eq!(
+            Reason::RpcDisagreement.kind().as_str(),
+            Reason::RpcDisagreement.as_str()
+        );
     }
 
     #[test]

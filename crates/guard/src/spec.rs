@@ -8,6 +8,7 @@ use alloy::primitives::{Address, B256, U256};
 
 use crate::event::{ChainIdx, TokenIdx};
 use crate::layers::{LAYER_EVENTS, Layer};
+use crate::reason::AlertKind;
 use crate::secret::RpcUrl;
 
 /// Standard privileged-change events decoded on every contract a `privileged` rule watches:
@@ -534,6 +535,18 @@ pub enum RuleKind {
 }
 
 impl RuleKind {
+    /// The kind alerts of this rule carry.
+    pub fn alert_kind(&self) -> AlertKind {
+        match self {
+            Self::MintRate { .. } => AlertKind::MintRate,
+            Self::OutflowRate { .. } => AlertKind::OutflowRate,
+            Self::MessageMatch { .. } => AlertKind::MessageMatch,
+            Self::Backing { .. } => AlertKind::Backing,
+            Self::Privileged { .. } => AlertKind::Privileged,
+            Self::Anomaly { .. } => AlertKind::Anomaly,
+        }
+    }
+
     /// The config name of the kind.
     pub fn name(&self) -> &'static str {
         match self {

@@ -704,7 +704,7 @@ async fn run_arm(
                 });
                 let rec = TripRecord {
                     rule: al.rule.clone(),
-                    kind: al.kind.clone(),
+                    kind: al.kind.to_string(),
                     reason: al.reason.to_string(),
                     chain: al.chain.clone(),
                     block: al.block,

@@ -39,7 +39,7 @@ fn alert(id: &str, n: u64) -> AlertRecord {
     AlertRecord {
         id: id.into(),
         rule: "r".into(),
-        kind: "mint-rate".into(),
+        kind: ringfence_guard::AlertKind::MintRate,
         severity: Severity::Trip,
         reason: ringfence_guard::Reason::WindowExceeded,
         chain: "dst".into(),
