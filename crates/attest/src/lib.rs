@@ -10,6 +10,9 @@
 //! ([`service::router`]); [`run::Attestor`] follows the chains. A contract
 //! (`RingfenceAttestationVerifier`) accepts a message only with k of n attestors' signatures.
 
+// Every dependency is used by the library (tests and benches have their own).
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 pub mod attestation;
 pub mod config;
 pub mod decide;

@@ -23,6 +23,8 @@ enum Handler {
         which: usize,
         event: AbiEvent,
     },
+    /// A messaging layer's configuration event: its index in [`ringfence_guard::LAYER_EVENTS`].
+    Layer(u16),
 }
 
 /// What one chain watches.
@@ -96,6 +98,17 @@ impl Decoder {
                             ev.selector(),
                             Handler::Privileged { which, event: ev },
                         );
+                    }
+                }
+                for i in spec
+                    .layer_contracts(ci)
+                    .into_iter()
+                    .filter(|(a, _)| *a == contract)
+                    .flat_map(|(_, events)| events)
+                {
+                    if let Some(ev) = ringfence_guard::layers::layer_event(i).and_then(|e| e.abi())
+                    {
+                        add(ci, contract, ev.selector(), Handler::Layer(i));
                     }
                 }
                 for (k, ev) in extra.into_iter().enumerate() {
@@ -194,8 +207,19 @@ impl Decoder {
                     fields: Fields::new(&words),
                 })
             }
+            Handler::Layer(i) => Some(EventKind::Privileged {
+                contract: log.address(),
+                change: ringfence_guard::layers::layer_change(*i, topics, data),
+            }),
             Handler::Privileged { which, event } => {
-                let words = event_words(event, topics, data)?;
+                // Safe 1.4 indexes the owner of `AddedOwner` / `RemovedOwner` that 1.3 left in
+                // the data (same topic 0): read it from wherever it is.
+                let words = event_words(event, topics, data).or_else(|| {
+                    (5..=7)
+                        .contains(which)
+                        .then(|| ringfence_guard::layers::head_words(event, topics, data))
+                        .filter(|w| !w.is_empty())
+                })?;
                 let w = |i: usize| words.get(i).copied();
                 let a = |i: usize| w(i).map(Address::from_word);
                 let change = match which {
@@ -250,4 +274,88 @@ fn event_words(event: &AbiEvent, topics: &[B256], data: &[u8]) -> Option<Vec<B25
         }
     }
     Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy::primitives::{Bytes, LogData};
+
+    const CONFIG: &str = r#"
+[store]
+path = "t.db"
+[[chain]]
+id = "a"
+rpc = "http://127.0.0.1:1"
+[[rule]]
+id = "p"
+kind = "privileged"
+chain = "a"
+contracts = ["0x1111111111111111111111111111111111111111"]
+"#;
+
+    fn decoder(text: &str) -> Decoder {
+        match ringfence_guard::config::parse(std::path::Path::new("t.toml"), text) {
+            Ok(s) => Decoder::new(&s),
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    fn log(topics: Vec<B256>, data: Vec<u8>) -> Log {
+        Log {
+            inner: alloy::primitives::Log {
+                address: Address::repeat_byte(0x11),
+                data: LogData::new_unchecked(topics, Bytes::from(data)),
+            },
+            ..Default::default()
+        }
+    }
+
+    /// Safe 1.4 indexes `AddedOwner`'s owner and 1.3 does not; one topic 0. Both must decode
+    /// (the 1.4 form used to fail the 1.3 signature and be dropped without a word).
+    #[test]
+    fn safe_owner_changes_decode_in_both_encodings() {
+        let d = decoder(CONFIG);
+        let t0 = keccak256("AddedOwner(address)");
+        let owner = Address::repeat_byte(7).into_word();
+        let want = Some(EventKind::Privileged {
+            contract: Address::repeat_byte(0x11),
+            change: PrivilegedChange::SignerSetChanged {
+                which: 0,
+                value: owner,
+            },
+        });
+        assert_eq!(d.decode(0, &log(vec![t0], owner.to_vec())), want);
+        assert_eq!(d.decode(0, &log(vec![t0, owner], Vec::new())), want);
+    }
+
+    #[test]
+    fn layer_configuration_events_decode_on_watched_contracts_for_the_rules_layers() {
+        let d = decoder(CONFIG);
+        let t0 = keccak256("DelegateSet(address,address)");
+        let (oapp, delegate) = (
+            Address::repeat_byte(2).into_word(),
+            Address::repeat_byte(3).into_word(),
+        );
+        let l = log(vec![t0], [oapp.0, delegate.0].concat());
+        let Some(EventKind::Privileged {
+            change: PrivilegedChange::LayerConfigChanged { event, args },
+            ..
+        }) = d.decode(0, &l)
+        else {
+            panic!("DelegateSet decodes as a layer change")
+        };
+        assert_eq!(
+            ringfence_guard::layers::layer_event(event).map(|e| e.name()),
+            Some("DelegateSet")
+        );
+        assert_eq!(args, [oapp, delegate, B256::ZERO]);
+        let (addrs, topics) = d.watched(0);
+        assert!(addrs.contains(&Address::repeat_byte(0x11)));
+        assert!(topics.contains(&t0));
+        // A rule narrowed to CCIP does not fetch LayerZero's events.
+        let narrowed = decoder(&format!("{CONFIG}layers = [\"ccip\"]\n"));
+        assert_eq!(narrowed.decode(0, &l), None);
+        assert!(!narrowed.watched(0).1.contains(&t0));
+    }
 }

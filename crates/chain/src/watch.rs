@@ -496,7 +496,7 @@ impl Watcher {
                             let c = &spec.chains[usize::from(chain)];
                             // The endpoint as `scheme://host[:port]`: its path and query carry
                             // hosted providers' API keys.
-                            let rec = daemon_alert("stale", &c.id, last, serde_json::json!({ "error": crate::actions::scrub(&error), "rpc": c.rpc.to_string() }));
+                            let rec = daemon_alert(ringfence_guard::Reason::Stale, &c.id, last, serde_json::json!({ "error": crate::actions::scrub(&error), "rpc": c.rpc.to_string() }));
                             let r = rec.clone();
                             db(&store, move |s| Ok(s.insert_alert(&r)?)).await?;
                             self.emit(&rec);
@@ -515,16 +515,22 @@ impl Watcher {
     }
 }
 
-fn daemon_alert(kind: &str, chain: &str, block: u64, evidence: serde_json::Value) -> AlertRecord {
+fn daemon_alert(
+    reason: ringfence_guard::Reason,
+    chain: &str,
+    block: u64,
+    evidence: serde_json::Value,
+) -> AlertRecord {
+    let kind = reason.as_str();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     AlertRecord {
         id: format!("{kind}-{chain}-{now}"),
         rule: kind.to_owned(),
-        kind: kind.to_owned(),
+        kind: reason.kind(),
         severity: Severity::Alert,
-        reason: kind.to_owned(),
+        reason,
         chain: chain.to_owned(),
         block,
         timestamp: now,

@@ -8,6 +8,9 @@
 //! breach, a high or critical lint finding); 2 — bad input or usage (every problem is printed
 //! with its file, line, entity and fix).
 
+// Every dependency is used by the binary (tests and benches have their own).
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};

@@ -10,6 +10,9 @@
 //!
 //! Everything here is deterministic and does no I/O. Values are `f64` US dollars.
 
+// Every dependency is used by the library (tests and benches have their own).
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 pub mod closure;
 pub mod exposure;
 pub mod limits;

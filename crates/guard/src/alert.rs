@@ -4,6 +4,7 @@ use alloy::primitives::{B256, keccak256};
 use serde::{Deserialize, Serialize};
 
 use crate::event::{BridgeSide, ChainIdx, EventKind};
+use crate::reason::{AlertKind, Reason};
 use crate::spec::{ActionKind, GuardSpec};
 
 /// How serious a finding is.
@@ -23,8 +24,8 @@ pub struct Alert {
     pub rule: u16,
     /// Trip or alert.
     pub severity: Severity,
-    /// Short machine-readable cause, e.g. `window-exceeded`, `no-source`, `mismatch`.
-    pub reason: &'static str,
+    /// Machine-readable cause (`window-exceeded`, `no-source`, `mismatch`, …).
+    pub reason: Reason,
     /// Chain of the offending event.
     pub chain: ChainIdx,
     /// Block of the offending event.
@@ -55,7 +56,10 @@ impl Alert {
             .map_or("?", |c| c.id.as_str());
         let pre = format!(
             "{rule}/{chain}/{}/{}/{}/{}",
-            self.block, self.tx, self.log_index, self.reason
+            self.block,
+            self.tx,
+            self.log_index,
+            self.reason.as_str()
         );
         let h = keccak256(pre.as_bytes());
         alloy::primitives::hex::encode(&h[..12])
@@ -148,9 +152,9 @@ impl Alert {
         AlertRecord {
             id: self.id(spec),
             rule: rule.map_or_else(String::new, |r| r.id.clone()),
-            kind: rule.map_or("", |r| r.kind.name()).to_owned(),
+            kind: rule.map_or_else(|| self.reason.kind(), |r| r.kind.alert_kind()),
             severity: self.severity,
-            reason: self.reason.to_owned(),
+            reason: self.reason,
             chain: spec
                 .chains
                 .get(usize::from(self.chain))
@@ -167,7 +171,7 @@ impl Alert {
 }
 
 /// Where an action of an alert stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ActionStatus {
     /// Decided, not yet sent.
@@ -230,26 +234,6 @@ impl PartialEq<&str> for ActionStatus {
     }
 }
 
-impl<'de> Deserialize<'de> for ActionStatus {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        if let Some(x) = Self::ALL.iter().find(|x| x.as_str() == s) {
-            return Ok(*x);
-        }
-        // Stores written before statuses were typed marked the second of two trips sharing one
-        // action `same-as:<id>`; it is resumed (and so shows the sent transaction) as pending.
-        if s.starts_with("same-as:") {
-            return Ok(Self::Pending);
-        }
-        Err(serde::de::Error::unknown_variant(
-            &s,
-            &[
-                "pending", "sent", "mined", "reverted", "failed", "done", "skipped",
-            ],
-        ))
-    }
-}
-
 /// The outcome of one action for one alert.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActionRecord {
@@ -290,12 +274,12 @@ pub struct AlertRecord {
     pub id: String,
     /// Rule id, or `stale` / `retracted` for daemon-level alerts.
     pub rule: String,
-    /// Rule kind (`mint-rate`, …) or `stale`.
-    pub kind: String,
+    /// Rule kind (`mint-rate`, …) or the daemon alert's (`stale`).
+    pub kind: AlertKind,
     /// Trip or alert.
     pub severity: Severity,
     /// Machine-readable cause.
-    pub reason: String,
+    pub reason: Reason,
     /// Chain id from the config.
     pub chain: String,
     /// Block of the offending event.
@@ -313,4 +297,24 @@ pub struct AlertRecord {
     /// True once a reorg removed the evidence.
     #[serde(default)]
     pub retracted: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ActionStatus;
+
+    #[test]
+    fn statuses_round_trip_by_name_and_legacy_shared_markers_are_refused() {
+        for s in ActionStatus::ALL {
+            let json = serde_json::to_value(s).expect("serialises");
+            assert_eq!(json, serde_json::json!(s.as_str()));
+            assert_eq!(
+                serde_json::from_value::<ActionStatus>(json).expect("deserialises"),
+                s
+            );
+        }
+        // Stores that recorded `same-as:<id>` are rewritten by the store's migration 3 before
+        // any record is read; the type itself has no such status.
+        assert!(serde_json::from_str::<ActionStatus>("\"same-as:abc\"").is_err());
+    }
 }

@@ -17,6 +17,7 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 use crate::amount::parse_units;
 use crate::diag::{Diagnostic, Diagnostics, SourceFile};
 use crate::event::MAX_FIELDS;
+use crate::layers::{LAYER_EVENTS, Layer, LayerEvent};
 use crate::spec::*;
 
 /// Reads and validates the guard config at `path`.
@@ -219,6 +220,7 @@ struct RawRule {
     tolerance: Option<Spanned<AmountText>>,
     changes: Option<Vec<S>>,
     extra_events: Option<Vec<S>>,
+    layers: Option<Vec<S>>,
     severity: Option<S>,
     metric: Option<S>,
     bucket_s: Option<Spanned<u64>>,
@@ -320,7 +322,14 @@ const RULE_KINDS: &[(&str, &[&str])] = &[
     ),
     (
         "privileged",
-        &["chain", "contracts", "changes", "extra_events", "severity"],
+        &[
+            "chain",
+            "contracts",
+            "changes",
+            "extra_events",
+            "layers",
+            "severity",
+        ],
     ),
     (
         "anomaly",
@@ -338,7 +347,7 @@ const RULE_KINDS: &[(&str, &[&str])] = &[
         ],
     ),
 ];
-const CHANGE_NAMES: [&str; 7] = [
+const CHANGE_NAMES: [&str; 8] = [
     "role-granted",
     "role-revoked",
     "ownership-transferred",
@@ -346,6 +355,7 @@ const CHANGE_NAMES: [&str; 7] = [
     "admin-changed",
     "signer-set-changed",
     "paused",
+    "layer-config-changed",
 ];
 
 struct Cx {
@@ -1421,6 +1431,34 @@ impl Cx {
         Some(*w.get_ref())
     }
 
+    /// A `privileged` rule's `layers`: every layer when absent, none for `[]`; an unknown name
+    /// is reported at its position.
+    fn layers(&mut self, r: &RawRule, id: &str) -> Vec<Layer> {
+        let Some(names) = &r.layers else {
+            return Layer::ALL.to_vec();
+        };
+        let mut out = Vec::new();
+        for n in names {
+            match Layer::from_name(n.get_ref()) {
+                Some(l) if !out.contains(&l) => out.push(l),
+                Some(_) => {}
+                None => {
+                    let known: Vec<&str> = Layer::ALL.iter().map(|l| l.name()).collect();
+                    self.err(
+                        Some(n.span()),
+                        Some(id),
+                        format!("unknown layer `{}`", n.get_ref()),
+                        format!(
+                            "layers are {} (leave `layers` out to watch them all, `[]` for none)",
+                            list(&known)
+                        ),
+                    );
+                }
+            }
+        }
+        out
+    }
+
     fn tokens_on(&mut self, spec: &GuardSpec, r: &RawRule, chain: u16) -> Option<Vec<u16>> {
         let id = r.id.get_ref();
         match &r.tokens {
@@ -1602,6 +1640,7 @@ impl Cx {
                 for e in r.extra_events.iter().flatten() {
                     extra_events.push(self.event(e, &id));
                 }
+                let layers = self.layers(&r, &id);
                 let trip = match &r.severity {
                     None => true,
                     Some(s) if s.get_ref() == "trip" => true,
@@ -1623,7 +1662,11 @@ impl Cx {
                         let std = PRIVILEGED_EVENTS
                             .iter()
                             .filter_map(|(_, sig)| AbiEvent::parse(sig).ok());
-                        for ev in std.chain(extra.iter().cloned()) {
+                        let of_layers = LAYER_EVENTS
+                            .iter()
+                            .filter(|e| layers.contains(&e.layer))
+                            .filter_map(LayerEvent::abi);
+                        for ev in std.chain(of_layers).chain(extra.iter().cloned()) {
                             self.handlers.push(HandlerUse {
                                 chain: c,
                                 contract: *a,
@@ -1640,6 +1683,7 @@ impl Cx {
                     contracts: contracts?,
                     changes,
                     extra_events: extra_events?,
+                    layers,
                     trip,
                 }
             }

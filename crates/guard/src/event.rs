@@ -4,6 +4,8 @@
 use alloy::primitives::{Address, B256, U256};
 use serde::{Deserialize, Serialize};
 
+use crate::reason::Reason;
+
 /// Index of a chain in [`crate::GuardSpec::chains`].
 pub type ChainIdx = u16;
 /// Index of a token in [`crate::GuardSpec::tokens`].
@@ -100,6 +102,15 @@ pub enum PrivilegedChange {
     },
     /// `Paused(address account)`.
     Paused,
+    /// A messaging layer's own configuration event (LayerZero delegate, library or DVN config;
+    /// Hyperlane ISM or hook; CCIP pool chain, pool or rate-limiter config; Safe module or guard;
+    /// the ringfence verifier's attestor set): see [`crate::LAYER_EVENTS`].
+    LayerConfigChanged {
+        /// Index of the event in [`crate::LAYER_EVENTS`].
+        event: u16,
+        /// Words of its leading elementary parameters (zero past the last one).
+        args: [B256; crate::layers::LAYER_ARGS],
+    },
 }
 
 impl PrivilegedChange {
@@ -113,6 +124,21 @@ impl PrivilegedChange {
             Self::AdminChanged { .. } => "admin-changed",
             Self::SignerSetChanged { .. } => "signer-set-changed",
             Self::Paused => "paused",
+            Self::LayerConfigChanged { .. } => "layer-config-changed",
+        }
+    }
+
+    /// The reason an alert about this change carries.
+    pub fn reason(&self) -> Reason {
+        match self {
+            Self::RoleGranted { .. } => Reason::RoleGranted,
+            Self::RoleRevoked { .. } => Reason::RoleRevoked,
+            Self::OwnershipTransferred { .. } => Reason::OwnershipTransferred,
+            Self::Upgraded { .. } => Reason::Upgraded,
+            Self::AdminChanged { .. } => Reason::AdminChanged,
+            Self::SignerSetChanged { .. } => Reason::SignerSetChanged,
+            Self::Paused => Reason::Paused,
+            Self::LayerConfigChanged { .. } => Reason::LayerConfigChanged,
         }
     }
 }
@@ -215,6 +241,45 @@ impl Event {
             tx: B256::ZERO,
             log_index: 0,
             kind: EventKind::Head,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PrivilegedChange;
+    use alloy::primitives::{Address, B256};
+
+    #[test]
+    fn a_change_reports_the_reason_of_its_config_name() {
+        let a = Address::repeat_byte(1);
+        let all = [
+            PrivilegedChange::RoleGranted {
+                role: B256::ZERO,
+                account: a,
+            },
+            PrivilegedChange::RoleRevoked {
+                role: B256::ZERO,
+                account: a,
+            },
+            PrivilegedChange::OwnershipTransferred {
+                previous: a,
+                new: a,
+            },
+            PrivilegedChange::Upgraded { implementation: a },
+            PrivilegedChange::AdminChanged { new: a },
+            PrivilegedChange::SignerSetChanged {
+                which: 0,
+                value: B256::ZERO,
+            },
+            PrivilegedChange::Paused,
+            PrivilegedChange::LayerConfigChanged {
+                event: 0,
+                args: [B256::ZERO; 3],
+            },
+        ];
+        for c in all {
+            assert_eq!(c.reason().as_str(), c.name(), "{c:?}");
         }
     }
 }

@@ -16,6 +16,8 @@ pub mod diag;
 mod engine;
 mod error;
 mod event;
+pub mod layers;
+mod reason;
 mod rules;
 pub mod secret;
 mod spec;
@@ -26,6 +28,8 @@ pub use error::{Error, Result};
 pub use event::{
     BridgeSide, ChainIdx, Event, EventKind, Fields, MAX_FIELDS, PrivilegedChange, TokenIdx,
 };
+pub use layers::{LAYER_EVENTS, Layer, LayerEvent};
+pub use reason::{AlertKind, Reason};
 pub use secret::{RpcUrl, Secret};
 pub use spec::{
     ActionKind, ActionSpec, AnomalyMetric, BridgeEventSpec, BridgeSpec, ChainSpec, FieldTolerance,

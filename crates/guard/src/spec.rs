@@ -7,6 +7,8 @@ use alloy::json_abi::Event as AbiEvent;
 use alloy::primitives::{Address, B256, U256};
 
 use crate::event::{ChainIdx, TokenIdx};
+use crate::layers::{LAYER_EVENTS, Layer};
+use crate::reason::AlertKind;
 use crate::secret::RpcUrl;
 
 /// Standard privileged-change events decoded on every contract a `privileged` rule watches:
@@ -102,6 +104,47 @@ impl GuardSpec {
                     match out.iter_mut().find(|(x, _)| x == a) {
                         Some((_, ev)) => ev.extend(extra_events.iter().cloned()),
                         None => out.push((*a, extra_events.clone())),
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Contracts on `chain` with the indices (in [`LAYER_EVENTS`]) of the layer configuration
+    /// events some `privileged` rule decodes on them.
+    pub fn layer_contracts(&self, chain: ChainIdx) -> Vec<(Address, Vec<u16>)> {
+        let mut out: Vec<(Address, Vec<u16>)> = Vec::new();
+        for r in &self.rules {
+            let RuleKind::Privileged {
+                chain: c,
+                contracts,
+                layers,
+                ..
+            } = &r.kind
+            else {
+                continue;
+            };
+            if *c != chain {
+                continue;
+            }
+            let events = LAYER_EVENTS
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| layers.contains(&e.layer))
+                .filter_map(|(i, _)| u16::try_from(i).ok());
+            for i in events {
+                for a in contracts {
+                    let slot = match out.iter().position(|(x, _)| x == a) {
+                        Some(p) => &mut out[p].1,
+                        None => {
+                            out.push((*a, Vec::new()));
+                            let last = out.len() - 1;
+                            &mut out[last].1
+                        }
+                    };
+                    if !slot.contains(&i) {
+                        slot.push(i);
                     }
                 }
             }
@@ -492,6 +535,9 @@ pub enum RuleKind {
         changes: Vec<String>,
         /// Extra signer-set events.
         extra_events: Vec<AbiEvent>,
+        /// Messaging layers whose configuration events ([`crate::LAYER_EVENTS`]) are decoded on
+        /// the contracts and count as `layer-config-changed` (default: every layer).
+        layers: Vec<Layer>,
         /// Trip (run all actions) or only alert.
         trip: bool,
     },
@@ -513,6 +559,18 @@ pub enum RuleKind {
 }
 
 impl RuleKind {
+    /// The kind alerts of this rule carry.
+    pub fn alert_kind(&self) -> AlertKind {
+        match self {
+            Self::MintRate { .. } => AlertKind::MintRate,
+            Self::OutflowRate { .. } => AlertKind::OutflowRate,
+            Self::MessageMatch { .. } => AlertKind::MessageMatch,
+            Self::Backing { .. } => AlertKind::Backing,
+            Self::Privileged { .. } => AlertKind::Privileged,
+            Self::Anomaly { .. } => AlertKind::Anomaly,
+        }
+    }
+
     /// The config name of the kind.
     pub fn name(&self) -> &'static str {
         match self {

@@ -46,6 +46,9 @@
 //!
 //! [`Spec`]: ringfence_model::Spec
 
+// Every dependency is used by the library (tests and benches have their own).
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 pub mod ccip;
 pub mod chains;
 mod error;

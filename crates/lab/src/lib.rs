@@ -7,6 +7,9 @@
 //! on the chains with the guard config the policy generates, acting only through the actions that
 //! config names); the guard with the on-chain limits of `contracts/src/RingfenceControls.sol`.
 
+// Every dependency is used by the library (tests and benches have their own).
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 pub mod anvil;
 pub mod benign;
 pub mod corpus;

@@ -910,8 +910,8 @@ async fn run_arm(
                 });
                 let rec = TripRecord {
                     rule: al.rule.clone(),
-                    kind: al.kind.clone(),
-                    reason: al.reason.clone(),
+                    kind: al.kind.to_string(),
+                    reason: al.reason.to_string(),
                     chain: al.chain.clone(),
                     block: al.block,
                     t_s: al.timestamp.saturating_sub(t0),

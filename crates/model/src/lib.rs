@@ -14,6 +14,9 @@
 //! Units: token amounts are whole token units and prices and values are US dollars, all `f64`.
 //! These are risk analytics; exact on-chain integers live in the guard.
 
+// Every dependency is used by the library (tests and benches have their own).
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 mod component;
 pub mod diag;
 mod load;

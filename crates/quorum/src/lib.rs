@@ -13,6 +13,9 @@
 //! With the `test-utils` feature, `testing::LyingProxy` is a real JSON-RPC proxy on loopback
 //! that lies on demand (injects a log, drops logs, rewrites a block hash, goes down).
 
+// Every dependency is used by the library (tests and benches have their own).
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 pub mod agree;
 mod error;
 mod reader;

@@ -2,6 +2,9 @@
 //! dashboard: money and shares formatted for a risk lead, aligned text tables, HTML escaping, and
 //! the self-contained page shell (one style, no external resources).
 
+// Every dependency is used by the library (tests and benches have their own).
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 /// A dollar amount in words a risk lead reads at a glance: `$1.23B`, `$45.6M`, `$7.8K`, `$12`.
 pub fn usd(v: f64) -> String {
     let a = v.abs();

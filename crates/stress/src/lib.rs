@@ -18,6 +18,9 @@
 //! (P5/P50/P95 and a tornado table), and [`report`] renders the JSON contract, a
 //! table and a self-contained HTML page.
 
+// Every dependency is used by the library (tests and benches have their own).
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 pub mod analysis;
 pub mod calibrate;
 pub mod clearing;

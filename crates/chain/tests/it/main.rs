@@ -8,6 +8,7 @@ mod cancel;
 mod crossreorg;
 mod ha;
 mod harness;
+mod layers;
 mod ops;
 mod restart;
 

@@ -591,3 +591,44 @@ fn webhook_keys_are_parsed_and_checked() {
     let s = err.to_string();
     assert!(!s.contains("APIKEY") && !s.contains("PASSWORD"), "{s}");
 }
+
+/// Issue 12: a privileged rule watches the messaging layers' configuration events; `layers`
+/// narrows them, and a misspelt layer is reported where it is written.
+#[test]
+fn privileged_layers_default_to_all_and_a_wrong_name_is_located() {
+    let rule = |extra: &str| {
+        format!(
+            "{CANCEL}\n[[rule]]\nid = \"p\"\nkind = \"privileged\"\nchain = \"dst\"\ncontracts = [\"0x5FbDB2315678afecb367f032d93F642f64180aa3\"]\n{extra}\n"
+        )
+    };
+    let layers = |text: &str| {
+        let spec = crate::spec(text);
+        let Some(RuleKind::Privileged { layers, .. }) = spec.rules.last().map(|r| &r.kind) else {
+            panic!("a privileged rule")
+        };
+        layers.iter().map(|l| l.name()).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        layers(&rule("")),
+        ["layerzero-v2", "hyperlane", "ccip", "safe", "ringfence"]
+    );
+    assert_eq!(
+        layers(&rule("layers = [\"ccip\", \"safe\"]")),
+        ["ccip", "safe"]
+    );
+    assert!(layers(&rule("layers = []")).is_empty());
+
+    let text = rule("layers = [\"ccip\", \"layerzero\"]");
+    let err = parse(Path::new("c.toml"), &text).expect_err("unknown layer");
+    let d = err
+        .0
+        .iter()
+        .find(|d| d.message.contains("unknown layer `layerzero`"))
+        .unwrap_or_else(|| panic!("no layer error:\n{err}"));
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("layers"))
+        .map_or(0, |i| i + 1);
+    assert_eq!(d.line, line, "{err}");
+    assert!(err.to_string().contains("layerzero-v2"), "{err}");
+}

@@ -1,5 +1,5 @@
 use alloy::primitives::{Address, B256, U256};
-use ringfence_guard::{BridgeSide, Engine, Event, EventKind, PrivilegedChange, Severity};
+use ringfence_guard::{BridgeSide, Engine, Event, EventKind, PrivilegedChange, Reason, Severity};
 
 use crate::{addr, bridge_ev, ev, run, spec, units};
 
@@ -182,13 +182,13 @@ big_transfer_usd = 450000.0"#,
     assert_eq!(a.len(), 1);
     assert_eq!(
         (a[0].severity, a[0].reason),
-        (Severity::Alert, "big-transfer")
+        (Severity::Alert, Reason::BigTransfer)
     );
     let a = run(&mut e, &[out(5, 8)]);
     assert_eq!(a.len(), 1, "{a:?}");
     assert_eq!(
         (a[0].severity, a[0].reason),
-        (Severity::Trip, "window-exceeded")
+        (Severity::Trip, Reason::WindowExceeded)
     );
     assert_eq!(a[0].evidence["window_usd"], 1_000_000.0 + 50_000.0);
 }
@@ -262,7 +262,10 @@ fn message_match_trips_on_a_release_with_no_lock() {
     let mut e = engine(MM);
     let a = run(&mut e, &[head(SRC, 10, 100), release(20, 100, 99, 5, 7)]);
     assert_eq!(a.len(), 1);
-    assert_eq!((a[0].severity, a[0].reason), (Severity::Trip, "no-source"));
+    assert_eq!(
+        (a[0].severity, a[0].reason),
+        (Severity::Trip, Reason::NoSource)
+    );
     assert_eq!(a[0].block, 20);
     assert_eq!(a[0].evidence["destination"]["amount"], "5");
 }
@@ -339,7 +342,7 @@ fn message_match_alerts_on_a_lock_never_released() {
     assert_eq!(a.len(), 1);
     assert_eq!(
         (a[0].severity, a[0].reason),
-        (Severity::Alert, "source-unmatched")
+        (Severity::Alert, Reason::SourceUnmatched)
     );
     assert_eq!(a[0].chain, SRC);
     assert_eq!(a[0].block, 10);
@@ -481,7 +484,7 @@ actions = ["pause"]"#,
             ),
         ],
     );
-    let reasons: Vec<&str> = a.iter().map(|x| x.reason).collect();
+    let reasons: Vec<&str> = a.iter().map(|x| x.reason.as_str()).collect();
     assert_eq!(reasons, ["role-granted", "upgraded"]);
     assert_eq!(a[0].evidence["account"], serde_json::json!(addr(0xbb)));
     assert_eq!(a[0].evidence["contract"], serde_json::json!(token));
@@ -513,7 +516,10 @@ min_value = 1000"#,
         ],
     );
     assert_eq!(a.len(), 1, "{a:?}");
-    assert_eq!((a[0].severity, a[0].reason), (Severity::Alert, "velocity"));
+    assert_eq!(
+        (a[0].severity, a[0].reason),
+        (Severity::Alert, Reason::Velocity)
+    );
     assert_eq!(a[0].block, 101);
 }
 
@@ -530,6 +536,20 @@ fn alert_ids_are_stable_and_records_name_everything() {
     assert_eq!(rec.actions[0].id, "pause");
     assert_eq!(a[0].id(&spec), a[0].clone().id(&spec));
     let _unused: Address = Address::ZERO;
+}
+
+/// Alert ids hash the reason's name: typing the reason must not change any id (a restarted
+/// daemon recognises the trips it already acted on by id). Pinned from the string-reason code.
+#[test]
+fn alert_ids_and_records_keep_their_bytes_with_typed_reasons() {
+    let mut e = engine(MM);
+    let a = run(&mut e, &[head(SRC, 10, 100), release(20, 100, 99, 5, 7)]);
+    let spec = e.spec().clone();
+    assert_eq!(a[0].reason, Reason::NoSource);
+    assert_eq!(a[0].id(&spec), "1996c743cdb6d96e75f33427");
+    let rec = serde_json::to_value(a[0].record(&spec)).expect("serialises");
+    assert_eq!(rec["reason"], "no-source");
+    assert_eq!(rec["id"], "1996c743cdb6d96e75f33427");
 }
 
 /// Issue 11 item 7: USDC-like 6 → 18 decimals (scale 12) with a bridge fee up to 30 bps: a
@@ -658,5 +678,8 @@ tolerance = "0""#,
     // A release with no burn is still a trip, located at the release.
     let a = run(&mut e, &[release, head(SRC, 3, 30), head(DST, 3, 30)]);
     assert_eq!(a.len(), 1, "{a:?}");
-    assert_eq!((a[0].reason, a[0].chain, a[0].block), ("unbacked", SRC, 2));
+    assert_eq!(
+        (a[0].reason, a[0].chain, a[0].block),
+        (Reason::Unbacked, SRC, 2)
+    );
 }

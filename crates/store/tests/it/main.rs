@@ -39,9 +39,9 @@ fn alert(id: &str, n: u64) -> AlertRecord {
     AlertRecord {
         id: id.into(),
         rule: "r".into(),
-        kind: "mint-rate".into(),
+        kind: ringfence_guard::AlertKind::MintRate,
         severity: Severity::Trip,
-        reason: "window-exceeded".into(),
+        reason: ringfence_guard::Reason::WindowExceeded,
         chain: "dst".into(),
         block: n,
         timestamp: 1000 + n,
