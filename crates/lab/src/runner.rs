@@ -2036,16 +2036,15 @@ fn route_fee_bps(s: &Scenario) -> u16 {
     s.assets.iter().map(|a| a.fee_bps).max().unwrap_or(0)
 }
 
-/// The lab contracts' configuration events the generated `privileged` rule watches
-/// (`RingfenceControls.sol`, `LabGateway`, `RingfenceAttestationVerifier.sol`).
-const LAB_ADMIN_EVENTS: [&str; 7] = [
+/// The lab contracts' configuration events the generated `privileged` rule watches on top of
+/// its defaults (`RingfenceControls.sol`, `LabGateway`; the verifier's `AttestorSetProposed` and
+/// `AttestorSetChanged` are among the rule's built-in messaging-layer events).
+const LAB_ADMIN_EVENTS: [&str; 5] = [
     "GuardianSet(address indexed account, bool enabled)",
     "Unpaused(address account)",
     "BucketConfigured(bytes32 indexed key, uint256 capacity, uint256 rate, uint256 tokens)",
     "DelayConfigured(bytes32 indexed key, uint256 threshold, uint64 delaySeconds)",
     "VerifierRequired(address verifier, bytes32 routeId, uint256 srcChainId)",
-    "AttestorSetProposed(address[] attestors, uint256 threshold, uint64 eta)",
-    "AttestorSetChanged(address[] attestors, uint256 threshold)",
 ];
 
 /// A TOML basic string.
