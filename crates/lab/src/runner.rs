@@ -138,6 +138,9 @@ pub struct ReplayOptions {
     pub policy: Policy,
     /// Called as blocks are mined.
     pub progress: Option<Progress>,
+    /// The arms to run (empty: all six). `no-controls` always runs: it is the baseline; the
+    /// report's top-level figures of an arm not run read as no prevention.
+    pub arms: Vec<Arm>,
 }
 
 impl std::fmt::Debug for ReplayOptions {
@@ -203,7 +206,8 @@ pub async fn replay(s: &Scenario, opts: &ReplayOptions) -> Result<ReplayReport> 
     let benign_only = s.steps.iter().all(|x| x.kind == StepKind::Benign);
     let mut arms = Vec::new();
     let mut details = Vec::new();
-    for (k, arm) in ARMS.into_iter().enumerate() {
+    let chosen = |a: Arm| a == Arm::NoControls || opts.arms.is_empty() || opts.arms.contains(&a);
+    for (k, arm) in ARMS.into_iter().enumerate().filter(|(_, a)| chosen(*a)) {
         let _span =
             tracing::info_span!("arm", incident = %s.incident.id, arm = arm.name()).entered();
         // Without an attack step and without a guard nothing can be lost or tripped: benign-only
@@ -227,7 +231,8 @@ pub async fn replay(s: &Scenario, opts: &ReplayOptions) -> Result<ReplayReport> 
     for a in &mut arms {
         a.prevented_share = share(a.loss_usd);
     }
-    let arm = |x: Arm| &arms[ARMS.iter().position(|y| *y == x).unwrap_or(0)];
+    // An arm not run reads as the baseline (no prevention).
+    let arm = |x: Arm| arms.iter().find(|a| a.arm == x.name()).unwrap_or(&arms[0]);
     let a3 = arm(Arm::GuardAndLimits);
     let guard_alone = arm(Arm::Guard).loss_usd;
     let bound = adaptive_bound(s, &opts.policy).min(l1);
@@ -249,13 +254,10 @@ pub async fn replay(s: &Scenario, opts: &ReplayOptions) -> Result<ReplayReport> 
         split_attacker_loss_usd: cents(bound),
         prevented_share_split_attacker: share(bound),
         first_trip: a3.first_trip.clone(),
-        trips: details
-            .into_iter()
-            .nth(
-                ARMS.iter()
-                    .position(|y| *y == Arm::GuardAndLimits)
-                    .unwrap_or(0),
-            )
+        trips: arms
+            .iter()
+            .position(|a| a.arm == Arm::GuardAndLimits.name())
+            .and_then(|k| details.into_iter().nth(k))
             .unwrap_or_default(),
         benign_delayed: a3.benign_delayed,
         false_trips: arms.iter().map(|a| a.false_trips).sum(),

@@ -1,5 +1,6 @@
-//! `ringfence replay`: replays historical incidents on local anvil chains — without controls,
-//! with the off-chain guard, with the guard and on-chain limits — and reports the loss prevented.
+//! `ringfence replay`: replays historical incidents on local anvil chains in six arms — no
+//! controls, the off-chain guard, on-chain limits, both, ringfence as a required verifier, all —
+//! and reports the loss each prevents.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -35,6 +36,10 @@ pub(crate) struct Args {
     /// Seed of the benign traffic.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Run only these arms (comma-separated; `no-controls`, the baseline, always runs):
+    /// no-controls, guard, limits, guard-and-limits, verifier, all.
+    #[arg(long, value_delimiter = ',', value_parser = parse_arm)]
+    arms: Vec<ringfence_lab::runner::Arm>,
     /// The replay policy (default: the built-in examples/policy.toml).
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
@@ -43,6 +48,17 @@ pub(crate) struct Args {
     format: ReplayFormat,
     #[command(flatten)]
     output: Output,
+}
+
+fn parse_arm(s: &str) -> Result<ringfence_lab::runner::Arm, String> {
+    let names: Vec<&str> = ringfence_lab::runner::ARMS
+        .iter()
+        .map(|a| a.name())
+        .collect();
+    ringfence_lab::runner::ARMS
+        .into_iter()
+        .find(|a| a.name() == s)
+        .ok_or_else(|| format!("unknown arm `{s}`: the arms are {}", names.join(", ")))
 }
 
 pub(crate) fn run(args: Args) -> CmdResult {
@@ -101,6 +117,7 @@ pub(crate) fn run(args: Args) -> CmdResult {
         let opts = ReplayOptions {
             policy: policy.clone(),
             progress: Some(progress),
+            arms: args.arms.clone(),
         };
         let r = rt
             .block_on(ringfence_lab::replay(s, &opts))

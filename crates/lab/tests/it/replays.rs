@@ -9,6 +9,7 @@ fn opts() -> ReplayOptions {
     ReplayOptions {
         policy: Policy::default(),
         progress: None,
+        arms: Vec::new(),
     }
 }
 
@@ -102,6 +103,7 @@ async fn a_trip_whose_rule_has_no_pause_action_does_not_pause() {
         &ReplayOptions {
             policy,
             progress: None,
+            arms: vec![ringfence_lab::runner::Arm::Guard],
         },
     )
     .await
