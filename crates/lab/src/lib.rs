@@ -1,11 +1,14 @@
 //! The ringfence incident lab: turns a historical exploit into real transactions on local anvil
 //! chains and measures how much of the loss the guard prevents. It holds the scenario format
 //! (TOML, every problem located with file, line and column), the loader of the shared incident
-//! corpus, the converter of Nomad's real exploit events into a scenario, the default policy, a
-//! pure seeded generator of benign bridge traffic, and the replay runner: three arms on fresh
-//! chains — no controls; the off-chain guard alone (the `ringfence watch` daemon itself, started
-//! on the chains with the guard config the policy generates, acting only through the actions that
-//! config names); the guard with the on-chain limits of `contracts/src/RingfenceControls.sol`.
+//! corpus, the converter of Nomad's real exploit events into a scenario, the default policy, pure
+//! seeded generators of benign bridge traffic and of unseen (synthetic) attacks, and the replay
+//! runner: six arms on fresh chains — no controls; the off-chain guard alone (the `ringfence
+//! watch` daemon itself, started on the chains with the guard config the policy generates, acting
+//! only through the actions that config names); the on-chain limits of
+//! `contracts/src/RingfenceControls.sol` alone; the guard with those limits; the guard with
+//! ringfence as a required verifier (k of n `ringfence attest` attestors, each reading the chains
+//! through its own RPC quorum); and all of them.
 
 // Every dependency is used by the library (tests and benches have their own).
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
@@ -19,6 +22,7 @@ pub mod policy;
 pub mod report;
 pub mod runner;
 pub mod scenario;
+pub mod synthetic;
 
 pub use error::{Error, Result};
 pub use policy::Policy;

@@ -25,7 +25,7 @@ pub(crate) enum ReplayFormat {
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// A scenario file (TOML).
-    #[arg(required_unless_present_any = ["all", "benign"], conflicts_with = "all")]
+    #[arg(required_unless_present_any = ["all", "benign", "synthetic"], conflicts_with = "all")]
     scenario: Option<PathBuf>,
     /// Replay every `*.toml` scenario in this directory.
     #[arg(long, value_name = "DIR")]
@@ -33,7 +33,11 @@ pub(crate) struct Args {
     /// Also replay DAYS of generated benign traffic and report false trips.
     #[arg(long, value_name = "DAYS")]
     benign: Option<u32>,
-    /// Seed of the benign traffic.
+    /// Also replay N synthetic message-path attacks nobody has seen (seeded by --seed): random
+    /// classes, sizes, splits, timing, poisoned RPCs and admin steps.
+    #[arg(long, value_name = "N")]
+    synthetic: Option<usize>,
+    /// Seed of the benign traffic and the synthetic attacks.
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Run only these arms (comma-separated; `no-controls`, the baseline, always runs):
@@ -72,6 +76,9 @@ pub(crate) fn run(args: Args) -> CmdResult {
     }
     if let Some(d) = &args.all {
         scenarios.extend(Scenario::load_dir(d)?);
+    }
+    if let Some(n) = args.synthetic {
+        scenarios.extend(ringfence_lab::synthetic::generate(n, args.seed));
     }
     if let Some(days) = args.benign {
         if days == 0 || days > 365 {

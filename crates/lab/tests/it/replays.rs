@@ -178,3 +178,27 @@ async fn a_verifier_swap_trips_at_the_proposal_and_waits_out_its_timelock() {
         "a day's warning"
     );
 }
+
+/// Attacks the policy was never written next to: seeded synthetic incidents (classes, sizes,
+/// splits, timing, poisoned RPCs, admin steps drawn at random). The verifier arm holds on each.
+/// (Benign transfers caught behind a rightful pause or a pending verifier change are refused
+/// here by design; false refusals are measured on benign-only traffic.)
+#[tokio::test]
+async fn the_verifier_holds_on_incidents_nobody_has_seen() {
+    require_anvil();
+    let opts = ReplayOptions {
+        arms: vec![ringfence_lab::runner::Arm::Verifier],
+        ..opts()
+    };
+    for s in ringfence_lab::synthetic::generate(3, 2026) {
+        let r = replay(&s, &opts).await.expect("replay");
+        assert!(r.replayed_loss_without_guard_usd > 0.0, "{}", s.incident.name);
+        let v = r.arm("verifier").expect("verifier arm");
+        assert!(
+            v.prevented_share >= 0.99,
+            "{}: {} prevented",
+            s.incident.name,
+            v.prevented_share
+        );
+    }
+}
