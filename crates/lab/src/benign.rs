@@ -209,9 +209,19 @@ mod tests {
     fn traffic_is_benign_sorted_and_within_the_days() {
         for s in generate(5, 1, &TrafficShape::default()) {
             assert!(s.steps.windows(2).all(|w| w[0].t_s <= w[1].t_s));
-            assert!(s.steps.iter().all(|x| x.kind == StepKind::Benign
-                && x.source_amount == x.amount
-                && x.t_s < 5 * 86_400));
+            // Locked in full, less the bridge's fee on the asset (never more, never a negative
+            // fee).
+            assert!(s.steps.iter().all(|x| {
+                let fee =
+                    x.source_amount * U256::from(s.assets[x.asset].fee_bps) / U256::from(10_000u32);
+                x.kind == StepKind::Benign
+                    && x.amount == x.source_amount - fee
+                    && x.t_s < 5 * 86_400
+            }));
+            assert!(
+                s.steps.iter().any(|x| x.amount < x.source_amount),
+                "some transfers pay a fee"
+            );
             // about 40 per asset per day
             assert!((200..=700).contains(&s.steps.len()), "{}", s.steps.len());
         }

@@ -192,7 +192,11 @@ async fn the_verifier_holds_on_incidents_nobody_has_seen() {
     };
     for s in ringfence_lab::synthetic::generate(3, 2026) {
         let r = replay(&s, &opts).await.expect("replay");
-        assert!(r.replayed_loss_without_guard_usd > 0.0, "{}", s.incident.name);
+        assert!(
+            r.replayed_loss_without_guard_usd > 0.0,
+            "{}",
+            s.incident.name
+        );
         let v = r.arm("verifier").expect("verifier arm");
         assert!(
             v.prevented_share >= 0.99,
