@@ -3,7 +3,8 @@
 #   1. exposure, limits, lint and stress tests on a 2026 cross-chain ecosystem (tables, HTML in out/);
 #   2. the live guard on two local anvil chains: a forged release and an unbacked mint, each
 #      stopped by a pause transaction mined in the next block;
-#   3. the incident lab: seven real exploits replayed without and with the guard;
+#   3. the incident lab: seven real exploits and two variants replayed in six arms — no controls,
+#      the guard, on-chain limits, both, ringfence as a required verifier, all;
 #   4. the dashboard with the live guard, at http://127.0.0.1:8080/ (Ctrl-C to stop).
 # `--no-serve` skips step 4 (it is skipped too when stdin is not a terminal).
 set -euo pipefail
@@ -112,7 +113,7 @@ echo "attack: a request that no source event backs (KelpDAO / Nomad): no attesta
 echo "what the attestors said (out/attestor-a.jsonl):"
 head -5 out/attestor-a.jsonl | cut -c1-200
 
-section "ringfence replay --all incidents/ — seven real exploits, without and with the guard"
+section "ringfence replay --all incidents/ — seven real exploits and two variants, in six arms (about 2.5 min)"
 "$rf" replay --all incidents/ --format table
 
 section "Reports: out/exposure.html (dependency graph, tables), out/stress-resolv.html (waterfall)"

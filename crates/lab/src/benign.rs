@@ -51,11 +51,20 @@ impl Default for TrafficShape {
     }
 }
 
-fn asset(symbol: &str, decimals: u8, price: f64, units: u64, mint: bool, fee_bps: u16) -> Asset {
+/// An asset of a synthetic route: `decimals` on the destination, `source_decimals` on the source.
+fn asset(
+    symbol: &str,
+    (decimals, source_decimals): (u8, u8),
+    price: f64,
+    units: u64,
+    mint: bool,
+    fee_bps: u16,
+) -> Asset {
     let v = U256::from(units) * U256::from(10u8).pow(U256::from(decimals));
     Asset {
         symbol: symbol.to_owned(),
         decimals,
+        source_decimals,
         price_usd: price,
         supply: if mint { v } else { U256::ZERO },
         locked: if mint { U256::ZERO } else { v },
@@ -72,17 +81,25 @@ pub fn generate(days: u32, seed: u64, shape: &TrafficShape) -> Vec<Scenario> {
             "benign-release",
             Class::ForgedRelease,
             [
-                asset("WETH", 18, 3_000.0, 40_000, false, 0),
-                asset("USDC", 6, 1.0, 100_000_000, false, STABLE_FEE_BPS),
-            ],
+                asset("WETH", (18, 18), 3_000.0, 40_000, false, 0),
+                asset("USDC", (6, 6), 1.0, 100_000_000, false, STABLE_FEE_BPS),
+            ]
+            .to_vec(),
         ),
         (
             "benign-mint",
             Class::ForgedMint,
-            [
-                asset("wBTC", 8, 60_000.0, 2_000, true, 0),
-                asset("USDX", 18, 1.0, 100_000_000, true, STABLE_FEE_BPS),
-            ],
+            // USDC (6 decimals) locked on the source, minted as an 18-decimal USDC.e on the
+            // destination (as Binance-Peg USDC is): every transfer is scaled by 10^12, less the fee.
+            [asset(
+                "USDC.e",
+                (18, 6),
+                1.0,
+                100_000_000,
+                true,
+                STABLE_FEE_BPS,
+            )]
+            .to_vec(),
         ),
     ];
     let mut out = Vec::new();
@@ -110,7 +127,8 @@ pub fn generate(days: u32, seed: u64, shape: &TrafficShape) -> Vec<Scenario> {
                         (shape.median_usd * (shape.sigma * normal(&mut rng)).exp())
                             .min(value_usd * 0.002)
                     };
-                    let Some(amount) = units(usd / a.price_usd, a.decimals) else {
+                    // What the user locks, in the source token's units.
+                    let Some(amount) = units(usd / a.price_usd, a.source_decimals) else {
                         continue;
                     };
                     if amount.is_zero() {
@@ -118,13 +136,14 @@ pub fn generate(days: u32, seed: u64, shape: &TrafficShape) -> Vec<Scenario> {
                     }
                     let mut addr = [0u8; 20];
                     rng.fill(&mut addr);
-                    // The bridge keeps its fee: the destination gets the source amount less
-                    // `fee_bps` (rounded in the bridge's favour).
-                    let fee = amount * U256::from(a.fee_bps) / U256::from(10_000u32);
+                    // The bridge scales it to the destination's decimals and keeps its fee
+                    // (`fee_bps`, rounded in the bridge's favour).
+                    let scaled = a.to_dst(amount);
+                    let fee = scaled * U256::from(a.fee_bps) / U256::from(10_000u32);
                     steps.push(Step {
                         t_s: hour * 3600 + rng.random_range(0..3600u64),
                         asset: ai,
-                        amount: amount - fee,
+                        amount: scaled - fee,
                         source_amount: amount,
                         recipient: Some(Address::from(addr)),
                         kind: StepKind::Benign,
@@ -209,17 +228,18 @@ mod tests {
     fn traffic_is_benign_sorted_and_within_the_days() {
         for s in generate(5, 1, &TrafficShape::default()) {
             assert!(s.steps.windows(2).all(|w| w[0].t_s <= w[1].t_s));
-            // Locked in full, less the bridge's fee on the asset (never more, never a negative
-            // fee).
+            // Locked in full, scaled to the destination's decimals, less the bridge's fee on
+            // the asset (never more, never a negative fee).
             assert!(s.steps.iter().all(|x| {
-                let fee =
-                    x.source_amount * U256::from(s.assets[x.asset].fee_bps) / U256::from(10_000u32);
-                x.kind == StepKind::Benign
-                    && x.amount == x.source_amount - fee
-                    && x.t_s < 5 * 86_400
+                let a = &s.assets[x.asset];
+                let scaled = a.to_dst(x.source_amount);
+                let fee = scaled * U256::from(a.fee_bps) / U256::from(10_000u32);
+                x.kind == StepKind::Benign && x.amount == scaled - fee && x.t_s < 5 * 86_400
             }));
             assert!(
-                s.steps.iter().any(|x| x.amount < x.source_amount),
+                s.steps
+                    .iter()
+                    .any(|x| x.amount < s.assets[x.asset].to_dst(x.source_amount)),
                 "some transfers pay a fee"
             );
             // about 40 per asset per day

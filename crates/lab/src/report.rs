@@ -403,7 +403,7 @@ fn false_trip_text(s: &Summary) -> String {
         "false trips: not measured (no benign steps replayed; add --benign DAYS)".to_owned()
     } else {
         format!(
-            "false trips: {} over {} benign transfers (each replayed with the guard alone and with guard + limits); benign transfers delayed: {}",
+            "false trips: {} over {} benign transfers (each replayed in the six arms); benign transfers delayed: {}",
             s.false_trips, s.benign_steps, s.benign_delayed
         )
     }

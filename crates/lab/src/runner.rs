@@ -1028,10 +1028,11 @@ async fn run_arm(
     // ---- account ----
     let paid_usd = |i: usize| {
         let st = &s.steps[i];
-        s.assets[st.asset].usd(st.amount.saturating_sub(if st.source_claims_amount {
+        let a = &s.assets[st.asset];
+        a.usd(st.amount.saturating_sub(if st.source_claims_amount {
             U256::ZERO
         } else {
-            st.source_amount
+            a.to_dst(st.source_amount)
         }))
     };
     let attack: Vec<usize> = (0..s.steps.len())
@@ -1155,7 +1156,13 @@ async fn setup(
             .deploy(
                 a.admin,
                 "GuardedToken",
-                (src_sym.clone(), src_sym, dec, a.admin).abi_encode_params(),
+                (
+                    src_sym.clone(),
+                    src_sym,
+                    U256::from(asset.source_decimals),
+                    a.admin,
+                )
+                    .abi_encode_params(),
             )
             .await?;
         let dt = chains[dst]
@@ -1204,7 +1211,12 @@ async fn setup(
         if class.mints() {
             // Fully backed at t0: the source holds `supply`, holders hold the wrapped supply.
             chains[src]
-                .must(a.admin, st, mint(source, asset.supply), "back")
+                .must(
+                    a.admin,
+                    st,
+                    mint(source, asset.to_src(asset.supply)),
+                    "back",
+                )
                 .await?;
             chains[dst]
                 .must(
@@ -1231,13 +1243,14 @@ async fn setup(
             chains[dst]
                 .must(a.admin, dt, mint(gateway, asset.locked), "lockbox")
                 .await?;
-            let to_user = benign_total.min(asset.locked);
+            let locked_src = asset.to_src(asset.locked);
+            let to_user = benign_total.min(locked_src);
             if !to_user.is_zero() {
                 chains[src]
                     .must(a.admin, st, mint(a.user, to_user), "user funds")
                     .await?;
             }
-            let rest = asset.locked - to_user;
+            let rest = locked_src - to_user;
             if !rest.is_zero() {
                 chains[src]
                     .must(a.admin, st, mint(a.holders, rest), "representation")
@@ -1565,7 +1578,7 @@ impl LabVerifier {
                     FieldTolerance::default(),
                     FieldTolerance::default(),
                     FieldTolerance {
-                        scale: 0,
+                        scale: route_scale(s),
                         fee_bps: route_fee_bps(s),
                     },
                 ],
@@ -1933,7 +1946,7 @@ fn guard_config(
         let _ = writeln!(
             t,
             "[[token]]\nid = \"src-{}\"\nchain = \"{src_id}\"\naddress = \"{}\"\ndecimals = {}\nprice_usd = {:?}\n",
-            a.symbol, dep.src_tokens[i], a.decimals, a.price_usd
+            a.symbol, dep.src_tokens[i], a.source_decimals, a.price_usd
         );
         let _ = writeln!(
             t,
@@ -1943,9 +1956,10 @@ fn guard_config(
     }
     let _ = writeln!(
         t,
-        "[[bridge]]\nid = \"lab\"\nsource = {{ chain = \"{src_id}\", contract = \"{}\", event = \"{SOURCE_EVENT}\" }}\ndestination = {{ chain = \"dst\", contract = \"{}\", event = \"{DESTINATION_EVENT}\" }}\nmatch_on = [\"id\", \"asset\", {{ name = \"amount\", fee_bps = {} }}, \"recipient\"]\n",
+        "[[bridge]]\nid = \"lab\"\nsource = {{ chain = \"{src_id}\", contract = \"{}\", event = \"{SOURCE_EVENT}\" }}\ndestination = {{ chain = \"dst\", contract = \"{}\", event = \"{DESTINATION_EVENT}\" }}\nmatch_on = [\"id\", \"asset\", {{ name = \"amount\", scale = {}, fee_bps = {} }}, \"recipient\"]\n",
         dep.source,
         dep.gateway,
+        route_scale(s),
         route_fee_bps(s)
     );
     // The guardian pauses the gateway, and cancels a flagged delivery while it waits in the
@@ -2031,6 +2045,12 @@ fn guard_config(
         }
     }
     t
+}
+
+/// The lab route's decimal scale (the lab has one route: the scenario parser makes its assets
+/// share one scale).
+fn route_scale(s: &Scenario) -> i8 {
+    s.assets.first().map_or(0, crate::scenario::Asset::scale)
 }
 
 /// The lab route's fee tolerance: the largest fee of its assets (the lab has one route).

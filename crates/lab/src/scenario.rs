@@ -99,8 +99,11 @@ pub struct Incident {
 pub struct Asset {
     /// Symbol, referenced by steps.
     pub symbol: String,
-    /// ERC-20 decimals.
+    /// ERC-20 decimals (on the destination: the minted or released token).
     pub decimals: u8,
+    /// ERC-20 decimals of the asset on the source chain (a bridge may change them, e.g. USDC
+    /// 6 → 18); `source_amount`s are in these units. Default: `decimals`.
+    pub source_decimals: u8,
     /// Price in USD per whole token at the time of the incident.
     pub price_usd: f64,
     /// Pre-incident supply in base units (mint classes).
@@ -116,6 +119,31 @@ pub struct Asset {
 }
 
 impl Asset {
+    /// The decimal exponent from source to destination units (`decimals − source_decimals`).
+    pub fn scale(&self) -> i8 {
+        i8::try_from(i16::from(self.decimals) - i16::from(self.source_decimals)).unwrap_or(0)
+    }
+
+    /// Source base units as destination base units (dust below one destination unit dropped).
+    pub fn to_dst(&self, src: U256) -> U256 {
+        let p = U256::from(10u8).pow(U256::from(self.scale().unsigned_abs()));
+        if self.scale() >= 0 {
+            src.saturating_mul(p)
+        } else {
+            src / p
+        }
+    }
+
+    /// Destination base units as source base units (rounded down).
+    pub fn to_src(&self, dst: U256) -> U256 {
+        let p = U256::from(10u8).pow(U256::from(self.scale().unsigned_abs()));
+        if self.scale() >= 0 {
+            dst / p
+        } else {
+            dst.saturating_mul(p)
+        }
+    }
+
     /// Base units as USD.
     pub fn usd(&self, amount: U256) -> f64 {
         to_f64(amount, self.decimals) * self.price_usd
@@ -340,7 +368,7 @@ impl Scenario {
             .filter_map(|s| {
                 self.assets
                     .get(s.asset)
-                    .map(|a| a.usd(s.amount.saturating_sub(s.source_amount)))
+                    .map(|a| a.usd(s.amount.saturating_sub(a.to_dst(s.source_amount))))
             })
             .sum()
     }
@@ -396,6 +424,7 @@ struct RawIncident {
 struct RawAsset {
     symbol: S,
     decimals: Spanned<u8>,
+    source_decimals: Option<Spanned<u8>>,
     price_usd: Spanned<f64>,
     supply: Option<Spanned<AmountText>>,
     locked: Option<Spanned<AmountText>>,
@@ -531,6 +560,19 @@ impl Cx<'_> {
             ));
         }
         self.check_locked(&assets, &steps, incident.class);
+        if let Some(a) = assets.iter().find(|a| a.scale() != assets[0].scale()) {
+            self.diags.push(Diagnostic::file(
+                &self.file.path,
+                format!(
+                    "`{}` changes decimals by {} across the bridge, `{}` by {}",
+                    a.symbol,
+                    a.scale(),
+                    assets[0].symbol,
+                    assets[0].scale()
+                ),
+                "the lab replays one route, whose `match_on` has one decimal scale: give every asset the same `decimals` − `source_decimals`, or split the scenario",
+            ));
+        }
         Some(Scenario {
             incident,
             assets,
@@ -721,6 +763,20 @@ impl Cx<'_> {
                 );
                 ok = false;
             }
+            let source_decimals = match &r.source_decimals {
+                None => decimals,
+                Some(d) if *d.get_ref() <= 36 => *d.get_ref(),
+                Some(d) => {
+                    self.err(
+                        d.span(),
+                        Some(&sym),
+                        format!("`source_decimals` is {}, more than 36", d.get_ref()),
+                        "the source token's ERC-20 decimals: 0 to 36 (most 6, 8 or 18)",
+                    );
+                    ok = false;
+                    decimals
+                }
+            };
             let price = *r.price_usd.get_ref();
             if !(price.is_finite() && price > 0.0) {
                 self.err(
@@ -772,6 +828,7 @@ impl Cx<'_> {
                 out.push(Asset {
                     symbol: sym,
                     decimals,
+                    source_decimals,
                     price_usd: price,
                     supply,
                     locked,
@@ -898,7 +955,7 @@ impl Cx<'_> {
                 continue;
             }
             let source_amount = match &r.source_amount {
-                Some(s) => self.amount(s, asset.decimals, "source_amount", &entity),
+                Some(s) => self.amount(s, asset.source_decimals, "source_amount", &entity),
                 None => Some(U256::ZERO),
             };
             let kind = match r.kind.as_ref().map(|k| k.get_ref().as_str()) {
@@ -951,7 +1008,7 @@ impl Cx<'_> {
                 }
             };
             let fee = FieldTolerance {
-                scale: 0,
+                scale: asset.scale(),
                 fee_bps: asset.fee_bps,
             };
             if let (StepKind::Benign, Some(sa), Some(a)) =
@@ -972,11 +1029,11 @@ impl Cx<'_> {
             ) = (amount, source_amount, kind, recipient, source_id)
             {
                 let source_amount = if kind == StepKind::Benign && r.source_amount.is_none() {
-                    amount
+                    asset.to_src(amount)
                 } else {
                     source_amount
                 };
-                if source_amount > amount {
+                if asset.to_dst(source_amount) > amount {
                     let span = r.source_amount.as_ref().map_or(span.clone(), Spanned::span);
                     self.err(span, Some(&entity), "`source_amount` is larger than `amount`", "an exploit step gets more than the source paid; otherwise it is not an attack");
                     continue;

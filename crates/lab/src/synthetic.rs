@@ -42,6 +42,7 @@ fn one(rng: &mut ChaCha8Rng, k: usize, seed: u64) -> Scenario {
     let asset = Asset {
         symbol: format!("SYN{k}"),
         decimals,
+        source_decimals: decimals,
         price_usd,
         supply: if class.mints() { value } else { U256::ZERO },
         locked: if class.mints() { U256::ZERO } else { value },
