@@ -20,7 +20,7 @@ use crate::scenario::{AdminAction, Asset, Class, Incident, Scenario, Step, StepK
 
 /// `n` synthetic incidents from `seed` (the same `(n, seed)` always gives the same scenarios).
 pub fn generate(n: usize, seed: u64) -> Vec<Scenario> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5EED_0F_1AB5);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x005E_ED0F_1AB5);
     (0..n).map(|k| one(&mut rng, k, seed)).collect()
 }
 
