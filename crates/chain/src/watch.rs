@@ -268,8 +268,9 @@ impl Watcher {
         let mut tasks = Vec::new();
         for (i, c) in spec.chains.iter().enumerate() {
             let Ok(idx) = u16::try_from(i) else { continue };
+            let first = c.rpc.first().ok_or_else(|| rpc(&c.id, "no endpoint"))?;
             let provider = ProviderBuilder::new()
-                .connect(c.rpc.expose())
+                .connect(first.expose())
                 .await
                 .map_err(|e| rpc(&c.id, e))?
                 .erased();
@@ -496,7 +497,7 @@ impl Watcher {
                             let c = &spec.chains[usize::from(chain)];
                             // The endpoint as `scheme://host[:port]`: its path and query carry
                             // hosted providers' API keys.
-                            let rec = daemon_alert("stale", &c.id, last, serde_json::json!({ "error": crate::actions::scrub(&error), "rpc": c.rpc.to_string() }));
+                            let rec = daemon_alert("stale", &c.id, last, serde_json::json!({ "error": crate::actions::scrub(&error), "rpc": endpoints_shown(&c.rpc) }));
                             let r = rec.clone();
                             db(&store, move |s| Ok(s.insert_alert(&r)?)).await?;
                             self.emit(&rec);
@@ -512,6 +513,14 @@ impl Watcher {
             t.abort();
         }
         Ok(())
+    }
+}
+
+/// A chain's endpoints as alerts show them: one redacted URL, or the redacted list.
+fn endpoints_shown(rpc: &[ringfence_guard::RpcUrl]) -> serde_json::Value {
+    match rpc {
+        [one] => serde_json::Value::String(one.to_string()),
+        many => many.iter().map(ToString::to_string).collect(),
     }
 }
 

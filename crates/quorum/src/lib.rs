@@ -14,6 +14,7 @@
 //! that lies on demand (injects a log, drops logs, rewrites a block hash, goes down).
 
 pub mod agree;
+mod endpoints;
 mod error;
 mod reader;
 mod redact;
@@ -21,6 +22,7 @@ mod redact;
 pub mod testing;
 
 pub use agree::{BlockView, Difference, Header, LogEntry};
+pub use endpoints::{Endpoints, Problem, check_endpoints, majority};
 pub use error::{Error, Result};
 pub use reader::{Confirmed, Dissent, LogQuery, Outcome, QuorumReader};
 pub use redact::{RedactedUrl, redact};

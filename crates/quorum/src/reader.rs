@@ -40,6 +40,10 @@ pub struct Confirmed {
     pub dissenting: Vec<Dissent>,
     /// What the dissenters' answers differed in.
     pub differed: Vec<Difference>,
+    /// Logs of the confirmed view that at least one endpoint answering the block (with a
+    /// self-consistent view) did not return, as (transaction hash, log index): confirmed by the
+    /// quorum but contradicted, so a cautious reader acts on nothing they caused.
+    pub contested: Vec<(B256, u64)>,
 }
 
 /// An endpoint that contradicted the quorum.
@@ -248,6 +252,61 @@ impl QuorumReader {
         }
     }
 
+    /// Asks every endpoint the same question (`ask` gets each endpoint's provider) and returns
+    /// the answer at least `quorum` of them gave identically, or why there is none (endpoints
+    /// redacted). For the calls a block view does not cover: a transaction's sender, a view
+    /// call's result.
+    pub async fn agreed<T, F, Fut>(&self, ask: F) -> std::result::Result<T, String>
+    where
+        T: PartialEq + Clone,
+        F: Fn(DynProvider) -> Fut,
+        Fut: std::future::Future<Output = std::result::Result<T, String>>,
+    {
+        let answers = join_all(self.endpoints.iter().map(|e| {
+            let ask = &ask;
+            async move {
+                let p = e.provider().await?;
+                match tokio::time::timeout(self.timeout, ask(p)).await {
+                    Ok(Ok(v)) => Ok(v),
+                    Ok(Err(why)) => {
+                        e.reset().await;
+                        Err(e.url.scrub(&why))
+                    }
+                    Err(_) => {
+                        e.reset().await;
+                        Err(format!("{}: timed out", e.url))
+                    }
+                }
+            }
+        }))
+        .await;
+        let mut groups: Vec<(&T, usize)> = Vec::new();
+        let mut failed = 0usize;
+        for a in &answers {
+            match a {
+                Ok(v) => match groups.iter_mut().find(|(g, _)| *g == v) {
+                    Some((_, n)) => *n += 1,
+                    None => groups.push((v, 1)),
+                },
+                Err(_) => failed += 1,
+            }
+        }
+        let winners: Vec<&T> = groups
+            .iter()
+            .filter(|(_, n)| *n >= self.quorum)
+            .map(|(v, _)| *v)
+            .collect();
+        match winners[..] {
+            [v] => Ok(v.clone()),
+            _ => Err(format!(
+                "no {} of {} endpoints agree ({} different answers, {failed} failed)",
+                self.quorum,
+                self.endpoints.len(),
+                groups.len()
+            )),
+        }
+    }
+
     /// Reads block `n` and its logs matching `query` from every endpoint and applies the
     /// agreement rule.
     pub async fn read_block(&self, n: u64, query: &LogQuery) -> Outcome {
@@ -260,6 +319,7 @@ impl QuorumReader {
                 dissenting,
                 differed,
             } => {
+                let contested = agree::contested(&view, &answers, &dissenting);
                 let dissenting = dissenting
                     .iter()
                     .map(|i| {
@@ -275,6 +335,7 @@ impl QuorumReader {
                     })
                     .collect();
                 Outcome::Confirmed(Confirmed {
+                    contested,
                     header: view.header,
                     logs: view.logs,
                     agreeing: agreeing.iter().map(name).collect(),

@@ -208,7 +208,9 @@ pub(crate) async fn guard(State(state): State<AppState>) -> Result<Response, Api
         .map(|(c, cp)| {
             json!({
                 "id": c.id,
-                "endpoint": c.rpc.to_string(),
+                "endpoint": c.rpc.first().map(ToString::to_string),
+                "endpoints": c.rpc.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                "quorum": c.quorum,
                 "transport": format!("{:?}", c.transport).to_lowercase(),
                 "confirmations": c.confirmations,
                 "stale_after_s": c.stale_after_s,
