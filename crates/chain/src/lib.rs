@@ -18,6 +18,7 @@ mod decode;
 mod error;
 mod ingest;
 mod metrics;
+mod quorum_reader;
 mod reader;
 mod watch;
 
@@ -25,5 +26,6 @@ pub use actions::signature as webhook_signature;
 pub use decode::Decoder;
 pub use error::{Error, Result};
 pub use ingest::block_events;
-pub use reader::{ChainReader, RawBlock, RpcReader};
-pub use watch::{Committed, Restored, WatchOptions, Watcher, restore};
+pub use quorum_reader::{QuorumChainReader, REPORT_EVERY, REPORT_FIRST, should_report};
+pub use reader::{ChainReader, Contradiction, RawBlock, RpcReader};
+pub use watch::{ChainHealth, Committed, Restored, WatchOptions, Watcher, restore};

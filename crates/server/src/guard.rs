@@ -60,6 +60,8 @@ pub(crate) struct GuardState {
     pub(crate) spec: Arc<GuardSpec>,
     pub(crate) config_path: PathBuf,
     status: Mutex<WatcherStatus>,
+    /// Chains the watcher has halted on (endpoints that disagree), for `/healthz`.
+    pub(crate) health: Arc<ringfence_chain::ChainHealth>,
     /// The server's connection to the guard's store, opened on first use.
     store: Arc<Mutex<Option<Store>>>,
 }
@@ -123,6 +125,7 @@ impl GuardState {
             spec: Arc::new(spec),
             config_path: path.to_owned(),
             status: Mutex::new(WatcherStatus::Idle),
+            health: Arc::default(),
             store: Arc::new(Mutex::new(None)),
         })
     }

@@ -112,6 +112,7 @@ impl Server {
             WatchOptions {
                 alerts: Some(tx),
                 started: Some(started_tx),
+                health: Some(guard.health.clone()),
                 ..WatchOptions::default()
             },
         );
