@@ -133,7 +133,7 @@ mod tests {
         assert_eq!(
             msgs,
             [
-                "endpoint `ftp://x/***` is not an http(s) or ws(s) URL",
+                "endpoint `ftp://x/…` is not an http(s) or ws(s) URL",
                 "an endpoint is listed twice",
                 "quorum 4 is impossible with 3 endpoint(s)"
             ]

@@ -25,4 +25,4 @@ pub use agree::{BlockView, Difference, Header, LogEntry};
 pub use endpoints::{Endpoints, Problem, check_endpoints, majority};
 pub use error::{Error, Result};
 pub use reader::{Confirmed, Dissent, LogQuery, Outcome, QuorumReader};
-pub use redact::{RedactedUrl, redact};
+pub use redact::{RedactedUrl, ScrubWriter, redact, scrub_urls};
