@@ -211,25 +211,27 @@ pub struct ChainHealth {
 impl ChainHealth {
     /// Each halted chain (config id) with the reason.
     pub fn halted(&self) -> Vec<(String, String)> {
-        match self.halted.lock() {
-            Ok(h) => h.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-            Err(p) => p
-                .into_inner()
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-        }
+        self.lock()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     }
 
-    fn set(&self, chain: &str, reason: Option<String>) {
-        let mut h = match self.halted.lock() {
+    /// Records that the daemon stopped acting on `chain`, and why.
+    pub fn halt(&self, chain: &str, reason: impl Into<String>) {
+        self.lock().insert(chain.to_owned(), reason.into());
+    }
+
+    /// Records that the daemon acts on `chain` again.
+    pub fn resume(&self, chain: &str) {
+        self.lock().remove(chain);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<String, String>> {
+        match self.halted.lock() {
             Ok(h) => h,
             Err(p) => p.into_inner(),
-        };
-        match reason {
-            Some(r) => h.insert(chain.to_owned(), r),
-            None => h.remove(chain),
-        };
+        }
     }
 }
 
@@ -512,7 +514,7 @@ impl Watcher {
                                     if halted[usize::from(chain)].is_none() {
                                         halted[usize::from(chain)] = Some(reason.clone());
                                         if let Some(h) = &health {
-                                            h.set(&cid, Some(reason.clone()));
+                                            h.halt(&cid, reason.clone());
                                         }
                                         let rec = rpc_alert(&cid, block.number, serde_json::json!({
                                             "halted": true,
@@ -544,7 +546,7 @@ impl Watcher {
                             if let Some(why) = halted[usize::from(chain)].take() {
                                 tracing::info!(chain = %cid, block = block.number, was = %why, "the endpoints agree again: acting on this chain again");
                                 if let Some(h) = &health {
-                                    h.set(&cid, None);
+                                    h.resume(&cid);
                                 }
                             }
                             let recs: Vec<AlertRecord> = found.iter().map(|a| a.record(&spec)).collect();
@@ -680,7 +682,7 @@ impl Watcher {
                                 evidence["reason"] = serde_json::Value::String(reason.clone());
                                 halted[usize::from(chain)] = Some(reason.clone());
                                 if let Some(h) = &health {
-                                    h.set(&cid, Some(reason));
+                                    h.halt(&cid, reason);
                                 }
                             }
                             let rec = rpc_alert(&cid, block, evidence);
