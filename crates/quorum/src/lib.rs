@@ -8,7 +8,9 @@
 //! when `quorum` endpoints agree exactly, `Disagreement` (naming the endpoints, redacted, and
 //! what differed) when they do not, `Lagging` when too few have the block yet. An endpoint that
 //! keeps contradicting the quorum is counted and reported. The agreement rule itself
-//! ([`agree::decide`]) is pure. URLs are redacted in every output ([`RedactedUrl`]).
+//! ([`agree::decide`]) is pure. URLs are redacted in every output ([`RedactedUrl`], the one
+//! home of URL redaction in ringfence, with [`scrub_urls`] and [`ScrubWriter`] for foreign text),
+//! and a config's endpoint list and quorum are checked by one function, [`check_endpoints`].
 //!
 //! With the `test-utils` feature, `testing::LyingProxy` is a real JSON-RPC proxy on loopback
 //! that lies on demand (injects a log, drops logs, rewrites a block hash, goes down).
