@@ -146,6 +146,28 @@ mod tests {
         assert_eq!(p[0].message, "quorum -1 is impossible with 1 endpoint(s)");
     }
 
+    #[test]
+    fn the_reader_refuses_what_the_configs_refuse() {
+        let e = crate::QuorumReader::new(["http://a:1", "http://a:1"], None)
+            .expect_err("twice")
+            .to_string();
+        assert!(e.contains("an endpoint is listed twice"), "{e}");
+        let e = crate::QuorumReader::new(["http://a:1"], Some(2))
+            .expect_err("quorum")
+            .to_string();
+        assert!(
+            e.contains("quorum 2 is impossible with 1 endpoint(s)"),
+            "{e}"
+        );
+        let e = crate::QuorumReader::new(["gopher://u:pw5555@a/KEY5555"], None)
+            .expect_err("scheme")
+            .to_string();
+        assert!(!e.contains("pw5555") && !e.contains("KEY5555"), "{e}");
+        let r =
+            crate::QuorumReader::new(["http://a:1", "ws://b:2", "https://c"], None).expect("ok");
+        assert_eq!(r.quorum(), 2);
+    }
+
     proptest! {
         /// Accepted exactly when every URL has a known scheme, none repeats and the quorum is in
         /// 1..=n (a majority by default); a secret never appears in a problem.

@@ -143,33 +143,26 @@ impl QuorumReader {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        let endpoints: Vec<Endpoint> = endpoints
+        let urls: Vec<String> = endpoints.into_iter().map(Into::into).collect();
+        let wanted = quorum.map(|q| i64::try_from(q).unwrap_or(i64::MAX));
+        let checked = crate::endpoints::check_endpoints(&urls, wanted).map_err(|problems| {
+            Error::Endpoints {
+                problems: problems
+                    .into_iter()
+                    .map(|p| format!("{} ({})", p.message, p.fix))
+                    .collect(),
+            }
+        })?;
+        let quorum = checked.quorum;
+        let endpoints: Vec<Endpoint> = checked
+            .urls
             .into_iter()
-            .map(|u| Endpoint {
-                url: RedactedUrl::new(u),
+            .map(|url| Endpoint {
+                url,
                 provider: Mutex::new(None),
                 disagreements: AtomicU64::new(0),
             })
             .collect();
-        if endpoints.is_empty() {
-            return Err(Error::NoEndpoints);
-        }
-        for e in &endpoints {
-            let raw = e.url.expose();
-            if !["http://", "https://", "ws://", "wss://"]
-                .iter()
-                .any(|s| raw.starts_with(s))
-            {
-                return Err(Error::Scheme {
-                    endpoint: e.url.to_string(),
-                });
-            }
-        }
-        let n = endpoints.len();
-        let quorum = quorum.unwrap_or(n / 2 + 1);
-        if quorum == 0 || quorum > n {
-            return Err(Error::Quorum { quorum, n });
-        }
         Ok(Self {
             endpoints,
             quorum,
