@@ -131,7 +131,7 @@ struct RawChain {
     id: S,
     rpc: Spanned<Rpc>,
     chain_id: Option<u64>,
-    quorum: Option<Spanned<usize>>,
+    quorum: Option<Spanned<i64>>,
     start_block: Option<u64>,
 }
 
@@ -495,67 +495,26 @@ impl Cx {
             Rpc::One(u) => vec![u.clone()],
             Rpc::Many(v) => v.clone(),
         };
-        if urls.is_empty() {
-            self.err(
-                Some(c.rpc.span()),
-                Some(&id),
-                "`rpc` lists no endpoint",
-                "list one or more, e.g. rpc = [\"https://…\", \"wss://…\"]",
-            );
-            return None;
-        }
-        let mut ok = true;
-        let mut rpc = Vec::new();
-        for u in urls {
-            let r = RedactedUrl::new(u.trim());
-            if !["http://", "https://", "ws://", "wss://"]
-                .iter()
-                .any(|s| r.expose().starts_with(s))
+        let (rpc, quorum) =
+            match ringfence_quorum::check_endpoints(&urls, c.quorum.as_ref().map(|q| *q.get_ref()))
             {
-                ok = false;
-                self.err(
-                    Some(c.rpc.span()),
-                    Some(&id),
-                    format!("endpoint `{r}` is not an http(s) or ws(s) URL"),
-                    "write e.g. \"https://rpc.example\" or \"wss://rpc.example\"",
-                );
-            }
-            rpc.push(r);
-        }
-        let distinct: HashSet<&str> = rpc.iter().map(RedactedUrl::expose).collect();
-        if distinct.len() != rpc.len() {
-            ok = false;
-            self.err(
-                Some(c.rpc.span()),
-                Some(&id),
-                "an endpoint is listed twice",
-                "a quorum needs independent endpoints; list each once",
-            );
-        }
-        if let Some(q) = &c.quorum
-            && (*q.get_ref() == 0 || *q.get_ref() > rpc.len())
-        {
-            ok = false;
-            self.err(
-                Some(q.span()),
-                Some(&id),
-                format!(
-                    "quorum {} is impossible with {} endpoint(s)",
-                    q.get_ref(),
-                    rpc.len()
-                ),
-                format!(
-                    "use 1..={} (default: a majority, {})",
-                    rpc.len(),
-                    rpc.len() / 2 + 1
-                ),
-            );
-        }
-        ok.then(|| ChainConfig {
+                Ok(e) => (e.urls, e.quorum),
+                Err(problems) => {
+                    for p in problems {
+                        let span = match (&c.quorum, p.in_quorum) {
+                            (Some(q), true) => q.span(),
+                            _ => c.rpc.span(),
+                        };
+                        self.err(Some(span), Some(&id), p.message, p.fix);
+                    }
+                    return None;
+                }
+            };
+        Some(ChainConfig {
             id,
             chain_id: c.chain_id,
             rpc,
-            quorum: c.quorum.map(|q| q.into_inner()),
+            quorum: Some(quorum),
             start_block: c.start_block,
         })
     }

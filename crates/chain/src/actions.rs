@@ -98,9 +98,11 @@ impl Actions {
                         problem: "is not a hex private key",
                     })?;
                 let c = &spec.chains[usize::from(chain)];
+                // Transactions go out through the chain's first endpoint.
+                let url = c.rpc.first().ok_or_else(|| rpc(&c.id, "no endpoint"))?;
                 let p = ProviderBuilder::new()
                     .wallet(signer)
-                    .connect(c.rpc.expose())
+                    .connect(url.expose())
                     .await
                     .map_err(|e| rpc(&c.id, e))?;
                 senders.insert(a.id.clone(), p.erased());

@@ -49,6 +49,19 @@ pub enum Error {
         /// What does not fit.
         message: String,
     },
+    /// A chain's endpoints disagree about a block and no quorum of them agrees: nothing from
+    /// it is believed (endpoints shown redacted).
+    #[error(
+        "rpc {chain}: the endpoints disagree on block {} and no quorum agrees ({})",
+        contradiction.block,
+        contradiction.differed.join(", ")
+    )]
+    NoQuorum {
+        /// Chain id from the config.
+        chain: String,
+        /// Who said what.
+        contradiction: Box<crate::reader::Contradiction>,
+    },
     /// A background task (blocking store work) failed.
     #[error("internal task failed: {0}")]
     Task(String),

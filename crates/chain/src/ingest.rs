@@ -9,11 +9,11 @@ use std::time::{Duration, Instant};
 use alloy::primitives::{Address, B256, Bytes};
 use ringfence_guard::{ChainSpec, Event, EventKind};
 use ringfence_store::BlockRecord;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::decode::Decoder;
-use crate::error::{Result, rpc};
-use crate::reader::{ChainReader, RawBlock};
+use crate::error::{Error, Result, rpc};
+use crate::reader::{ChainReader, Contradiction, RawBlock};
 
 /// The engine events of one block of chain `chain`: every watched log that decodes, in log
 /// order, then the block's head event. `senders` gives the sender of the mint transactions
@@ -63,6 +63,16 @@ pub(crate) enum Msg {
         events: Vec<Event>,
         seen: Instant,
         head: u64,
+        /// Transactions of logs an endpoint contradicted (quorum chains).
+        contested: Vec<B256>,
+        /// Quorum chains: the daemon answers whether it took the block (`false`: a finding
+        /// rests on contradicted data; the chain task stays on the block and reads it again).
+        verdict: Option<oneshot::Sender<bool>>,
+    },
+    /// The endpoints of a quorum chain contradicted each other about a block.
+    Contradiction {
+        chain: u16,
+        contradiction: Contradiction,
     },
     /// The chain reorganised: everything after `fork` is gone.
     Reorg { chain: u16, fork: BlockRecord },
@@ -86,10 +96,30 @@ pub(crate) struct Ingest<R> {
     pub(crate) next: Option<u64>,
     pub(crate) observe: Vec<(usize, Option<Address>, Address)>,
     pub(crate) wake: Option<Arc<Notify>>,
+    /// Ask the daemon to confirm each block before moving on (quorum chains).
+    pub(crate) confirm: bool,
 }
 
 /// Recent block hashes kept per chain: the deepest reorg the guard follows.
 pub(crate) const KEEP: usize = 256;
+
+impl Ingest<()> {
+    /// The same task over `reader`.
+    pub(crate) fn with_reader<R: ChainReader>(self, reader: R) -> Ingest<R> {
+        Ingest {
+            chain: self.chain,
+            spec: self.spec,
+            reader,
+            decoder: self.decoder,
+            tx: self.tx,
+            recent: self.recent,
+            next: self.next,
+            observe: self.observe,
+            wake: self.wake,
+            confirm: self.confirm,
+        }
+    }
+}
 
 impl<R: ChainReader> Ingest<R> {
     pub(crate) async fn run(mut self) {
@@ -98,6 +128,7 @@ impl<R: ChainReader> Ingest<R> {
         let mut backoff = poll;
         let mut last_progress = Instant::now();
         let mut stale = false;
+        let mut reported_no_quorum = None;
         loop {
             let step = if self.next.is_none() {
                 self.init().await.map(|_| true)
@@ -137,6 +168,22 @@ impl<R: ChainReader> Ingest<R> {
                         }
                         None => tokio::time::sleep(poll).await,
                     }
+                }
+                Err(Error::NoQuorum { contradiction, .. }) => {
+                    // Nothing from the block is believed; it is reported once, then read
+                    // again every poll until a quorum agrees.
+                    if reported_no_quorum != Some(contradiction.block) {
+                        reported_no_quorum = Some(contradiction.block);
+                        tracing::warn!(chain = %self.spec.id, block = contradiction.block, "endpoints disagree and no quorum agrees: halted on this block");
+                        let _ = self
+                            .tx
+                            .send(Msg::Contradiction {
+                                chain: self.chain,
+                                contradiction: *contradiction,
+                            })
+                            .await;
+                    }
+                    tokio::time::sleep(poll).await;
                 }
                 Err(e) => {
                     tracing::warn!(chain = %self.spec.id, error = %e, "rpc failed; retrying");
@@ -245,7 +292,22 @@ impl<R: ChainReader> Ingest<R> {
                     senders.insert(tx, from);
                 }
             }
+            if let Some(c) = raw.contradiction.clone().filter(|c| c.report) {
+                let _ = self
+                    .tx
+                    .send(Msg::Contradiction {
+                        chain: self.chain,
+                        contradiction: c,
+                    })
+                    .await;
+            }
             let events = block_events(&self.decoder, self.chain, &raw, &senders);
+            let (verdict, answer) = if self.confirm {
+                let (tx, rx) = oneshot::channel();
+                (Some(tx), Some(rx))
+            } else {
+                (None, None)
+            };
             if self
                 .tx
                 .send(Msg::Block {
@@ -254,10 +316,18 @@ impl<R: ChainReader> Ingest<R> {
                     events,
                     seen,
                     head,
+                    contested: raw.contested,
+                    verdict,
                 })
                 .await
                 .is_err()
             {
+                return Ok(false);
+            }
+            if let Some(rx) = answer
+                && rx.await != Ok(true)
+            {
+                // Held: read the block again after a poll.
                 return Ok(false);
             }
             self.recent.push_back(h);
@@ -379,6 +449,8 @@ max_per_minter = "1"
         let block = RawBlock {
             header: header(10, 1_000),
             logs: vec![mint.clone(), other],
+            contested: Vec::new(),
+            contradiction: None,
         };
         assert_eq!(d.minter_txs(0, &block.logs), vec![B256::repeat_byte(7)]);
         let mut senders = HashMap::new();
@@ -428,7 +500,7 @@ max_per_minter = "1"
                     log(if ours { token } else { Address::ZERO }, topics, data, B256::ZERO, i as u64)
                 })
                 .collect();
-            let block = RawBlock { header: header(number, ts), logs };
+            let block = RawBlock { header: header(number, ts), logs, contested: Vec::new(), contradiction: None };
             let _ = d.minter_txs(0, &block.logs);
             let ev = block_events(&d, 0, &block, &HashMap::new());
             prop_assert!(ev.len() <= block.logs.len() + 1);

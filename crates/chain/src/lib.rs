@@ -5,8 +5,9 @@
 //! each alert as a JSON line and acts on trips — a real pause transaction signed by a guardian
 //! key from the environment, sent the moment the offending log is seen. [`Watcher`] is the daemon
 //! behind `ringfence watch` and the replay lab's guard. Each chain is read through one
-//! [`ChainReader`] (a quorum of endpoints can replace [`RpcReader`]) and each block becomes engine
-//! events through one function, [`block_events`]. The engine's state is snapshotted with the
+//! [`ChainReader`] ([`RpcReader`] for one endpoint, [`QuorumChainReader`] for several, which lets
+//! a block through only when a quorum of them agrees and raises `rpc-disagreement` otherwise) and
+//! each block becomes engine events through one function, [`block_events`]. The engine's state is snapshotted with the
 //! checkpoint ([`restore`]), so a restart replays only the events after the snapshot, and a
 //! source-chain reorg under a matched release re-judges it (`source-reorged`).
 
@@ -18,6 +19,7 @@ mod decode;
 mod error;
 mod ingest;
 mod metrics;
+mod quorum_reader;
 mod reader;
 mod watch;
 
@@ -25,5 +27,6 @@ pub use actions::signature as webhook_signature;
 pub use decode::Decoder;
 pub use error::{Error, Result};
 pub use ingest::block_events;
-pub use reader::{ChainReader, RawBlock, RpcReader};
-pub use watch::{Committed, Restored, WatchOptions, Watcher, restore};
+pub use quorum_reader::{QuorumChainReader, REPORT_EVERY, REPORT_FIRST, should_report};
+pub use reader::{ChainReader, Contradiction, RawBlock, RpcReader};
+pub use watch::{ChainHealth, Committed, Restored, WatchOptions, Watcher, restore};

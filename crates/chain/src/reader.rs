@@ -23,6 +23,30 @@ pub struct RawBlock {
     pub header: BlockRecord,
     /// The logs of the watched (contract, topic 0) pairs, in log-index order.
     pub logs: Vec<Log>,
+    /// Transactions of logs in this block that the quorum confirmed but an endpoint
+    /// contradicted (a quorum reader only; empty otherwise): nothing they cause is acted on.
+    pub contested: Vec<B256>,
+    /// What the endpoints contradicted in this block, if anything (a quorum reader only).
+    pub contradiction: Option<Contradiction>,
+}
+
+/// Endpoints of a quorum that did not all return the same block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Contradiction {
+    /// The block number.
+    pub block: u64,
+    /// Endpoints (redacted) that returned the confirmed block (empty when no quorum formed).
+    pub agreeing: Vec<String>,
+    /// Endpoints (redacted) that returned something else, with how many distinct blocks each
+    /// has contradicted so far (every endpoint that answered, with 0, when no quorum formed).
+    pub dissenting: Vec<(String, u64)>,
+    /// What differed (block hash, parent hash, timestamp, logs, an invalid answer).
+    pub differed: Vec<String>,
+    /// No quorum formed: nothing from the block is believed.
+    pub no_quorum: bool,
+    /// Whether to raise an alert for it now (an endpoint that keeps contradicting is reported
+    /// once in a while, not for every block).
+    pub report: bool,
 }
 
 /// What ingest reads from one chain. Implementations must return only data they trust: a
@@ -145,6 +169,8 @@ impl ChainReader for RpcReader {
                 out.push(RawBlock {
                     header,
                     logs: block_logs,
+                    contested: Vec::new(),
+                    contradiction: None,
                 });
             }
         }

@@ -21,7 +21,9 @@ use crate::decode::Decoder;
 use crate::error::{Error, Result, rpc};
 use crate::ingest::{Ingest, KEEP, Msg};
 use crate::metrics::{self, Metrics};
-use crate::reader::RpcReader;
+use crate::quorum_reader::QuorumChainReader;
+use crate::reader::{Contradiction, RpcReader};
+use ringfence_quorum::QuorumReader;
 
 /// Committed blocks between two attempts to move the engine snapshot forward.
 const SNAPSHOT_EVERY: u64 = 256;
@@ -100,6 +102,30 @@ fn replay_after(
     Ok((engine, found, n))
 }
 
+/// `base` plus the stored events after `seq` except those of the `contested` transactions.
+fn replay_filtered(
+    spec: &GuardSpec,
+    base: &Engine,
+    seq: u64,
+    store: &Store,
+    contested: &std::collections::HashSet<B256>,
+) -> Result<Engine> {
+    let mut engine = base.clone();
+    let mut sink = Vec::new();
+    for (_, chain, mut ev) in store.events_after(seq)? {
+        if ev.tx != B256::ZERO && contested.contains(&ev.tx) {
+            continue;
+        }
+        ev.chain = spec.chain_idx(&chain).ok_or_else(|| Error::ConfigChanged {
+            path: spec.store.path.clone(),
+            message: format!("chain `{chain}` is no longer configured"),
+        })?;
+        engine.apply(&ev, &mut sink);
+        sink.clear();
+    }
+    Ok(engine)
+}
+
 /// Moves the snapshot forward over the stored events that no reorg the guard follows can
 /// remove any more (at least [`KEEP`] blocks below their chain's checkpoint), saves it and
 /// prunes those events. Returns the new base and its sequence number.
@@ -170,6 +196,43 @@ pub struct WatchOptions {
     pub started: Option<tokio::sync::oneshot::Sender<()>>,
     /// Told after each committed block (the replay lab waits on it before mining the next).
     pub progress: Option<mpsc::UnboundedSender<Committed>>,
+    /// Where the daemon says which chains it has halted on (the server's `/healthz`).
+    pub health: Option<Arc<ChainHealth>>,
+}
+
+/// The chains the daemon has stopped acting on, with why: their endpoints disagree and no quorum
+/// agrees, or a finding rests on data an endpoint contradicted. Shared with the server, whose
+/// `/healthz` reports them as `degraded`.
+#[derive(Debug, Default)]
+pub struct ChainHealth {
+    halted: Mutex<std::collections::BTreeMap<String, String>>,
+}
+
+impl ChainHealth {
+    /// Each halted chain (config id) with the reason.
+    pub fn halted(&self) -> Vec<(String, String)> {
+        self.lock()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    /// Records that the daemon stopped acting on `chain`, and why.
+    pub fn halt(&self, chain: &str, reason: impl Into<String>) {
+        self.lock().insert(chain.to_owned(), reason.into());
+    }
+
+    /// Records that the daemon acts on `chain` again.
+    pub fn resume(&self, chain: &str) {
+        self.lock().remove(chain);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<String, String>> {
+        match self.halted.lock() {
+            Ok(h) => h,
+            Err(p) => p.into_inner(),
+        }
+    }
 }
 
 /// The `ringfence watch` daemon.
@@ -268,14 +331,22 @@ impl Watcher {
         let mut tasks = Vec::new();
         for (i, c) in spec.chains.iter().enumerate() {
             let Ok(idx) = u16::try_from(i) else { continue };
-            let provider = ProviderBuilder::new()
-                .connect(c.rpc.expose())
-                .await
-                .map_err(|e| rpc(&c.id, e))?
-                .erased();
+            // One endpoint: read it directly, as always. Several: through the quorum, polled
+            // (one endpoint's new-head subscription would let it pace the others).
+            let provider = match &c.rpc[..] {
+                [one] => Some(
+                    ProviderBuilder::new()
+                        .connect(one.expose())
+                        .await
+                        .map_err(|e| rpc(&c.id, e))?
+                        .erased(),
+                ),
+                _ => None,
+            };
             let (addresses, topics) = decoder.watched(idx);
-            let reader = RpcReader::new(c.id.clone(), provider.clone(), addresses, topics);
-            let wake = if c.transport == Transport::Ws {
+            let wake = if let Some(provider) =
+                provider.as_ref().filter(|_| c.transport == Transport::Ws)
+            {
                 let n = Arc::new(Notify::new());
                 let (p, n2, id) = (provider.clone(), n.clone(), c.id.clone());
                 tasks.push(tokio::spawn(async move {
@@ -318,15 +389,25 @@ impl Watcher {
             let ingest = Ingest {
                 chain: idx,
                 spec: c.clone(),
-                reader,
+                reader: (),
                 decoder: decoder.clone(),
                 tx: tx.clone(),
                 recent,
                 next: checkpoint.map(|b| b.number + 1),
                 observe,
                 wake,
+                confirm: c.rpc.len() > 1,
             };
-            tasks.push(tokio::spawn(ingest.run()));
+            if let Some(provider) = provider {
+                let reader = RpcReader::new(c.id.clone(), provider, addresses, topics);
+                tasks.push(tokio::spawn(ingest.with_reader(reader).run()));
+            } else {
+                let reader =
+                    QuorumReader::new(c.rpc.iter().map(|u| u.expose().to_owned()), Some(c.quorum))
+                        .map_err(|e| rpc(&c.id, e))?;
+                let reader = QuorumChainReader::new(c.id.clone(), reader, addresses, topics);
+                tasks.push(tokio::spawn(ingest.with_reader(reader).run()));
+            }
         }
         drop(tx);
         if let Some(s) = self.opts.started.take() {
@@ -335,6 +416,13 @@ impl Watcher {
 
         tokio::pin!(shutdown);
         let mut found = Vec::new();
+        // Once an endpoint has contradicted a log the quorum confirmed: the engine as it would
+        // be without every contradicted log. A finding the engine makes and the shadow does not
+        // rests on contradicted data and is never acted on.
+        let mut shadow: Option<Engine> = None;
+        let mut contested_txs: std::collections::HashSet<B256> = Default::default();
+        let mut halted: Vec<Option<String>> = vec![None; spec.chains.len()];
+        let health = self.opts.health.clone();
         loop {
             tokio::select! {
                 _ = &mut shutdown => break,
@@ -381,16 +469,85 @@ impl Watcher {
                         Msg::Observed { chain, events } => {
                             for e in &events {
                                 engine.apply(e, &mut found);
+                                if let Some(sh) = &mut shadow {
+                                    sh.apply(e, &mut found);
+                                }
                             }
                             found.clear();
                             let cid = spec.chains[usize::from(chain)].id.clone();
                             db(&store, move |s| Ok(s.append_events(&cid, &events)?)).await?;
                         }
-                        Msg::Block { chain, block, events, seen, head } => {
+                        Msg::Block { chain, block, events, seen, head, contested, verdict } => {
                             let cid = spec.chains[usize::from(chain)].id.clone();
                             found.clear();
+                            let backup = (shadow.is_some() || !contested.is_empty()).then(|| (engine.clone(), shadow.clone(), contested_txs.clone()));
+                            if !contested.is_empty() && shadow.is_none() {
+                                shadow = Some(engine.clone());
+                            }
+                            contested_txs.extend(contested.iter().copied());
                             for e in &events {
                                 engine.apply(e, &mut found);
+                            }
+                            let mut withheld = Vec::new();
+                            if let Some(sh) = &mut shadow {
+                                let mut believed = Vec::new();
+                                for e in events.iter().filter(|e| e.tx == B256::ZERO || !contested_txs.contains(&e.tx)) {
+                                    sh.apply(e, &mut believed);
+                                }
+                                let ids: std::collections::HashSet<String> = believed.iter().map(|a| a.id(&spec)).collect();
+                                let (keep, held): (Vec<_>, Vec<_>) = found.drain(..).partition(|a| ids.contains(&a.id(&spec)));
+                                found = keep;
+                                withheld = held;
+                            }
+                            if !withheld.is_empty() {
+                                let rules: Vec<String> = withheld.iter().map(|a| a.record(&spec).rule).collect();
+                                let reason = format!("block {}: {} would act on logs an endpoint contradicted ({}); not acting on this chain until the endpoints agree", block.number, rules.join(", "), "rpc-disagreement");
+                                tracing::warn!(chain = %cid, block = block.number, rules = ?rules, "a finding rests on contradicted data: withheld, chain halted");
+                                if let Some(v) = verdict {
+                                    // The block is not taken: the chain task reads it again.
+                                    if let Some((e, sh, c)) = backup {
+                                        engine = e;
+                                        shadow = sh;
+                                        contested_txs = c;
+                                    }
+                                    let _ = v.send(false);
+                                    if halted[usize::from(chain)].is_none() {
+                                        halted[usize::from(chain)] = Some(reason.clone());
+                                        if let Some(h) = &health {
+                                            h.halt(&cid, reason.clone());
+                                        }
+                                        let rec = rpc_alert(&cid, block.number, serde_json::json!({
+                                            "halted": true,
+                                            "reason": reason,
+                                            "withheld": rules,
+                                            "contested_txs": contested,
+                                        }));
+                                        let r = rec.clone();
+                                        db(&store, move |s| Ok(s.insert_alert(&r)?)).await?;
+                                        self.emit(&rec);
+                                    }
+                                    continue;
+                                }
+                                // A chain read through one endpoint cannot be held back; its
+                                // findings that rest on another chain's contradicted data are
+                                // dropped instead.
+                                let rec = rpc_alert(&cid, block.number, serde_json::json!({
+                                    "halted": false,
+                                    "reason": reason,
+                                    "withheld": rules,
+                                }));
+                                let r = rec.clone();
+                                db(&store, move |s| Ok(s.insert_alert(&r)?)).await?;
+                                self.emit(&rec);
+                            }
+                            if let Some(v) = verdict {
+                                let _ = v.send(true);
+                            }
+                            if let Some(why) = halted[usize::from(chain)].take() {
+                                tracing::info!(chain = %cid, block = block.number, was = %why, "the endpoints agree again: acting on this chain again");
+                                if let Some(h) = &health {
+                                    h.resume(&cid);
+                                }
                             }
                             let recs: Vec<AlertRecord> = found.iter().map(|a| a.record(&spec)).collect();
                             let n_events = events.len() as u64;
@@ -460,9 +617,16 @@ impl Watcher {
                             }
                             base.rejudge(&matched);
                             let (sp, b) = (spec.clone(), base.clone());
-                            let (retracted, rebuilt, new) = db(&store, move |s| {
+                            let believed = shadow.is_some().then(|| contested_txs.clone());
+                            let (retracted, rebuilt, new, rebuilt_shadow) = db(&store, move |s| {
                                 let retracted = s.rollback(&cid, &fork)?;
                                 let (engine, found, _) = replay_after(&sp, &b, base_seq, s)?;
+                                // The shadow again: the same history without contradicted logs
+                                // (those already folded into the snapshot base stay in it).
+                                let shadow = match believed {
+                                    Some(c) => Some(replay_filtered(&sp, &b, base_seq, s, &c)?),
+                                    None => None,
+                                };
                                 // Findings of the rebuilt history that were never raised: what
                                 // the reorg changed (a release whose source vanished).
                                 let mut new = Vec::new();
@@ -472,9 +636,10 @@ impl Watcher {
                                         new.push(rec);
                                     }
                                 }
-                                Ok((retracted, engine, new))
+                                Ok((retracted, engine, new, shadow))
                             }).await?;
                             engine = rebuilt;
+                            shadow = rebuilt_shadow;
                             for rec in retracted {
                                 tracing::warn!(alert = %rec.id, "reorg removed the evidence: alert retracted");
                                 self.emit(&rec);
@@ -496,7 +661,31 @@ impl Watcher {
                             let c = &spec.chains[usize::from(chain)];
                             // The endpoint as `scheme://host[:port]`: its path and query carry
                             // hosted providers' API keys.
-                            let rec = daemon_alert(ringfence_guard::Reason::Stale, &c.id, last, serde_json::json!({ "error": crate::actions::scrub(&error), "rpc": c.rpc.to_string() }));
+                            let rec = daemon_alert(ringfence_guard::Reason::Stale, &c.id, last, serde_json::json!({ "error": crate::actions::scrub(&error), "rpc": endpoints_shown(&c.rpc) }));
+                            let r = rec.clone();
+                            db(&store, move |s| Ok(s.insert_alert(&r)?)).await?;
+                            self.emit(&rec);
+                        }
+                        Msg::Contradiction { chain, contradiction } => {
+                            let cid = spec.chains[usize::from(chain)].id.clone();
+                            let Contradiction { block, agreeing, dissenting, differed, no_quorum, .. } = contradiction;
+                            let mut evidence = serde_json::json!({
+                                "endpoints": spec.chains[usize::from(chain)].rpc.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                                "agreeing": agreeing,
+                                "dissenting": dissenting.iter().map(|(e, n)| serde_json::json!({ "endpoint": e, "contradicted_blocks": n })).collect::<Vec<_>>(),
+                                "differed": differed,
+                                "no_quorum": no_quorum,
+                                "halted": no_quorum,
+                            });
+                            if no_quorum {
+                                let reason = format!("block {block}: the endpoints disagree and no quorum agrees; not acting on this chain until they do");
+                                evidence["reason"] = serde_json::Value::String(reason.clone());
+                                halted[usize::from(chain)] = Some(reason.clone());
+                                if let Some(h) = &health {
+                                    h.halt(&cid, reason);
+                                }
+                            }
+                            let rec = rpc_alert(&cid, block, evidence);
                             let r = rec.clone();
                             db(&store, move |s| Ok(s.insert_alert(&r)?)).await?;
                             self.emit(&rec);
@@ -513,6 +702,30 @@ impl Watcher {
         }
         Ok(())
     }
+}
+
+/// A chain's endpoints as alerts show them: one redacted URL, or the redacted list.
+fn endpoints_shown(rpc: &[ringfence_guard::RpcUrl]) -> serde_json::Value {
+    match rpc {
+        [one] => serde_json::Value::String(one.to_string()),
+        many => many.iter().map(ToString::to_string).collect(),
+    }
+}
+
+/// An `rpc-disagreement` alert: an id unique per chain, block and moment (one block may be
+/// reported twice: contradicted, then held).
+fn rpc_alert(chain: &str, block: u64, evidence: serde_json::Value) -> AlertRecord {
+    let mut rec = daemon_alert(
+        ringfence_guard::Reason::RpcDisagreement,
+        chain,
+        block,
+        evidence,
+    );
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    rec.id = format!("rpc-disagreement-{chain}-{block}-{nanos}");
+    rec
 }
 
 fn daemon_alert(

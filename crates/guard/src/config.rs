@@ -139,10 +139,19 @@ struct RawStore {
     path: S,
 }
 
+/// A chain's `rpc`: one URL, or several read through a quorum.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Rpc {
+    One(String),
+    Many(Vec<String>),
+}
+
 #[derive(Deserialize)]
 struct RawChain {
     id: S,
-    rpc: S,
+    rpc: Spanned<Rpc>,
+    quorum: Option<Spanned<i64>>,
     confirmations: Option<u64>,
     poll_ms: Option<Spanned<u64>>,
     start_block: Option<u64>,
@@ -234,6 +243,7 @@ const TOP_KEYS: [&str; 6] = ["store", "chain", "token", "bridge", "action", "rul
 const CHAIN_KEYS: &[&str] = &[
     "id",
     "rpc",
+    "quorum",
     "confirmations",
     "poll_ms",
     "start_block",
@@ -772,20 +782,34 @@ impl Cx {
 
     fn chain(&mut self, c: RawChain) -> Option<ChainSpec> {
         let id = c.id.get_ref().clone();
-        let rpc = crate::secret::RpcUrl::new(c.rpc.get_ref().trim());
-        let scheme = rpc.scheme();
-        let transport = if scheme == "http" || scheme == "https" {
-            Transport::Http
-        } else if scheme == "ws" || scheme == "wss" {
-            Transport::Ws
-        } else {
-            self.err(
-                Some(c.rpc.span()),
-                Some(&id),
-                format!("`{rpc}` is not an http(s) or ws(s) URL"),
-                "write e.g. \"http://127.0.0.1:8545\" or \"ws://127.0.0.1:8545\"",
-            );
-            return None;
+        let urls = match c.rpc.get_ref() {
+            Rpc::One(u) => vec![u.clone()],
+            Rpc::Many(v) => v.clone(),
+        };
+        // One home for what an endpoint list may be (the attestor's config checks the same).
+        let endpoints =
+            match ringfence_quorum::check_endpoints(&urls, c.quorum.as_ref().map(|q| *q.get_ref()))
+            {
+                Ok(e) => e,
+                Err(problems) => {
+                    for p in problems {
+                        let span = match (&c.quorum, p.in_quorum) {
+                            (Some(q), true) => q.span(),
+                            _ => c.rpc.span(),
+                        };
+                        self.err(Some(span), Some(&id), p.message, p.fix);
+                    }
+                    return None;
+                }
+            };
+        let rpc: Vec<crate::secret::RpcUrl> = endpoints
+            .urls
+            .iter()
+            .map(|u| crate::secret::RpcUrl::new(u.expose()))
+            .collect();
+        let transport = match rpc.first().map(crate::secret::RpcUrl::scheme) {
+            Some("ws" | "wss") => Transport::Ws,
+            _ => Transport::Http,
         };
         let mut ok = true;
         if let Some(p) = &c.poll_ms
@@ -813,6 +837,7 @@ impl Cx {
         ok.then(|| ChainSpec {
             id,
             rpc,
+            quorum: endpoints.quorum,
             transport,
             confirmations: c.confirmations.unwrap_or(0),
             poll_ms: c.poll_ms.map_or(200, Spanned::into_inner),

@@ -3,51 +3,16 @@
 //! types whose `Display` and `Debug` never show them. Only the code that must hand the secret to
 //! a transport or a signer calls `expose`.
 //!
-//! [`scrub_urls`] is the fallback for text that was not built by us (an RPC library's error
-//! message, a log line with a span field): it rewrites every URL in it to its redacted form.
+//! URL redaction has one home, `ringfence_quorum`'s (the lower crate): [`RpcUrl`] is its
+//! `RedactedUrl`, and [`redact_url`], [`scrub_urls`] and [`ScrubWriter`] are its functions.
 
-use std::borrow::Cow;
 use std::fmt;
 
 /// A JSON-RPC (or webhook) endpoint that may carry credentials. `Display`/`Debug` show
 /// `scheme://host[:port]` followed by `/…` when the URL has a path and `?name=…` per query
 /// parameter: userinfo, path segments and query values are never shown.
-#[derive(Clone, PartialEq, Eq)]
-pub struct RpcUrl(String);
-
-impl RpcUrl {
-    /// Wraps a URL as written in the config.
-    pub fn new(url: impl Into<String>) -> Self {
-        Self(url.into())
-    }
-
-    /// The full URL, credentials included: only for the transport that connects to it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// The scheme (`http`, `https`, `ws`, `wss`), empty when there is none.
-    pub fn scheme(&self) -> &str {
-        self.0.split_once("://").map_or("", |(s, _)| s)
-    }
-
-    /// The redacted form (what `Display` prints).
-    pub fn redacted(&self) -> String {
-        redact_url(&self.0)
-    }
-}
-
-impl fmt::Display for RpcUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&redact_url(&self.0))
-    }
-}
-
-impl fmt::Debug for RpcUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "RpcUrl({})", redact_url(&self.0))
-    }
-}
+pub use ringfence_quorum::RedactedUrl as RpcUrl;
+pub use ringfence_quorum::{ScrubWriter, redact as redact_url, scrub_urls};
 
 /// A secret string (a hex private key, an HMAC secret, a bearer token). `Debug` prints
 /// `[redacted]`; there is no `Display`.
@@ -84,107 +49,11 @@ impl From<&str> for Secret {
     }
 }
 
-/// `scheme://host[:port]` plus `/…` for a path and `?name=…` per query parameter.
-pub fn redact_url(url: &str) -> String {
-    let (scheme, rest) = match url.split_once("://") {
-        Some((s, r)) => (Some(s), r),
-        None => (None, url),
-    };
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(end);
-    // Userinfo ends at the last `@` of the authority.
-    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let mut out = String::with_capacity(url.len().min(80));
-    if let Some(s) = scheme {
-        out.push_str(s);
-        out.push_str("://");
-    }
-    out.push_str(host);
-    let tail = tail.split('#').next().unwrap_or("");
-    let (path, query) = match tail.split_once('?') {
-        Some((p, q)) => (p, Some(q)),
-        None => (tail, None),
-    };
-    if !path.is_empty() && path != "/" {
-        out.push_str("/…");
-    }
-    if let Some(q) = query {
-        let names: Vec<&str> = q
-            .split('&')
-            .filter(|p| !p.is_empty())
-            .map(|p| p.split_once('=').map_or(p, |(k, _)| k))
-            .collect();
-        for (i, n) in names.iter().enumerate() {
-            out.push(if i == 0 { '?' } else { '&' });
-            // A name is not a secret, but keep it short and printable.
-            let n: String = n
-                .chars()
-                .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-                .take(32)
-                .collect();
-            out.push_str(&n);
-            out.push_str("=…");
-        }
-    }
-    out
-}
-
-const SCHEMES: [&str; 4] = ["https://", "http://", "wss://", "ws://"];
-
-/// Rewrites every `http(s)://` and `ws(s)://` URL in `text` to its redacted form (see
-/// [`redact_url`]); a URL ends at whitespace, a control character (a terminal colour code), a
-/// quote, `)`, `>`, `]`, `}`, `,` or `\`. Text without a
-/// URL is returned as it is.
-pub fn scrub_urls(text: &str) -> Cow<'_, str> {
-    let lower_has = |t: &str| SCHEMES.iter().any(|s| t.contains(s));
-    if !lower_has(text) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some((at, _)) = SCHEMES
-        .iter()
-        .filter_map(|s| rest.find(s).map(|i| (i, s)))
-        .min_by_key(|(i, s)| (*i, usize::MAX - s.len()))
-    {
-        out.push_str(&rest[..at]);
-        let url_part = &rest[at..];
-        let end = url_part
-            .find(|c: char| {
-                c.is_whitespace()
-                    || c.is_control()
-                    || matches!(c, '"' | '\'' | ')' | '>' | ']' | '}' | ',' | '\\' | '`')
-            })
-            .unwrap_or(url_part.len());
-        out.push_str(&redact_url(&url_part[..end]));
-        rest = &url_part[end..];
-    }
-    out.push_str(rest);
-    Cow::Owned(out)
-}
-
-/// A writer that redacts every URL in what passes through it (see [`scrub_urls`]): the log
-/// writer of `ringfence watch` and `serve`, because RPC libraries put the full endpoint in their
-/// spans and errors. Log formatters write each event in one call, so a URL is never split.
-#[derive(Debug)]
-pub struct ScrubWriter<W>(pub W);
-
-impl<W: std::io::Write> std::io::Write for ScrubWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let text = String::from_utf8_lossy(buf);
-        self.0.write_all(scrub_urls(&text).as_bytes())?;
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.0.flush()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use std::borrow::Cow;
 
     #[test]
     fn urls_keep_scheme_host_and_port_only() {

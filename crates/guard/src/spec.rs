@@ -174,9 +174,13 @@ pub enum Transport {
 pub struct ChainSpec {
     /// Id used by references.
     pub id: String,
-    /// JSON-RPC endpoint (may carry an API key: prints redacted).
-    pub rpc: RpcUrl,
-    /// Transport derived from the URL scheme.
+    /// JSON-RPC endpoints (each may carry an API key: prints redacted), at least one. With
+    /// more than one, `watch` believes a block, its hash and its logs only when `quorum` of
+    /// them return the same; actions (pause transactions) are sent through the first.
+    pub rpc: Vec<RpcUrl>,
+    /// Identical answers needed (1 for a single endpoint; default a majority).
+    pub quorum: usize,
+    /// Transport derived from the first URL's scheme.
     pub transport: Transport,
     /// Blocks behind the head before a block is ingested (0: act in the block itself).
     pub confirmations: u64,

@@ -234,6 +234,24 @@ fn differed_from_invalid(invalid: &[(usize, &str)]) -> Vec<Difference> {
     set.into_iter().collect()
 }
 
+/// The logs of `view` (the confirmed one) that a `dissenting` endpoint with a self-consistent
+/// view of the block did not return, as (transaction hash, log index), sorted. An invalid answer
+/// contests nothing (it is not a view of the block).
+pub fn contested(view: &BlockView, answers: &[Answer], dissenting: &[usize]) -> Vec<(B256, u64)> {
+    let mut out: BTreeSet<(B256, u64)> = BTreeSet::new();
+    for i in dissenting {
+        if let Some(Answer::Block(other)) = answers.get(*i) {
+            let theirs: BTreeSet<&LogEntry> = other.logs.iter().collect();
+            for l in &view.logs {
+                if !theirs.contains(l) {
+                    out.insert((l.tx_hash, l.log_index));
+                }
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
 /// The highest block that at least `quorum` endpoints report having (the `quorum`-th highest
 /// head), or `None` when fewer than `quorum` endpoints answered.
 pub fn quorum_head(quorum: usize, heads: &[Option<u64>]) -> Option<u64> {
@@ -247,7 +265,11 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// A view as an endpoint's answer is built: logs sorted by log index (two answers with the
+    /// same logs in another order would be different views with no difference to name).
     fn view(hash: u8, logs: &[u8]) -> BlockView {
+        let mut logs = logs.to_vec();
+        logs.sort_unstable();
         BlockView {
             header: Header {
                 number: 7,
@@ -318,6 +340,21 @@ mod tests {
             differences(&view(2, &[1]), &view(3, &[1, 4])),
             vec![Difference::Hash, Difference::Logs { count: 1 }]
         );
+    }
+
+    #[test]
+    fn contested_logs_are_those_a_dissenting_view_lacks() {
+        let confirmed = view(2, &[1, 2]);
+        let answers = [
+            Answer::Block(confirmed.clone()),
+            Answer::Block(view(2, &[1])),
+            Answer::Block(confirmed.clone()),
+            Answer::Invalid("bad hash".into()),
+            Answer::Block(view(2, &[1, 2, 3])),
+        ];
+        let got = contested(&confirmed, &answers, &[1, 3, 4]);
+        assert_eq!(got, vec![(B256::repeat_byte(2), 2)]);
+        assert!(contested(&confirmed, &answers, &[3, 4]).is_empty());
     }
 
     #[test]

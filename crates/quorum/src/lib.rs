@@ -8,7 +8,9 @@
 //! when `quorum` endpoints agree exactly, `Disagreement` (naming the endpoints, redacted, and
 //! what differed) when they do not, `Lagging` when too few have the block yet. An endpoint that
 //! keeps contradicting the quorum is counted and reported. The agreement rule itself
-//! ([`agree::decide`]) is pure. URLs are redacted in every output ([`RedactedUrl`]).
+//! ([`agree::decide`]) is pure. URLs are redacted in every output ([`RedactedUrl`], the one
+//! home of URL redaction in ringfence, with [`scrub_urls`] and [`ScrubWriter`] for foreign text),
+//! and a config's endpoint list and quorum are checked by one function, [`check_endpoints`].
 //!
 //! With the `test-utils` feature, `testing::LyingProxy` is a real JSON-RPC proxy on loopback
 //! that lies on demand (injects a log, drops logs, rewrites a block hash, goes down).
@@ -17,6 +19,7 @@
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 pub mod agree;
+mod endpoints;
 mod error;
 mod reader;
 mod redact;
@@ -24,6 +27,7 @@ mod redact;
 pub mod testing;
 
 pub use agree::{BlockView, Difference, Header, LogEntry};
+pub use endpoints::{Endpoints, Problem, check_endpoints, majority};
 pub use error::{Error, Result};
 pub use reader::{Confirmed, Dissent, LogQuery, Outcome, QuorumReader};
-pub use redact::{RedactedUrl, redact};
+pub use redact::{RedactedUrl, ScrubWriter, redact, scrub_urls};

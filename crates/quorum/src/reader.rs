@@ -40,6 +40,10 @@ pub struct Confirmed {
     pub dissenting: Vec<Dissent>,
     /// What the dissenters' answers differed in.
     pub differed: Vec<Difference>,
+    /// Logs of the confirmed view that at least one endpoint answering the block (with a
+    /// self-consistent view) did not return, as (transaction hash, log index): confirmed by the
+    /// quorum but contradicted, so a cautious reader acts on nothing they caused.
+    pub contested: Vec<(B256, u64)>,
 }
 
 /// An endpoint that contradicted the quorum.
@@ -139,33 +143,26 @@ impl QuorumReader {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        let endpoints: Vec<Endpoint> = endpoints
+        let urls: Vec<String> = endpoints.into_iter().map(Into::into).collect();
+        let wanted = quorum.map(|q| i64::try_from(q).unwrap_or(i64::MAX));
+        let checked = crate::endpoints::check_endpoints(&urls, wanted).map_err(|problems| {
+            Error::Endpoints {
+                problems: problems
+                    .into_iter()
+                    .map(|p| format!("{} ({})", p.message, p.fix))
+                    .collect(),
+            }
+        })?;
+        let quorum = checked.quorum;
+        let endpoints: Vec<Endpoint> = checked
+            .urls
             .into_iter()
-            .map(|u| Endpoint {
-                url: RedactedUrl::new(u),
+            .map(|url| Endpoint {
+                url,
                 provider: Mutex::new(None),
                 disagreements: AtomicU64::new(0),
             })
             .collect();
-        if endpoints.is_empty() {
-            return Err(Error::NoEndpoints);
-        }
-        for e in &endpoints {
-            let raw = e.url.expose();
-            if !["http://", "https://", "ws://", "wss://"]
-                .iter()
-                .any(|s| raw.starts_with(s))
-            {
-                return Err(Error::Scheme {
-                    endpoint: e.url.to_string(),
-                });
-            }
-        }
-        let n = endpoints.len();
-        let quorum = quorum.unwrap_or(n / 2 + 1);
-        if quorum == 0 || quorum > n {
-            return Err(Error::Quorum { quorum, n });
-        }
         Ok(Self {
             endpoints,
             quorum,
@@ -248,6 +245,61 @@ impl QuorumReader {
         }
     }
 
+    /// Asks every endpoint the same question (`ask` gets each endpoint's provider) and returns
+    /// the answer at least `quorum` of them gave identically, or why there is none (endpoints
+    /// redacted). For the calls a block view does not cover: a transaction's sender, a view
+    /// call's result.
+    pub async fn agreed<T, F, Fut>(&self, ask: F) -> std::result::Result<T, String>
+    where
+        T: PartialEq + Clone,
+        F: Fn(DynProvider) -> Fut,
+        Fut: std::future::Future<Output = std::result::Result<T, String>>,
+    {
+        let answers = join_all(self.endpoints.iter().map(|e| {
+            let ask = &ask;
+            async move {
+                let p = e.provider().await?;
+                match tokio::time::timeout(self.timeout, ask(p)).await {
+                    Ok(Ok(v)) => Ok(v),
+                    Ok(Err(why)) => {
+                        e.reset().await;
+                        Err(e.url.scrub(&why))
+                    }
+                    Err(_) => {
+                        e.reset().await;
+                        Err(format!("{}: timed out", e.url))
+                    }
+                }
+            }
+        }))
+        .await;
+        let mut groups: Vec<(&T, usize)> = Vec::new();
+        let mut failed = 0usize;
+        for a in &answers {
+            match a {
+                Ok(v) => match groups.iter_mut().find(|(g, _)| *g == v) {
+                    Some((_, n)) => *n += 1,
+                    None => groups.push((v, 1)),
+                },
+                Err(_) => failed += 1,
+            }
+        }
+        let winners: Vec<&T> = groups
+            .iter()
+            .filter(|(_, n)| *n >= self.quorum)
+            .map(|(v, _)| *v)
+            .collect();
+        match winners[..] {
+            [v] => Ok(v.clone()),
+            _ => Err(format!(
+                "no {} of {} endpoints agree ({} different answers, {failed} failed)",
+                self.quorum,
+                self.endpoints.len(),
+                groups.len()
+            )),
+        }
+    }
+
     /// Reads block `n` and its logs matching `query` from every endpoint and applies the
     /// agreement rule.
     pub async fn read_block(&self, n: u64, query: &LogQuery) -> Outcome {
@@ -260,6 +312,7 @@ impl QuorumReader {
                 dissenting,
                 differed,
             } => {
+                let contested = agree::contested(&view, &answers, &dissenting);
                 let dissenting = dissenting
                     .iter()
                     .map(|i| {
@@ -275,6 +328,7 @@ impl QuorumReader {
                     })
                     .collect();
                 Outcome::Confirmed(Confirmed {
+                    contested,
                     header: view.header,
                     logs: view.logs,
                     agreeing: agreeing.iter().map(name).collect(),

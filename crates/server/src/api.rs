@@ -43,6 +43,11 @@ fn problems(state: &AppState) -> Vec<String> {
             WatcherStatus::Stopped => out.push("the live guard has stopped".to_owned()),
             WatcherStatus::Failed { message } => out.push(message),
         }
+        for (chain, why) in g.health.halted() {
+            out.push(format!(
+                "the live guard has halted on chain `{chain}`: {why}"
+            ));
+        }
     }
     out
 }

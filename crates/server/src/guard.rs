@@ -60,6 +60,8 @@ pub(crate) struct GuardState {
     pub(crate) spec: Arc<GuardSpec>,
     pub(crate) config_path: PathBuf,
     status: Mutex<WatcherStatus>,
+    /// Chains the watcher has halted on (endpoints that disagree), for `/healthz`.
+    pub(crate) health: Arc<ringfence_chain::ChainHealth>,
     /// The server's connection to the guard's store, opened on first use.
     store: Arc<Mutex<Option<Store>>>,
 }
@@ -123,6 +125,7 @@ impl GuardState {
             spec: Arc::new(spec),
             config_path: path.to_owned(),
             status: Mutex::new(WatcherStatus::Idle),
+            health: Arc::default(),
             store: Arc::new(Mutex::new(None)),
         })
     }
@@ -208,7 +211,9 @@ pub(crate) async fn guard(State(state): State<AppState>) -> Result<Response, Api
         .map(|(c, cp)| {
             json!({
                 "id": c.id,
-                "endpoint": c.rpc.to_string(),
+                "endpoint": c.rpc.first().map(ToString::to_string),
+                "endpoints": c.rpc.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                "quorum": c.quorum,
                 "transport": format!("{:?}", c.transport).to_lowercase(),
                 "confirmations": c.confirmations,
                 "stale_after_s": c.stale_after_s,

@@ -52,6 +52,12 @@ impl Server {
         crate::routes::router(self.state.clone())
     }
 
+    /// The chains the live guard has halted on (the watcher keeps it; `/healthz` reports it),
+    /// `None` without a guard config.
+    pub fn guard_health(&self) -> Option<std::sync::Arc<ringfence_chain::ChainHealth>> {
+        self.state.guard().map(|g| g.health.clone())
+    }
+
     /// Streams a trip or alert to every `GET /api/events` client, as the watcher does.
     pub fn publish_alert(&self, rec: AlertRecord) {
         self.state.publish(Live::Alert(Box::new(rec)));
@@ -112,6 +118,7 @@ impl Server {
             WatchOptions {
                 alerts: Some(tx),
                 started: Some(started_tx),
+                health: Some(guard.health.clone()),
                 ..WatchOptions::default()
             },
         );

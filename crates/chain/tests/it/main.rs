@@ -1,6 +1,7 @@
 //! Behaviour tests of the live guard against real anvil chains: the attack patterns (unbacked
 //! mint over the window, forged and mismatched bridge releases, a role grant), benign traffic,
-//! kill -9 and restart, reorgs, backfill speed, and the compiled fixtures being current.
+//! kill -9 and restart, reorgs, backfill speed, the compiled fixtures being current, and a
+//! destination chain read through an RPC quorum with lying endpoints.
 
 mod artifacts;
 mod attacks;
@@ -10,6 +11,7 @@ mod ha;
 mod harness;
 mod layers;
 mod ops;
+mod quorum;
 mod restart;
 
 use std::path::Path;
@@ -26,6 +28,8 @@ pub(crate) const KEY_ENV: &str = "RINGFENCE_TEST_GUARDIAN_KEY";
 /// A guard running in-process.
 pub(crate) struct Guard {
     pub(crate) alerts: mpsc::UnboundedReceiver<AlertRecord>,
+    /// The chains the daemon has halted on (what the server's `/healthz` reports).
+    pub(crate) health: Arc<ringfence_chain::ChainHealth>,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -42,6 +46,7 @@ impl Guard {
             Err(e) => panic!("{e}"),
         };
         let (tx, alerts) = mpsc::unbounded_channel();
+        let health = Arc::new(ringfence_chain::ChainHealth::default());
         let mut secrets = std::collections::HashMap::new();
         secrets.insert(KEY_ENV.to_owned(), key.into());
         let opts = WatchOptions {
@@ -51,6 +56,7 @@ impl Guard {
             secrets,
             started: None,
             progress: None,
+            health: Some(health.clone()),
         };
         let (stop, rx) = oneshot::channel();
         let task = tokio::spawn(async move {
@@ -66,6 +72,7 @@ impl Guard {
         });
         Self {
             alerts,
+            health,
             stop: Some(stop),
             task,
         }

@@ -1,6 +1,7 @@
 //! The guard's outputs in production (issue 11 items 1, 2; issue 10 item 3): webhooks over
 //! https with a private CA, signed, retried and recorded; one pause shared by the trips of a
-//! block, shown with its hash on every record; and a full watch with a secret-bearing RPC URL,
+//! block, shown with its hash on every record; and a full watch with secret-bearing RPC URLs (one
+//! chain read through a quorum with a lying endpoint),
 //! guardian key, webhook URL and signing secret, provoking every alert kind, whose every output
 //! (stdout, trace-level stderr, the SQLite files, webhook requests, the HTTP API) is searched for
 //! the secrets. Ports 19000-19299.
@@ -483,6 +484,17 @@ async fn secrets_never_leak_from_any_output() {
             a.port()
         )
     };
+    // The destination is read through a quorum of three secret-bearing endpoints, one of them
+    // lying: its contradiction (an `rpc-disagreement` naming the endpoints) must not leak them.
+    let dst2 = rpc_proxy(0, b.dst.http()).await;
+    let liar = ringfence_quorum::testing::LyingProxy::start(&b.dst.http())
+        .await
+        .expect("lying proxy");
+    let liar_addr: SocketAddr = liar
+        .url()
+        .trim_start_matches("http://")
+        .parse()
+        .expect("addr");
     // A chain whose provider is down: its errors name the URL, and it goes stale.
     let gone: SocketAddr = "127.0.0.1:19024".parse().expect("addr");
     let (hook, hits) = http_hook(0).await;
@@ -499,7 +511,8 @@ rpc = "{src_rpc}"
 poll_ms = 100
 [[chain]]
 id = "dst"
-rpc = "{dst_rpc}"
+rpc = ["{dst_rpc}", "{dst2_rpc}", "{liar_rpc}"]
+quorum = 2
 poll_ms = 100
 [[chain]]
 id = "gone"
@@ -584,6 +597,8 @@ actions = ["hook"]
         db = db.display(),
         src_rpc = secret_url(src),
         dst_rpc = secret_url(dst),
+        dst2_rpc = secret_url(dst2),
+        liar_rpc = secret_url(liar_addr),
         gone_rpc = secret_url(gone),
         btc = b.btc,
         wbtc = b.wbtc,
@@ -661,6 +676,15 @@ actions = ["hook"]
     )
     .await;
 
+    // The liar injects a log into a block to come.
+    liar.lie(ringfence_quorum::testing::Lie::InjectLog {
+        block: d0.get_block_number().await.expect("rpc") + 2,
+        address: b.endpoint,
+        topics: vec![alloy::primitives::keccak256(
+            "Released(bytes32,address,uint256,address)",
+        )],
+        data: alloy::primitives::Bytes::from(vec![0u8; 96]),
+    });
     // A lock by the watched user: outflow-rate's big transfer.
     let r = ILockbox::new(b.lockbox, &b.src.as_account(4))
         .lock(b.btc, units(1, 8), account(4))
@@ -696,6 +720,7 @@ actions = ["hook"]
         "anomaly",
         "privileged",
         "stale",
+        "rpc-disagreement",
     ];
     let start = Instant::now();
     while !want.iter().all(|k| kinds_seen(&out).iter().any(|s| s == k)) {
@@ -810,6 +835,16 @@ actions = ["hook"]
         "http://127.0.0.1:19024/…?apikey=…"
     );
     assert!(hits.len() >= 6, "{hooks}");
+    // The contradiction names the liar, redacted.
+    let disagreement: serde_json::Value = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["kind"] == "rpc-disagreement")
+        .expect("rpc-disagreement alert");
+    assert_eq!(
+        disagreement["evidence"]["dissenting"][0]["endpoint"],
+        format!("http://{liar_addr}/…?apikey=…")
+    );
 
     let key_hex = KEYS[1].trim_start_matches("0x");
     let secrets = [PATH_KEY, QUERY_KEY, HOOK_PATH, HMAC, key_hex];

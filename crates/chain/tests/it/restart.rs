@@ -213,7 +213,9 @@ async fn reorg_removing_the_evidence_retracts_the_alert() {
 }
 
 /// Backfill speed, reported on stderr: 2,000 blocks by default (anvil itself takes minutes to
-/// mine 10k blocks); `RINGFENCE_BACKFILL_BLOCKS=10000` for the figure in the README. Then the
+/// mine 10k blocks); `RINGFENCE_BACKFILL_BLOCKS=10000` for the figure in the README;
+/// `RINGFENCE_BACKFILL_QUORUM=1` reads the chain through a 2-of-3 quorum (anvil and two honest
+/// proxies in front of it) for the quorum's figure. Then the
 /// bounded restart: old events are pruned into the engine snapshot and a restart replays only
 /// the recent ones.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -248,17 +250,44 @@ async fn backfill_blocks_per_second() {
     assert!(head >= blocks);
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("guard.db");
-    let cfg = mint_config(&db, &chain.http(), usdx, "").replace(
+    let mut cfg = mint_config(&db, &chain.http(), usdx, "").replace(
         "poll_ms = 100",
         "poll_ms = 100\nstart_block = 1\nmax_block_range = 2000",
     );
+    let mut proxies = Vec::new();
+    if std::env::var_os("RINGFENCE_BACKFILL_QUORUM").is_some() {
+        for _ in 0..2 {
+            proxies.push(
+                ringfence_quorum::testing::LyingProxy::start(&chain.http())
+                    .await
+                    .expect("proxy"),
+            );
+        }
+        let single = format!("rpc = \"{}\"", chain.http());
+        assert!(cfg.contains(&single));
+        cfg = cfg.replacen(
+            &single,
+            &format!(
+                "rpc = [\"{}\", \"{}\", \"{}\"]",
+                chain.http(),
+                proxies[0].url(),
+                proxies[1].url()
+            ),
+            1,
+        );
+    }
     let t = Instant::now();
     let guard = Guard::start(&cfg);
     wait_ingested(&db, "dst", head).await;
     let secs = t.elapsed().as_secs_f64();
     eprintln!(
-        "BACKFILL {head} blocks in {secs:.2} s = {:.0} blocks/s",
-        head as f64 / secs
+        "BACKFILL {head} blocks in {secs:.2} s = {:.0} blocks/s{}",
+        head as f64 / secs,
+        if proxies.is_empty() {
+            ""
+        } else {
+            " through a 2-of-3 quorum"
+        }
     );
     guard.stop().await;
     let s = ringfence_store::Store::open(&db).expect("store");

@@ -177,6 +177,6 @@ async fn laggards_and_dead_endpoints_are_not_disagreements() {
     for s in ["pa55w0rdXYZ", "APIKEY0123456789", "operator"] {
         assert!(!printed.contains(s), "{s} leaked: {printed}");
     }
-    assert!(printed.contains("http://127.0.0.1:1/***"));
+    assert!(printed.contains("http://127.0.0.1:1/…"));
     assert_eq!(reader.quorum(), 2);
 }

@@ -777,3 +777,44 @@ async fn regression_a_shared_pause_shows_its_hash_on_both_trips() {
         pause
     );
 }
+
+/// Issue 12: a chain the watcher halted on (its endpoints disagree, or a finding rests on what
+/// one of them contradicted) makes `/healthz` `degraded` with the reason and `/readyz` 503;
+/// once it acts on the chain again the reason is gone.
+#[tokio::test]
+async fn a_halted_chain_is_degraded_with_its_reason() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::new(Config {
+        spec: example(),
+        guard: Some(guard_config(dir.path())),
+        api_token: None,
+    })
+    .expect("loads");
+    let app = server.router();
+    let health = server.guard_health().expect("a guard is configured");
+    let halted = |h: &Value| {
+        h["reasons"]
+            .as_array()
+            .expect("reasons")
+            .iter()
+            .filter_map(Value::as_str)
+            .filter(|r| r.contains("halted on chain `dst`"))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    assert!(halted(&get(&app, "/healthz").await.json()).is_empty());
+    health.halt(
+        "dst",
+        "block 7: the endpoints disagree and no quorum agrees",
+    );
+    let h = get(&app, "/healthz").await.json();
+    assert_eq!(h["status"], "degraded", "{h}");
+    let reasons = halted(&h);
+    assert_eq!(reasons.len(), 1, "{h}");
+    assert!(reasons[0].contains("no quorum agrees"), "{h}");
+    let r = get(&app, "/readyz").await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text);
+    assert!(r.text.contains("halted on chain `dst`"), "{}", r.text);
+    health.resume("dst");
+    assert!(halted(&get(&app, "/healthz").await.json()).is_empty());
+}

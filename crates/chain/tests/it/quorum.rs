@@ -1,0 +1,332 @@
+//! Issue 12: the destination chain read through three endpoints (anvil itself, an honest proxy,
+//! a lying proxy — `ringfence_quorum::testing::LyingProxy`). One liar injects a forged release,
+//! drops a real one and rewrites a block hash: each lie raises `rpc-disagreement` and nothing
+//! else, and a real attack in the same run still trips and pauses. With two liars of three the
+//! daemon halts on the chain (no pause on the liars' word) and says so, on the alert stream and
+//! in its health. Ports 19300-19599.
+
+use std::time::{Duration, Instant};
+
+use alloy::primitives::{B256, Bytes, keccak256};
+use alloy::providers::Provider;
+use alloy::sol_types::{SolEvent, SolValue};
+use ringfence_guard::AlertRecord;
+use ringfence_quorum::testing::{Lie, LyingProxy};
+
+use crate::attacks::{Bridge, bridge, bridge_config};
+use crate::harness::{IEndpoint, ILockbox, account, receipt, units};
+use crate::{Guard, wait_ingested};
+
+/// Blocks the guard stays behind the destination head: time to set a lie about a block after it
+/// is mined and before the guard reads it.
+const CONFIRMATIONS: u64 = 3;
+
+/// The bridge config with the destination chain read through `endpoints`.
+fn quorum_config(b: &Bridge, db: &std::path::Path, endpoints: &[String]) -> String {
+    let list: Vec<String> = endpoints.iter().map(|e| format!("\"{e}\"")).collect();
+    let config = bridge_config(b, db, &b.src.http());
+    let single = format!("rpc = \"{}\"\n", b.dst.http());
+    assert!(config.contains(&single));
+    config.replacen(
+        &single,
+        &format!(
+            "rpc = [{}]\nconfirmations = {CONFIRMATIONS}\n",
+            list.join(", ")
+        ),
+        1,
+    )
+}
+
+/// A `Released` log of the bridge endpoint that never happened: 50 wBTC to account 2.
+fn forged_release(b: &Bridge, block: u64) -> Lie {
+    Lie::InjectLog {
+        block,
+        address: b.endpoint,
+        topics: vec![
+            keccak256("Released(bytes32,address,uint256,address)"),
+            B256::repeat_byte(0x77),
+        ],
+        data: Bytes::from((b.wbtc, units(50, 8), account(2)).abi_encode_params()),
+    }
+}
+
+/// Every alert reported within `ms`.
+async fn collect(guard: &mut Guard, ms: u64) -> Vec<AlertRecord> {
+    let end = Instant::now() + Duration::from_millis(ms);
+    let mut out = Vec::new();
+    while let Ok(Some(a)) = tokio::time::timeout_at(end.into(), guard.alerts.recv()).await {
+        out.push(a);
+    }
+    out
+}
+
+/// Waits for an `rpc-disagreement` alert about `block` (any other alert fails the test).
+async fn disagreement_on(guard: &mut Guard, block: u64, secs: u64) -> AlertRecord {
+    let end = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let a = match tokio::time::timeout_at(end.into(), guard.alerts.recv()).await {
+            Ok(Some(a)) => a,
+            _ => panic!("no rpc-disagreement about block {block} within {secs} s"),
+        };
+        assert_eq!(
+            a.kind,
+            "rpc-disagreement",
+            "only rpc-disagreement may come from a lie: {}",
+            serde_json::to_string_pretty(&a).unwrap_or_default()
+        );
+        if a.block == block {
+            return a;
+        }
+    }
+}
+
+async fn dst_head(b: &Bridge) -> u64 {
+    b.dst.as_account(0).get_block_number().await.expect("rpc")
+}
+
+async fn wait_synced(b: &Bridge, db: &std::path::Path) {
+    let dst = dst_head(b).await;
+    wait_ingested(db, "dst", dst.saturating_sub(CONFIRMATIONS)).await;
+    let src = b.src.as_account(0).get_block_number().await.expect("rpc");
+    wait_ingested(db, "src", src).await;
+}
+
+/// Locks 1 BTC on the source chain and waits until the guard has read the lock; returns its id.
+async fn lock(b: &Bridge, db: &std::path::Path) -> B256 {
+    let r = ILockbox::new(b.lockbox, &b.src.as_account(4))
+        .lock(b.btc, units(1, 8), account(4))
+        .send()
+        .await
+        .expect("send")
+        .get_receipt()
+        .await
+        .expect("lock");
+    wait_ingested(db, "src", r.block_number.expect("block")).await;
+    r.inner
+        .logs()
+        .iter()
+        .find_map(|l| ILockbox::Locked::decode_log(&l.inner).ok())
+        .expect("Locked log")
+        .id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_liar_of_three_raises_only_rpc_disagreement_and_a_real_attack_still_pauses() {
+    let b = bridge(19_300, 19_301).await;
+    let honest = LyingProxy::start(&b.dst.http()).await.expect("proxy");
+    let liar = LyingProxy::start(&b.dst.http()).await.expect("proxy");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("guard.db");
+    let endpoints = [b.dst.http(), honest.url(), liar.url()];
+    let mut guard = Guard::start(&quorum_config(&b, &db, &endpoints));
+    wait_synced(&b, &db).await;
+
+    // (a) The liar injects a release that never happened into a block to come.
+    let target = dst_head(&b).await + 2;
+    liar.lie(forged_release(&b, target));
+    let a = disagreement_on(&mut guard, target, 20).await;
+    assert_eq!(a.evidence["dissenting"][0]["endpoint"], liar.url(), "{a:?}");
+    assert_eq!(a.evidence["no_quorum"], false);
+    assert_eq!(
+        a.evidence["agreeing"].as_array().map(Vec::len),
+        Some(2),
+        "{a:?}"
+    );
+    assert!(
+        a.evidence["differed"][0]
+            .as_str()
+            .is_some_and(|d| d.contains("log")),
+        "{a:?}"
+    );
+    liar.tell_the_truth();
+
+    // (b) A real lock and its release; the liar drops the release from its answers.
+    let id = lock(&b, &db).await;
+    let r = IEndpoint::new(b.endpoint, &b.dst.as_account(3))
+        .release(id, b.wbtc, units(1, 8), account(4))
+        .send()
+        .await
+        .expect("send")
+        .get_receipt()
+        .await
+        .expect("release");
+    let released = r.block_number.expect("block");
+    liar.lie(Lie::DropLogs { block: released });
+    let a = disagreement_on(&mut guard, released, 20).await;
+    assert_eq!(a.evidence["dissenting"][0]["endpoint"], liar.url());
+    assert_eq!(a.evidence["dissenting"][0]["contradicted_blocks"], 2);
+    wait_ingested(&db, "dst", released).await;
+    liar.tell_the_truth();
+
+    // (c) The liar answers another hash for a block to come.
+    let target = dst_head(&b).await + 2;
+    liar.lie(Lie::OtherHash { block: target });
+    let a = disagreement_on(&mut guard, target, 20).await;
+    assert!(
+        a.evidence["differed"][0]
+            .as_str()
+            .is_some_and(|d| d.contains("invalid answer")),
+        "{a:?}"
+    );
+    wait_ingested(&db, "dst", target).await;
+    let rest = collect(&mut guard, 1_500).await;
+    assert!(
+        rest.iter().all(|a| a.kind == "rpc-disagreement"),
+        "{rest:#?}"
+    );
+    assert!(
+        guard.health.halted().is_empty(),
+        "{:?}",
+        guard.health.halted()
+    );
+    assert!(
+        !IEndpoint::new(b.endpoint, &b.dst.as_account(0))
+            .paused()
+            .call()
+            .await
+            .expect("paused()"),
+        "no lie paused the bridge"
+    );
+
+    // A real attack in the same run (the liar still lying about another block): a release
+    // with no lock trips and the pause is mined.
+    liar.lie(forged_release(&b, dst_head(&b).await + 1));
+    let r = IEndpoint::new(b.endpoint, &b.dst.as_account(3))
+        .release(B256::repeat_byte(0x66), b.wbtc, units(50, 8), account(2))
+        .send()
+        .await
+        .expect("send")
+        .get_receipt()
+        .await
+        .expect("release");
+    let block = r.block_number.expect("block");
+    let start = Instant::now();
+    let trip = loop {
+        let a = guard.next(20).await;
+        if a.kind == "message-match" {
+            break a;
+        }
+        assert!(
+            ["rpc-disagreement", "backing"].contains(&a.kind.as_str()),
+            "{a:?}"
+        );
+        assert!(start.elapsed() < Duration::from_secs(30));
+    };
+    assert_eq!((trip.reason.as_str(), trip.block), ("no-source", block));
+    let d0 = b.dst.as_account(0);
+    let pause = loop {
+        if let Some(tx) = trip.actions[0].tx {
+            break tx;
+        }
+        let a = guard.next(20).await;
+        if a.id == trip.id
+            && let Some(tx) = a.actions[0].tx
+        {
+            break tx;
+        }
+    };
+    assert!(receipt(&d0, pause).await.status());
+    assert!(
+        IEndpoint::new(b.endpoint, &d0)
+            .paused()
+            .call()
+            .await
+            .expect("paused()")
+    );
+    guard.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_liars_of_three_halt_the_chain_and_no_pause_is_sent() {
+    let b = bridge(19_310, 19_311).await;
+    let l1 = LyingProxy::start(&b.dst.http()).await.expect("proxy");
+    let l2 = LyingProxy::start(&b.dst.http()).await.expect("proxy");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("guard.db");
+    let endpoints = [b.dst.http(), l1.url(), l2.url()];
+    let mut guard = Guard::start(&quorum_config(&b, &db, &endpoints));
+    wait_synced(&b, &db).await;
+
+    // Two different lies about one block: no quorum forms. The daemon stays on the block,
+    // says so, and goes on once the endpoints agree again.
+    let target = dst_head(&b).await + 2;
+    l1.lie(forged_release(&b, target));
+    l2.lie(Lie::OtherHash { block: target });
+    let a = disagreement_on(&mut guard, target, 20).await;
+    assert_eq!(
+        (&a.evidence["no_quorum"], &a.evidence["halted"]),
+        (&serde_json::json!(true), &serde_json::json!(true)),
+        "{a:?}"
+    );
+    let halted = guard.health.halted();
+    assert_eq!(halted.len(), 1, "{halted:?}");
+    assert_eq!(halted[0].0, "dst");
+    assert!(
+        halted[0].1.contains(&format!("block {target}")),
+        "{halted:?}"
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let cp = ringfence_store::Store::open(&db)
+        .expect("store")
+        .checkpoint("dst")
+        .expect("query")
+        .expect("checkpoint");
+    assert!(cp.number < target, "nothing from block {target} is taken");
+    l1.tell_the_truth();
+    l2.tell_the_truth();
+    wait_ingested(&db, "dst", target).await;
+    assert!(guard.health.halted().is_empty());
+
+    // The two liars agree on a release that never happened: the quorum confirms it, the honest
+    // endpoint contradicts it. Nothing is acted on: the chain is halted, no pause is sent.
+    let target = dst_head(&b).await + 2;
+    l1.lie(forged_release(&b, target));
+    l2.lie(forged_release(&b, target));
+    let a = disagreement_on(&mut guard, target, 20).await;
+    assert_eq!(
+        a.evidence["dissenting"][0]["endpoint"],
+        b.dst.http(),
+        "{a:?}"
+    );
+    let start = Instant::now();
+    let held = loop {
+        let a = guard.next(20).await;
+        assert_eq!(a.kind, "rpc-disagreement", "{a:?}");
+        if a.evidence["halted"] == true {
+            break a;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30));
+    };
+    assert!(
+        held.evidence["withheld"]
+            .as_array()
+            .is_some_and(|w| w.iter().any(|r| r == "wbtc-messages")),
+        "{held:?}"
+    );
+    let halted = guard.health.halted();
+    assert_eq!(halted.len(), 1, "{halted:?}");
+    assert!(halted[0].1.contains("contradicted"), "{halted:?}");
+    let rest = collect(&mut guard, 3_000).await;
+    assert!(
+        rest.iter().all(|a| a.kind == "rpc-disagreement"),
+        "{rest:#?}"
+    );
+    assert!(
+        !IEndpoint::new(b.endpoint, &b.dst.as_account(0))
+            .paused()
+            .call()
+            .await
+            .expect("paused()"),
+        "no pause on the liars' word"
+    );
+    let store = ringfence_store::Store::open(&db).expect("store");
+    assert!(
+        store
+            .alerts()
+            .expect("alerts")
+            .iter()
+            .all(|a| a.kind == "rpc-disagreement" && a.actions.is_empty()),
+        "only rpc-disagreement is stored"
+    );
+    guard.stop().await;
+}
