@@ -646,6 +646,21 @@ async fn run_arm(
             })
         })
         .collect();
+    // Step i's message as an attestation with no source event behind it (what an attacker who
+    // is the verifier set signs, or what a relayer tries when no k attestors signed).
+    let unsigned = |i: usize, a: &Accounts| {
+        let st = &s.steps[i];
+        ringfence_attest::attestation::attestation(
+            route_id(ROUTE),
+            chain_ids[src],
+            B256::ZERO,
+            0,
+            ids[i],
+            asset_key(&s.assets[st.asset].symbol),
+            st.amount,
+            recipient_of(st, a),
+        )
+    };
 
     loop {
         // The guard's transactions (and the relayer's attested deliveries) land in the next
@@ -681,11 +696,7 @@ async fn run_arm(
                     let st = &s.steps[i];
                     let asset = &s.assets[st.asset];
                     let key = asset_key(&asset.symbol);
-                    let recipient = st.recipient.unwrap_or(if st.kind == StepKind::Attack {
-                        a.attacker
-                    } else {
-                        a.user
-                    });
+                    let recipient = recipient_of(st, &a);
                     let sender = if st.kind == StepKind::Attack {
                         a.attacker
                     } else {
@@ -740,16 +751,7 @@ async fn run_arm(
                         tags.insert(h, (dst, Tag::Request(i)));
                         if captured && st.kind == StepKind::Attack {
                             // The attacker is the verifier set now: he signs his own message.
-                            let att = ringfence_attest::attestation::attestation(
-                                route_id(ROUTE),
-                                chain_ids[src],
-                                B256::ZERO,
-                                0,
-                                ids[i],
-                                key,
-                                st.amount,
-                                recipient,
-                            );
+                            let att = unsigned(i, &a);
                             let sig = attacker_signature(&att, chain_ids[dst], vaddr)?;
                             let data = deliver_attested(&att, vec![sig]);
                             let h = chains[dst].send(a.relayer, dep.gateway, data).await?;
@@ -982,22 +984,7 @@ async fn run_arm(
                 } else if enough {
                     delays.push(waited);
                 }
-                let key = asset_key(&s.assets[st.asset].symbol);
-                let recipient = st.recipient.unwrap_or(if st.kind == StepKind::Attack {
-                    a.attacker
-                } else {
-                    a.user
-                });
-                let unsigned = ringfence_attest::attestation::attestation(
-                    route_id(ROUTE),
-                    chain_ids[src],
-                    B256::ZERO,
-                    0,
-                    ids[i],
-                    key,
-                    st.amount,
-                    recipient,
-                );
+                let unsigned = unsigned(i, &a);
                 let (att, sigs) = match (own, dep.verifier) {
                     (true, Some(vaddr)) => {
                         let sig = attacker_signature(&unsigned, chain_ids[dst], vaddr)?;
@@ -1454,6 +1441,15 @@ fn deliver_attested(a: &ringfence_attest::Attestation, sigs: Vec<Bytes>) -> Vec<
     let mut data = selector.to_vec();
     data.extend((a.clone(), sigs).abi_encode_params());
     data
+}
+
+/// Where a step pays: its recipient, else the lab's attacker or user.
+fn recipient_of(st: &crate::scenario::Step, a: &Accounts) -> Address {
+    st.recipient.unwrap_or(if st.kind == StepKind::Attack {
+        a.attacker
+    } else {
+        a.user
+    })
 }
 
 /// The lab's attestor keys: fixed, derived from their index (local test keys, never funds).

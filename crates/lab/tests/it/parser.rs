@@ -6,6 +6,22 @@ use ringfence_model::SourceFile;
 
 const GOOD: &str = include_str!("../../../../incidents/resolv-usr-2026-03.toml");
 
+/// `text` with `del` bytes at `pos` replaced by `ins` (both ends moved to char boundaries).
+fn mutate(text: &str, pos: usize, del: usize, ins: &str) -> String {
+    let mut text = text.to_owned();
+    let pos = pos.min(text.len());
+    let pos = (0..=pos)
+        .rev()
+        .find(|p| text.is_char_boundary(*p))
+        .unwrap_or(0);
+    let end = (pos + del).min(text.len());
+    let end = (end..=text.len())
+        .find(|p| text.is_char_boundary(*p))
+        .unwrap_or(text.len());
+    text.replace_range(pos..end, ins);
+    text
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
 
@@ -16,12 +32,7 @@ proptest! {
 
     #[test]
     fn mutated_scenarios_never_panic_and_errors_are_located(pos in 0usize..2000, del in 0usize..8, ins in "[ -~\n]{0,6}") {
-        let mut text = GOOD.to_owned();
-        let pos = pos.min(text.len());
-        let pos = (0..=pos).rev().find(|p| text.is_char_boundary(*p)).unwrap_or(0);
-        let end = (pos + del).min(text.len());
-        let end = (end..=text.len()).find(|p| text.is_char_boundary(*p)).unwrap_or(text.len());
-        text.replace_range(pos..end, &ins);
+        let text = mutate(GOOD, pos, del, &ins);
         if let Err(d) = Scenario::parse(&SourceFile::new("x.toml", text.clone())) {
             prop_assert!(!d.is_empty());
             for x in d.iter() {
@@ -40,12 +51,7 @@ proptest! {
     /// The admin and poisoned-RPC keys survive mutation the same way.
     #[test]
     fn mutated_admin_scenarios_never_panic(pos in 0usize..3000, del in 0usize..8, ins in "[ -~\n]{0,6}") {
-        let mut text = SWAP.to_owned();
-        let pos = pos.min(text.len());
-        let pos = (0..=pos).rev().find(|p| text.is_char_boundary(*p)).unwrap_or(0);
-        let end = (pos + del).min(text.len());
-        let end = (end..=text.len()).find(|p| text.is_char_boundary(*p)).unwrap_or(text.len());
-        text.replace_range(pos..end, &ins);
+        let text = mutate(SWAP, pos, del, &ins);
         if let Err(d) = Scenario::parse(&SourceFile::new("x.toml", text.clone())) {
             for x in d.iter() {
                 prop_assert!(x.line <= text.lines().count() + 1);
