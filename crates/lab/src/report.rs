@@ -129,12 +129,29 @@ impl DelayBlocks {
     }
 }
 
-/// Serialises the arms as a JSON object keyed by arm name, in arm order.
-fn arms_map<S: serde::Serializer>(arms: &[ArmReport], s: S) -> Result<S::Ok, S::Error> {
+/// Something reported per arm.
+trait PerArm: Serialize {
+    fn arm(&self) -> &'static str;
+}
+
+impl PerArm for ArmReport {
+    fn arm(&self) -> &'static str {
+        self.arm
+    }
+}
+
+impl PerArm for ArmSummary {
+    fn arm(&self) -> &'static str {
+        self.arm
+    }
+}
+
+/// Serialises per-arm values as a JSON object keyed by arm name, in arm order.
+fn by_arm<T: PerArm, S: serde::Serializer>(arms: &[T], s: S) -> Result<S::Ok, S::Error> {
     use serde::ser::SerializeMap as _;
     let mut m = s.serialize_map(Some(arms.len()))?;
     for a in arms {
-        m.serialize_entry(a.arm, a)?;
+        m.serialize_entry(a.arm(), a)?;
     }
     m.end()
 }
@@ -180,7 +197,7 @@ pub struct ReplayReport {
     /// Steps replayed.
     pub steps: usize,
     /// Per-arm detail, as `{ "<arm>": {…} }` in arm order.
-    #[serde(serialize_with = "arms_map")]
+    #[serde(serialize_with = "by_arm")]
     pub arms: Vec<ArmReport>,
 }
 
@@ -233,17 +250,8 @@ pub struct Summary {
     /// Benign steps replayed, all scenarios.
     pub benign_steps: usize,
     /// Median and worst per arm, as `{ "<arm>": {…} }`.
-    #[serde(serialize_with = "arm_summaries_map")]
+    #[serde(serialize_with = "by_arm")]
     pub arms: Vec<ArmSummary>,
-}
-
-fn arm_summaries_map<S: serde::Serializer>(arms: &[ArmSummary], s: S) -> Result<S::Ok, S::Error> {
-    use serde::ser::SerializeMap as _;
-    let mut m = s.serialize_map(Some(arms.len()))?;
-    for a in arms {
-        m.serialize_entry(a.arm, a)?;
-    }
-    m.end()
 }
 
 fn median(mut v: Vec<f64>) -> f64 {

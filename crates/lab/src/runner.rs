@@ -531,7 +531,6 @@ async fn run_arm(
         Vec::new()
     };
     let attestors: Vec<Address> = keys.iter().map(AttestorKey::address).collect();
-    let dep = setup(s, policy, arm, &mut chains, src, dst, &a, &attestors).await?;
     let chain_ids = {
         let mut v = Vec::with_capacity(chains.len());
         for c in &chains {
@@ -543,6 +542,17 @@ async fn run_arm(
         }
         v
     };
+    let dep = setup(
+        s,
+        policy,
+        arm,
+        &mut chains,
+        (src, dst),
+        chain_ids[src],
+        &a,
+        &attestors,
+    )
+    .await?;
     for c in &chains {
         c.rpc("evm_setAutomine", serde_json::json!([false])).await?;
     }
@@ -573,24 +583,7 @@ async fn run_arm(
     }
     let t0 = last_ts + LEAD_S;
 
-    // ---- guard ----
-    let mut guard = if arm.guard() {
-        if a.guardian != guardian_address() {
-            return Err(rpc(
-                "eth_accounts",
-                "anvil's account #1 is not the lab guardian whose key the guard signs with",
-            ));
-        }
-        Some(LabGuard::start(s, policy, &chains, src, &dep).await?)
-    } else {
-        None
-    };
-
-    // ---- verifier: k of n attestors, each behind its own RPC endpoints ----
-    let mut verifier = match dep.verifier {
-        Some(v) => Some(LabVerifier::start(s, policy, &chains, src, &dep, v, keys).await?),
-        None => None,
-    };
+    // The heads after setup: the guard and the attestors start reading at the next block.
     let mut heads = Vec::with_capacity(chains.len());
     for c in &chains {
         heads.push(
@@ -599,6 +592,25 @@ async fn run_arm(
                 .map_err(|e| rpc("eth_blockNumber", e))?,
         );
     }
+
+    // ---- guard ----
+    let mut guard = if arm.guard() {
+        if a.guardian != guardian_address() {
+            return Err(rpc(
+                "eth_accounts",
+                "anvil's account #1 is not the lab guardian whose key the guard signs with",
+            ));
+        }
+        Some(LabGuard::start(s, policy, &chains, src, &dep, &heads).await?)
+    } else {
+        None
+    };
+
+    // ---- verifier: k of n attestors, each behind its own RPC endpoints ----
+    let mut verifier = match dep.verifier {
+        Some(v) => Some(LabVerifier::start(s, policy, &chains, &heads, src, &dep, v, keys).await?),
+        None => None,
+    };
     // Verifier arms: requested messages waiting for k attestations (step → block it was
     // requested in, 0 until mined), the benign transfers' delays, and what the attacker got.
     let mut awaiting: BTreeMap<usize, u64> = BTreeMap::new();
@@ -1106,8 +1118,8 @@ async fn setup(
     policy: &Policy,
     arm: Arm,
     chains: &mut [Chain],
-    src: usize,
-    dst: usize,
+    (src, dst): (usize, usize),
+    src_chain_id: u64,
     a: &Accounts,
     attestors: &[Address],
 ) -> Result<Deployment> {
@@ -1320,11 +1332,6 @@ async fn setup(
                     .abi_encode_params(),
             )
             .await?;
-        let src_chain = chains[src]
-            .p
-            .get_chain_id()
-            .await
-            .map_err(|e| rpc("eth_chainId", e))?;
         chains[dst]
             .must(
                 a.admin,
@@ -1332,7 +1339,7 @@ async fn setup(
                 ILabGateway::requireAttestationsCall {
                     v,
                     route: route_id(ROUTE),
-                    srcChain: U256::from(src_chain),
+                    srcChain: U256::from(src_chain_id),
                 }
                 .abi_encode(),
                 "requireAttestations",
@@ -1493,6 +1500,7 @@ impl LabVerifier {
         s: &Scenario,
         policy: &Policy,
         chains: &[Chain],
+        heads: &[u64],
         src: usize,
         dep: &Deployment,
         verifier: Address,
@@ -1542,16 +1550,12 @@ impl LabVerifier {
                             .map_err(|e| Error::Verifier(format!("RPC proxy: {e}")))?,
                     );
                 }
-                let head =
-                    c.p.get_block_number()
-                        .await
-                        .map_err(|e| rpc("eth_blockNumber", e))?;
                 cfg_chains.push(ChainConfig {
                     id: chain_id(ci, src, n).to_owned(),
                     chain_id: None,
                     rpc: ps.iter().map(|p| RedactedUrl::new(p.url())).collect(),
                     quorum: Some(v.quorum),
-                    start_block: Some(head + 1),
+                    start_block: Some(heads[ci] + 1),
                 });
                 per_chain.push(ps);
             }
@@ -1781,19 +1785,13 @@ impl LabGuard {
         chains: &[Chain],
         src: usize,
         dep: &Deployment,
+        heads: &[u64],
     ) -> Result<Self> {
         let dir = tempfile::tempdir().map_err(|source| Error::Io {
             path: std::env::temp_dir(),
             source,
         })?;
-        let mut starts = Vec::with_capacity(chains.len());
-        for c in chains {
-            let head =
-                c.p.get_block_number()
-                    .await
-                    .map_err(|e| rpc("eth_blockNumber", e))?;
-            starts.push(head + 1);
-        }
+        let starts: Vec<u64> = heads.iter().map(|h| h + 1).collect();
         let text = guard_config(
             s,
             policy,
