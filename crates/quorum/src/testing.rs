@@ -258,3 +258,73 @@ async fn rewrite(s: &Shared, lies: &[Lie], req: &Value, resp: &mut Value) {
         _ => {}
     }
 }
+
+/// An anvil chain for tests: the binary of the npm package (`scripts/setup.sh` installs it) on a
+/// free loopback port, killed on drop.
+pub struct Anvil {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Anvil {
+    /// Starts anvil with `chain_id` (and a block every `block_time` seconds, else automine) and
+    /// waits until it accepts connections.
+    pub fn spawn(chain_id: u64, block_time: Option<u64>) -> std::io::Result<Self> {
+        let bin = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil");
+        if !bin.exists() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("anvil not found at {}: run scripts/setup.sh", bin.display()),
+            ));
+        }
+        let port = std::net::TcpListener::bind(("127.0.0.1", 0))?
+            .local_addr()?
+            .port();
+        let mut cmd = std::process::Command::new(bin);
+        cmd.args(["--port", &port.to_string(), "--host", "127.0.0.1"])
+            .args(["--chain-id", &chain_id.to_string()]);
+        if let Some(t) = block_time {
+            cmd.args(["--block-time", &t.to_string()]);
+        }
+        let child = cmd
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()?;
+        // Owned from here: dropped (killed) on every early return.
+        let anvil = Self { child, port };
+        let start = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if start.elapsed() > std::time::Duration::from_secs(20) {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("anvil did not listen on port {port} within 20 s"),
+                ));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Ok(anvil)
+    }
+
+    /// Its port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn http(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// `ws://127.0.0.1:PORT`.
+    pub fn ws(&self) -> String {
+        format!("ws://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Anvil {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,9 +1,6 @@
 //! anvil chains on free loopback ports and the compiled contracts.
 
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use alloy::network::TransactionBuilder;
 use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
@@ -93,70 +90,15 @@ pub(crate) fn free_port() -> u16 {
         .port()
 }
 
-pub(crate) struct Anvil {
-    child: Child,
-    pub(crate) port: u16,
-}
+pub(crate) use ringfence_quorum::testing::Anvil;
 
-impl Anvil {
-    pub(crate) fn spawn(chain_id: u64, block_time: Option<u64>) -> Self {
-        let bin = repo().join("node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil");
-        assert!(
-            bin.exists(),
-            "anvil not found at {}: run scripts/setup.sh",
-            bin.display()
-        );
-        let port = free_port();
-        let mut cmd = Command::new(bin);
-        cmd.args([
-            "--port",
-            &port.to_string(),
-            "--host",
-            "127.0.0.1",
-            "--chain-id",
-            &chain_id.to_string(),
-        ]);
-        if let Some(t) = block_time {
-            cmd.args(["--block-time", &t.to_string()]);
-        }
-        let child = cmd
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn anvil");
-        let start = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "anvil did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Self { child, port }
-    }
-
-    pub(crate) fn http(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    pub(crate) fn ws(&self) -> String {
-        format!("ws://127.0.0.1:{}", self.port)
-    }
-
-    pub(crate) fn as_account(&self, i: usize) -> DynProvider {
-        let key: PrivateKeySigner = KEYS[i].parse().expect("key");
-        ProviderBuilder::new()
-            .wallet(key)
-            .connect_http(self.http().parse().expect("url"))
-            .erased()
-    }
-}
-
-impl Drop for Anvil {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// A provider on `anvil` signing as development account `i`.
+pub(crate) fn as_account(anvil: &Anvil, i: usize) -> DynProvider {
+    let key: PrivateKeySigner = KEYS[i].parse().expect("key");
+    ProviderBuilder::new()
+        .wallet(key)
+        .connect_http(anvil.http().parse().expect("url"))
+        .erased()
 }
 
 pub(crate) fn account(i: usize) -> Address {

@@ -30,9 +30,9 @@ fn sigs(keys: &[&AttestorKey], a: &Attestation, d: &alloy::sol_types::Eip712Doma
 
 #[tokio::test]
 async fn k_attestations_execute_and_nothing_less_does() {
-    let dst = Anvil::spawn(4242, None);
-    let admin = dst.as_account(0);
-    let relayer = dst.as_account(1);
+    let dst = Anvil::spawn(4242, None).expect("anvil");
+    let admin = as_account(&dst, 0);
+    let relayer = as_account(&dst, 1);
     let keys = keys();
     let addrs: Vec<Address> = keys.iter().map(AttestorKey::address).collect();
     let route = route_id("lab");
@@ -162,15 +162,15 @@ async fn k_attestations_execute_and_nothing_less_does() {
 
 #[tokio::test]
 async fn the_attestor_set_changes_only_through_the_timelock() {
-    let dst = Anvil::spawn(4243, None);
-    let admin = dst.as_account(0);
+    let dst = Anvil::spawn(4243, None).expect("anvil");
+    let admin = as_account(&dst, 0);
     let keys = keys();
     let addrs: Vec<Address> = keys.iter().map(AttestorKey::address).collect();
     let d = deploy_destination(&admin, &addrs, 2, 3600, route_id("lab"), 1).await;
     let v = IVerifier::new(d.verifier, &admin);
     let attacker = Address::repeat_byte(0xee);
     // Only the admin may propose.
-    let stranger = IVerifier::new(d.verifier, dst.as_account(2));
+    let stranger = IVerifier::new(d.verifier, as_account(&dst, 2));
     let e = stranger
         .proposeAttestorSet(vec![attacker], U256::from(1u64))
         .call()

@@ -11,10 +11,10 @@ use crate::three::{get, start};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_source_event_reorged_out_is_never_attested() {
-    let src = Anvil::spawn(1337, None);
-    let dst = Anvil::spawn(1338, None);
-    let (src_admin, user) = (src.as_account(0), src.as_account(2));
-    let (dst_admin, relayer) = (dst.as_account(0), dst.as_account(1));
+    let src = Anvil::spawn(1337, None).expect("anvil");
+    let dst = Anvil::spawn(1338, None).expect("anvil");
+    let (src_admin, user) = (as_account(&src, 0), as_account(&src, 2));
+    let (dst_admin, relayer) = (as_account(&dst, 0), as_account(&dst, 1));
     let usd = deploy_token(&src_admin, "USD").await;
     grant_minter(&src_admin, usd, account(0)).await;
     let source = deploy(&src_admin, "LabSource", Vec::new()).await;

@@ -133,10 +133,10 @@ fn sent_log(id: B256, amount: U256, to: Address) -> (Vec<B256>, Bytes) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_of_three_attest_real_messages_and_none_attest_a_forged_one() {
-    let src = Anvil::spawn(1337, Some(1));
-    let dst = Anvil::spawn(1338, Some(1));
-    let (src_admin, user) = (src.as_account(0), src.as_account(2));
-    let (dst_admin, relayer) = (dst.as_account(0), dst.as_account(1));
+    let src = Anvil::spawn(1337, Some(1)).expect("anvil");
+    let dst = Anvil::spawn(1338, Some(1)).expect("anvil");
+    let (src_admin, user) = (as_account(&src, 0), as_account(&src, 2));
+    let (dst_admin, relayer) = (as_account(&dst, 0), as_account(&dst, 1));
 
     // Source: a token the user locks in the lab's source contract.
     let usd = deploy_token(&src_admin, "USD").await;

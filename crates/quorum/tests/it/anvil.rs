@@ -1,10 +1,7 @@
 //! anvil from the npm package on a free loopback port, killed on drop, and a contract that
 //! emits `Sent` logs (the lab's source, from the committed artifacts).
 
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use alloy::network::TransactionBuilder;
 use alloy::primitives::{Address, B256, U256};
@@ -26,73 +23,18 @@ pub(crate) fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// One anvil chain, killed on drop.
-pub(crate) struct Anvil {
-    child: Child,
-    pub(crate) port: u16,
-}
+pub(crate) use ringfence_quorum::testing::Anvil;
 
-impl Anvil {
-    pub(crate) fn spawn() -> Self {
-        let bin = repo().join("node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil");
-        assert!(
-            bin.exists(),
-            "anvil not found at {}: run scripts/setup.sh",
-            bin.display()
-        );
-        let port = std::net::TcpListener::bind(("127.0.0.1", 0))
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let child = Command::new(bin)
-            .args([
-                "--port",
-                &port.to_string(),
-                "--host",
-                "127.0.0.1",
-                "--chain-id",
-                "31337",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn anvil");
-        let start = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "anvil did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Self { child, port }
-    }
-
-    pub(crate) fn http(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    pub(crate) fn ws(&self) -> String {
-        format!("ws://127.0.0.1:{}", self.port)
-    }
-
-    pub(crate) fn deployer(&self) -> DynProvider {
-        let key: PrivateKeySigner =
-            "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
-                .parse()
-                .expect("key");
-        ProviderBuilder::new()
-            .wallet(key)
-            .connect_http(self.http().parse().expect("url"))
-            .erased()
-    }
-}
-
-impl Drop for Anvil {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// A provider on `anvil` signing as its first development account.
+pub(crate) fn deployer(anvil: &Anvil) -> DynProvider {
+    let key: PrivateKeySigner =
+        "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+            .parse()
+            .expect("key");
+    ProviderBuilder::new()
+        .wallet(key)
+        .connect_http(anvil.http().parse().expect("url"))
+        .erased()
 }
 
 /// Deploys the lab's `LabSource` with one route and returns it.
