@@ -60,10 +60,12 @@ section "ringfence watch — the live guard on two local chains (anvil, 1-second
 scripts/setup.sh >/dev/null
 anvil=node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
 pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; }
+# anvil writes old block states under --cache-path and never deletes them.
+states=$(mktemp -d)
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait "${pids[@]}" 2>/dev/null || true; rm -rf "$states"; }
 trap cleanup EXIT
-"$anvil" --port 8545 --block-time 1 --chain-id 1 --silent & pids+=($!)
-"$anvil" --port 8546 --block-time 1 --chain-id 10 --silent & pids+=($!)
+"$anvil" --port 8545 --block-time 1 --chain-id 1 --silent --cache-path "$states/1" & pids+=($!)
+"$anvil" --port 8546 --block-time 1 --chain-id 10 --silent --cache-path "$states/10" & pids+=($!)
 for port in 8545 8546; do
   for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
 done
@@ -93,8 +95,8 @@ section "ringfence attest — ringfence as a required verifier: 2 of 3 attestors
 # Fresh chains for the verifier's fixtures (the attested gateway and the 2-of-3 attestor set).
 kill "${pids[0]}" "${pids[1]}" 2>/dev/null || true
 wait "${pids[0]}" "${pids[1]}" 2>/dev/null || true
-"$anvil" --port 8545 --block-time 1 --chain-id 1 --silent & pids+=($!)
-"$anvil" --port 8546 --block-time 1 --chain-id 10 --silent & pids+=($!)
+"$anvil" --port 8545 --block-time 1 --chain-id 1 --silent --cache-path "$states/1" & pids+=($!)
+"$anvil" --port 8546 --block-time 1 --chain-id 10 --silent --cache-path "$states/10" & pids+=($!)
 cargo build --locked -q -p ringfence-attest --example attest_demo
 attest_demo=$target_dir/debug/examples/attest_demo
 "$attest_demo" deploy

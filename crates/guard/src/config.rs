@@ -950,6 +950,15 @@ impl Cx {
                 item.name.clone()
             };
             let name = &name;
+            if match_on.contains(name.get_ref()) {
+                self.err(
+                    Some(name.span()),
+                    Some(&id),
+                    format!("`{}` is listed twice in `match_on`", name.get_ref()),
+                    "list each compared parameter once",
+                );
+                return None;
+            }
             let find = |e: &AbiEvent| e.inputs.iter().position(|p| &p.name == name.get_ref());
             let names = |e: &AbiEvent| e.inputs.iter().map(|p| p.name.clone()).collect::<Vec<_>>();
             match (find(&source.event), find(&destination.event)) {

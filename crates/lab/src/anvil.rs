@@ -66,6 +66,9 @@ pub struct Anvil {
     child: Child,
     /// Its port.
     pub port: u16,
+    /// `--cache-path`: anvil writes old block states here (150 kB a block) and never deletes
+    /// them, so a long replay would fill the disk; removed on drop.
+    _states: tempfile::TempDir,
 }
 
 impl Anvil {
@@ -79,8 +82,15 @@ impl Anvil {
                 port: 0,
                 message: "no free port in 19000-19499".into(),
             })?;
+            let states = tempfile::Builder::new()
+                .prefix("anvil-states")
+                .tempdir()
+                .map_err(|e| Error::Anvil {
+                    port,
+                    message: format!("temporary state folder: {e}"),
+                })?;
             let mut cmd = Command::new(&bin);
-            cmd.args([
+            cmd.arg("--cache-path").arg(states.path()).args([
                 "--port",
                 &port.to_string(),
                 "--host",
@@ -115,7 +125,11 @@ impl Anvil {
             let start = Instant::now();
             loop {
                 if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return Ok(Self { child, port });
+                    return Ok(Self {
+                        child,
+                        port,
+                        _states: states,
+                    });
                 }
                 if let Ok(Some(status)) = child.try_wait() {
                     last = format!("anvil exited with {status}");

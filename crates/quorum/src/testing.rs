@@ -264,6 +264,8 @@ async fn rewrite(s: &Shared, lies: &[Lie], req: &Value, resp: &mut Value) {
 pub struct Anvil {
     child: std::process::Child,
     port: u16,
+    /// `--cache-path`: anvil writes old block states here and never deletes them; removed on drop.
+    _states: tempfile::TempDir,
 }
 
 impl Anvil {
@@ -281,8 +283,11 @@ impl Anvil {
         let port = std::net::TcpListener::bind(("127.0.0.1", 0))?
             .local_addr()?
             .port();
+        let states = tempfile::Builder::new().prefix("anvil-states").tempdir()?;
         let mut cmd = std::process::Command::new(bin);
         cmd.args(["--port", &port.to_string(), "--host", "127.0.0.1"])
+            .arg("--cache-path")
+            .arg(states.path())
             .args(["--chain-id", &chain_id.to_string()]);
         if let Some(t) = block_time {
             cmd.args(["--block-time", &t.to_string()]);
@@ -292,7 +297,11 @@ impl Anvil {
             .stderr(std::process::Stdio::null())
             .spawn()?;
         // Owned from here: dropped (killed) on every early return.
-        let anvil = Self { child, port };
+        let anvil = Self {
+            child,
+            port,
+            _states: states,
+        };
         let start = std::time::Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             if start.elapsed() > std::time::Duration::from_secs(20) {

@@ -72,6 +72,8 @@ pub(crate) fn anvil_bin() -> PathBuf {
 pub(crate) struct Anvil {
     child: Child,
     pub(crate) port: u16,
+    /// `--cache-path`: anvil never deletes the old states it writes there; removed on drop.
+    _states: tempfile::TempDir,
 }
 
 impl Anvil {
@@ -81,8 +83,12 @@ impl Anvil {
             std::net::TcpListener::bind(("127.0.0.1", port)).is_ok(),
             "port {port} is taken (a leftover anvil?); the guard tests use 18500-18999"
         );
+        let states = tempfile::Builder::new()
+            .prefix("anvil-states")
+            .tempdir()
+            .expect("temporary folder");
         let mut cmd = Command::new(anvil_bin());
-        cmd.args([
+        cmd.arg("--cache-path").arg(states.path()).args([
             "--port",
             &port.to_string(),
             "--chain-id",
@@ -106,7 +112,11 @@ impl Anvil {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        Self { child, port }
+        Self {
+            child,
+            port,
+            _states: states,
+        }
     }
 
     pub(crate) fn http(&self) -> String {
