@@ -90,26 +90,28 @@ impl Anvil {
                     message: format!("temporary state folder: {e}"),
                 })?;
             let mut cmd = Command::new(&bin);
-            cmd.arg("--cache-path").arg(states.path()).args([
-                "--port",
-                &port.to_string(),
-                "--host",
-                "127.0.0.1",
-                "--chain-id",
-                &chain_id.to_string(),
-            ])
-            .args([
-                "--order",
-                "fifo",
-                "--base-fee",
-                "0",
-                "--gas-limit",
-                "3000000000",
-                "--accounts",
-                "10",
-                "--silent",
-            ])
-            .args(["--timestamp", "1700000000"]);
+            cmd.arg("--cache-path")
+                .arg(states.path())
+                .args([
+                    "--port",
+                    &port.to_string(),
+                    "--host",
+                    "127.0.0.1",
+                    "--chain-id",
+                    &chain_id.to_string(),
+                ])
+                .args([
+                    "--order",
+                    "fifo",
+                    "--base-fee",
+                    "0",
+                    "--gas-limit",
+                    "3000000000",
+                    "--accounts",
+                    "10",
+                    "--silent",
+                ])
+                .args(["--timestamp", "1700000000"]);
             if !automine {
                 cmd.arg("--no-mining");
             }

@@ -487,7 +487,10 @@ fn match_on_takes_a_scale_and_a_fee() {
             "unknown field `decimals`",
         ),
         ("{ scale = 2 }", "missing field `name`"),
-        ("{ name = \"asset\" }", "`asset` is listed twice in `match_on`"),
+        (
+            "{ name = \"asset\" }",
+            "`asset` is listed twice in `match_on`",
+        ),
     ];
     for (item, want) in bad {
         let text = CANCEL.replace(
