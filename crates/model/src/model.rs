@@ -598,88 +598,182 @@ impl Validator {
     }
 
     fn run(mut self) -> Result<Model, Diagnostics> {
-        // Pass 1: declare every id in the order written (so a duplicate is reported where it is
-        // written again), with merged indices per kind.
-        let mut counts = [0usize; 8];
         let specs = std::mem::take(&mut self.specs);
+        self.declare_all(&specs);
+        let b = self.components(&specs);
+        let mut m = Model {
+            files: Vec::new(),
+            spec: Spec::default(),
+            components: Vec::new(),
+            chains: Vec::new(),
+            operators: Vec::new(),
+            verifier_sets: Vec::new(),
+            keys: Vec::new(),
+            layers: Vec::new(),
+            assets: Vec::new(),
+            protocols: Vec::new(),
+            claims: Vec::new(),
+            policies: Vec::new(),
+            ranges: Vec::new(),
+            backing_order: Vec::new(),
+            component_by_id: HashMap::new(),
+            asset_by_id: HashMap::new(),
+            protocol_by_id: HashMap::new(),
+            declared: HashMap::new(),
+        };
+
+        // Pass 2: resolve and check every entity, kind by kind (each kind refers only to kinds
+        // resolved before it).
+        for (f, s) in specs.iter().enumerate() {
+            for c in &s.chains {
+                m.chains.push(b.get(c.id.get_ref()));
+                if let Some(bt) = c.block_time_s {
+                    self.range(
+                        f,
+                        c.id.get_ref(),
+                        "block_time_s",
+                        c.id.span(),
+                        bt,
+                        0.0,
+                        f64::INFINITY,
+                        true,
+                    );
+                }
+            }
+            for o in &s.operators {
+                let node = self.check_operator(f, o, &b);
+                m.operators.push(node);
+            }
+        }
+        for (f, s) in specs.iter().enumerate() {
+            for v in &s.verifier_sets {
+                let node = self.check_verifier_set(f, v, &b);
+                m.verifier_sets.push(node);
+            }
+            for k in &s.keys {
+                let node = self.check_key(f, k, &b);
+                m.keys.push(node);
+            }
+        }
+        for (f, s) in specs.iter().enumerate() {
+            for l in &s.layers {
+                let node = self.check_layer(f, l, &b);
+                m.layers.push(node);
+            }
+        }
+        for (f, s) in specs.iter().enumerate() {
+            for a in &s.assets {
+                let node = self.check_asset(f, a, &m.layers);
+                m.asset_by_id.insert(a.id.get_ref().clone(), m.assets.len());
+                m.assets.push(node);
+            }
+        }
+        for (f, s) in specs.iter().enumerate() {
+            for p in &s.protocols {
+                let node = self.check_protocol(f, p);
+                m.protocol_by_id
+                    .insert(p.id.get_ref().clone(), m.protocols.len());
+                m.protocols.push(node);
+            }
+            for c in &s.claims {
+                let node = self.check_claim(f, c);
+                m.claims.push(node);
+            }
+        }
+        for (f, s) in specs.iter().enumerate() {
+            for p in &s.policies {
+                let node = self.check_policy(f, p, &b);
+                m.policies.push(node);
+            }
+        }
+        for (f, s) in specs.iter().enumerate() {
+            for r in &s.ranges {
+                if let Some(node) = self.check_range(f, r, &m) {
+                    m.ranges.push(node);
+                }
+            }
+        }
+
+        // Backing must be acyclic.
+        m.backing_order = self.backing_order(&specs, &m.assets);
+
+        if !self.diags.is_empty() {
+            return Err(self.diags.sorted());
+        }
+        m.components = b.components;
+        m.component_by_id = b.by_id;
+        m.declared = self
+            .ids
+            .iter()
+            .map(|(id, d)| (id.clone(), (d.file, d.span.start)))
+            .collect();
+        m.spec = merge(specs);
+        m.files = self.files;
+        Ok(m)
+    }
+
+    /// Pass 1: declares every id in the order written (so a duplicate is reported where it is
+    /// written again), with merged indices per kind.
+    fn declare_all(&mut self, specs: &[Spec]) {
+        let mut counts = [0usize; 8];
         let mut decls: Vec<(usize, usize, EntityKind, usize, &Ref)> = Vec::new();
         for (f, s) in specs.iter().enumerate() {
-            let mut add = |kind: EntityKind, slot: usize, id: &'_ Ref| {
-                let i = counts[slot];
-                counts[slot] += 1;
-                (f, id.span().start, kind, i)
-            };
-            let mut local = Vec::new();
-            local.extend(
-                s.chains
-                    .iter()
-                    .map(|e| (add(EntityKind::Chain, 0, &e.id), &e.id)),
-            );
-            local.extend(
-                s.operators
-                    .iter()
-                    .map(|e| (add(EntityKind::Operator, 1, &e.id), &e.id)),
-            );
-            local.extend(
-                s.verifier_sets
-                    .iter()
-                    .map(|e| (add(EntityKind::VerifierSet, 2, &e.id), &e.id)),
-            );
-            local.extend(
-                s.keys
-                    .iter()
-                    .map(|e| (add(EntityKind::Key, 3, &e.id), &e.id)),
-            );
-            local.extend(
-                s.layers
-                    .iter()
-                    .map(|e| (add(EntityKind::Layer, 4, &e.id), &e.id)),
-            );
-            local.extend(
-                s.assets
-                    .iter()
-                    .map(|e| (add(EntityKind::Asset, 5, &e.id), &e.id)),
-            );
-            local.extend(
-                s.protocols
-                    .iter()
-                    .map(|e| (add(EntityKind::Protocol, 6, &e.id), &e.id)),
-            );
-            local.extend(
-                s.policies
-                    .iter()
-                    .map(|e| (add(EntityKind::Policy, 7, &e.id), &e.id)),
-            );
-            decls.extend(
-                local
-                    .into_iter()
-                    .map(|((f, at, kind, i), id)| (f, at, kind, i, id)),
-            );
+            let ids: [(EntityKind, Vec<&Ref>); 8] = [
+                (EntityKind::Chain, s.chains.iter().map(|e| &e.id).collect()),
+                (
+                    EntityKind::Operator,
+                    s.operators.iter().map(|e| &e.id).collect(),
+                ),
+                (
+                    EntityKind::VerifierSet,
+                    s.verifier_sets.iter().map(|e| &e.id).collect(),
+                ),
+                (EntityKind::Key, s.keys.iter().map(|e| &e.id).collect()),
+                (EntityKind::Layer, s.layers.iter().map(|e| &e.id).collect()),
+                (EntityKind::Asset, s.assets.iter().map(|e| &e.id).collect()),
+                (
+                    EntityKind::Protocol,
+                    s.protocols.iter().map(|e| &e.id).collect(),
+                ),
+                (
+                    EntityKind::Policy,
+                    s.policies.iter().map(|e| &e.id).collect(),
+                ),
+            ];
+            for (slot, (kind, refs)) in ids.into_iter().enumerate() {
+                for id in refs {
+                    decls.push((f, id.span().start, kind, counts[slot], id));
+                    counts[slot] += 1;
+                }
+            }
         }
         decls.sort_by_key(|&(f, at, ..)| (f, at));
         for (f, _, kind, i, id) in decls {
             self.declare(f, kind, i, id);
         }
+    }
 
-        // Components: chains, layers, verifier sets, operators, keys, then orgs and hostings in
-        // order of first mention.
+    /// The components: chains, layers, verifier sets, operators, keys, then orgs and hostings
+    /// in order of first mention. Declared orgs and hostings give probabilities; a duplicate
+    /// declaration is an error.
+    fn components(&mut self, specs: &[Spec]) -> Builder {
         let mut b = Builder::default();
-        for s in &specs {
+        for s in specs {
             for c in &s.chains {
                 b.push(c.id.get_ref(), ComponentKind::Chain, None);
             }
         }
-        for s in &specs {
+        for s in specs {
             for l in &s.layers {
                 b.push(l.id.get_ref(), ComponentKind::Layer, l.failure_probability);
             }
         }
-        for s in &specs {
+        for s in specs {
             for v in &s.verifier_sets {
                 b.push(v.id.get_ref(), ComponentKind::VerifierSet, None);
             }
         }
-        for s in &specs {
+        for s in specs {
             for o in &s.operators {
                 b.push(
                     o.id.get_ref(),
@@ -688,12 +782,11 @@ impl Validator {
                 );
             }
         }
-        for s in &specs {
+        for s in specs {
             for k in &s.keys {
                 b.push(k.id.get_ref(), ComponentKind::Key, k.failure_probability);
             }
         }
-        // Declared orgs and hostings give probabilities; duplicates are errors.
         let mut declared_orgs: HashMap<String, Option<f64>> = HashMap::new();
         let mut declared_hostings: HashMap<String, Option<f64>> = HashMap::new();
         for (f, s) in specs.iter().enumerate() {
@@ -730,7 +823,7 @@ impl Validator {
                 }
             }
         }
-        for s in &specs {
+        for s in specs {
             for o in &s.operators {
                 let id = org_id(o.org.get_ref());
                 let p = declared_orgs.get(&id).copied().flatten();
@@ -744,18 +837,19 @@ impl Validator {
                 );
             }
         }
-        for s in &specs {
-            for o in &s.operators {
-                let id = hosting_id(o.hosting.get_ref());
+        for s in specs {
+            let hostings = s
+                .operators
+                .iter()
+                .map(|o| hosting_id(o.hosting.get_ref()))
+                .chain(
+                    s.keys
+                        .iter()
+                        .filter_map(|k| k.hosting.as_ref().map(|h| hosting_id(h.get_ref()))),
+                );
+            for id in hostings {
                 let p = declared_hostings.get(&id).copied().flatten();
                 b.push(&id, ComponentKind::Hosting, p);
-            }
-            for k in &s.keys {
-                if let Some(h) = &k.hosting {
-                    let id = hosting_id(h.get_ref());
-                    let p = declared_hostings.get(&id).copied().flatten();
-                    b.push(&id, ComponentKind::Hosting, p);
-                }
             }
             for h in &s.hostings {
                 b.push(
@@ -765,225 +859,147 @@ impl Validator {
                 );
             }
         }
+        b
+    }
 
-        let mut m = Model {
-            files: Vec::new(),
-            spec: Spec::default(),
-            components: Vec::new(),
-            chains: Vec::new(),
-            operators: Vec::new(),
-            verifier_sets: Vec::new(),
-            keys: Vec::new(),
-            layers: Vec::new(),
-            assets: Vec::new(),
-            protocols: Vec::new(),
-            claims: Vec::new(),
-            policies: Vec::new(),
-            ranges: Vec::new(),
-            backing_order: Vec::new(),
-            component_by_id: HashMap::new(),
-            asset_by_id: HashMap::new(),
-            protocol_by_id: HashMap::new(),
-            declared: HashMap::new(),
-        };
-
-        // Pass 2: resolve and check every entity.
-        for (f, s) in specs.iter().enumerate() {
-            for c in &s.chains {
-                m.chains.push(b.get(c.id.get_ref()));
-                if let Some(bt) = c.block_time_s {
-                    self.range(
-                        f,
-                        c.id.get_ref(),
-                        "block_time_s",
-                        c.id.span(),
-                        bt,
-                        0.0,
-                        f64::INFINITY,
-                        true,
-                    );
-                }
-            }
-            for o in &s.operators {
-                let id = o.id.get_ref();
-                for (field, v) in [("org", &o.org), ("hosting", &o.hosting)] {
-                    if v.get_ref().trim().is_empty() {
-                        self.err(
-                            f,
-                            &v.span(),
-                            id,
-                            format!("`{field}` is empty"),
-                            format!("name the operator's {field}"),
-                        );
-                    }
-                }
-                self.prob(f, id, o.id.span(), o.failure_probability);
-                m.operators.push(OperatorNode {
-                    component: b.get(id),
-                    org: b.get(&org_id(o.org.get_ref())),
-                    hosting: b.get(&hosting_id(o.hosting.get_ref())),
-                });
-            }
-        }
-        for (f, s) in specs.iter().enumerate() {
-            for v in &s.verifier_sets {
-                let id = v.id.get_ref().as_str();
-                let members = self.resolve_members(f, id, "members", &v.members);
-                if v.threshold == 0 || v.threshold as usize > v.members.len() {
-                    self.err(
-                        f,
-                        &v.id.span(),
-                        id,
-                        format!(
-                            "`threshold` is {} with {} member(s)",
-                            v.threshold,
-                            v.members.len()
-                        ),
-                        "the threshold must be at least 1 and at most the number of members".into(),
-                    );
-                }
-                m.verifier_sets.push(VerifierSetNode {
-                    component: b.get(id),
-                    threshold: v.threshold,
-                    members,
-                });
-            }
-            for k in &s.keys {
-                let id = k.id.get_ref().as_str();
-                let signers = self.resolve_members(f, id, "signers", &k.signers);
-                let threshold = match (k.kind.is_single(), k.threshold) {
-                    (true, None) if k.signers.is_empty() => 1,
-                    (true, _) => {
-                        self.err(
-                            f,
-                            &k.id.span(),
-                            id,
-                            format!(
-                                "a `{}` key has no `threshold` or `signers`",
-                                k.kind.as_str()
-                            ),
-                            "remove them, or make the key a `multisig` or `mpc`".into(),
-                        );
-                        1
-                    }
-                    (false, Some(t)) if t >= 1 && (t as usize) <= k.signers.len() => t,
-                    (false, t) => {
-                        self.err(
-                            f,
-                            &k.id.span(),
-                            id,
-                            format!(
-                                "a `{}` key needs a `threshold` between 1 and its number of `signers` (threshold {}, {} signer(s))",
-                                k.kind.as_str(),
-                                t.map_or("missing".to_owned(), |t| t.to_string()),
-                                k.signers.len()
-                            ),
-                            "set `threshold = k` and `signers = [operator ids]`".into(),
-                        );
-                        1
-                    }
-                };
-                self.prob(f, id, k.id.span(), k.failure_probability);
-                m.keys.push(KeyNode {
-                    component: b.get(id),
-                    kind: k.kind,
-                    hosting: k.hosting.as_ref().map(|h| b.get(&hosting_id(h.get_ref()))),
-                    threshold,
-                    signers,
-                    timelock_s: k.timelock_s,
-                });
-            }
-        }
-        for (f, s) in specs.iter().enumerate() {
-            for l in &s.layers {
-                let id = l.id.get_ref().as_str();
-                let vs = self.resolve(
+    fn check_operator(&mut self, f: usize, o: &spec::Operator, b: &Builder) -> OperatorNode {
+        let id = o.id.get_ref();
+        for (field, v) in [("org", &o.org), ("hosting", &o.hosting)] {
+            if v.get_ref().trim().is_empty() {
+                self.err(
                     f,
+                    &v.span(),
                     id,
-                    "verifier_set",
-                    &l.verifier_set,
-                    EntityKind::VerifierSet,
+                    format!("`{field}` is empty"),
+                    format!("name the operator's {field}"),
                 );
-                let admin = l
-                    .admin
-                    .as_ref()
-                    .and_then(|a| self.resolve(f, id, "admin", a, EntityKind::Key));
-                self.prob(f, id, l.id.span(), l.failure_probability);
-                m.layers.push(LayerNode {
-                    component: b.get(id),
-                    verifier_set: vs.unwrap_or(usize::MAX),
-                    admin,
-                });
             }
         }
-        for (f, s) in specs.iter().enumerate() {
-            for a in &s.assets {
-                let node = self.check_asset(f, a, &m.layers);
-                m.asset_by_id.insert(a.id.get_ref().clone(), m.assets.len());
-                m.assets.push(node);
-            }
+        self.prob(f, id, o.id.span(), o.failure_probability);
+        OperatorNode {
+            component: b.get(id),
+            org: b.get(&org_id(o.org.get_ref())),
+            hosting: b.get(&hosting_id(o.hosting.get_ref())),
         }
-        for (f, s) in specs.iter().enumerate() {
-            for p in &s.protocols {
-                let node = self.check_protocol(f, p);
-                m.protocol_by_id
-                    .insert(p.id.get_ref().clone(), m.protocols.len());
-                m.protocols.push(node);
-            }
-            for c in &s.claims {
-                let label = c.id.clone().unwrap_or_else(|| {
-                    format!("claim {} → {}", c.debtor.get_ref(), c.creditor.get_ref())
-                });
-                let debtor = self.resolve(f, &label, "debtor", &c.debtor, EntityKind::Protocol);
-                let creditor =
-                    self.resolve(f, &label, "creditor", &c.creditor, EntityKind::Protocol);
-                let amount = self.nonneg(f, &label, "amount_usd", &c.amount_usd);
-                if c.debtor.get_ref() == c.creditor.get_ref() {
-                    self.err(
-                        f,
-                        &c.creditor.span(),
-                        &label,
-                        "a protocol cannot owe itself".into(),
-                        "name two different protocols".into(),
-                    );
-                }
-                m.claims.push(ClaimNode {
-                    debtor: debtor.unwrap_or(usize::MAX),
-                    creditor: creditor.unwrap_or(usize::MAX),
-                    amount_usd: amount,
-                });
-            }
-        }
-        for (f, s) in specs.iter().enumerate() {
-            for p in &s.policies {
-                let node = self.check_policy(f, p, &b);
-                m.policies.push(node);
-            }
-        }
-        for (f, s) in specs.iter().enumerate() {
-            for r in &s.ranges {
-                if let Some(node) = self.check_range(f, r, &m) {
-                    m.ranges.push(node);
-                }
-            }
-        }
+    }
 
-        // Backing must be acyclic.
-        m.backing_order = self.backing_order(&specs, &m.assets);
-
-        if !self.diags.is_empty() {
-            return Err(self.diags.sorted());
+    fn check_verifier_set(
+        &mut self,
+        f: usize,
+        v: &spec::VerifierSet,
+        b: &Builder,
+    ) -> VerifierSetNode {
+        let id = v.id.get_ref().as_str();
+        let members = self.resolve_members(f, id, "members", &v.members);
+        if v.threshold == 0 || v.threshold as usize > v.members.len() {
+            self.err(
+                f,
+                &v.id.span(),
+                id,
+                format!(
+                    "`threshold` is {} with {} member(s)",
+                    v.threshold,
+                    v.members.len()
+                ),
+                "the threshold must be at least 1 and at most the number of members".into(),
+            );
         }
-        m.components = b.components;
-        m.component_by_id = b.by_id;
-        m.declared = self
-            .ids
-            .iter()
-            .map(|(id, d)| (id.clone(), (d.file, d.span.start)))
-            .collect();
-        m.spec = merge(specs);
-        m.files = self.files;
-        Ok(m)
+        VerifierSetNode {
+            component: b.get(id),
+            threshold: v.threshold,
+            members,
+        }
+    }
+
+    fn check_key(&mut self, f: usize, k: &spec::Key, b: &Builder) -> KeyNode {
+        let id = k.id.get_ref().as_str();
+        let signers = self.resolve_members(f, id, "signers", &k.signers);
+        let threshold = match (k.kind.is_single(), k.threshold) {
+            (true, None) if k.signers.is_empty() => 1,
+            (true, _) => {
+                self.err(
+                    f,
+                    &k.id.span(),
+                    id,
+                    format!(
+                        "a `{}` key has no `threshold` or `signers`",
+                        k.kind.as_str()
+                    ),
+                    "remove them, or make the key a `multisig` or `mpc`".into(),
+                );
+                1
+            }
+            (false, Some(t)) if t >= 1 && (t as usize) <= k.signers.len() => t,
+            (false, t) => {
+                self.err(
+                    f,
+                    &k.id.span(),
+                    id,
+                    format!(
+                        "a `{}` key needs a `threshold` between 1 and its number of `signers` (threshold {}, {} signer(s))",
+                        k.kind.as_str(),
+                        t.map_or("missing".to_owned(), |t| t.to_string()),
+                        k.signers.len()
+                    ),
+                    "set `threshold = k` and `signers = [operator ids]`".into(),
+                );
+                1
+            }
+        };
+        self.prob(f, id, k.id.span(), k.failure_probability);
+        KeyNode {
+            component: b.get(id),
+            kind: k.kind,
+            hosting: k.hosting.as_ref().map(|h| b.get(&hosting_id(h.get_ref()))),
+            threshold,
+            signers,
+            timelock_s: k.timelock_s,
+        }
+    }
+
+    fn check_layer(&mut self, f: usize, l: &spec::Layer, b: &Builder) -> LayerNode {
+        let id = l.id.get_ref().as_str();
+        let vs = self.resolve(
+            f,
+            id,
+            "verifier_set",
+            &l.verifier_set,
+            EntityKind::VerifierSet,
+        );
+        let admin = l
+            .admin
+            .as_ref()
+            .and_then(|a| self.resolve(f, id, "admin", a, EntityKind::Key));
+        self.prob(f, id, l.id.span(), l.failure_probability);
+        LayerNode {
+            component: b.get(id),
+            verifier_set: vs.unwrap_or(usize::MAX),
+            admin,
+        }
+    }
+
+    fn check_claim(&mut self, f: usize, c: &spec::Claim) -> ClaimNode {
+        let label = c
+            .id
+            .clone()
+            .unwrap_or_else(|| format!("claim {} → {}", c.debtor.get_ref(), c.creditor.get_ref()));
+        let debtor = self.resolve(f, &label, "debtor", &c.debtor, EntityKind::Protocol);
+        let creditor = self.resolve(f, &label, "creditor", &c.creditor, EntityKind::Protocol);
+        let amount = self.nonneg(f, &label, "amount_usd", &c.amount_usd);
+        if c.debtor.get_ref() == c.creditor.get_ref() {
+            self.err(
+                f,
+                &c.creditor.span(),
+                &label,
+                "a protocol cannot owe itself".into(),
+                "name two different protocols".into(),
+            );
+        }
+        ClaimNode {
+            debtor: debtor.unwrap_or(usize::MAX),
+            creditor: creditor.unwrap_or(usize::MAX),
+            amount_usd: amount,
+        }
     }
 
     fn resolve_members(&mut self, f: usize, entity: &str, field: &str, refs: &[Ref]) -> Vec<usize> {
