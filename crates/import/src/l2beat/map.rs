@@ -461,29 +461,12 @@ fn is_escrow(e: &Entry) -> bool {
             .is_some_and(|t| t.starts_with("stargate/StargatePool") || t.ends_with("/OFTAdapter"))
 }
 
-/// Maps projects; `prices` names tokens and fills prices where known.
+/// Maps projects; `prices` names tokens and fills prices where known. Steps: index every
+/// address once, every key and verifier set, one layer per project with its escrows as assets,
+/// then the chains.
 pub fn map(projects: &[Project], prices: &Prices) -> Mapped {
-    let mut by_addr: BTreeMap<&Addr, (&Project, &Entry)> = BTreeMap::new();
-    let mut entries = 0;
-    let mut duplicates = 0;
     let mut notes = Vec::new();
-    for p in projects {
-        notes.extend(p.notes.iter().cloned());
-        for e in &p.entries {
-            entries += 1;
-            match by_addr.get(&e.at) {
-                Some((q, _)) => {
-                    duplicates += 1;
-                    if p.timestamp > q.timestamp {
-                        by_addr.insert(&e.at, (p, e));
-                    }
-                }
-                None => {
-                    by_addr.insert(&e.at, (p, e));
-                }
-            }
-        }
-    }
+    let (by_addr, entries, duplicates) = index_entries(projects, &mut notes);
     if duplicates > 0 {
         notes.push(format!(
             "{duplicates} entries describe an address another project's file also reaches; each address is mapped once, from the newest discovery"
@@ -504,32 +487,98 @@ pub fn map(projects: &[Project], prices: &Prices) -> Mapped {
         },
     };
     cx.figures.addresses = cx.by_addr.len();
+    cx.keys_and_sets();
 
-    // Every key and verifier set the discovery shows, in address order.
-    let addrs: Vec<Addr> = cx.by_addr.keys().map(|a| (*a).clone()).collect();
-    for a in &addrs {
-        let Some((_, e)) = cx.by_addr.get(a).copied() else {
+    let mut values = Values::default();
+    for p in cx.projects {
+        let Some((layer, admin)) = cx.layer(p) else {
             continue;
         };
-        let holds = e
-            .received
-            .iter()
-            .any(|p| matches!(p.kind.as_str(), "upgrade" | "act"));
-        if e.multisig.is_some() || (e.kind == Kind::Eoa && (holds || e.eoa_with_upgrade)) {
-            cx.key(a);
+        for e in p.entries.iter().filter(|e| is_escrow(e)) {
+            if cx.by_addr.get(&e.at).is_some_and(|(q, _)| q.name != p.name) {
+                continue; // mapped from the newer project that also reaches it
+            }
+            if let Some(asset) = cx.escrow_asset(p, e, &layer, admin.as_ref(), prices, &mut values)
+            {
+                cx.spec.assets.push(asset);
+            }
         }
-        if e.verifier.is_some() || e.dvn.is_some() || e.uln.is_some() {
-            cx.verifier_set(a);
+    }
+    let mut missing = values.missing;
+    missing.symbols_without_price = values.symbols_without_price.into_iter().collect();
+    cx.chains();
+    cx.figures.operators = cx.spec.operators.len();
+    Mapped {
+        spec: cx.spec,
+        figures: cx.figures,
+        notes: cx.notes,
+        missing,
+    }
+}
+
+/// Missing values gathered over the escrows.
+#[derive(Default)]
+struct Values {
+    missing: MissingValues,
+    symbols_without_price: BTreeSet<String>,
+}
+
+/// Every address's entry, the newest discovery's when several projects reach it; the number of
+/// entries, and of those that repeat an address.
+fn index_entries<'a>(
+    projects: &'a [Project],
+    notes: &mut Vec<String>,
+) -> (BTreeMap<&'a Addr, (&'a Project, &'a Entry)>, usize, usize) {
+    let mut by_addr: BTreeMap<&Addr, (&Project, &Entry)> = BTreeMap::new();
+    let mut entries = 0;
+    let mut duplicates = 0;
+    for p in projects {
+        notes.extend(p.notes.iter().cloned());
+        for e in &p.entries {
+            entries += 1;
+            match by_addr.get(&e.at) {
+                Some((q, _)) => {
+                    duplicates += 1;
+                    if p.timestamp > q.timestamp {
+                        by_addr.insert(&e.at, (p, e));
+                    }
+                }
+                None => {
+                    by_addr.insert(&e.at, (p, e));
+                }
+            }
+        }
+    }
+    (by_addr, entries, duplicates)
+}
+
+impl Ctx<'_> {
+    /// Every key and verifier set the discovery shows, in address order.
+    fn keys_and_sets(&mut self) {
+        let addrs: Vec<Addr> = self.by_addr.keys().map(|a| (*a).clone()).collect();
+        for a in &addrs {
+            let Some((_, e)) = self.by_addr.get(a).copied() else {
+                continue;
+            };
+            let holds = e
+                .received
+                .iter()
+                .any(|p| matches!(p.kind.as_str(), "upgrade" | "act"));
+            if e.multisig.is_some() || (e.kind == Kind::Eoa && (holds || e.eoa_with_upgrade)) {
+                self.key(a);
+            }
+            if e.verifier.is_some() || e.dvn.is_some() || e.uln.is_some() {
+                self.verifier_set(a);
+            }
         }
     }
 
-    // One layer per project that shows a verifier set.
-    let mut missing = MissingValues::default();
-    let mut symbols_without_price = BTreeSet::new();
-    for p in cx.projects {
+    /// The layer of a project that shows a verifier set: its id and admin key. The verifier
+    /// set is a ULN configuration (the receive side first), else the largest
+    /// validator/guardian/operator set in the file.
+    fn layer(&mut self, p: &Project) -> Option<(String, Option<String>)> {
+        let cx = self;
         let layer = layer_id(&p.name);
-        // The layer's verifier set: a ULN configuration (the receive side first), else the
-        // largest validator/guardian/operator set in the file.
         let uln = p
             .entries
             .iter()
@@ -552,47 +601,10 @@ pub fn map(projects: &[Project], prices: &Prices) -> Mapped {
                 p.file.display(),
                 p.name
             ));
-            continue;
+            return None;
         };
-        let Some(vs) = cx.verifier_set(&vs_entry.at) else {
-            continue;
-        };
-        // The layer admin: whoever can upgrade the verifier-set contract, else its owner (who can
-        // reconfigure verification), else the holder of most upgrade permissions over the
-        // project's contracts; a holder without signers is followed through its `owner`.
-        let own: BTreeSet<&Addr> = p.entries.iter().map(|e| &e.at).collect();
-        let mut upgraders: BTreeMap<Addr, usize> = BTreeMap::new();
-        let mut over_set: Option<(Addr, String)> = None;
-        for q in cx.projects {
-            for e in &q.entries {
-                for perm in &e.received {
-                    if perm.kind == "upgrade" && own.contains(&perm.from) {
-                        *upgraders.entry(e.at.clone()).or_default() += 1;
-                    }
-                    if perm.from == vs_entry.at
-                        && perm.at_is_admin()
-                        && over_set.as_ref().is_none_or(|(_, k)| k != "upgrade")
-                    {
-                        over_set = Some((e.at.clone(), perm.kind.clone()));
-                    }
-                }
-            }
-        }
-        let chosen: Option<(Addr, String)> = over_set
-            .map(|(a, k)| {
-                let why = if k == "upgrade" {
-                    format!("it can upgrade the verifier-set contract {}", vs_entry.at)
-                } else {
-                    format!("it owns the verifier-set contract {} (can reconfigure verification)", vs_entry.at)
-                };
-                (a, why)
-            })
-            .or_else(|| {
-                upgraders
-                    .iter()
-                    .max_by_key(|(a, n)| (**n, std::cmp::Reverse((*a).clone())))
-                    .map(|(a, n)| (a.clone(), format!("it holds the most upgrade permissions ({n}) over this project's contracts")))
-            });
+        let vs = cx.verifier_set(&vs_entry.at)?;
+        let chosen = cx.layer_admin(p, vs_entry);
         let admin = chosen.as_ref().and_then(|(a, _)| cx.key_behind(a));
         let mut s = format!(
             "L2BEAT {} ({}, discovery {}, {} entries). Default verifier set: {vs} ({} {}).",
@@ -627,191 +639,235 @@ pub fn map(projects: &[Project], prices: &Prices) -> Mapped {
             source: Some(s),
         });
 
-        // Escrows → assets.
-        for e in p.entries.iter().filter(|e| is_escrow(e)) {
-            if cx.by_addr.get(&e.at).is_some_and(|(q, _)| q.name != p.name) {
-                continue; // mapped from the newer project that also reaches it
-            }
-            let Some((sym, decimals, sym_src)) = symbol(e, prices) else {
-                cx.notes.push(format!(
-                    "{} {}: escrow {} holds a token ringfence cannot name ({}); skipped — name it in the prices file's [token] table",
-                    p.file.display(),
-                    e.path(),
-                    e.written,
-                    e.token.as_ref().map_or_else(|| "no token field".to_owned(), ToString::to_string)
-                ));
-                continue;
-            };
-            let id = address_id(&sym, &e.at.chain, &e.at.address);
-            let upgrader = cx
-                .projects
-                .iter()
-                .flat_map(|q| &q.entries)
-                .filter(|h| {
-                    h.received
-                        .iter()
-                        .any(|x| x.kind == "upgrade" && x.from == e.at)
-                })
-                .map(|h| h.at.clone())
-                .min();
-            // An OFT adapter's owner sets its peers and security (DVN) settings: for the route
-            // it is an admin as strong as an upgrade key (KelpDAO 2026 was a 1-of-1 DVN setting).
-            let oft_owner = e
-                .template
-                .as_deref()
-                .is_some_and(|t| t.ends_with("/OFTAdapter"))
-                .then(|| e.owner.clone())
-                .flatten();
-            let by_owner = upgrader.is_none() && oft_owner.is_some();
-            let upgrader = upgrader.or(oft_owner);
-            let escrow_admin = upgrader
-                .as_ref()
-                .and_then(|u| cx.key_behind(u))
-                .map(|(k, _)| k);
-            // The layer admin already counts for every route; only a different key is a
-            // dependency of its own.
-            let mint_authority = escrow_admin.clone().filter(|k| Some(k) != admin.as_ref());
-            let ism = e
-                .ism
-                .as_ref()
-                .filter(|i| !i.is_zero())
-                .and_then(|i| cx.verifier_set(i));
-            let mut src = format!(
-                "{}: escrow of {sym} ({sym_src}), locked on {} and released by `{layer}` messages",
-                cx.cite(p, e, None),
-                e.at.chain
-            );
-            if let Some(i) = &e.ism {
-                if i.is_zero() {
-                    src.push_str("; interchainSecurityModule 0x0: the mailbox's default ISM, the layer's set");
-                } else if ism.is_some() {
-                    let _ = write!(src, "; its own interchainSecurityModule {i}");
-                } else {
-                    let _ = write!(
-                        src,
-                        "; its own interchainSecurityModule {i}, which the discovery does not describe: the layer's set is used"
-                    );
-                }
-            }
-            match (&upgrader, &escrow_admin) {
-                (Some(u), Some(k)) if mint_authority.is_none() => {
-                    let _ = write!(src, ". Upgradable through {u} by {k}, the layer's admin");
-                }
-                (Some(u), Some(k)) => {
-                    let _ = write!(
-                        src,
-                        ". mint_authority = {k}, {} — not the layer's admin; the spec has no per-route admin field, so this key stands here",
-                        if by_owner {
-                            format!(
-                                "the adapter's `owner` ({u}), who sets its peers and LayerZero security (DVN) settings and so can have a forged message release what it holds"
-                            )
-                        } else {
-                            format!(
-                                "the key that can upgrade the escrow (through {u}) and so release what it holds"
-                            )
-                        }
-                    );
-                }
-                (Some(u), None) => {
-                    let _ = write!(
-                        src,
-                        ". Upgradable by {u}, a contract without signers in the discovery"
-                    );
-                }
-                (None, _) => {
-                    if e.immutable {
-                        src.push_str(". Not upgradable ($immutable)");
+        Some((layer, admin))
+    }
+
+    /// The layer admin: whoever can upgrade the verifier-set contract, else its owner (who can
+    /// reconfigure verification), else the holder of most upgrade permissions over the
+    /// project's contracts (a holder without signers is followed through its `owner` later).
+    /// The holder and why it was chosen.
+    fn layer_admin(&self, p: &Project, vs_entry: &Entry) -> Option<(Addr, String)> {
+        let cx = self;
+        let own: BTreeSet<&Addr> = p.entries.iter().map(|e| &e.at).collect();
+        let mut upgraders: BTreeMap<Addr, usize> = BTreeMap::new();
+        let mut over_set: Option<(Addr, String)> = None;
+        for q in cx.projects {
+            for e in &q.entries {
+                for perm in &e.received {
+                    if perm.kind == "upgrade" && own.contains(&perm.from) {
+                        *upgraders.entry(e.at.clone()).or_default() += 1;
+                    }
+                    if perm.from == vs_entry.at
+                        && perm.at_is_admin()
+                        && over_set.as_ref().is_none_or(|(_, k)| k != "upgrade")
+                    {
+                        over_set = Some((e.at.clone(), perm.kind.clone()));
                     }
                 }
             }
-            let supply = match (e.pool_balance, decimals) {
-                (Some(b), Some(d)) => {
-                    let s = b / 10f64.powi(i32::try_from(d).unwrap_or(0));
-                    let _ = write!(
-                        src,
-                        ". Supply = poolBalance {b:e} / 10^{d} = {s:.2} {sym}, read on chain at the discovery"
-                    );
-                    cx.figures.assets_with_supply += 1;
-                    Some(s)
-                }
-                (Some(_), None) => {
-                    src.push_str(". poolBalance is read but the token's decimals are not known (add it to the prices file's [token] table)");
-                    None
-                }
-                _ => prices.supply.get(&id).copied(),
-            };
-            let price = prices.price_usd.get(&sym).copied();
-            match price {
-                Some(_) => {
-                    let _ = write!(
-                        src,
-                        ". Price: {}",
-                        prices.cite_price(&sym).unwrap_or_default()
-                    );
-                }
-                None => {
-                    symbols_without_price.insert(sym.clone());
-                    src.push_str(
-                        ". Price not known (not in the discovery, nor in the prices file)",
-                    );
-                }
-            }
-            if supply.is_none() {
-                src.push_str("; supply not known: the 0 here is a placeholder, not a finding");
-                missing.without_supply += 1;
-            }
-            if price.is_none() {
-                missing.without_price += 1;
-            }
-            missing.assets += 1;
-            cx.figures.assets += 1;
-            src.push('.');
-            cx.spec.assets.push(spec::Asset {
-                id: r(id),
-                chain: r(e.at.chain.clone()),
-                kind: if sym == "ETH" {
-                    AssetKind::Native
+        }
+        over_set
+            .map(|(a, k)| {
+                let why = if k == "upgrade" {
+                    format!("it can upgrade the verifier-set contract {}", vs_entry.at)
                 } else {
-                    AssetKind::Canonical
-                },
-                price_usd: num(price.unwrap_or(0.0)),
-                supply: num(supply.unwrap_or(0.0)),
-                backing: Vec::new(),
-                mint_authority: mint_authority.map(r),
-                mint_cap: None,
-                route: Some(Route {
-                    layer: r(layer.clone()),
-                    verifier_set: ism.map(r),
-                    source: None,
-                    rate_limit: None,
-                }),
-                depth_usd: None,
-                source: Some(src),
+                    format!("it owns the verifier-set contract {} (can reconfigure verification)", vs_entry.at)
+                };
+                (a, why)
+            })
+            .or_else(|| {
+                upgraders
+                    .iter()
+                    .max_by_key(|(a, n)| (**n, std::cmp::Reverse((*a).clone())))
+                    .map(|(a, n)| (a.clone(), format!("it holds the most upgrade permissions ({n}) over this project's contracts")))
+            })
+    }
+
+    /// The asset of one escrow: its token, the key that can release what it holds, its
+    /// verifier set when it has its own, and where its supply and price come from.
+    fn escrow_asset(
+        &mut self,
+        p: &Project,
+        e: &Entry,
+        layer: &str,
+        admin: Option<&String>,
+        prices: &Prices,
+        values: &mut Values,
+    ) -> Option<spec::Asset> {
+        let cx = self;
+        let Some((sym, decimals, sym_src)) = symbol(e, prices) else {
+            cx.notes.push(format!(
+                "{} {}: escrow {} holds a token ringfence cannot name ({}); skipped — name it in the prices file's [token] table",
+                p.file.display(),
+                e.path(),
+                e.written,
+                e.token.as_ref().map_or_else(|| "no token field".to_owned(), ToString::to_string)
+            ));
+            return None;
+        };
+        let id = address_id(&sym, &e.at.chain, &e.at.address);
+        let upgrader = cx
+            .projects
+            .iter()
+            .flat_map(|q| &q.entries)
+            .filter(|h| {
+                h.received
+                    .iter()
+                    .any(|x| x.kind == "upgrade" && x.from == e.at)
+            })
+            .map(|h| h.at.clone())
+            .min();
+        // An OFT adapter's owner sets its peers and security (DVN) settings: for the route
+        // it is an admin as strong as an upgrade key (KelpDAO 2026 was a 1-of-1 DVN setting).
+        let oft_owner = e
+            .template
+            .as_deref()
+            .is_some_and(|t| t.ends_with("/OFTAdapter"))
+            .then(|| e.owner.clone())
+            .flatten();
+        let by_owner = upgrader.is_none() && oft_owner.is_some();
+        let upgrader = upgrader.or(oft_owner);
+        let escrow_admin = upgrader
+            .as_ref()
+            .and_then(|u| cx.key_behind(u))
+            .map(|(k, _)| k);
+        // The layer admin already counts for every route; only a different key is a
+        // dependency of its own.
+        let mint_authority = escrow_admin.clone().filter(|k| Some(k) != admin);
+        let ism = e
+            .ism
+            .as_ref()
+            .filter(|i| !i.is_zero())
+            .and_then(|i| cx.verifier_set(i));
+        let mut src = format!(
+            "{}: escrow of {sym} ({sym_src}), locked on {} and released by `{layer}` messages",
+            cx.cite(p, e, None),
+            e.at.chain
+        );
+        if let Some(i) = &e.ism {
+            if i.is_zero() {
+                src.push_str(
+                    "; interchainSecurityModule 0x0: the mailbox's default ISM, the layer's set",
+                );
+            } else if ism.is_some() {
+                let _ = write!(src, "; its own interchainSecurityModule {i}");
+            } else {
+                let _ = write!(
+                    src,
+                    "; its own interchainSecurityModule {i}, which the discovery does not describe: the layer's set is used"
+                );
+            }
+        }
+        match (&upgrader, &escrow_admin) {
+            (Some(u), Some(k)) if mint_authority.is_none() => {
+                let _ = write!(src, ". Upgradable through {u} by {k}, the layer's admin");
+            }
+            (Some(u), Some(k)) => {
+                let _ = write!(
+                    src,
+                    ". mint_authority = {k}, {} — not the layer's admin; the spec has no per-route admin field, so this key stands here",
+                    if by_owner {
+                        format!(
+                            "the adapter's `owner` ({u}), who sets its peers and LayerZero security (DVN) settings and so can have a forged message release what it holds"
+                        )
+                    } else {
+                        format!(
+                            "the key that can upgrade the escrow (through {u}) and so release what it holds"
+                        )
+                    }
+                );
+            }
+            (Some(u), None) => {
+                let _ = write!(
+                    src,
+                    ". Upgradable by {u}, a contract without signers in the discovery"
+                );
+            }
+            (None, _) => {
+                if e.immutable {
+                    src.push_str(". Not upgradable ($immutable)");
+                }
+            }
+        }
+        let supply = match (e.pool_balance, decimals) {
+            (Some(b), Some(d)) => {
+                let s = b / 10f64.powi(i32::try_from(d).unwrap_or(0));
+                let _ = write!(
+                    src,
+                    ". Supply = poolBalance {b:e} / 10^{d} = {s:.2} {sym}, read on chain at the discovery"
+                );
+                cx.figures.assets_with_supply += 1;
+                Some(s)
+            }
+            (Some(_), None) => {
+                src.push_str(". poolBalance is read but the token's decimals are not known (add it to the prices file's [token] table)");
+                None
+            }
+            _ => prices.supply.get(&id).copied(),
+        };
+        let price = prices.price_usd.get(&sym).copied();
+        match price {
+            Some(_) => {
+                let _ = write!(
+                    src,
+                    ". Price: {}",
+                    prices.cite_price(&sym).unwrap_or_default()
+                );
+            }
+            None => {
+                values.symbols_without_price.insert(sym.clone());
+                src.push_str(". Price not known (not in the discovery, nor in the prices file)");
+            }
+        }
+        if supply.is_none() {
+            src.push_str("; supply not known: the 0 here is a placeholder, not a finding");
+            values.missing.without_supply += 1;
+        }
+        if price.is_none() {
+            values.missing.without_price += 1;
+        }
+        values.missing.assets += 1;
+        cx.figures.assets += 1;
+        src.push('.');
+        Some(spec::Asset {
+            id: r(id),
+            chain: r(e.at.chain.clone()),
+            kind: if sym == "ETH" {
+                AssetKind::Native
+            } else {
+                AssetKind::Canonical
+            },
+            price_usd: num(price.unwrap_or(0.0)),
+            supply: num(supply.unwrap_or(0.0)),
+            backing: Vec::new(),
+            mint_authority: mint_authority.map(r),
+            mint_cap: None,
+            route: Some(Route {
+                layer: r(layer),
+                verifier_set: ism.map(r),
+                source: None,
+                rate_limit: None,
+            }),
+            depth_usd: None,
+            source: Some(src),
+        })
+    }
+
+    /// Every chain an entity lives on.
+    fn chains(&mut self) {
+        let mut seen: BTreeSet<String> = self.by_addr.keys().map(|a| a.chain.clone()).collect();
+        seen.extend(self.spec.assets.iter().map(|a| a.chain.get_ref().clone()));
+        for c in seen {
+            let id = chains::resolve(&c).and_then(|x| x.chain_id);
+            self.spec.chains.push(spec::Chain {
+                id: r(c.clone()),
+                chain_id: id,
+                block_time_s: None,
+                source: Some(
+                    "A chain the L2BEAT discovery files read (their address prefix); chain id from the Hyperlane registry (data/hyperlane-registry/chains.json).".to_owned()
+                ),
             });
         }
-    }
-    missing.symbols_without_price = symbols_without_price.into_iter().collect();
-
-    // Chains: every chain an entity lives on.
-    let mut seen: BTreeSet<String> = cx.by_addr.keys().map(|a| a.chain.clone()).collect();
-    seen.extend(cx.spec.assets.iter().map(|a| a.chain.get_ref().clone()));
-    for c in seen {
-        let id = chains::resolve(&c).and_then(|x| x.chain_id);
-        cx.spec.chains.push(spec::Chain {
-            id: r(c.clone()),
-            chain_id: id,
-            block_time_s: None,
-            source: Some(
-                "A chain the L2BEAT discovery files read (their address prefix); chain id from the Hyperlane registry (data/hyperlane-registry/chains.json).".to_owned()
-            ),
-        });
-    }
-    cx.figures.operators = cx.spec.operators.len();
-    Mapped {
-        spec: cx.spec,
-        figures: cx.figures,
-        notes: cx.notes,
-        missing,
     }
 }
 
