@@ -485,7 +485,8 @@ async fn connect(url: &str) -> Result<DynProvider> {
     Ok(p.erased())
 }
 
-#[allow(clippy::too_many_lines)]
+/// Runs one arm of a scenario on fresh chains: deploy, start the arm's controls, play the
+/// schedule block by block, and account for what was paid.
 async fn run_arm(
     s: &Scenario,
     policy: &Policy,
@@ -493,21 +494,694 @@ async fn run_arm(
     arm_idx: usize,
     progress: Option<&Progress>,
 ) -> Result<(ArmReport, Vec<TripRecord>)> {
-    let class = s.incident.class;
-    let single = class.single_chain();
-    let mut chains = Vec::new();
-    for i in 0..if single { 1 } else { 2 } {
-        let a = Anvil::spawn(31_337 + i, true)?;
-        let p = connect(&a.url()).await?;
-        chains.push(Chain {
-            _anvil: a,
-            p,
-            nonces: HashMap::new(),
-        });
+    let mut run = ArmRun::start(s, policy, arm).await?;
+    let total_ticks = run.schedule.len() as u64;
+    let mut ticks_done = 0u64;
+    while let Some((ts, acts, scheduled)) = run.next_block() {
+        ticks_done += u64::from(scheduled);
+        run.pending_txs = 0;
+        for act in acts {
+            run.act(ts, act).await?;
+        }
+        let blocks = run.mine(ts).await?;
+        run.read_receipts(ts, &blocks).await?;
+        run.guard_round(&blocks).await?;
+        run.verifier_round(&blocks).await?;
+        if let Some(p) = progress {
+            p(arm_idx, ticks_done, total_ticks.max(ticks_done));
+        }
     }
-    let (src, dst) = (0usize, chains.len() - 1);
+    run.finish(arm).await
+}
+
+/// One arm in flight: its chains and controls, the schedule still to play, and what has
+/// happened to every step so far.
+struct ArmRun<'a> {
+    s: &'a Scenario,
+    policy: &'a Policy,
+    chains: Vec<Chain>,
+    src: usize,
+    dst: usize,
+    a: Accounts,
+    dep: Deployment,
+    chain_ids: Vec<u64>,
+    /// Each step's message id.
+    ids: Vec<B256>,
+    /// The scenario's t = 0 (block timestamp).
+    t0: u64,
+    last_ts: u64,
+    /// Each chain's last mined block.
+    heads: Vec<u64>,
+    guard: Option<LabGuard>,
+    verifier: Option<LabVerifier>,
+    schedule: BTreeMap<u64, Vec<Act>>,
+    outcome: Vec<Outcome>,
+    /// tx → (chain, what it was).
+    tags: HashMap<B256, (usize, Tag)>,
+    /// Transactions the controls sent that land in the next block.
+    pending_txs: usize,
+    /// Verifier arms: requested messages waiting for k attestations (step → block it was
+    /// requested in, 0 until mined).
+    awaiting: BTreeMap<usize, u64>,
+    /// Blocks each benign transfer waited for its attestations.
+    delays: Vec<u64>,
+    /// Attestations the attackers' messages got from honest attestors.
+    attack_signatures: usize,
+    /// When the attacker's own attestor set was proposed (block timestamp).
+    proposed_at: Option<u64>,
+    /// Whether it has been executed: from then on the attacker signs his own messages.
+    captured: bool,
+    admin_log: Vec<crate::report::AdminOutcome>,
+    paused_at: Option<u64>,
+    cancelled_sent: Vec<usize>,
+    trips: Vec<TripRecord>,
+    first_trip: Option<FirstTrip>,
+    first_attack_ts: Option<u64>,
+    first_block_paid: Vec<usize>,
+}
+
+impl<'a> ArmRun<'a> {
+    /// Fresh chains, the deployment, the arm's guard and attestors, and the schedule.
+    async fn start(s: &'a Scenario, policy: &'a Policy, arm: Arm) -> Result<Self> {
+        let single = s.incident.class.single_chain();
+        let mut chains = Vec::new();
+        for i in 0..if single { 1 } else { 2 } {
+            let a = Anvil::spawn(31_337 + i, true)?;
+            let p = connect(&a.url()).await?;
+            chains.push(Chain {
+                _anvil: a,
+                p,
+                nonces: HashMap::new(),
+            });
+        }
+        let (src, dst) = (0usize, chains.len() - 1);
+        let a = accounts(&chains[0]).await?;
+
+        // Setup runs with automine on.
+        let keys = if arm.verifier() {
+            lab_attestor_keys(policy.verifier.attestors)?
+        } else {
+            Vec::new()
+        };
+        let attestors: Vec<Address> = keys.iter().map(AttestorKey::address).collect();
+        let mut chain_ids = Vec::with_capacity(chains.len());
+        for c in &chains {
+            chain_ids.push(
+                c.p.get_chain_id()
+                    .await
+                    .map_err(|e| rpc("eth_chainId", e))?,
+            );
+        }
+        let dep = setup(
+            s,
+            policy,
+            arm,
+            &mut chains,
+            (src, dst),
+            chain_ids[src],
+            &a,
+            &attestors,
+        )
+        .await?;
+        for c in &chains {
+            c.rpc("evm_setAutomine", serde_json::json!([false])).await?;
+        }
+        // The heads after setup: the guard and the attestors start reading at the next block;
+        // the scenario starts LEAD_S after the latest of them.
+        let mut heads = Vec::with_capacity(chains.len());
+        let mut last_ts = 0;
+        for c in &chains {
+            let b =
+                c.p.get_block_number()
+                    .await
+                    .map_err(|e| rpc("eth_blockNumber", e))?;
+            if let Some(blk) =
+                c.p.get_block_by_number(b.into())
+                    .await
+                    .map_err(|e| rpc("eth_getBlockByNumber", e))?
+            {
+                last_ts = last_ts.max(blk.header.timestamp);
+            }
+            heads.push(b);
+        }
+        let t0 = last_ts + LEAD_S;
+
+        let guard = if arm.guard() {
+            if a.guardian != guardian_address() {
+                return Err(rpc(
+                    "eth_accounts",
+                    "anvil's account #1 is not the lab guardian whose key the guard signs with",
+                ));
+            }
+            Some(LabGuard::start(s, policy, &chains, src, &dep, &heads).await?)
+        } else {
+            None
+        };
+        // k of n attestors, each behind its own RPC endpoints.
+        let verifier = match dep.verifier {
+            Some(v) => {
+                Some(LabVerifier::start(s, policy, &chains, &heads, src, &dep, v, keys).await?)
+            }
+            None => None,
+        };
+
+        let mut schedule: BTreeMap<u64, Vec<Act>> = BTreeMap::new();
+        for (i, st) in s.steps.iter().enumerate() {
+            schedule.entry(t0 + st.t_s).or_default().push(Act::Step(i));
+        }
+        let ids = (0..s.steps.len())
+            .map(|i| {
+                s.steps[i].source_id.unwrap_or_else(|| {
+                    let kind = if s.steps[i].kind == StepKind::Attack {
+                        "attack"
+                    } else {
+                        "benign"
+                    };
+                    keccak256(format!("{}/{kind}/{i}", s.incident.id))
+                })
+            })
+            .collect();
+        Ok(Self {
+            s,
+            policy,
+            chains,
+            src,
+            dst,
+            a,
+            dep,
+            chain_ids,
+            ids,
+            t0,
+            last_ts,
+            heads,
+            guard,
+            verifier,
+            schedule,
+            outcome: vec![Outcome::Pending; s.steps.len()],
+            tags: HashMap::new(),
+            pending_txs: 0,
+            awaiting: BTreeMap::new(),
+            delays: Vec::new(),
+            attack_signatures: 0,
+            proposed_at: None,
+            captured: false,
+            admin_log: Vec::new(),
+            paused_at: None,
+            cancelled_sent: Vec::new(),
+            trips: Vec::new(),
+            first_trip: None,
+            first_attack_ts: s
+                .steps
+                .iter()
+                .find(|x| x.kind == StepKind::Attack)
+                .map(|x| t0 + x.t_s),
+            first_block_paid: Vec::new(),
+        })
+    }
+
+    /// The next block's timestamp and what is sent in it (and whether it is a scheduled
+    /// tick): the next scheduled time, unless transactions of the controls or messages
+    /// awaiting attestations need a block first. `None` when the scenario is over.
+    fn next_block(&mut self) -> Option<(u64, Vec<Act>, bool)> {
+        let block_time = self.s.incident.block_time_s.max(1);
+        let next = self.schedule.keys().next().copied();
+        let busy = self.pending_txs > 0 || !self.awaiting.is_empty();
+        match next {
+            Some(t) if !busy || t <= self.last_ts + block_time => {
+                let acts = self.schedule.remove(&t).unwrap_or_default();
+                Some((t.max(self.last_ts + 1), acts, true))
+            }
+            _ if busy => Some((self.last_ts + block_time, Vec::new(), false)),
+            _ => None,
+        }
+    }
+
+    /// Sends the transactions of one scheduled act.
+    async fn act(&mut self, ts: u64, act: Act) -> Result<()> {
+        match act {
+            Act::Step(i) if self.s.steps[i].kind == StepKind::Admin => self.admin_step(ts, i).await,
+            Act::Step(i) => self.transfer_step(i).await,
+            Act::Execute(i, q) => {
+                let who = self.sender_of(i);
+                let data = ILabGateway::executeCall { queueId: q }.abi_encode();
+                let h = self.chains[self.dst]
+                    .send(who, self.dep.gateway, data)
+                    .await?;
+                self.tags.insert(h, (self.dst, Tag::Execute(i)));
+                Ok(())
+            }
+        }
+    }
+
+    fn sender_of(&self, i: usize) -> Address {
+        if self.s.steps[i].kind == StepKind::Attack {
+            self.a.attacker
+        } else {
+            self.a.user
+        }
+    }
+
+    async fn admin_step(&mut self, ts: u64, i: usize) -> Result<()> {
+        // An execution past the timelock makes the attacker the verifier set within this very
+        // block: his messages later in the block carry his signature.
+        if self.s.steps[i].action == Some(AdminAction::ExecuteVerifier)
+            && self
+                .proposed_at
+                .is_some_and(|p| ts >= p + self.policy.verifier.timelock_s)
+        {
+            self.captured = true;
+        }
+        for (to, data) in admin_calls(self.s, i, &self.a, &self.dep) {
+            let h = self.chains[self.dst].send(self.a.admin, to, data).await?;
+            self.tags.insert(h, (self.dst, Tag::Admin(i)));
+        }
+        Ok(())
+    }
+
+    /// A transfer (benign or attack): the source event if the step has one, then the
+    /// destination side: a request for attestations in verifier arms, else the relayer's
+    /// delivery.
+    async fn transfer_step(&mut self, i: usize) -> Result<()> {
+        let (s, src, dst) = (self.s, self.src, self.dst);
+        let st = &s.steps[i];
+        let key = asset_key(&s.assets[st.asset].symbol);
+        let recipient = recipient_of(st, &self.a);
+        let id = self.ids[i];
+        let src_call = if st.source_claims_amount {
+            Some(
+                ILabSource::sendUnlockedCall {
+                    id,
+                    asset: key,
+                    amount: st.amount,
+                    recipient,
+                }
+                .abi_encode(),
+            )
+        } else if !st.source_amount.is_zero() {
+            Some(
+                ILabSource::sendCall {
+                    id,
+                    asset: key,
+                    amount: st.source_amount,
+                    recipient,
+                }
+                .abi_encode(),
+            )
+        } else {
+            None
+        };
+        if let Some(data) = src_call {
+            let sender = self.sender_of(i);
+            let h = self.chains[src].send(sender, self.dep.source, data).await?;
+            self.tags.insert(h, (src, Tag::Source(i)));
+        }
+        let (Some(v), Some(vaddr)) = (self.verifier.as_ref(), self.dep.verifier) else {
+            let data = ILabGateway::deliverCall {
+                id,
+                asset: key,
+                amount: st.amount,
+                recipient,
+            }
+            .abi_encode();
+            let h = self.chains[dst]
+                .send(self.a.relayer, self.dep.gateway, data)
+                .await?;
+            self.tags.insert(h, (dst, Tag::Deliver(i)));
+            return Ok(());
+        };
+        if st.rpc_poisoned {
+            v.poison(
+                self.heads[src] + 1,
+                self.dep.source,
+                id,
+                key,
+                st.amount,
+                recipient,
+            );
+        }
+        let data = ILabGateway::requestCall {
+            id,
+            asset: key,
+            amount: st.amount,
+            recipient,
+        }
+        .abi_encode();
+        let h = self.chains[dst]
+            .send(self.a.relayer, self.dep.gateway, data)
+            .await?;
+        self.tags.insert(h, (dst, Tag::Request(i)));
+        if self.captured && st.kind == StepKind::Attack {
+            // The attacker is the verifier set now: he signs his own message.
+            let att = self.unsigned(i);
+            let sig = attacker_signature(&att, self.chain_ids[dst], vaddr)?;
+            let data = deliver_attested(&att, vec![sig]);
+            let h = self.chains[dst]
+                .send(self.a.relayer, self.dep.gateway, data)
+                .await?;
+            self.tags.insert(h, (dst, Tag::Deliver(i)));
+        } else {
+            self.awaiting.insert(i, 0);
+        }
+        Ok(())
+    }
+
+    /// Step i's message as an attestation with no source event behind it (what an attacker
+    /// who is the verifier set signs, or what a relayer tries when no k attestors signed).
+    fn unsigned(&self, i: usize) -> ringfence_attest::Attestation {
+        let st = &self.s.steps[i];
+        ringfence_attest::attestation::attestation(
+            route_id(ROUTE),
+            self.chain_ids[self.src],
+            B256::ZERO,
+            0,
+            self.ids[i],
+            asset_key(&self.s.assets[st.asset].symbol),
+            st.amount,
+            recipient_of(st, &self.a),
+        )
+    }
+
+    /// Mines every chain at `ts`; the new heads.
+    async fn mine(&mut self, ts: u64) -> Result<Vec<u64>> {
+        let mut blocks = Vec::with_capacity(self.chains.len());
+        for c in &self.chains {
+            blocks.push(c.mine_at(ts).await?);
+        }
+        self.heads.clone_from(&blocks);
+        self.last_ts = ts;
+        Ok(blocks)
+    }
+
+    /// What the mined blocks did to the steps.
+    async fn read_receipts(&mut self, ts: u64, blocks: &[u64]) -> Result<()> {
+        for (ci, &block) in blocks.iter().enumerate() {
+            let receipts = self.chains[ci]
+                .p
+                .get_block_receipts(block.into())
+                .await
+                .map_err(|e| rpc("eth_getBlockReceipts", e))?
+                .unwrap_or_default();
+            for r in receipts {
+                if let Some(&(_, tag)) = self.tags.get(&r.transaction_hash) {
+                    self.on_receipt(ts, block, tag, &r);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn on_receipt(&mut self, ts: u64, block: u64, tag: Tag, r: &TransactionReceipt) {
+        let ok = r.status();
+        match tag {
+            Tag::Deliver(i) => {
+                if !ok {
+                    self.outcome[i] = Outcome::Rejected;
+                    return;
+                }
+                let queued = r.inner.logs().iter().find_map(|l| {
+                    ILabGateway::Delivered::decode_raw_log(
+                        l.topics().iter().copied(),
+                        &l.data().data,
+                    )
+                    .ok()
+                    .filter(|d| d.queued)
+                    .map(|d| d.queueId)
+                });
+                match queued {
+                    Some(q) => {
+                        self.outcome[i] = Outcome::Queued(q);
+                        self.schedule
+                            .entry(ts + self.policy.limits.delay_s)
+                            .or_default()
+                            .push(Act::Execute(i, q));
+                    }
+                    None => {
+                        self.outcome[i] = Outcome::Paid;
+                        if Some(ts) == self.first_attack_ts {
+                            self.first_block_paid.push(i);
+                        }
+                    }
+                }
+            }
+            Tag::Execute(i) if ok => self.outcome[i] = Outcome::Executed,
+            Tag::Cancel(i) if ok => self.outcome[i] = Outcome::Cancelled,
+            Tag::Pause if ok && self.paused_at.is_none() => {
+                self.paused_at = Some(ts - self.t0);
+            }
+            Tag::Request(i) => {
+                if ok {
+                    // Waiting for attestations from this block on (an attacker who is the
+                    // verifier set delivered at once: not waiting).
+                    if let Some(at) = self.awaiting.get_mut(&i) {
+                        *at = block;
+                    }
+                } else {
+                    self.awaiting.remove(&i);
+                    self.outcome[i] = Outcome::Rejected;
+                }
+            }
+            Tag::Admin(i) => {
+                let action = self.s.steps[i].action;
+                if ok && action == Some(AdminAction::ReplaceVerifier) {
+                    self.proposed_at = Some(ts);
+                }
+                if !ok && action == Some(AdminAction::ExecuteVerifier) {
+                    self.captured = false;
+                }
+                match self.admin_log.iter_mut().find(|x| x.step == i + 1) {
+                    // A limit step is two transactions: it succeeded if both did.
+                    Some(x) => x.succeeded &= ok,
+                    None => self.admin_log.push(crate::report::AdminOutcome {
+                        step: i + 1,
+                        action: action.map_or("?", AdminAction::name),
+                        succeeded: ok,
+                    }),
+                }
+            }
+            Tag::Execute(_) | Tag::Cancel(_) | Tag::Pause | Tag::Source(_) => {}
+        }
+    }
+
+    /// The guard daemon reads the blocks and acts; waits until it has committed them and sent
+    /// what its trips' actions ask for, and records the trips.
+    async fn guard_round(&mut self, blocks: &[u64]) -> Result<()> {
+        let Some(g) = self.guard.as_mut() else {
+            return Ok(());
+        };
+        let n = self.chains.len();
+        let want: Vec<(String, u64)> = blocks
+            .iter()
+            .enumerate()
+            .map(|(ci, &b)| (chain_id(ci, self.src, n).to_owned(), b))
+            .collect();
+        let mut alerts = g.wait(&want).await?;
+        // Deterministic order whatever order the daemon read the chains in: source chain
+        // first, then log order, then rule order.
+        let spec = g.spec.clone();
+        alerts.sort_by_key(|r| {
+            (
+                spec.chain_idx(&r.chain),
+                r.block,
+                r.log_index,
+                spec.rule_idx(&r.rule),
+            )
+        });
+        for al in alerts.into_iter().filter(|x| x.severity == Severity::Trip) {
+            self.record_trip(&al);
+        }
+        Ok(())
+    }
+
+    fn record_trip(&mut self, al: &AlertRecord) {
+        let s = self.s;
+        let step = al
+            .tx
+            .and_then(|t| self.tags.get(&t))
+            .and_then(|(_, t)| match t {
+                Tag::Source(i) | Tag::Deliver(i) | Tag::Execute(i) => Some(*i),
+                _ => None,
+            });
+        let rec = TripRecord {
+            rule: al.rule.clone(),
+            kind: al.kind.to_string(),
+            reason: al.reason.to_string(),
+            chain: al.chain.clone(),
+            block: al.block,
+            t_s: al.timestamp.saturating_sub(self.t0),
+            step: step.map(|i| i + 1),
+            benign: step.is_some_and(|i| s.steps[i].kind == StepKind::Benign),
+        };
+        if self.first_trip.is_none() {
+            self.first_trip = Some(FirstTrip {
+                rule: rec.rule.clone(),
+                reason: rec.reason.clone(),
+                step: rec.step,
+                t_s: rec.t_s,
+                block: rec.block,
+                historical_block: step.and_then(|i| s.steps[i].block),
+            });
+        }
+        self.trips.push(rec);
+        // The transactions the daemon sent for the trip's actions: they land in the next block.
+        let dst = self.dst;
+        for act in &al.actions {
+            let Some(h) = act.tx else { continue };
+            match act.kind.as_str() {
+                "pause" => {
+                    self.tags.insert(h, (dst, Tag::Pause));
+                    self.pending_txs += 1;
+                }
+                "cancel" => {
+                    let Some(i) = act
+                        .arg
+                        .and_then(|q| self.outcome.iter().position(|o| *o == Outcome::Queued(q)))
+                    else {
+                        continue;
+                    };
+                    self.tags.insert(h, (dst, Tag::Cancel(i)));
+                    if !self.cancelled_sent.contains(&i) {
+                        self.cancelled_sent.push(i);
+                    }
+                    self.pending_txs += 1;
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The attestors read the new blocks; a message with k attestations on one attestation is
+    /// delivered in the next block, one that waited past the depth and the patience is tried
+    /// with what it has (and refused by the gateway).
+    async fn verifier_round(&mut self, blocks: &[u64]) -> Result<()> {
+        let Some(v) = self.verifier.as_mut() else {
+            return Ok(());
+        };
+        v.step().await?;
+        let (s, policy, dst) = (self.s, self.policy, self.dst);
+        let now = blocks[dst];
+        let patience = policy.verifier.confirmations + ATTEST_PATIENCE_BLOCKS;
+        let mut ready = Vec::new();
+        for (&i, &at) in &self.awaiting {
+            if at == 0 {
+                continue;
+            }
+            let st = &s.steps[i];
+            let got = v.collect(self.ids[i])?;
+            let waited = now.saturating_sub(at);
+            let enough = got.sigs.len() >= policy.verifier.threshold;
+            let own = self.captured && st.kind == StepKind::Attack && !enough;
+            if !enough && !own && waited <= patience {
+                continue;
+            }
+            if st.kind == StepKind::Attack {
+                self.attack_signatures += got.signers;
+            } else if enough {
+                self.delays.push(waited);
+            }
+            ready.push((i, own, got));
+        }
+        for (i, own, got) in ready {
+            self.awaiting.remove(&i);
+            let unsigned = self.unsigned(i);
+            let (att, sigs) = match (own, self.dep.verifier) {
+                (true, Some(vaddr)) => {
+                    let sig = attacker_signature(&unsigned, self.chain_ids[dst], vaddr)?;
+                    (unsigned, vec![sig])
+                }
+                _ => (got.attestation.unwrap_or(unsigned), got.sigs),
+            };
+            let data = deliver_attested(&att, sigs);
+            let h = self.chains[dst]
+                .send(self.a.relayer, self.dep.gateway, data)
+                .await?;
+            self.tags.insert(h, (dst, Tag::Deliver(i)));
+            self.pending_txs += 1;
+        }
+        Ok(())
+    }
+
+    /// Stops the controls and accounts for every step.
+    async fn finish(mut self, arm: Arm) -> Result<(ArmReport, Vec<TripRecord>)> {
+        if let Some(g) = self.guard.take() {
+            g.stop().await?;
+        }
+        let attestor_refusals = self.verifier.take().map(|v| v.refusals).unwrap_or_default();
+        let s = self.s;
+        let outcome = &self.outcome;
+        let paid_usd = |i: usize| {
+            let st = &s.steps[i];
+            let a = &s.assets[st.asset];
+            a.usd(st.amount.saturating_sub(if st.source_claims_amount {
+                U256::ZERO
+            } else {
+                a.to_dst(st.source_amount)
+            }))
+        };
+        let of_kind = |k: StepKind| -> Vec<usize> {
+            (0..s.steps.len())
+                .filter(|&i| s.steps[i].kind == k)
+                .collect()
+        };
+        let (attack, benign) = (of_kind(StepKind::Attack), of_kind(StepKind::Benign));
+        let paid = |o: Outcome| matches!(o, Outcome::Paid | Outcome::Executed);
+        let was_queued = |i: usize| {
+            matches!(
+                outcome[i],
+                Outcome::Queued(_) | Outcome::Executed | Outcome::Cancelled
+            ) || self.cancelled_sent.contains(&i)
+        };
+        let count =
+            |steps: &[usize], f: &dyn Fn(usize) -> bool| steps.iter().filter(|&&i| f(i)).count();
+        let loss_usd = cents(
+            attack
+                .iter()
+                .filter(|&&i| paid(outcome[i]))
+                .map(|&i| paid_usd(i))
+                .sum(),
+        );
+        let first_block_loss_usd = cents(
+            self.first_block_paid
+                .iter()
+                .filter(|&&i| s.steps[i].kind == StepKind::Attack)
+                .map(|&i| paid_usd(i))
+                .sum(),
+        );
+        let report = ArmReport {
+            arm: arm.name(),
+            loss_usd,
+            prevented_share: 0.0,
+            benign_refused: count(&benign, &|i| !paid(outcome[i])),
+            verifier_delay_blocks: crate::report::DelayBlocks::of(self.delays),
+            attack_signatures: self.attack_signatures,
+            attestor_refusals,
+            admin: self.admin_log,
+            first_block_loss_usd,
+            attack_paid: count(&attack, &|i| outcome[i] == Outcome::Paid),
+            attack_queued: count(&attack, &was_queued),
+            attack_executed_after_delay: count(&attack, &|i| outcome[i] == Outcome::Executed),
+            attack_cancelled: count(&attack, &|i| outcome[i] == Outcome::Cancelled),
+            attack_rejected: count(&attack, &|i| outcome[i] == Outcome::Rejected),
+            benign_delayed: count(&benign, &was_queued),
+            benign_blocked: count(&benign, &|i| {
+                matches!(
+                    outcome[i],
+                    Outcome::Rejected | Outcome::Cancelled | Outcome::Queued(_)
+                )
+            }),
+            trips: self.trips.len(),
+            false_trips: self.trips.iter().filter(|t| t.benign).count(),
+            first_trip: self.first_trip,
+            paused_at_t_s: self.paused_at,
+        };
+        tracing::info!(arm = arm.name(), loss_usd, trips = report.trips, "arm done");
+        Ok((report, self.trips))
+    }
+}
+
+/// Anvil's development accounts in the roles the lab gives them.
+async fn accounts(chain: &Chain) -> Result<Accounts> {
     let accts: Vec<Address> =
-        serde_json::from_value(chains[0].rpc("eth_accounts", serde_json::json!([])).await?)
+        serde_json::from_value(chain.rpc("eth_accounts", serde_json::json!([])).await?)
             .map_err(|e| rpc("eth_accounts", e))?;
     let acct = |i: usize| {
         accts
@@ -515,603 +1189,19 @@ async fn run_arm(
             .copied()
             .ok_or_else(|| rpc("eth_accounts", "anvil has too few accounts"))
     };
-    let a = Accounts {
+    Ok(Accounts {
         admin: acct(0)?,
         guardian: acct(1)?,
         relayer: acct(2)?,
         user: acct(3)?,
         attacker: acct(4)?,
         holders: acct(5)?,
-    };
-
-    // ---- setup (automine on) ----
-    let keys = if arm.verifier() {
-        lab_attestor_keys(policy.verifier.attestors)?
-    } else {
-        Vec::new()
-    };
-    let attestors: Vec<Address> = keys.iter().map(AttestorKey::address).collect();
-    let chain_ids = {
-        let mut v = Vec::with_capacity(chains.len());
-        for c in &chains {
-            v.push(
-                c.p.get_chain_id()
-                    .await
-                    .map_err(|e| rpc("eth_chainId", e))?,
-            );
-        }
-        v
-    };
-    let dep = setup(
-        s,
-        policy,
-        arm,
-        &mut chains,
-        (src, dst),
-        chain_ids[src],
-        &a,
-        &attestors,
-    )
-    .await?;
-    for c in &chains {
-        c.rpc("evm_setAutomine", serde_json::json!([false])).await?;
-    }
-    let head = chains[dst]
-        .p
-        .get_block_number()
-        .await
-        .map_err(|e| rpc("eth_blockNumber", e))?;
-    let head_ts = chains[dst]
-        .p
-        .get_block_by_number(head.into())
-        .await
-        .map_err(|e| rpc("eth_getBlockByNumber", e))?
-        .map_or(0, |b| b.header.timestamp);
-    let mut last_ts = chains.iter().map(|_| head_ts).max().unwrap_or(head_ts);
-    for c in &chains {
-        let b =
-            c.p.get_block_number()
-                .await
-                .map_err(|e| rpc("eth_blockNumber", e))?;
-        if let Some(blk) =
-            c.p.get_block_by_number(b.into())
-                .await
-                .map_err(|e| rpc("eth_getBlockByNumber", e))?
-        {
-            last_ts = last_ts.max(blk.header.timestamp);
-        }
-    }
-    let t0 = last_ts + LEAD_S;
-
-    // The heads after setup: the guard and the attestors start reading at the next block.
-    let mut heads = Vec::with_capacity(chains.len());
-    for c in &chains {
-        heads.push(
-            c.p.get_block_number()
-                .await
-                .map_err(|e| rpc("eth_blockNumber", e))?,
-        );
-    }
-
-    // ---- guard ----
-    let mut guard = if arm.guard() {
-        if a.guardian != guardian_address() {
-            return Err(rpc(
-                "eth_accounts",
-                "anvil's account #1 is not the lab guardian whose key the guard signs with",
-            ));
-        }
-        Some(LabGuard::start(s, policy, &chains, src, &dep, &heads).await?)
-    } else {
-        None
-    };
-
-    // ---- verifier: k of n attestors, each behind its own RPC endpoints ----
-    let mut verifier = match dep.verifier {
-        Some(v) => Some(LabVerifier::start(s, policy, &chains, &heads, src, &dep, v, keys).await?),
-        None => None,
-    };
-    // Verifier arms: requested messages waiting for k attestations (step → block it was
-    // requested in, 0 until mined), the benign transfers' delays, and what the attacker got.
-    let mut awaiting: BTreeMap<usize, u64> = BTreeMap::new();
-    let mut delays: Vec<u64> = Vec::new();
-    let mut attack_signatures = 0usize;
-    // When the attacker's own attestor set was proposed (block timestamp), and whether he has
-    // executed it: from then on he signs his own messages.
-    let mut proposed_at: Option<u64> = None;
-    let mut captured = false;
-    let mut admin_log: Vec<crate::report::AdminOutcome> = Vec::new();
-    // ---- schedule ----
-    let mut schedule: BTreeMap<u64, Vec<Act>> = BTreeMap::new();
-    for (i, st) in s.steps.iter().enumerate() {
-        schedule.entry(t0 + st.t_s).or_default().push(Act::Step(i));
-    }
-    let mut outcome = vec![Outcome::Pending; s.steps.len()];
-    let mut tags: HashMap<B256, (usize, Tag)> = HashMap::new(); // tx → (chain, tag)
-    let mut pending_txs = 0usize;
-    let mut paused_at: Option<u64> = None;
-    let mut cancelled_sent: Vec<usize> = Vec::new();
-    let mut trips: Vec<TripRecord> = Vec::new();
-    let mut first_trip: Option<FirstTrip> = None;
-    let first_attack_ts = s
-        .steps
-        .iter()
-        .find(|x| x.kind == StepKind::Attack)
-        .map(|x| t0 + x.t_s);
-    let mut first_block_paid: Vec<usize> = Vec::new();
-    let total_ticks = schedule.len() as u64;
-    let mut ticks_done = 0u64;
-    let block_time = s.incident.block_time_s.max(1);
-    let delay_s = policy.limits.delay_s;
-    let ids: Vec<B256> = (0..s.steps.len())
-        .map(|i| {
-            s.steps[i].source_id.unwrap_or_else(|| {
-                keccak256(format!(
-                    "{}/{}/{i}",
-                    s.incident.id,
-                    if s.steps[i].kind == StepKind::Attack {
-                        "attack"
-                    } else {
-                        "benign"
-                    }
-                ))
-            })
-        })
-        .collect();
-    // Step i's message as an attestation with no source event behind it (what an attacker who
-    // is the verifier set signs, or what a relayer tries when no k attestors signed).
-    let unsigned = |i: usize, a: &Accounts| {
-        let st = &s.steps[i];
-        ringfence_attest::attestation::attestation(
-            route_id(ROUTE),
-            chain_ids[src],
-            B256::ZERO,
-            0,
-            ids[i],
-            asset_key(&s.assets[st.asset].symbol),
-            st.amount,
-            recipient_of(st, a),
-        )
-    };
-
-    loop {
-        // The guard's transactions (and the relayer's attested deliveries) land in the next
-        // block: mine one if no step comes within a block time.
-        let next = schedule.keys().next().copied();
-        let busy = pending_txs > 0 || !awaiting.is_empty();
-        let (ts, acts) = match next {
-            Some(t) if !busy || t <= last_ts + block_time => {
-                let acts = schedule.remove(&t).unwrap_or_default();
-                ticks_done += 1;
-                (t.max(last_ts + 1), acts)
-            }
-            _ if busy => (last_ts + block_time, Vec::new()),
-            _ => break,
-        };
-        pending_txs = 0;
-        for act in acts {
-            match act {
-                Act::Step(i) if s.steps[i].kind == StepKind::Admin => {
-                    // An execution past the timelock makes the attacker the verifier set within
-                    // this very block: his messages later in the block carry his signature.
-                    if s.steps[i].action == Some(AdminAction::ExecuteVerifier)
-                        && proposed_at.is_some_and(|p| ts >= p + policy.verifier.timelock_s)
-                    {
-                        captured = true;
-                    }
-                    for (to, data) in admin_calls(s, i, &a, &dep) {
-                        let h = chains[dst].send(a.admin, to, data).await?;
-                        tags.insert(h, (dst, Tag::Admin(i)));
-                    }
-                }
-                Act::Step(i) => {
-                    let st = &s.steps[i];
-                    let asset = &s.assets[st.asset];
-                    let key = asset_key(&asset.symbol);
-                    let recipient = recipient_of(st, &a);
-                    let sender = if st.kind == StepKind::Attack {
-                        a.attacker
-                    } else {
-                        a.user
-                    };
-                    let src_call = if st.source_claims_amount {
-                        Some(
-                            ILabSource::sendUnlockedCall {
-                                id: ids[i],
-                                asset: key,
-                                amount: st.amount,
-                                recipient,
-                            }
-                            .abi_encode(),
-                        )
-                    } else if !st.source_amount.is_zero() {
-                        Some(
-                            ILabSource::sendCall {
-                                id: ids[i],
-                                asset: key,
-                                amount: st.source_amount,
-                                recipient,
-                            }
-                            .abi_encode(),
-                        )
-                    } else {
-                        None
-                    };
-                    if let Some(data) = src_call {
-                        let h = chains[src].send(sender, dep.source, data).await?;
-                        tags.insert(h, (src, Tag::Source(i)));
-                    }
-                    if let (Some(v), Some(vaddr)) = (verifier.as_ref(), dep.verifier) {
-                        if st.rpc_poisoned {
-                            v.poison(
-                                heads[src] + 1,
-                                dep.source,
-                                ids[i],
-                                key,
-                                st.amount,
-                                recipient,
-                            );
-                        }
-                        let data = ILabGateway::requestCall {
-                            id: ids[i],
-                            asset: key,
-                            amount: st.amount,
-                            recipient,
-                        }
-                        .abi_encode();
-                        let h = chains[dst].send(a.relayer, dep.gateway, data).await?;
-                        tags.insert(h, (dst, Tag::Request(i)));
-                        if captured && st.kind == StepKind::Attack {
-                            // The attacker is the verifier set now: he signs his own message.
-                            let att = unsigned(i, &a);
-                            let sig = attacker_signature(&att, chain_ids[dst], vaddr)?;
-                            let data = deliver_attested(&att, vec![sig]);
-                            let h = chains[dst].send(a.relayer, dep.gateway, data).await?;
-                            tags.insert(h, (dst, Tag::Deliver(i)));
-                        } else {
-                            awaiting.insert(i, 0);
-                        }
-                        continue;
-                    }
-                    let data = ILabGateway::deliverCall {
-                        id: ids[i],
-                        asset: key,
-                        amount: st.amount,
-                        recipient,
-                    }
-                    .abi_encode();
-                    let h = chains[dst].send(a.relayer, dep.gateway, data).await?;
-                    tags.insert(h, (dst, Tag::Deliver(i)));
-                }
-                Act::Execute(i, q) => {
-                    let who = if s.steps[i].kind == StepKind::Attack {
-                        a.attacker
-                    } else {
-                        a.user
-                    };
-                    let h = chains[dst]
-                        .send(
-                            who,
-                            dep.gateway,
-                            ILabGateway::executeCall { queueId: q }.abi_encode(),
-                        )
-                        .await?;
-                    tags.insert(h, (dst, Tag::Execute(i)));
-                }
-            }
-        }
-        // Mine every chain at `ts`.
-        let mut blocks = Vec::with_capacity(chains.len());
-        for c in &chains {
-            blocks.push(c.mine_at(ts).await?);
-        }
-        heads.clone_from(&blocks);
-        last_ts = ts;
-        // Outcomes from receipts.
-        for (ci, c) in chains.iter().enumerate() {
-            let receipts =
-                c.p.get_block_receipts(blocks[ci].into())
-                    .await
-                    .map_err(|e| rpc("eth_getBlockReceipts", e))?
-                    .unwrap_or_default();
-            for r in receipts {
-                let Some(&(_, tag)) = tags.get(&r.transaction_hash) else {
-                    continue;
-                };
-                let ok = r.status();
-                match tag {
-                    Tag::Deliver(i) => {
-                        if !ok {
-                            outcome[i] = Outcome::Rejected;
-                            continue;
-                        }
-                        let queued = r.inner.logs().iter().find_map(|l| {
-                            ILabGateway::Delivered::decode_raw_log(
-                                l.topics().iter().copied(),
-                                &l.data().data,
-                            )
-                            .ok()
-                            .filter(|d| d.queued)
-                            .map(|d| d.queueId)
-                        });
-                        match queued {
-                            Some(q) => {
-                                outcome[i] = Outcome::Queued(q);
-                                schedule
-                                    .entry(ts + delay_s)
-                                    .or_default()
-                                    .push(Act::Execute(i, q));
-                            }
-                            None => {
-                                outcome[i] = Outcome::Paid;
-                                if Some(ts) == first_attack_ts {
-                                    first_block_paid.push(i);
-                                }
-                            }
-                        }
-                    }
-                    Tag::Execute(i) => {
-                        if ok {
-                            outcome[i] = Outcome::Executed;
-                        }
-                    }
-                    Tag::Cancel(i) => {
-                        if ok {
-                            outcome[i] = Outcome::Cancelled;
-                        }
-                    }
-                    Tag::Pause => {
-                        if ok && paused_at.is_none() {
-                            paused_at = Some(ts - t0);
-                        }
-                    }
-                    Tag::Request(i) => {
-                        if ok {
-                            // Waiting for attestations from this block on (an attacker who is
-                            // the verifier set delivered at once: not waiting).
-                            if let Some(at) = awaiting.get_mut(&i) {
-                                *at = blocks[ci];
-                            }
-                        } else {
-                            awaiting.remove(&i);
-                            outcome[i] = Outcome::Rejected;
-                        }
-                    }
-                    Tag::Admin(i) => {
-                        let action = s.steps[i].action;
-                        if ok && action == Some(AdminAction::ReplaceVerifier) {
-                            proposed_at = Some(ts);
-                        }
-                        if !ok && action == Some(AdminAction::ExecuteVerifier) {
-                            captured = false;
-                        }
-                        match admin_log.iter_mut().find(|x| x.step == i + 1) {
-                            // A limit step is two transactions: it succeeded if both did.
-                            Some(x) => x.succeeded &= ok,
-                            None => admin_log.push(crate::report::AdminOutcome {
-                                step: i + 1,
-                                action: action.map_or("?", AdminAction::name),
-                                succeeded: ok,
-                            }),
-                        }
-                    }
-                    Tag::Source(_) => {}
-                }
-            }
-        }
-        // The guard daemon reads the blocks and acts; wait until it has committed them and sent
-        // what its trips' actions ask for.
-        if let Some(g) = guard.as_mut() {
-            let want: Vec<(String, u64)> = chains
-                .iter()
-                .enumerate()
-                .map(|(ci, _)| (chain_id(ci, src, chains.len()).to_owned(), blocks[ci]))
-                .collect();
-            let mut alerts = g.wait(&want).await?;
-            // Deterministic order whatever order the daemon read the chains in: source chain
-            // first, then log order, then rule order.
-            let rank = |r: &AlertRecord| {
-                (
-                    g.spec.chain_idx(&r.chain),
-                    r.block,
-                    r.log_index,
-                    g.spec.rule_idx(&r.rule),
-                )
-            };
-            alerts.sort_by_key(rank);
-            for al in alerts.into_iter().filter(|x| x.severity == Severity::Trip) {
-                let step = al.tx.and_then(|t| tags.get(&t)).and_then(|(_, t)| match t {
-                    Tag::Source(i) | Tag::Deliver(i) | Tag::Execute(i) => Some(*i),
-                    _ => None,
-                });
-                let rec = TripRecord {
-                    rule: al.rule.clone(),
-                    kind: al.kind.to_string(),
-                    reason: al.reason.to_string(),
-                    chain: al.chain.clone(),
-                    block: al.block,
-                    t_s: al.timestamp.saturating_sub(t0),
-                    step: step.map(|i| i + 1),
-                    benign: step.is_some_and(|i| s.steps[i].kind == StepKind::Benign),
-                };
-                if first_trip.is_none() {
-                    first_trip = Some(FirstTrip {
-                        rule: rec.rule.clone(),
-                        reason: rec.reason.clone(),
-                        step: rec.step,
-                        t_s: rec.t_s,
-                        block: rec.block,
-                        historical_block: step.and_then(|i| s.steps[i].block),
-                    });
-                }
-                trips.push(rec);
-                // The transactions the daemon sent for the trip's actions: they land in the
-                // next block.
-                for act in &al.actions {
-                    let Some(h) = act.tx else { continue };
-                    match act.kind.as_str() {
-                        "pause" => {
-                            tags.insert(h, (dst, Tag::Pause));
-                            pending_txs += 1;
-                        }
-                        "cancel" => {
-                            let Some(i) = act.arg.and_then(|q| {
-                                outcome.iter().position(|o| *o == Outcome::Queued(q))
-                            }) else {
-                                continue;
-                            };
-                            tags.insert(h, (dst, Tag::Cancel(i)));
-                            if !cancelled_sent.contains(&i) {
-                                cancelled_sent.push(i);
-                            }
-                            pending_txs += 1;
-                        }
-                        _ => {}
-                    }
-                }
-            }
-        }
-        // The attestors read the new blocks; a message with k attestations on one attestation
-        // is delivered in the next block, one that waited past the depth and the patience is
-        // tried with what it has (and refused by the gateway).
-        if let Some(v) = verifier.as_mut() {
-            v.step().await?;
-            let now = blocks[dst];
-            let patience = policy.verifier.confirmations + ATTEST_PATIENCE_BLOCKS;
-            let mut settled = Vec::new();
-            for (&i, &at) in &awaiting {
-                if at == 0 {
-                    continue;
-                }
-                let st = &s.steps[i];
-                let got = v.collect(ids[i])?;
-                let waited = now.saturating_sub(at);
-                let enough = got.sigs.len() >= policy.verifier.threshold;
-                let own = captured && st.kind == StepKind::Attack && !enough;
-                if !enough && !own && waited <= patience {
-                    continue;
-                }
-                if st.kind == StepKind::Attack {
-                    attack_signatures += got.signers;
-                } else if enough {
-                    delays.push(waited);
-                }
-                let unsigned = unsigned(i, &a);
-                let (att, sigs) = match (own, dep.verifier) {
-                    (true, Some(vaddr)) => {
-                        let sig = attacker_signature(&unsigned, chain_ids[dst], vaddr)?;
-                        (unsigned, vec![sig])
-                    }
-                    _ => (got.attestation.unwrap_or(unsigned), got.sigs),
-                };
-                let data = deliver_attested(&att, sigs);
-                let h = chains[dst].send(a.relayer, dep.gateway, data).await?;
-                tags.insert(h, (dst, Tag::Deliver(i)));
-                pending_txs += 1;
-                settled.push(i);
-            }
-            for i in settled {
-                awaiting.remove(&i);
-            }
-        }
-        if let Some(p) = progress {
-            p(arm_idx, ticks_done, total_ticks.max(ticks_done));
-        }
-    }
-
-    if let Some(g) = guard.take() {
-        g.stop().await?;
-    }
-    let attestor_refusals = verifier.take().map(|v| v.refusals).unwrap_or_default();
-
-    // ---- account ----
-    let paid_usd = |i: usize| {
-        let st = &s.steps[i];
-        let a = &s.assets[st.asset];
-        a.usd(st.amount.saturating_sub(if st.source_claims_amount {
-            U256::ZERO
-        } else {
-            a.to_dst(st.source_amount)
-        }))
-    };
-    let attack: Vec<usize> = (0..s.steps.len())
-        .filter(|&i| s.steps[i].kind == StepKind::Attack)
-        .collect();
-    let benign: Vec<usize> = (0..s.steps.len())
-        .filter(|&i| s.steps[i].kind == StepKind::Benign)
-        .collect();
-    let paid = |o: Outcome| matches!(o, Outcome::Paid | Outcome::Executed);
-    let was_queued = |i: usize, o: Outcome| {
-        matches!(
-            o,
-            Outcome::Queued(_) | Outcome::Executed | Outcome::Cancelled
-        ) || cancelled_sent.contains(&i)
-    };
-    let loss_usd = cents(
-        attack
-            .iter()
-            .filter(|&&i| paid(outcome[i]))
-            .map(|&i| paid_usd(i))
-            .sum(),
-    );
-    let first_block_loss_usd = cents(
-        first_block_paid
-            .iter()
-            .filter(|&&i| s.steps[i].kind == StepKind::Attack)
-            .map(|&i| paid_usd(i))
-            .sum(),
-    );
-    let benign_refused = benign.iter().filter(|&&i| !paid(outcome[i])).count();
-    let report = ArmReport {
-        arm: arm.name(),
-        loss_usd,
-        prevented_share: 0.0,
-        benign_refused,
-        verifier_delay_blocks: crate::report::DelayBlocks::of(delays),
-        attack_signatures,
-        attestor_refusals,
-        admin: admin_log,
-        first_block_loss_usd,
-        attack_paid: attack
-            .iter()
-            .filter(|&&i| outcome[i] == Outcome::Paid)
-            .count(),
-        attack_queued: attack
-            .iter()
-            .filter(|&&i| was_queued(i, outcome[i]))
-            .count(),
-        attack_executed_after_delay: attack
-            .iter()
-            .filter(|&&i| outcome[i] == Outcome::Executed)
-            .count(),
-        attack_cancelled: attack
-            .iter()
-            .filter(|&&i| outcome[i] == Outcome::Cancelled)
-            .count(),
-        attack_rejected: attack
-            .iter()
-            .filter(|&&i| outcome[i] == Outcome::Rejected)
-            .count(),
-        benign_delayed: benign
-            .iter()
-            .filter(|&&i| was_queued(i, outcome[i]))
-            .count(),
-        benign_blocked: benign
-            .iter()
-            .filter(|&&i| {
-                matches!(outcome[i], Outcome::Rejected | Outcome::Cancelled)
-                    || matches!(outcome[i], Outcome::Queued(_))
-            })
-            .count(),
-        trips: trips.len(),
-        false_trips: trips.iter().filter(|t| t.benign).count(),
-        first_trip,
-        paused_at_t_s: paused_at,
-    };
-    tracing::info!(arm = arm.name(), loss_usd, trips = report.trips, "arm done");
-    Ok((report, trips))
+    })
 }
 
+/// Deploys the scenario's contracts on fresh chains: the source and the gateway, two tokens per
+/// asset with their routes and balances, the arm's limits, and in verifier arms the attestation
+/// verifier the gateway requires.
 #[allow(clippy::too_many_arguments)]
 async fn setup(
     s: &Scenario,
@@ -1123,7 +1213,6 @@ async fn setup(
     a: &Accounts,
     attestors: &[Address],
 ) -> Result<Deployment> {
-    let class = s.incident.class;
     let source = chains[src].deploy(a.admin, "LabSource", Vec::new()).await?;
     let gateway = chains[dst]
         .deploy(
@@ -1144,218 +1233,284 @@ async fn setup(
             "setGuardian",
         )
         .await?;
-    let minter = keccak256("MINTER_ROLE");
-    let mut src_tokens = Vec::new();
-    let mut dst_tokens = Vec::new();
+    let mut dep = Deployment {
+        source,
+        gateway,
+        verifier: None,
+        src_tokens: Vec::new(),
+        dst_tokens: Vec::new(),
+    };
     for (ai, asset) in s.assets.iter().enumerate() {
-        let key = asset_key(&asset.symbol);
-        let dec = U256::from(asset.decimals);
-        let src_sym = format!("{}.src", asset.symbol);
-        let st = chains[src]
-            .deploy(
-                a.admin,
-                "GuardedToken",
-                (
-                    src_sym.clone(),
-                    src_sym,
-                    U256::from(asset.source_decimals),
-                    a.admin,
-                )
-                    .abi_encode_params(),
+        let (st, dt) = deploy_asset(s, asset, chains, (src, dst), a, &dep).await?;
+        dep.src_tokens.push(st);
+        dep.dst_tokens.push(dt);
+        fund_asset(s, ai, chains, (src, dst), a, &dep).await?;
+        if arm.limits() {
+            configure_limits(s, policy, asset, &mut chains[dst], a, gateway).await?;
+        }
+    }
+    if arm.verifier() {
+        dep.verifier = Some(
+            deploy_verifier(
+                policy,
+                &mut chains[dst],
+                a,
+                gateway,
+                attestors,
+                src_chain_id,
             )
-            .await?;
-        let dt = chains[dst]
-            .deploy(
+            .await?,
+        );
+    }
+    Ok(dep)
+}
+
+/// An asset's token on each chain and its routes through the source and the gateway.
+async fn deploy_asset(
+    s: &Scenario,
+    asset: &crate::scenario::Asset,
+    chains: &mut [Chain],
+    (src, dst): (usize, usize),
+    a: &Accounts,
+    dep: &Deployment,
+) -> Result<(Address, Address)> {
+    let class = s.incident.class;
+    let (source, gateway) = (dep.source, dep.gateway);
+    let key = asset_key(&asset.symbol);
+    let dec = U256::from(asset.decimals);
+    let src_sym = format!("{}.src", asset.symbol);
+    let st = chains[src]
+        .deploy(
+            a.admin,
+            "GuardedToken",
+            (
+                src_sym.clone(),
+                src_sym,
+                U256::from(asset.source_decimals),
                 a.admin,
-                "GuardedToken",
-                (asset.symbol.clone(), asset.symbol.clone(), dec, a.admin).abi_encode_params(),
             )
-            .await?;
-        src_tokens.push(st);
-        dst_tokens.push(dt);
+                .abi_encode_params(),
+        )
+        .await?;
+    let dt = chains[dst]
+        .deploy(
+            a.admin,
+            "GuardedToken",
+            (asset.symbol.clone(), asset.symbol.clone(), dec, a.admin).abi_encode_params(),
+        )
+        .await?;
+    chains[src]
+        .must(
+            a.admin,
+            source,
+            ILabSource::setRouteCall {
+                asset: key,
+                token: st,
+                burn_: !class.mints(),
+            }
+            .abi_encode(),
+            "source route",
+        )
+        .await?;
+    chains[dst]
+        .must(
+            a.admin,
+            gateway,
+            ILabGateway::setRouteCall {
+                asset: key,
+                token: dt,
+                mints: class.mints(),
+            }
+            .abi_encode(),
+            "gateway route",
+        )
+        .await?;
+    Ok((st, dt))
+}
+
+/// The balances at t0: backing or lockbox, holders, the user's benign funds and what the
+/// attacker paid, with both approving the source.
+async fn fund_asset(
+    s: &Scenario,
+    ai: usize,
+    chains: &mut [Chain],
+    (src, dst): (usize, usize),
+    a: &Accounts,
+    dep: &Deployment,
+) -> Result<()> {
+    let class = s.incident.class;
+    let asset = &s.assets[ai];
+    let (source, gateway) = (dep.source, dep.gateway);
+    let (st, dt) = (dep.src_tokens[ai], dep.dst_tokens[ai]);
+    let minter = keccak256("MINTER_ROLE");
+    let steps = || s.steps.iter().filter(|x| x.asset == ai);
+    let benign_total = steps()
+        .filter(|x| x.kind == StepKind::Benign)
+        .fold(U256::ZERO, |acc, x| acc + x.source_amount);
+    let attack_paid = steps()
+        .filter(|x| x.kind == StepKind::Attack && !x.source_claims_amount)
+        .fold(U256::ZERO, |acc, x| acc + x.source_amount);
+    let mint = |to: Address, amount: U256| ILabToken::mintCall { to, amount }.abi_encode();
+    if class.mints() {
+        // Fully backed at t0: the source holds `supply`, holders hold the wrapped supply.
         chains[src]
             .must(
                 a.admin,
-                source,
-                ILabSource::setRouteCall {
-                    asset: key,
-                    token: st,
-                    burn_: !class.mints(),
-                }
-                .abi_encode(),
-                "source route",
+                st,
+                mint(source, asset.to_src(asset.supply)),
+                "back",
             )
             .await?;
         chains[dst]
             .must(
                 a.admin,
-                gateway,
-                ILabGateway::setRouteCall {
-                    asset: key,
-                    token: dt,
-                    mints: class.mints(),
+                dt,
+                ILabToken::grantRoleCall {
+                    role: minter,
+                    account: gateway,
                 }
                 .abi_encode(),
-                "gateway route",
+                "grant",
             )
             .await?;
-        let steps = || s.steps.iter().filter(|x| x.asset == ai);
-        let benign_total = steps()
-            .filter(|x| x.kind == StepKind::Benign)
-            .fold(U256::ZERO, |acc, x| acc + x.source_amount);
-        let attack_paid = steps()
-            .filter(|x| x.kind == StepKind::Attack && !x.source_claims_amount)
-            .fold(U256::ZERO, |acc, x| acc + x.source_amount);
-        let mint = |to: Address, amount: U256| ILabToken::mintCall { to, amount }.abi_encode();
-        if class.mints() {
-            // Fully backed at t0: the source holds `supply`, holders hold the wrapped supply.
+        chains[dst]
+            .must(a.admin, dt, mint(a.holders, asset.supply), "supply")
+            .await?;
+        if !benign_total.is_zero() {
             chains[src]
-                .must(
-                    a.admin,
-                    st,
-                    mint(source, asset.to_src(asset.supply)),
-                    "back",
-                )
-                .await?;
-            chains[dst]
-                .must(
-                    a.admin,
-                    dt,
-                    ILabToken::grantRoleCall {
-                        role: minter,
-                        account: gateway,
-                    }
-                    .abi_encode(),
-                    "grant",
-                )
-                .await?;
-            chains[dst]
-                .must(a.admin, dt, mint(a.holders, asset.supply), "supply")
-                .await?;
-            if !benign_total.is_zero() {
-                chains[src]
-                    .must(a.admin, st, mint(a.user, benign_total), "user funds")
-                    .await?;
-            }
-        } else {
-            // The lockbox holds `locked`; its representation on the source chain has that supply.
-            chains[dst]
-                .must(a.admin, dt, mint(gateway, asset.locked), "lockbox")
-                .await?;
-            let locked_src = asset.to_src(asset.locked);
-            let to_user = benign_total.min(locked_src);
-            if !to_user.is_zero() {
-                chains[src]
-                    .must(a.admin, st, mint(a.user, to_user), "user funds")
-                    .await?;
-            }
-            let rest = locked_src - to_user;
-            if !rest.is_zero() {
-                chains[src]
-                    .must(a.admin, st, mint(a.holders, rest), "representation")
-                    .await?;
-            }
-        }
-        if !attack_paid.is_zero() {
-            // What the attacker really paid on the source side (Nomad's 0.01 WBTC).
-            chains[src]
-                .must(a.admin, st, mint(a.attacker, attack_paid), "attacker funds")
+                .must(a.admin, st, mint(a.user, benign_total), "user funds")
                 .await?;
         }
-        for who in [a.user, a.attacker] {
+    } else {
+        // The lockbox holds `locked`; its representation on the source chain has that supply.
+        chains[dst]
+            .must(a.admin, dt, mint(gateway, asset.locked), "lockbox")
+            .await?;
+        let locked_src = asset.to_src(asset.locked);
+        let to_user = benign_total.min(locked_src);
+        if !to_user.is_zero() {
             chains[src]
-                .must(
-                    who,
-                    st,
-                    ILabToken::approveCall {
-                        spender: source,
-                        amount: U256::MAX,
-                    }
-                    .abi_encode(),
-                    "approve",
-                )
+                .must(a.admin, st, mint(a.user, to_user), "user funds")
                 .await?;
         }
-        if arm.limits() {
-            let v = s.at_risk(asset);
-            let cap = share_of(v, policy.limits.bucket_capacity_share);
-            let rate =
-                (cap / U256::from(policy.limits.bucket_refill_s.max(1))).max(U256::from(1u8));
-            chains[dst]
-                .must(
-                    a.admin,
-                    gateway,
-                    ILabGateway::configureBucketCall {
-                        asset: key,
-                        capacity: cap,
-                        ratePerSecond: rate,
-                    }
-                    .abi_encode(),
-                    "bucket",
-                )
-                .await?;
-            let by_share = share_of(v, policy.limits.delay_above_share);
-            let by_usd = usd_to_units(
-                policy.limits.delay_above_usd,
-                asset.price_usd,
-                asset.decimals,
-            );
-            let threshold = by_share.min(by_usd).max(U256::from(1u8));
-            chains[dst]
-                .must(
-                    a.admin,
-                    gateway,
-                    ILabGateway::configureDelayCall {
-                        asset: key,
-                        threshold,
-                        delay: policy.limits.delay_s,
-                    }
-                    .abi_encode(),
-                    "delay",
-                )
+        let rest = locked_src - to_user;
+        if !rest.is_zero() {
+            chains[src]
+                .must(a.admin, st, mint(a.holders, rest), "representation")
                 .await?;
         }
     }
-    let verifier = if arm.verifier() {
-        let mut set = attestors.to_vec();
-        set.sort();
-        let v = chains[dst]
-            .deploy(
-                a.admin,
-                "RingfenceAttestationVerifier",
-                (
-                    set,
-                    U256::from(policy.verifier.threshold),
-                    a.admin,
-                    policy.verifier.timelock_s,
-                )
-                    .abi_encode_params(),
-            )
+    if !attack_paid.is_zero() {
+        // What the attacker really paid on the source side (Nomad's 0.01 WBTC).
+        chains[src]
+            .must(a.admin, st, mint(a.attacker, attack_paid), "attacker funds")
             .await?;
-        chains[dst]
+    }
+    for who in [a.user, a.attacker] {
+        chains[src]
             .must(
-                a.admin,
-                gateway,
-                ILabGateway::requireAttestationsCall {
-                    v,
-                    route: route_id(ROUTE),
-                    srcChain: U256::from(src_chain_id),
+                who,
+                st,
+                ILabToken::approveCall {
+                    spender: source,
+                    amount: U256::MAX,
                 }
                 .abi_encode(),
-                "requireAttestations",
+                "approve",
             )
             .await?;
-        Some(v)
-    } else {
-        None
-    };
-    Ok(Deployment {
-        source,
-        gateway,
-        verifier,
-        src_tokens,
-        dst_tokens,
-    })
+    }
+    Ok(())
+}
+
+/// The gateway's rate-limit bucket and large-transfer delay for one asset, from the policy.
+async fn configure_limits(
+    s: &Scenario,
+    policy: &Policy,
+    asset: &crate::scenario::Asset,
+    chain: &mut Chain,
+    a: &Accounts,
+    gateway: Address,
+) -> Result<()> {
+    let key = asset_key(&asset.symbol);
+    let v = s.at_risk(asset);
+    let cap = share_of(v, policy.limits.bucket_capacity_share);
+    let rate = (cap / U256::from(policy.limits.bucket_refill_s.max(1))).max(U256::from(1u8));
+    chain
+        .must(
+            a.admin,
+            gateway,
+            ILabGateway::configureBucketCall {
+                asset: key,
+                capacity: cap,
+                ratePerSecond: rate,
+            }
+            .abi_encode(),
+            "bucket",
+        )
+        .await?;
+    let by_share = share_of(v, policy.limits.delay_above_share);
+    let by_usd = usd_to_units(
+        policy.limits.delay_above_usd,
+        asset.price_usd,
+        asset.decimals,
+    );
+    let threshold = by_share.min(by_usd).max(U256::from(1u8));
+    chain
+        .must(
+            a.admin,
+            gateway,
+            ILabGateway::configureDelayCall {
+                asset: key,
+                threshold,
+                delay: policy.limits.delay_s,
+            }
+            .abi_encode(),
+            "delay",
+        )
+        .await?;
+    Ok(())
+}
+
+/// The attestation verifier (the attestors' keys, k, the admin and its timelock), required by
+/// the gateway for the lab's route.
+async fn deploy_verifier(
+    policy: &Policy,
+    chain: &mut Chain,
+    a: &Accounts,
+    gateway: Address,
+    attestors: &[Address],
+    src_chain_id: u64,
+) -> Result<Address> {
+    let mut set = attestors.to_vec();
+    set.sort();
+    let v = chain
+        .deploy(
+            a.admin,
+            "RingfenceAttestationVerifier",
+            (
+                set,
+                U256::from(policy.verifier.threshold),
+                a.admin,
+                policy.verifier.timelock_s,
+            )
+                .abi_encode_params(),
+        )
+        .await?;
+    chain
+        .must(
+            a.admin,
+            gateway,
+            ILabGateway::requireAttestationsCall {
+                v,
+                route: route_id(ROUTE),
+                srcChain: U256::from(src_chain_id),
+            }
+            .abi_encode(),
+            "requireAttestations",
+        )
+        .await?;
+    Ok(v)
 }
 
 /// The calls an admin step makes with the admin key: (contract, calldata); none when the arm
