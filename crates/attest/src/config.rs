@@ -13,12 +13,13 @@ use alloy::json_abi::Event;
 use alloy::primitives::{Address, U256};
 use ringfence_guard::FieldTolerance;
 use ringfence_guard::config::MatchItem;
-use ringfence_model::diag::{Diagnostic, Diagnostics, SourceFile};
+use ringfence_model::diag::{Diagnostics, SourceFile};
+use ringfence_model::input::{TomlInput, list};
 use ringfence_quorum::RedactedUrl;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use toml::Spanned;
-use toml::de::{DeTable, DeValue, ValueDeserializer};
+use toml::de::DeValue;
 
 use crate::error::{Error, Result};
 
@@ -198,32 +199,16 @@ const BRIDGE_KEYS: &[&str] = &[
 ];
 
 struct Cx {
-    loc: SourceFile,
-    diags: Vec<Diagnostic>,
-}
-
-fn list(items: &[&str]) -> String {
-    items
-        .iter()
-        .map(|s| format!("`{s}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    input: TomlInput,
 }
 
 /// Validates a config given as text (`path` only names it in diagnostics).
 pub fn parse(path: &Path, text: &str) -> std::result::Result<AttestorConfig, Diagnostics> {
     let mut cx = Cx {
-        loc: SourceFile::new(path, text),
-        diags: Vec::new(),
+        input: TomlInput::new(SourceFile::new(path, text)),
     };
     let cfg = cx.parse(text);
-    let mut diags = cx.diags;
-    diags.sort_by(|a, b| (a.line, a.column, &a.message).cmp(&(b.line, b.column, &b.message)));
-    diags.dedup();
-    match cfg {
-        Some(c) if diags.is_empty() => Ok(c),
-        _ => Err(Diagnostics(diags)),
-    }
+    cx.input.finish(cfg)
 }
 
 impl Cx {
@@ -234,56 +219,17 @@ impl Cx {
         msg: impl Into<String>,
         help: impl Into<String>,
     ) {
-        let d = self.loc.diagnostic(span, entity, msg, help);
-        self.diags.push(d);
+        self.input.err(span, entity, msg, help);
     }
 
+    /// Checks a table's keys and deserialises it.
     fn entry<T: DeserializeOwned>(
         &mut self,
         v: &Spanned<DeValue<'_>>,
         keys: &[&str],
         what: &str,
     ) -> Option<T> {
-        let DeValue::Table(t) = v.get_ref() else {
-            self.err(
-                Some(v.span()),
-                None,
-                format!("`{what}` must be a table"),
-                "",
-            );
-            return None;
-        };
-        let id = t
-            .get("id")
-            .and_then(|v| v.get_ref().as_str())
-            .map(str::to_owned);
-        let mut ok = true;
-        for (k, _) in t.iter() {
-            let key: &str = k.get_ref().as_ref();
-            if !keys.contains(&key) {
-                ok = false;
-                self.err(
-                    Some(k.span()),
-                    id.as_deref(),
-                    format!("unknown key `{key}` in {what}"),
-                    format!("allowed keys here: {}", list(keys)),
-                );
-            }
-        }
-        match T::deserialize(ValueDeserializer::from(v.clone())) {
-            Ok(x) if ok => Some(x),
-            Ok(_) => None,
-            Err(e) => {
-                let span = e.span().or_else(|| Some(v.span()));
-                self.err(
-                    span,
-                    id.as_deref(),
-                    format!("{what}: {}", e.message().trim()),
-                    "",
-                );
-                None
-            }
-        }
+        self.input.entry(v, what, Some(keys))
     }
 
     fn address(&mut self, s: &S, entity: &str) -> Option<Address> {
@@ -302,16 +248,7 @@ impl Cx {
     }
 
     fn parse(&mut self, text: &str) -> Option<AttestorConfig> {
-        let (root, errors) = DeTable::parse_recoverable(text);
-        for e in &errors {
-            self.err(
-                e.span(),
-                None,
-                format!("TOML syntax: {}", e.message().trim()),
-                "",
-            );
-        }
-        let root = root.into_inner();
+        let (root, _) = self.input.document(text);
         let (mut attestor, mut chains, mut bridges) = (None, Vec::new(), Vec::new());
         for (k, v) in root.iter() {
             let name: &str = k.get_ref().as_ref();
@@ -930,7 +867,7 @@ kind = "mint-rate"
             }
         );
         let e = errs("[attestor\n");
-        assert!(e.iter().any(|x| x.contains("TOML syntax")), "{e:?}");
+        assert!(e.iter().any(|x| x.contains("invalid TOML")), "{e:?}");
         let e = errs("[[chain]]\nid = \"a\"\nrpc = []\n");
         assert!(
             e.iter().any(|x| x.contains("missing `[attestor]`")),

@@ -12,13 +12,14 @@ use alloy::primitives::{Address, U256};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 use toml::Spanned;
-use toml::de::{DeTable, DeValue, ValueDeserializer};
+use toml::de::DeValue;
 
 use crate::amount::parse_units;
-use crate::diag::{Diagnostic, Diagnostics, SourceFile};
+use crate::diag::{Diagnostics, SourceFile};
 use crate::event::MAX_FIELDS;
 use crate::layers::{LAYER_EVENTS, Layer, LayerEvent};
 use crate::spec::*;
+use ringfence_model::input::{TomlInput, list};
 
 /// Reads and validates the guard config at `path`.
 pub fn load(path: &Path) -> crate::Result<GuardSpec> {
@@ -33,18 +34,11 @@ pub fn load(path: &Path) -> crate::Result<GuardSpec> {
 /// relative `[store] path` (relative paths are kept as written).
 pub fn parse(path: &Path, text: &str) -> Result<GuardSpec, Diagnostics> {
     let mut cx = Cx {
-        loc: SourceFile::new(path, text),
-        diags: Vec::new(),
+        input: TomlInput::new(SourceFile::new(path, text)),
         handlers: Vec::new(),
     };
     let spec = cx.parse(text);
-    let mut diags = cx.diags;
-    diags.sort_by(|a, b| (a.line, a.column, &a.message).cmp(&(b.line, b.column, &b.message)));
-    diags.dedup();
-    match spec {
-        Some(spec) if diags.is_empty() => Ok(spec),
-        _ => Err(Diagnostics(diags)),
-    }
+    cx.input.finish(spec)
 }
 
 /// A decimal amount written as a string (`"1000000"`, `"2.5"`) or a TOML integer.
@@ -369,8 +363,7 @@ const CHANGE_NAMES: [&str; 8] = [
 ];
 
 struct Cx {
-    loc: SourceFile,
-    diags: Vec<Diagnostic>,
+    input: TomlInput,
     /// Every (chain, contract, topic 0) a log handler is registered for, with who registers it
     /// and where: two different handlers on one key would lose one of them.
     handlers: Vec<HandlerUse>,
@@ -387,14 +380,6 @@ struct HandlerUse {
     span: Range<usize>,
 }
 
-fn list(items: &[&str]) -> String {
-    items
-        .iter()
-        .map(|s| format!("`{s}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 impl Cx {
     fn err(
         &mut self,
@@ -403,21 +388,11 @@ impl Cx {
         msg: impl Into<String>,
         help: impl Into<String>,
     ) {
-        let d = self.loc.diagnostic(span, entity, msg, help);
-        self.diags.push(d);
+        self.input.err(span, entity, msg, help);
     }
 
     fn parse(&mut self, text: &str) -> Option<GuardSpec> {
-        let (root, errors) = DeTable::parse_recoverable(text);
-        for e in &errors {
-            self.err(
-                e.span(),
-                None,
-                format!("TOML syntax: {}", e.message().trim()),
-                "",
-            );
-        }
-        let root = root.into_inner();
+        let (root, _) = self.input.document(text);
         let mut sections: [Vec<Spanned<DeValue<'_>>>; 6] = Default::default();
         for (k, v) in root.iter() {
             match TOP_KEYS.iter().position(|t| *t == k.get_ref().as_ref()) {
@@ -592,7 +567,7 @@ impl Cx {
                     if first.shared && u.shared {
                         continue;
                     }
-                    let (line, _) = self.loc.line_col(first.span.start);
+                    let (line, _) = self.input.file.line_col(first.span.start);
                     self.err(
                         Some(u.span.clone()),
                         None,
@@ -682,46 +657,7 @@ impl Cx {
         keys: &[&str],
         what: &str,
     ) -> Option<T> {
-        let DeValue::Table(t) = v.get_ref() else {
-            self.err(
-                Some(v.span()),
-                None,
-                format!("`{what}` entries must be tables"),
-                "",
-            );
-            return None;
-        };
-        let id = t
-            .get("id")
-            .and_then(|v| v.get_ref().as_str())
-            .map(str::to_owned);
-        let mut ok = true;
-        for (k, _) in t.iter() {
-            let key: &str = k.get_ref().as_ref();
-            if !keys.contains(&key) {
-                ok = false;
-                self.err(
-                    Some(k.span()),
-                    id.as_deref(),
-                    format!("unknown key `{key}` in {what}"),
-                    format!("allowed keys here: {}", list(keys)),
-                );
-            }
-        }
-        match T::deserialize(ValueDeserializer::from(v.clone())) {
-            Ok(x) if ok => Some(x),
-            Ok(_) => None,
-            Err(e) => {
-                let span = e.span().or_else(|| Some(v.span()));
-                self.err(
-                    span,
-                    id.as_deref(),
-                    format!("{what}: {}", e.message().trim()),
-                    "",
-                );
-                None
-            }
-        }
+        self.input.entry(v, what, Some(keys))
     }
 
     fn address(&mut self, s: &S, entity: &str) -> Option<Address> {

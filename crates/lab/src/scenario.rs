@@ -11,12 +11,13 @@ use std::str::FromStr;
 use alloy::primitives::{Address, B256, U256};
 use ringfence_guard::FieldTolerance;
 use ringfence_guard::amount::{format_units, parse_units, to_f64};
-use ringfence_model::diag::{closest, first_line, serde_help};
+use ringfence_model::diag::closest;
+use ringfence_model::input::TomlInput;
 use ringfence_model::{Diagnostic, Diagnostics, SourceFile};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 use toml::Spanned;
-use toml::de::{DeTable, DeValue, ValueDeserializer};
+use toml::de::DeValue;
 
 /// What kind of exploit an incident is, and so which contracts the lab deploys for it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
@@ -331,23 +332,16 @@ impl Scenario {
     /// Parses and validates a scenario held in memory.
     pub fn parse(file: &SourceFile) -> Result<Self, Diagnostics> {
         let mut cx = Cx {
-            file,
-            diags: Diagnostics::default(),
+            input: TomlInput::new(file.clone()),
         };
         let s = cx.parse();
-        match s {
-            Some(s) if cx.diags.is_empty() => Ok(s),
-            _ => {
-                if cx.diags.is_empty() {
-                    cx.diags.push(Diagnostic::file(
-                        &file.path,
-                        "the scenario is incomplete",
-                        "see the scenario format in the README (incident lab)",
-                    ));
-                }
-                Err(cx.diags.sorted())
-            }
+        if s.is_none() && cx.input.is_clean() {
+            cx.input.file_err(
+                "the scenario is incomplete",
+                "see the scenario format in the README (incident lab)",
+            );
         }
+        cx.input.finish(s)
     }
 
     /// The value each asset puts at risk in base units: supply for mint classes, the locked
@@ -449,12 +443,11 @@ struct RawStep {
     note: Option<String>,
 }
 
-struct Cx<'a> {
-    file: &'a SourceFile,
-    diags: Diagnostics,
+struct Cx {
+    input: TomlInput,
 }
 
-impl Cx<'_> {
+impl Cx {
     fn err(
         &mut self,
         span: std::ops::Range<usize>,
@@ -462,28 +455,20 @@ impl Cx<'_> {
         msg: impl Into<String>,
         help: impl Into<String>,
     ) {
-        self.diags
-            .push(self.file.diagnostic(Some(span), entity, msg, help));
+        self.input.err(Some(span), entity, msg, help);
     }
 
     fn parse(&mut self) -> Option<Scenario> {
-        let (root, errors) = DeTable::parse_recoverable(&self.file.text);
-        if !errors.is_empty() {
-            for e in errors {
-                let d = self.file.diagnostic(
-                    e.span(),
-                    None,
-                    format!("invalid TOML: {}", first_line(e.message())),
-                    "fix the TOML syntax at this place (quotes, brackets, `key = value`)",
-                );
-                self.diags.push(d);
-            }
+        let text = self.input.file.text.clone();
+        let (root, had_errors) = self.input.document(&text);
+        if had_errors {
+            // A partial parse would only add confusing follow-on errors.
             return None;
         }
         let mut incident = None;
         let mut raw_assets = Vec::new();
         let mut raw_steps = Vec::new();
-        for (key, value) in root.into_inner() {
+        for (key, value) in root {
             let section = key.get_ref().as_ref();
             match section {
                 "incident" => {
@@ -496,7 +481,7 @@ impl Cx<'_> {
                         );
                         continue;
                     }
-                    incident = self.entry::<RawIncident>("incident", value, None);
+                    incident = self.entry::<RawIncident>("incident", value);
                 }
                 "asset" | "step" => {
                     let entries: Vec<_> = match value.into_inner() {
@@ -514,11 +499,10 @@ impl Cx<'_> {
                     for e in entries {
                         let span = e.span();
                         if section == "asset" {
-                            if let Some(a) = self.entry::<RawAsset>("asset", e, Some(span)) {
+                            if let Some(a) = self.entry::<RawAsset>("asset", e) {
                                 raw_assets.push(a);
                             }
-                        } else if let Some(s) = self.entry::<RawStep>("step", e, Some(span.clone()))
-                        {
+                        } else if let Some(s) = self.entry::<RawStep>("step", e) {
                             raw_steps.push((span, s));
                         }
                     }
@@ -537,32 +521,29 @@ impl Cx<'_> {
             }
         }
         let Some(inc) = incident else {
-            if self.diags.is_empty() {
-                self.diags.push(Diagnostic::file(&self.file.path, "missing `[incident]`", "add an `[incident]` table with id, name, date, class, historical_loss_usd and sources"));
+            if self.input.is_clean() {
+                self.input.file_err("missing `[incident]`", "add an `[incident]` table with id, name, date, class, historical_loss_usd and sources");
             }
             return None;
         };
         let incident = self.incident(inc)?;
         let assets = self.assets(raw_assets, incident.class);
-        if assets.is_empty() && self.diags.is_empty() {
-            self.diags.push(Diagnostic::file(
-                &self.file.path,
+        if assets.is_empty() && self.input.is_clean() {
+            self.input.file_err(
                 "the scenario has no `[[asset]]`",
                 "declare every asset the steps move with `[[asset]]`",
-            ));
+            );
         }
         let steps = self.steps(raw_steps, &assets, &incident);
-        if steps.is_empty() && self.diags.is_empty() {
-            self.diags.push(Diagnostic::file(
-                &self.file.path,
+        if steps.is_empty() && self.input.is_clean() {
+            self.input.file_err(
                 "the scenario has no `[[step]]`",
                 "add the incident's malicious mints or releases as `[[step]]` entries",
-            ));
+            );
         }
         self.check_locked(&assets, &steps, incident.class);
         if let Some(a) = assets.iter().find(|a| a.scale() != assets[0].scale()) {
-            self.diags.push(Diagnostic::file(
-                &self.file.path,
+            self.input.file_err(
                 format!(
                     "`{}` changes decimals by {} across the bridge, `{}` by {}",
                     a.symbol,
@@ -571,7 +552,7 @@ impl Cx<'_> {
                     assets[0].scale()
                 ),
                 "the lab replays one route, whose `match_on` has one decimal scale: give every asset the same `decimals` − `source_decimals`, or split the scenario",
-            ));
+            );
         }
         Some(Scenario {
             incident,
@@ -584,32 +565,8 @@ impl Cx<'_> {
         &mut self,
         section: &str,
         value: Spanned<DeValue<'_>>,
-        span: Option<std::ops::Range<usize>>,
     ) -> Option<T> {
-        let whole = span.unwrap_or_else(|| value.span());
-        if !value.get_ref().is_table() {
-            self.err(
-                whole,
-                None,
-                format!("a `{section}` entry must be a table"),
-                format!("write it as `[[{section}]]` followed by `key = value` lines"),
-            );
-            return None;
-        }
-        match T::deserialize(ValueDeserializer::from(value)) {
-            Ok(v) => Some(v),
-            Err(e) => {
-                let message = first_line(e.message()).to_owned();
-                let help = serde_help(section, &message);
-                self.err(
-                    e.span().unwrap_or(whole),
-                    None,
-                    format!("in `{section}`: {message}"),
-                    help,
-                );
-                None
-            }
-        }
+        self.input.entry(&value, section, None)
     }
 
     fn incident(&mut self, r: RawIncident) -> Option<Incident> {
@@ -850,7 +807,7 @@ impl Cx<'_> {
         let mut out = Vec::new();
         for (span, r) in raw {
             let _ = &r.note;
-            let line = self.file.line_col(span.start).0;
+            let line = self.input.file.line_col(span.start).0;
             let entity = format!("step at line {line}");
             let Some(ai) = symbols
                 .iter()
@@ -1070,11 +1027,10 @@ impl Cx<'_> {
                 .filter(|s| s.asset == i)
                 .fold(U256::ZERO, |acc, s| acc.saturating_add(s.amount));
             if total > a.locked {
-                self.diags.push(Diagnostic::file(
-                    &self.file.path,
+                self.input.file_err(
                     format!("the steps release {} {} in total but `locked` is only {}", a.fmt(total), a.symbol, a.fmt(a.locked)),
                     format!("raise `locked` of `{}` to at least {} (the lockbox cannot release more than it holds)", a.symbol, a.fmt(total)),
-                ));
+                );
             }
         }
     }

@@ -19,6 +19,7 @@
 
 mod component;
 pub mod diag;
+pub mod input;
 mod load;
 mod model;
 pub mod spec;

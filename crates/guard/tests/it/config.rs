@@ -487,15 +487,18 @@ fn match_on_takes_a_scale_and_a_fee() {
             "unknown field `decimals`",
         ),
         ("{ scale = 2 }", "missing field `name`"),
-        (
-            "{ name = \"asset\" }",
-            "`asset` is listed twice in `match_on`",
-        ),
+        ("{ name = \"id\" }", "`id` is listed twice in `match_on`"),
     ];
     for (item, want) in bad {
+        // The entry stands in for `asset` when it names `asset`, else for `amount`.
+        let list = if item.contains("\"asset\"") {
+            format!("[\"id\", {item}, \"amount\", \"recipient\"]")
+        } else {
+            format!("[\"id\", \"asset\", {item}, \"recipient\"]")
+        };
         let text = CANCEL.replace(
             "match_on = [\"id\", \"asset\", \"amount\", \"recipient\"]",
-            &format!("match_on = [\"id\", \"asset\", {item}, \"recipient\"]"),
+            &format!("match_on = {list}"),
         );
         let err = parse(Path::new("c.toml"), &text).expect_err(item);
         let d = err
