@@ -22,5 +22,6 @@ test('the dashboard formats money, shares and multipliers exactly as the Rust re
   const golden = JSON.parse(await readFile(path.join(ROOT, 'tests/fixtures/format/golden.json'), 'utf8'));
   for (const [v, want] of golden.usd) assert.equal(f.usd(v), want, `usd(${v})`);
   for (const [v, want] of golden.pct) assert.equal(f.pct(v), want, `pct(${v})`);
+  for (const [v, digits, want] of golden.pct_digits) assert.equal(f.pct(v, digits), want, `pct(${v}, ${digits})`);
   for (const [v, want] of golden.multiplier) assert.equal(f.multiplier(v), want, `multiplier(${v})`);
 });

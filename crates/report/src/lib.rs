@@ -22,7 +22,13 @@ pub fn usd(v: f64) -> String {
 
 /// A share as a percentage with one decimal.
 pub fn pct(v: f64) -> String {
-    format!("{:.1}%", v * 100.0)
+    pct_digits(v, 1)
+}
+
+/// A share as a percentage with `digits` decimals, where one is not enough (a prevented share
+/// of 93.75 %).
+pub fn pct_digits(v: f64, digits: usize) -> String {
+    format!("{:.digits$}%", v * 100.0)
 }
 
 /// A contagion multiplier (secondary over direct), `n/a` where there is no direct loss.
@@ -161,6 +167,16 @@ mod tests {
         }
         for r in rows("pct") {
             assert_eq!(pct(r[0].as_f64().expect("number")), r[1], "pct({})", r[0]);
+        }
+        for r in rows("pct_digits") {
+            let digits = usize::try_from(r[1].as_u64().expect("digits")).expect("small");
+            assert_eq!(
+                pct_digits(r[0].as_f64().expect("number"), digits),
+                r[2],
+                "pct_digits({}, {})",
+                r[0],
+                r[1]
+            );
         }
         for r in rows("multiplier") {
             assert_eq!(multiplier(r[0].as_f64()), r[1], "multiplier({})", r[0]);
