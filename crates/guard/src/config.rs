@@ -1476,251 +1476,266 @@ impl Cx {
             }
         }
         let kind = match r.kind.get_ref().as_str() {
-            "mint-rate" => {
-                let token = self.required(&r.token, "token", &r).cloned();
-                let window_s = self.window(&r);
-                let token = self.token_ref(spec, &token?, &id)?;
-                let dec = spec.tokens[usize::from(token)].decimals;
-                let max_amount = self.amount(&r.max_amount, dec, "max_amount", &id)?;
-                let max_per_minter = self.amount(&r.max_per_minter, dec, "max_per_minter", &id)?;
-                let max_share_ppm = match &r.max_share_of_supply {
-                    Some(s) if !(*s.get_ref() > 0.0 && *s.get_ref() <= 1.0) => {
-                        self.err(
-                            Some(s.span()),
-                            Some(&id),
-                            "`max_share_of_supply` must be in (0, 1]",
-                            "e.g. 0.05 for 5% of supply per window",
-                        );
-                        return None;
-                    }
-                    Some(s) => Some((s.get_ref() * 1e6).round() as u64),
-                    None => None,
-                };
-                if max_amount.is_none() && max_share_ppm.is_none() && max_per_minter.is_none() {
-                    self.err(
-                        Some(r.kind.span()),
-                        Some(&id),
-                        "a `mint-rate` rule needs a limit",
-                        "set `max_amount`, `max_share_of_supply` or `max_per_minter`",
-                    );
-                    return None;
-                }
-                RuleKind::MintRate {
-                    token,
-                    window_s: window_s?,
-                    max_amount,
-                    max_share_ppm,
-                    max_per_minter,
-                }
-            }
-            "outflow-rate" => {
-                let chain = self.required(&r.chain, "chain", &r).cloned();
-                let contract = self.required(&r.contract, "contract", &r).cloned();
-                let window_s = self.window(&r);
-                let chain = self.chain_ref(&spec.chains, &chain?, &id)?;
-                let contract = self.address(&contract?, &id)?;
-                let tokens = self.tokens_on(spec, &r, chain)?;
-                let max_usd = self.positive_f64(&r.max_usd, "max_usd", &id)?;
-                let big_transfer_usd =
-                    self.positive_f64(&r.big_transfer_usd, "big_transfer_usd", &id)?;
-                if max_usd.is_none() && big_transfer_usd.is_none() {
-                    self.err(
-                        Some(r.kind.span()),
-                        Some(&id),
-                        "an `outflow-rate` rule needs a limit",
-                        "set `max_usd` and/or `big_transfer_usd`",
-                    );
-                    return None;
-                }
-                RuleKind::OutflowRate {
-                    chain,
-                    contract,
-                    tokens,
-                    window_s: window_s?,
-                    max_usd,
-                    big_transfer_usd,
-                }
-            }
-            "message-match" => {
-                let b = self.required(&r.bridge, "bridge", &r)?.clone();
-                let bridge = match spec.bridges.iter().position(|x| &x.id == b.get_ref()) {
-                    Some(i) => u16::try_from(i).ok()?,
-                    None => {
-                        let ids: Vec<&str> = spec.bridges.iter().map(|c| c.id.as_str()).collect();
-                        self.err(
-                            Some(b.span()),
-                            Some(&id),
-                            format!("unknown bridge `{}`", b.get_ref()),
-                            format!("declared bridges: {}", list(&ids)),
-                        );
-                        return None;
-                    }
-                };
-                RuleKind::MessageMatch {
-                    bridge,
-                    timeout_s: r.timeout_s.unwrap_or(3600),
-                    relay_delay_s: r.relay_delay_s.unwrap_or(0),
-                    source_wait_s: r.source_wait_s.unwrap_or(60),
-                }
-            }
-            "backing" => {
-                let token = self.required(&r.token, "token", &r).cloned();
-                let backing = self
-                    .required(&r.backing_token, "backing_token", &r)
-                    .cloned();
-                let holder = self.required(&r.holder, "holder", &r).cloned();
-                let token = self.token_ref(spec, &token?, &id);
-                let backing_token = self.token_ref(spec, &backing?, &id);
-                let holder = self.address(&holder?, &id);
-                let token = token?;
-                let dec = spec.tokens[usize::from(token)].decimals;
-                let tolerance = self
-                    .amount(&r.tolerance, dec, "tolerance", &id)?
-                    .unwrap_or(U256::ZERO);
-                RuleKind::Backing {
-                    token,
-                    backing_token: backing_token?,
-                    holder: holder?,
-                    tolerance,
-                    relay_delay_s: r.relay_delay_s.unwrap_or(0),
-                }
-            }
-            "privileged" => {
-                let chain = self.required(&r.chain, "chain", &r).cloned();
-                let contracts_raw = self.required(&r.contracts, "contracts", &r).cloned();
-                let chain = self.chain_ref(&spec.chains, &chain?, &id);
-                let mut contracts = Vec::new();
-                for c in contracts_raw.iter().flatten() {
-                    contracts.push(self.address(c, &id));
-                }
-                let mut changes = Vec::new();
-                for c in r.changes.iter().flatten() {
-                    if CHANGE_NAMES.contains(&c.get_ref().as_str()) {
-                        changes.push(c.get_ref().clone());
-                    } else {
-                        self.err(
-                            Some(c.span()),
-                            Some(&id),
-                            format!("unknown change `{}`", c.get_ref()),
-                            format!("changes are {}", list(&CHANGE_NAMES)),
-                        );
-                    }
-                }
-                let mut extra_events = Vec::new();
-                for e in r.extra_events.iter().flatten() {
-                    extra_events.push(self.event(e, &id));
-                }
-                let layers = self.layers(&r, &id);
-                let trip = match &r.severity {
-                    None => true,
-                    Some(s) if s.get_ref() == "trip" => true,
-                    Some(s) if s.get_ref() == "alert" => false,
-                    Some(s) => {
-                        self.err(
-                            Some(s.span()),
-                            Some(&id),
-                            format!("unknown severity `{}`", s.get_ref()),
-                            "severities are `trip` (run all actions) and `alert`",
-                        );
-                        return None;
-                    }
-                };
-                let contracts: Option<Vec<Address>> = contracts.into_iter().collect();
-                let extra_events: Option<Vec<AbiEvent>> = extra_events.into_iter().collect();
-                if let (Some(c), Some(list), Some(extra)) = (chain, &contracts, &extra_events) {
-                    for (a, raw) in list.iter().zip(contracts_raw.iter().flatten()) {
-                        let std = PRIVILEGED_EVENTS
-                            .iter()
-                            .filter_map(|(_, sig)| AbiEvent::parse(sig).ok());
-                        let of_layers = LAYER_EVENTS
-                            .iter()
-                            .filter(|e| layers.contains(&e.layer))
-                            .filter_map(LayerEvent::abi);
-                        for ev in std.chain(of_layers).chain(extra.iter().cloned()) {
-                            self.handlers.push(HandlerUse {
-                                chain: c,
-                                contract: *a,
-                                topic0: ev.selector(),
-                                who: format!("privileged rule `{id}` ({})", ev.name),
-                                shared: true,
-                                span: raw.span(),
-                            });
-                        }
-                    }
-                }
-                RuleKind::Privileged {
-                    chain: chain?,
-                    contracts: contracts?,
-                    changes,
-                    extra_events: extra_events?,
-                    layers,
-                    trip,
-                }
-            }
-            _ => {
-                let metric = self.required(&r.metric, "metric", &r)?.clone();
-                let metric = match metric.get_ref().as_str() {
-                    "mint" => {
-                        let token = self.required(&r.token, "token", &r)?.clone();
-                        AnomalyMetric::Mint {
-                            token: self.token_ref(spec, &token, &id)?,
-                        }
-                    }
-                    "outflow" => {
-                        let chain = self.required(&r.chain, "chain", &r).cloned();
-                        let contract = self.required(&r.contract, "contract", &r).cloned();
-                        let chain = self.chain_ref(&spec.chains, &chain?, &id)?;
-                        let contract = self.address(&contract?, &id)?;
-                        let tokens = self.tokens_on(spec, &r, chain)?;
-                        AnomalyMetric::Outflow {
-                            chain,
-                            contract,
-                            tokens,
-                        }
-                    }
-                    other => {
-                        self.err(
-                            Some(metric.span()),
-                            Some(&id),
-                            format!("unknown metric `{other}`"),
-                            "metrics are `mint` and `outflow`",
-                        );
-                        return None;
-                    }
-                };
-                let alpha = self.positive_f64(&r.alpha, "alpha", &id)?.unwrap_or(0.1);
-                if alpha > 1.0 {
-                    self.err(
-                        r.alpha.as_ref().map(Spanned::span),
-                        Some(&id),
-                        "`alpha` must be in (0, 1]",
-                        "",
-                    );
-                    return None;
-                }
-                let factor = self.positive_f64(&r.factor, "factor", &id)?.unwrap_or(10.0);
-                let bucket_s = r.bucket_s.as_ref().map_or(60, |b| *b.get_ref());
-                if bucket_s == 0 {
-                    self.err(
-                        r.bucket_s.as_ref().map(Spanned::span),
-                        Some(&id),
-                        "`bucket_s` must be at least 1",
-                        "",
-                    );
-                    return None;
-                }
-                RuleKind::Anomaly {
-                    metric,
-                    bucket_s,
-                    alpha,
-                    factor,
-                    warmup_buckets: r.warmup_buckets.unwrap_or(10),
-                    min_value: r.min_value.unwrap_or(0.0),
-                }
-            }
+            "mint-rate" => self.mint_rate(spec, &r, &id)?,
+            "outflow-rate" => self.outflow_rate(spec, &r, &id)?,
+            "message-match" => self.message_match(spec, &r, &id)?,
+            "backing" => self.backing(spec, &r, &id)?,
+            "privileged" => self.privileged(spec, &r, &id)?,
+            _ => self.anomaly(spec, &r, &id)?,
         };
         self.cancel_refs(spec, &r, &kind);
         Some(RuleSpec { id, actions, kind })
+    }
+
+    /// A `mint-rate` rule: a token's mints over a window, by amount, share of supply or minter.
+    fn mint_rate(&mut self, spec: &GuardSpec, r: &RawRule, id: &str) -> Option<RuleKind> {
+        let token = self.required(&r.token, "token", r).cloned();
+        let window_s = self.window(r);
+        let token = self.token_ref(spec, &token?, id)?;
+        let dec = spec.tokens[usize::from(token)].decimals;
+        let max_amount = self.amount(&r.max_amount, dec, "max_amount", id)?;
+        let max_per_minter = self.amount(&r.max_per_minter, dec, "max_per_minter", id)?;
+        let max_share_ppm = match &r.max_share_of_supply {
+            Some(s) if !(*s.get_ref() > 0.0 && *s.get_ref() <= 1.0) => {
+                self.err(
+                    Some(s.span()),
+                    Some(id),
+                    "`max_share_of_supply` must be in (0, 1]",
+                    "e.g. 0.05 for 5% of supply per window",
+                );
+                return None;
+            }
+            Some(s) => Some((s.get_ref() * 1e6).round() as u64),
+            None => None,
+        };
+        if max_amount.is_none() && max_share_ppm.is_none() && max_per_minter.is_none() {
+            self.err(
+                Some(r.kind.span()),
+                Some(id),
+                "a `mint-rate` rule needs a limit",
+                "set `max_amount`, `max_share_of_supply` or `max_per_minter`",
+            );
+            return None;
+        }
+        Some(RuleKind::MintRate {
+            token,
+            window_s: window_s?,
+            max_amount,
+            max_share_ppm,
+            max_per_minter,
+        })
+    }
+
+    /// An `outflow-rate` rule: what leaves a contract over a window, in USD, and single big transfers.
+    fn outflow_rate(&mut self, spec: &GuardSpec, r: &RawRule, id: &str) -> Option<RuleKind> {
+        let chain = self.required(&r.chain, "chain", r).cloned();
+        let contract = self.required(&r.contract, "contract", r).cloned();
+        let window_s = self.window(r);
+        let chain = self.chain_ref(&spec.chains, &chain?, id)?;
+        let contract = self.address(&contract?, id)?;
+        let tokens = self.tokens_on(spec, r, chain)?;
+        let max_usd = self.positive_f64(&r.max_usd, "max_usd", id)?;
+        let big_transfer_usd = self.positive_f64(&r.big_transfer_usd, "big_transfer_usd", id)?;
+        if max_usd.is_none() && big_transfer_usd.is_none() {
+            self.err(
+                Some(r.kind.span()),
+                Some(id),
+                "an `outflow-rate` rule needs a limit",
+                "set `max_usd` and/or `big_transfer_usd`",
+            );
+            return None;
+        }
+        Some(RuleKind::OutflowRate {
+            chain,
+            contract,
+            tokens,
+            window_s: window_s?,
+            max_usd,
+            big_transfer_usd,
+        })
+    }
+
+    /// A `message-match` rule: every release on a bridge's destination paired with its source event.
+    fn message_match(&mut self, spec: &GuardSpec, r: &RawRule, id: &str) -> Option<RuleKind> {
+        let b = self.required(&r.bridge, "bridge", r)?.clone();
+        let bridge = match spec.bridges.iter().position(|x| &x.id == b.get_ref()) {
+            Some(i) => u16::try_from(i).ok()?,
+            None => {
+                let ids: Vec<&str> = spec.bridges.iter().map(|c| c.id.as_str()).collect();
+                self.err(
+                    Some(b.span()),
+                    Some(id),
+                    format!("unknown bridge `{}`", b.get_ref()),
+                    format!("declared bridges: {}", list(&ids)),
+                );
+                return None;
+            }
+        };
+        Some(RuleKind::MessageMatch {
+            bridge,
+            timeout_s: r.timeout_s.unwrap_or(3600),
+            relay_delay_s: r.relay_delay_s.unwrap_or(0),
+            source_wait_s: r.source_wait_s.unwrap_or(60),
+        })
+    }
+
+    /// A `backing` rule: a wrapped token's supply never above what its holder keeps of the backing token.
+    fn backing(&mut self, spec: &GuardSpec, r: &RawRule, id: &str) -> Option<RuleKind> {
+        let token = self.required(&r.token, "token", r).cloned();
+        let backing = self.required(&r.backing_token, "backing_token", r).cloned();
+        let holder = self.required(&r.holder, "holder", r).cloned();
+        let token = self.token_ref(spec, &token?, id);
+        let backing_token = self.token_ref(spec, &backing?, id);
+        let holder = self.address(&holder?, id);
+        let token = token?;
+        let dec = spec.tokens[usize::from(token)].decimals;
+        let tolerance = self
+            .amount(&r.tolerance, dec, "tolerance", id)?
+            .unwrap_or(U256::ZERO);
+        Some(RuleKind::Backing {
+            token,
+            backing_token: backing_token?,
+            holder: holder?,
+            tolerance,
+            relay_delay_s: r.relay_delay_s.unwrap_or(0),
+        })
+    }
+
+    /// A `privileged` rule: admin, signer-set, pause and layer-configuration changes of some contracts (its handlers registered as shared).
+    fn privileged(&mut self, spec: &GuardSpec, r: &RawRule, id: &str) -> Option<RuleKind> {
+        let chain = self.required(&r.chain, "chain", r).cloned();
+        let contracts_raw = self.required(&r.contracts, "contracts", r).cloned();
+        let chain = self.chain_ref(&spec.chains, &chain?, id);
+        let mut contracts = Vec::new();
+        for c in contracts_raw.iter().flatten() {
+            contracts.push(self.address(c, id));
+        }
+        let mut changes = Vec::new();
+        for c in r.changes.iter().flatten() {
+            if CHANGE_NAMES.contains(&c.get_ref().as_str()) {
+                changes.push(c.get_ref().clone());
+            } else {
+                self.err(
+                    Some(c.span()),
+                    Some(id),
+                    format!("unknown change `{}`", c.get_ref()),
+                    format!("changes are {}", list(&CHANGE_NAMES)),
+                );
+            }
+        }
+        let mut extra_events = Vec::new();
+        for e in r.extra_events.iter().flatten() {
+            extra_events.push(self.event(e, id));
+        }
+        let layers = self.layers(r, id);
+        let trip = match &r.severity {
+            None => true,
+            Some(s) if s.get_ref() == "trip" => true,
+            Some(s) if s.get_ref() == "alert" => false,
+            Some(s) => {
+                self.err(
+                    Some(s.span()),
+                    Some(id),
+                    format!("unknown severity `{}`", s.get_ref()),
+                    "severities are `trip` (run all actions) and `alert`",
+                );
+                return None;
+            }
+        };
+        let contracts: Option<Vec<Address>> = contracts.into_iter().collect();
+        let extra_events: Option<Vec<AbiEvent>> = extra_events.into_iter().collect();
+        if let (Some(c), Some(list), Some(extra)) = (chain, &contracts, &extra_events) {
+            for (a, raw) in list.iter().zip(contracts_raw.iter().flatten()) {
+                let std = PRIVILEGED_EVENTS
+                    .iter()
+                    .filter_map(|(_, sig)| AbiEvent::parse(sig).ok());
+                let of_layers = LAYER_EVENTS
+                    .iter()
+                    .filter(|e| layers.contains(&e.layer))
+                    .filter_map(LayerEvent::abi);
+                for ev in std.chain(of_layers).chain(extra.iter().cloned()) {
+                    self.handlers.push(HandlerUse {
+                        chain: c,
+                        contract: *a,
+                        topic0: ev.selector(),
+                        who: format!("privileged rule `{id}` ({})", ev.name),
+                        shared: true,
+                        span: raw.span(),
+                    });
+                }
+            }
+        }
+        Some(RuleKind::Privileged {
+            chain: chain?,
+            contracts: contracts?,
+            changes,
+            extra_events: extra_events?,
+            layers,
+            trip,
+        })
+    }
+
+    /// An `anomaly` rule: a metric's bucket far above its moving average.
+    fn anomaly(&mut self, spec: &GuardSpec, r: &RawRule, id: &str) -> Option<RuleKind> {
+        let metric = self.required(&r.metric, "metric", r)?.clone();
+        let metric = match metric.get_ref().as_str() {
+            "mint" => {
+                let token = self.required(&r.token, "token", r)?.clone();
+                AnomalyMetric::Mint {
+                    token: self.token_ref(spec, &token, id)?,
+                }
+            }
+            "outflow" => {
+                let chain = self.required(&r.chain, "chain", r).cloned();
+                let contract = self.required(&r.contract, "contract", r).cloned();
+                let chain = self.chain_ref(&spec.chains, &chain?, id)?;
+                let contract = self.address(&contract?, id)?;
+                let tokens = self.tokens_on(spec, r, chain)?;
+                AnomalyMetric::Outflow {
+                    chain,
+                    contract,
+                    tokens,
+                }
+            }
+            other => {
+                self.err(
+                    Some(metric.span()),
+                    Some(id),
+                    format!("unknown metric `{other}`"),
+                    "metrics are `mint` and `outflow`",
+                );
+                return None;
+            }
+        };
+        let alpha = self.positive_f64(&r.alpha, "alpha", id)?.unwrap_or(0.1);
+        if alpha > 1.0 {
+            self.err(
+                r.alpha.as_ref().map(Spanned::span),
+                Some(id),
+                "`alpha` must be in (0, 1]",
+                "",
+            );
+            return None;
+        }
+        let factor = self.positive_f64(&r.factor, "factor", id)?.unwrap_or(10.0);
+        let bucket_s = r.bucket_s.as_ref().map_or(60, |b| *b.get_ref());
+        if bucket_s == 0 {
+            self.err(
+                r.bucket_s.as_ref().map(Spanned::span),
+                Some(id),
+                "`bucket_s` must be at least 1",
+                "",
+            );
+            return None;
+        }
+        Some(RuleKind::Anomaly {
+            metric,
+            bucket_s,
+            alpha,
+            factor,
+            warmup_buckets: r.warmup_buckets.unwrap_or(10),
+            min_value: r.min_value.unwrap_or(0.0),
+        })
     }
 }
 

@@ -5,9 +5,11 @@
 use std::ops::Range;
 use std::path::Path;
 
+use ringfence_model::input::TomlInput;
 use ringfence_model::{Diagnostic, Diagnostics, SourceFile};
 use serde::Deserialize;
 use toml::Spanned;
+use toml::de::DeValue;
 
 /// The default policy's text (`examples/policy.toml`).
 pub const DEFAULT_TEXT: &str = include_str!("../../../examples/policy.toml");
@@ -175,23 +177,12 @@ impl Policy {
 
     /// Parses and validates a policy; every problem located.
     pub fn parse(file: &SourceFile) -> Result<Self, Diagnostics> {
-        let raw: RawPolicy = match toml::from_str(&file.text) {
-            Ok(r) => r,
-            Err(e) => {
-                let msg = e
-                    .message()
-                    .lines()
-                    .next()
-                    .unwrap_or("invalid policy")
-                    .trim()
-                    .to_owned();
-                return Err(Diagnostics(vec![file.diagnostic(
-                    e.span(),
-                    None,
-                    format!("in the policy: {msg}"),
-                    "see examples/policy.toml for every key and its meaning",
-                )]));
-            }
+        let mut input = TomlInput::new(file.clone());
+        let text = file.text.clone();
+        let (doc, _) = input.document(&text);
+        let whole = Spanned::new(0..text.len(), DeValue::Table(doc));
+        let Some(raw) = input.entry::<RawPolicy>(&whole, "policy", None) else {
+            return input.finish(None);
         };
         let mut d = Diagnostics::default();
         let share = |d: &mut Diagnostics, v: &Spanned<f64>, name: &str| {
@@ -321,11 +312,12 @@ impl Policy {
             confirmations: *v.confirmations.get_ref(),
             timelock_s: secs(&mut d, &v.timelock_s, "timelock_s"),
         };
-        d.into_result(Self {
+        input.diags.0.extend(d.0);
+        input.finish(Some(Self {
             guard,
             limits,
             verifier,
-        })
+        }))
     }
 }
 
@@ -368,5 +360,14 @@ mod tests {
         assert_ne!(text, DEFAULT_TEXT);
         let d = Policy::parse(&SourceFile::new("p.toml", text)).expect_err("unknown kind");
         assert!(d.to_string().contains("velocity") && d.0[0].line > 0, "{d}");
+        let text = DEFAULT_TEXT.replace("bucket_refill_s", "bucket_refil_s");
+        assert_ne!(text, DEFAULT_TEXT);
+        let d = Policy::parse(&SourceFile::new("p.toml", text)).expect_err("typo");
+        assert!(
+            d.0[0].line > 0 && d.0[0].help.contains("did you mean `bucket_refill_s`"),
+            "{d}"
+        );
+        let d = Policy::parse(&SourceFile::new("p.toml", "[guard\n")).expect_err("syntax");
+        assert!(d.0[0].message.starts_with("invalid TOML"), "{d}");
     }
 }
