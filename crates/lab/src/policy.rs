@@ -179,7 +179,11 @@ impl Policy {
     pub fn parse(file: &SourceFile) -> Result<Self, Diagnostics> {
         let mut input = TomlInput::new(file.clone());
         let text = file.text.clone();
-        let (doc, _) = input.document(&text);
+        let (doc, had_errors) = input.document(&text);
+        if had_errors {
+            // A partial parse would only add confusing follow-on errors.
+            return input.finish(None);
+        }
         let whole = Spanned::new(0..text.len(), DeValue::Table(doc));
         let Some(raw) = input.entry::<RawPolicy>(&whole, "policy", None) else {
             return input.finish(None);
