@@ -12,7 +12,7 @@ use std::str::FromStr;
 use alloy::json_abi::Event;
 use alloy::primitives::{Address, U256};
 use ringfence_guard::FieldTolerance;
-use ringfence_guard::config::MatchItem;
+use ringfence_guard::config::{MatchItem, resolve_match_on};
 use ringfence_model::diag::{Diagnostics, SourceFile};
 use ringfence_model::input::{TomlInput, list};
 use ringfence_quorum::RedactedUrl;
@@ -149,7 +149,7 @@ struct RawBridge {
     id: S,
     source: RawEnd,
     destination: RawEnd,
-    match_on: Spanned<Vec<MatchItem>>,
+    match_on: Spanned<Vec<Spanned<MatchItem>>>,
     key: Option<S>,
     verifier: Option<S>,
     verifier_timelock_s: Option<u64>,
@@ -502,95 +502,19 @@ impl Cx {
         let destination = self.end(&b.destination, chains, &id);
         let (source, destination) = (source?, destination?);
         let has = |e: &Event, n: &str| e.inputs.iter().find(|p| p.name == n).map(|p| p.ty.clone());
-        let params = |e: &Event| e.inputs.iter().map(|p| p.name.clone()).collect::<Vec<_>>();
         let mut ok = true;
-        if b.match_on.get_ref().is_empty() {
+        // One reading of `match_on` for the guard and the attestor.
+        let matched = resolve_match_on(
+            &mut self.input,
+            &b.match_on,
+            b.key.as_ref(),
+            &source.event,
+            &destination.event,
+            &id,
+        );
+        if matched.is_none() {
             ok = false;
-            self.err(
-                Some(b.match_on.span()),
-                Some(&id),
-                "`match_on` is empty",
-                "name the event parameters compared, e.g. [\"id\", \"asset\", \"amount\", \"recipient\"]",
-            );
         }
-        let mut tolerance = Vec::new();
-        for item in b.match_on.get_ref() {
-            let n = &item.name;
-            let n = &Spanned::new(
-                if n.span().is_empty() {
-                    b.match_on.span()
-                } else {
-                    n.span()
-                },
-                n.get_ref().clone(),
-            );
-            match (
-                FieldTolerance::checked(
-                    item.scale.as_ref().map_or(0, |x| *x.get_ref()),
-                    item.fee_bps.as_ref().map_or(0, |x| *x.get_ref()),
-                ),
-                has(&source.event, n.get_ref()),
-                has(&destination.event, n.get_ref()),
-            ) {
-                (Err(why), _, _) => {
-                    ok = false;
-                    let at = item
-                        .scale
-                        .as_ref()
-                        .or(item.fee_bps.as_ref())
-                        .map(Spanned::span);
-                    self.err(at, Some(&id), why.0, why.1);
-                }
-                (Ok(t), Some(st), Some(dt))
-                    if !(t.is_exact() || st.starts_with("uint") && dt.starts_with("uint")) =>
-                {
-                    ok = false;
-                    self.err(
-                        Some(n.span()),
-                        Some(&id),
-                        format!("`{}` is a {st} → {dt}: `scale` and `fee_bps` apply to unsigned integers only", n.get_ref()),
-                        "remove them, or compare an amount parameter",
-                    );
-                }
-                (Ok(t), _, _) => tolerance.push(t),
-            }
-            for (side, ev) in [
-                ("source", &source.event),
-                ("destination", &destination.event),
-            ] {
-                if has(ev, n.get_ref()).is_none() {
-                    ok = false;
-                    let p = params(ev);
-                    let p: Vec<&str> = p.iter().map(String::as_str).collect();
-                    self.err(
-                        Some(n.span()),
-                        Some(&id),
-                        format!("the {side} event has no parameter `{}`", n.get_ref()),
-                        format!("its parameters are {}", list(&p)),
-                    );
-                }
-            }
-        }
-        let match_on: Vec<String> = b
-            .match_on
-            .get_ref()
-            .iter()
-            .map(|s| s.name.get_ref().clone())
-            .collect();
-        let key = match &b.key {
-            Some(k) if !match_on.contains(k.get_ref()) => {
-                ok = false;
-                self.err(
-                    Some(k.span()),
-                    Some(&id),
-                    format!("`key` `{}` is not in `match_on`", k.get_ref()),
-                    "the key pairs a message with its source event; it must be compared",
-                );
-                k.get_ref().clone()
-            }
-            Some(k) => k.get_ref().clone(),
-            None => match_on.first().cloned().unwrap_or_default(),
-        };
         let field = |f: &Option<S>, default: &str| {
             f.as_ref().map_or((default.to_owned(), None), |s| {
                 (s.get_ref().clone(), Some(s.span()))
@@ -690,15 +614,17 @@ impl Cx {
             }
         };
         let [asset, amount, recipient]: [String; 3] = names.try_into().ok()?;
+        let matched = matched?;
         if !ok {
             return None;
         }
+        let key = matched.names[matched.key].clone();
         Some(RouteConfig {
             id,
             source,
             destination,
-            match_on,
-            tolerance,
+            match_on: matched.names,
+            tolerance: matched.tolerance,
             key,
             asset,
             amount,
@@ -843,6 +769,11 @@ kind = "mint-rate"
                 "\"id\", \"asset\", \"amount\", \"recipient\"]",
                 "\"id\", { name = \"asset\", scale = 12 }, \"amount\", \"recipient\"]",
                 "apply to unsigned integers only",
+            ),
+            (
+                "\"id\", \"asset\", \"amount\", \"recipient\"]",
+                "\"id\", \"asset\", \"amount\", \"amount\"]",
+                "`amount` is listed twice in `match_on`",
             ),
         ];
         for (from, to, want) in cases {

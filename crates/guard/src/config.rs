@@ -864,159 +864,23 @@ impl Cx {
                 span: raw.event.span(),
             });
         }
-        let mut match_on = Vec::new();
-        let mut match_idx = Vec::new();
-        if b.match_on.get_ref().is_empty() {
-            self.err(
-                Some(b.match_on.span()),
-                Some(&id),
-                "`match_on` is empty",
-                "name the event parameters compared, e.g. [\"id\", \"amount\", \"recipient\"]",
-            );
-            return None;
-        }
-        let mut tolerance = Vec::new();
-        for item in b.match_on.get_ref() {
-            let item_span = item.span();
-            let item = item.get_ref();
-            // A bare string carries no span of its own: use the entry's.
-            let name = if item.name.span() == (0..0) {
-                Spanned::new(item_span, item.name.get_ref().clone())
-            } else {
-                item.name.clone()
-            };
-            let name = &name;
-            if match_on.contains(name.get_ref()) {
-                self.err(
-                    Some(name.span()),
-                    Some(&id),
-                    format!("`{}` is listed twice in `match_on`", name.get_ref()),
-                    "list each compared parameter once",
-                );
-                return None;
-            }
-            let find = |e: &AbiEvent| e.inputs.iter().position(|p| &p.name == name.get_ref());
-            let names = |e: &AbiEvent| e.inputs.iter().map(|p| p.name.clone()).collect::<Vec<_>>();
-            match (find(&source.event), find(&destination.event)) {
-                (Some(s), Some(d)) => {
-                    let tol = self.tolerance(
-                        item,
-                        &source.event.inputs[s].ty,
-                        &destination.event.inputs[d].ty,
-                        &id,
-                    );
-                    match_on.push(name.get_ref().clone());
-                    match_idx.push((s, d));
-                    tolerance.push(tol);
-                }
-                (s, _) => {
-                    let (side, ev) = if s.is_none() {
-                        ("source", &source.event)
-                    } else {
-                        ("destination", &destination.event)
-                    };
-                    let have = names(ev);
-                    let have: Vec<&str> = have.iter().map(String::as_str).collect();
-                    self.err(
-                        Some(name.span()),
-                        Some(&id),
-                        format!("the {side} event has no parameter `{}`", name.get_ref()),
-                        format!("its parameters are {}", list(&have)),
-                    );
-                }
-            }
-        }
-        let tolerance: Option<Vec<FieldTolerance>> = tolerance.into_iter().collect();
-        let tolerance = tolerance?;
-        if match_idx.len() != b.match_on.get_ref().len() {
-            return None;
-        }
-        let key = match &b.key {
-            None => 0,
-            Some(k) => match match_on.iter().position(|n| n == k.get_ref()) {
-                Some(i) => i,
-                None => {
-                    self.err(
-                        Some(k.span()),
-                        Some(&id),
-                        format!("`key` `{}` is not in `match_on`", k.get_ref()),
-                        "the key pairs events; it must be one of the compared parameters",
-                    );
-                    return None;
-                }
-            },
-        };
-        if let Some(t) = tolerance.get(key)
-            && !t.is_exact()
-        {
-            let span = b
-                .key
-                .as_ref()
-                .map(Spanned::span)
-                .or_else(|| b.match_on.get_ref().get(key).map(Spanned::span));
-            self.err(
-                span,
-                Some(&id),
-                format!(
-                    "the key `{}` pairs events and must match exactly",
-                    match_on[key]
-                ),
-                "put `scale`/`fee_bps` on an amount, not on the key",
-            );
-            return None;
-        }
+        let m = resolve_match_on(
+            &mut self.input,
+            &b.match_on,
+            b.key.as_ref(),
+            &source.event,
+            &destination.event,
+            &id,
+        )?;
         Some(BridgeSpec {
             id,
             source,
             destination,
-            match_on,
-            match_idx,
-            key,
-            tolerance,
+            match_on: m.names,
+            match_idx: m.idx,
+            key: m.key,
+            tolerance: m.tolerance,
         })
-    }
-
-    /// The `scale` and `fee_bps` of one `match_on` entry, checked against the parameter types.
-    fn tolerance(
-        &mut self,
-        item: &MatchItem,
-        src_ty: &str,
-        dst_ty: &str,
-        id: &str,
-    ) -> Option<FieldTolerance> {
-        let mut ok = true;
-        let t = match FieldTolerance::checked(
-            item.scale.as_ref().map_or(0, |k| *k.get_ref()),
-            item.fee_bps.as_ref().map_or(0, |f| *f.get_ref()),
-        ) {
-            Ok(t) => t,
-            Err((message, fix)) => {
-                // Point at the value that is out of range.
-                let scale_bad = item
-                    .scale
-                    .as_ref()
-                    .is_some_and(|k| FieldTolerance::checked(*k.get_ref(), 0).is_err());
-                let at = if scale_bad {
-                    &item.scale
-                } else {
-                    &item.fee_bps
-                };
-                self.err(at.as_ref().map(Spanned::span), Some(id), message, fix);
-                ok = false;
-                FieldTolerance::default()
-            }
-        };
-        let integers = src_ty.starts_with("uint") && dst_ty.starts_with("uint");
-        if !(t.is_exact() || integers) {
-            self.err(
-                item.scale.as_ref().map(Spanned::span).or_else(|| item.fee_bps.as_ref().map(Spanned::span)),
-                Some(id),
-                format!("`{}` is a {src_ty} → {dst_ty}: `scale` and `fee_bps` apply to unsigned integers only", item.name.get_ref()),
-                "remove them, or compare an amount parameter",
-            );
-            ok = false;
-        }
-        ok.then_some(t)
     }
 
     fn action(&mut self, chains: &[ChainSpec], a: RawAction) -> Option<ActionSpec> {
@@ -1737,6 +1601,184 @@ impl Cx {
             min_value: r.min_value.unwrap_or(0.0),
         })
     }
+}
+
+/// The compared parameters of a bridge (or an attestor's route), resolved against its two
+/// events: their names, their positions in each event, the tolerance of each, and which one
+/// pairs events (the key).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MatchOn {
+    /// Parameter names, in the order written.
+    pub names: Vec<String>,
+    /// (source index, destination index) of each.
+    pub idx: Vec<(usize, usize)>,
+    /// How each is compared.
+    pub tolerance: Vec<FieldTolerance>,
+    /// Index of the key in `names`.
+    pub key: usize,
+}
+
+/// Resolves `match_on` (and `key`) of the bridge or route `id` against its source and
+/// destination events: every name on both events and listed once, `scale`/`fee_bps` in range
+/// and only on unsigned integers, the key compared and exact. The guard's `[[bridge]]` and the
+/// attestor's `[[bridge]]` both read `match_on` here, so they cannot disagree on what matches.
+pub fn resolve_match_on(
+    input: &mut TomlInput,
+    match_on_raw: &Spanned<Vec<Spanned<MatchItem>>>,
+    key_raw: Option<&S>,
+    source: &AbiEvent,
+    destination: &AbiEvent,
+    id: &str,
+) -> Option<MatchOn> {
+    let mut match_on = Vec::new();
+    let mut match_idx = Vec::new();
+    if match_on_raw.get_ref().is_empty() {
+        input.err(
+            Some(match_on_raw.span()),
+            Some(id),
+            "`match_on` is empty",
+            "name the event parameters compared, e.g. [\"id\", \"amount\", \"recipient\"]",
+        );
+        return None;
+    }
+    let mut tolerance = Vec::new();
+    for item in match_on_raw.get_ref() {
+        let item_span = item.span();
+        let item = item.get_ref();
+        // A bare string carries no span of its own: use the entry's.
+        let name = if item.name.span() == (0..0) {
+            Spanned::new(item_span, item.name.get_ref().clone())
+        } else {
+            item.name.clone()
+        };
+        let name = &name;
+        if match_on.contains(name.get_ref()) {
+            input.err(
+                Some(name.span()),
+                Some(id),
+                format!("`{}` is listed twice in `match_on`", name.get_ref()),
+                "list each compared parameter once",
+            );
+            return None;
+        }
+        let find = |e: &AbiEvent| e.inputs.iter().position(|p| &p.name == name.get_ref());
+        let names = |e: &AbiEvent| e.inputs.iter().map(|p| p.name.clone()).collect::<Vec<_>>();
+        match (find(source), find(destination)) {
+            (Some(s), Some(d)) => {
+                let tol = checked_tolerance(
+                    input,
+                    item,
+                    &source.inputs[s].ty,
+                    &destination.inputs[d].ty,
+                    id,
+                );
+                match_on.push(name.get_ref().clone());
+                match_idx.push((s, d));
+                tolerance.push(tol);
+            }
+            (s, _) => {
+                let (side, ev) = if s.is_none() {
+                    ("source", source)
+                } else {
+                    ("destination", destination)
+                };
+                let have = names(ev);
+                let have: Vec<&str> = have.iter().map(String::as_str).collect();
+                input.err(
+                    Some(name.span()),
+                    Some(id),
+                    format!("the {side} event has no parameter `{}`", name.get_ref()),
+                    format!("its parameters are {}", list(&have)),
+                );
+            }
+        }
+    }
+    let tolerance: Option<Vec<FieldTolerance>> = tolerance.into_iter().collect();
+    let tolerance = tolerance?;
+    if match_idx.len() != match_on_raw.get_ref().len() {
+        return None;
+    }
+    let key = match key_raw {
+        None => 0,
+        Some(k) => match match_on.iter().position(|n| n == k.get_ref()) {
+            Some(i) => i,
+            None => {
+                input.err(
+                    Some(k.span()),
+                    Some(id),
+                    format!("`key` `{}` is not in `match_on`", k.get_ref()),
+                    "the key pairs events; it must be one of the compared parameters",
+                );
+                return None;
+            }
+        },
+    };
+    if let Some(t) = tolerance.get(key)
+        && !t.is_exact()
+    {
+        let span = key_raw
+            .map(Spanned::span)
+            .or_else(|| match_on_raw.get_ref().get(key).map(Spanned::span));
+        input.err(
+            span,
+            Some(id),
+            format!(
+                "the key `{}` pairs events and must match exactly",
+                match_on[key]
+            ),
+            "put `scale`/`fee_bps` on an amount, not on the key",
+        );
+        return None;
+    }
+    Some(MatchOn {
+        names: match_on,
+        idx: match_idx,
+        tolerance,
+        key,
+    })
+}
+
+/// The `scale` and `fee_bps` of one `match_on` entry, checked against the parameter types.
+fn checked_tolerance(
+    input: &mut TomlInput,
+    item: &MatchItem,
+    src_ty: &str,
+    dst_ty: &str,
+    id: &str,
+) -> Option<FieldTolerance> {
+    let mut ok = true;
+    let t = match FieldTolerance::checked(
+        item.scale.as_ref().map_or(0, |k| *k.get_ref()),
+        item.fee_bps.as_ref().map_or(0, |f| *f.get_ref()),
+    ) {
+        Ok(t) => t,
+        Err((message, fix)) => {
+            // Point at the value that is out of range.
+            let scale_bad = item
+                .scale
+                .as_ref()
+                .is_some_and(|k| FieldTolerance::checked(*k.get_ref(), 0).is_err());
+            let at = if scale_bad {
+                &item.scale
+            } else {
+                &item.fee_bps
+            };
+            input.err(at.as_ref().map(Spanned::span), Some(id), message, fix);
+            ok = false;
+            FieldTolerance::default()
+        }
+    };
+    let integers = src_ty.starts_with("uint") && dst_ty.starts_with("uint");
+    if !(t.is_exact() || integers) {
+        input.err(
+            item.scale.as_ref().map(Spanned::span).or_else(|| item.fee_bps.as_ref().map(Spanned::span)),
+            Some(id),
+            format!("`{}` is a {src_ty} → {dst_ty}: `scale` and `fee_bps` apply to unsigned integers only", item.name.get_ref()),
+            "remove them, or compare an amount parameter",
+        );
+        ok = false;
+    }
+    ok.then_some(t)
 }
 
 fn show_value(v: &DeValue<'_>) -> String {
