@@ -15,6 +15,8 @@ use ringfence_store::Store;
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
 
+mod bodies;
+
 const TOKEN: &str = "test-token-7f3a";
 
 fn root() -> PathBuf {
