@@ -31,7 +31,6 @@ mod stress;
 pub use error::{ApiError, Error, Result};
 pub use routes::{ROUTES, Route};
 pub use server::{Config, Server};
-pub use stress::{ClearingModel, StressRequest};
 
 /// The OpenAPI 3 document served at `/api/openapi.json`.
 pub const OPENAPI: &str = include_str!("openapi.json");

@@ -28,6 +28,15 @@ fn mask_times(text: &str) -> String {
     out
 }
 
+/// Snapshot name, method, path, bearer token, body.
+type Case = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    Option<&'static str>,
+);
+
 fn shown(r: &Reply) -> String {
     let ct = r
         .headers
@@ -58,7 +67,7 @@ fn times_are_masked() {
 #[tokio::test]
 async fn bodies_without_a_guard_are_unchanged() {
     let app = server(Some(TOKEN)).router();
-    let cases: [(&str, &str, &str, Option<&str>, Option<&str>); 14] = [
+    let cases: [Case; 14] = [
         ("healthz", "GET", "/healthz", None, None),
         ("readyz", "GET", "/readyz", None, None),
         ("spec", "GET", "/api/spec", None, None),
@@ -122,7 +131,7 @@ async fn bodies_with_a_guard_are_unchanged() {
     })
     .expect("loads")
     .router();
-    let cases: [(&str, &str, &str, Option<&str>, Option<&str>); 9] = [
+    let cases: [Case; 9] = [
         ("g_healthz", "GET", "/healthz", None, None),
         ("g_readyz", "GET", "/readyz", None, None),
         ("g_guard", "GET", "/api/guard", None, None),
