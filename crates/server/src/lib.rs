@@ -29,7 +29,7 @@ mod state;
 mod stress;
 
 pub use error::{ApiError, Error, Result};
-pub use routes::{ROUTES, Route};
+pub use routes::{Access, ROUTES, Route};
 pub use server::{Config, Server};
 
 /// The OpenAPI 3 document served at `/api/openapi.json`.
