@@ -8,7 +8,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ringfence_model::Diagnostics;
 use ringfence_stress::RequestError;
-use serde_json::json;
+
+use crate::body::{self, ErrorBody};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -115,16 +116,19 @@ impl From<ringfence_store::Error> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let mut body = json!({ "error": self.to_string(), "status": status.as_u16() });
-        match &self {
-            Self::Stress(RequestError::UnknownComponents { ids, .. }) => {
-                body["unknown"] = json!(ids);
-            }
-            Self::InvalidSpec(d) => {
-                body["problems"] = json!(d.iter().map(ToString::to_string).collect::<Vec<_>>());
-            }
-            _ => {}
-        }
+        let body = ErrorBody {
+            error: self.to_string(),
+            status: status.as_u16(),
+            unknown: match &self {
+                Self::Stress(RequestError::UnknownComponents { ids, .. }) => Some(ids.clone()),
+                _ => None,
+            },
+            problems: match &self {
+                Self::InvalidSpec(d) => Some(d.iter().map(ToString::to_string).collect()),
+                _ => None,
+            },
+        };
+        let body = body::sorted(&body).unwrap_or_default();
         let allow = match &self {
             Self::MethodNotAllowed { allowed, .. } => {
                 HeaderValue::from_str(&allowed.join(", ")).ok()

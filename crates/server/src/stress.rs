@@ -6,8 +6,10 @@ use axum::response::Response;
 use ringfence_stress::report::Report;
 use ringfence_stress::{Dialect, StressRequest, System};
 
-use crate::api::json_body;
+use crate::api::report_body;
+use crate::body::ErrorBody;
 use crate::error::ApiError;
+use crate::openapi::{StressReportDoc, StressRequestDoc};
 use crate::state::{AppState, Snapshot};
 
 /// Parses a request body, saying what is wrong with it.
@@ -30,6 +32,17 @@ fn run(req: &StressRequest, snap: &Snapshot) -> Result<Report, ApiError> {
 }
 
 /// `POST /api/stress`.
+#[utoipa::path(
+    post,
+    path = "/api/stress",
+    summary = "Run a stress scenario (`ringfence stress --format json`).",
+    request_body = StressRequestDoc,
+    responses(
+        (status = 200, description = "The stress report.", body = StressReportDoc),
+        (status = 400, description = "What is wrong with the scenario (unknown ids in `unknown`).", body = ErrorBody),
+        (status = 422, description = "The spec cannot be stress-tested.", body = ErrorBody)
+    )
+)]
 pub(crate) async fn stress(
     State(state): State<AppState>,
     body: Bytes,
@@ -40,7 +53,7 @@ pub(crate) async fn stress(
         .await
         .map_err(|e| ApiError::internal("stress task", e))??;
     state.metrics().stress_run();
-    json_body(&report)
+    report_body(&report)
 }
 
 #[cfg(test)]

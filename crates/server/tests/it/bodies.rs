@@ -28,15 +28,6 @@ fn mask_times(text: &str) -> String {
     out
 }
 
-/// Snapshot name, method, path, bearer token, body.
-type Case = (
-    &'static str,
-    &'static str,
-    &'static str,
-    Option<&'static str>,
-    Option<&'static str>,
-);
-
 fn shown(r: &Reply) -> String {
     let ct = r
         .headers
