@@ -328,3 +328,19 @@ pub(crate) struct AckReply {
     /// False when it already was acknowledged (the first note stays).
     pub(crate) new: bool,
 }
+
+/// The `ready` event of `GET /api/events`, sent once when a client connects.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ReadyEvent {
+    /// Generation of the loaded spec.
+    pub(crate) generation: u64,
+    /// Whether the server runs the live guard.
+    pub(crate) guard: bool,
+}
+
+/// The `reload` event of `GET /api/events`.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ReloadEvent {
+    /// The new generation of the spec.
+    pub(crate) generation: u64,
+}

@@ -19,14 +19,13 @@ use futures_util::Stream;
 use ringfence_guard::{AlertRecord, GuardSpec, Severity};
 use ringfence_store::{AlertFilter, Store};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use tokio::sync::broadcast;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::{json_body, query};
 use crate::body::{
     AckReply, Acked, Checkpoint, ErrorBody, GuardChain, GuardDetail, GuardInfo, Named, Pause,
-    TripCounts, TripView, TripsPage,
+    ReadyEvent, ReloadEvent, TripCounts, TripView, TripsPage,
 };
 use crate::error::ApiError;
 use crate::state::{AppState, unix_now};
@@ -91,7 +90,9 @@ impl Live {
             Self::Ack(a) => ("ack", serde_json::to_string(a)),
             Self::Reload { generation } => (
                 "reload",
-                Ok(json!({ "generation": generation }).to_string()),
+                serde_json::to_string(&ReloadEvent {
+                    generation: *generation,
+                }),
             ),
         };
         SseEvent::default()
@@ -100,8 +101,9 @@ impl Live {
     }
 }
 
-/// An acknowledgement, as streamed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// An acknowledgement, as streamed (`ack` events).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(as = AckEvent)]
 pub(crate) struct Ack {
     /// The alert id.
     pub(crate) id: String,
@@ -479,10 +481,13 @@ pub(crate) async fn events(
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
     let rx = state.subscribe();
     state.metrics().sse_client(1);
-    let ready = SseEvent::default().event("ready").data(
-        json!({ "guard": state.guard().is_some(), "generation": state.snapshot().generation })
-            .to_string(),
-    );
+    let ready = ReadyEvent {
+        generation: state.snapshot().generation,
+        guard: state.guard().is_some(),
+    };
+    let ready = SseEvent::default()
+        .event("ready")
+        .data(serde_json::to_string(&ready).unwrap_or_else(|_| "{}".to_owned()));
     let closed = state.closed();
     let client = Client(state);
     let live = futures_util::stream::unfold((rx, client), |(mut rx, client)| async move {

@@ -62,7 +62,13 @@ pub fn openapi_json() -> &'static str {
         guard::ack,
         guard::events,
     ),
-    components(schemas(body::ErrorBody)),
+    components(schemas(
+        body::ErrorBody,
+        body::ReadyEvent,
+        body::ReloadEvent,
+        guard::Ack,
+        AlertDoc
+    )),
     modifiers(&TokenRoutes)
 )]
 pub(crate) struct ApiDoc;

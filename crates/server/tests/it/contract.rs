@@ -308,10 +308,15 @@ async fn request_bodies_document_exactly_the_accepted_fields() {
         "{}",
         r.text
     );
+    let sr = &doc["components"]["schemas"]["StressRequest"];
+    assert_eq!(sr["additionalProperties"], false);
+    // The bounds the document states are the ones the shared validation applies.
+    use ringfence_stress::request::{MAX_API_DRAWS, MAX_API_FAILED};
     assert_eq!(
-        doc["components"]["schemas"]["StressRequest"]["additionalProperties"],
-        false
+        sr["properties"]["monte_carlo"]["maximum"],
+        json!(MAX_API_DRAWS)
     );
+    assert_eq!(sr["properties"]["fail"]["maxItems"], json!(MAX_API_FAILED));
 
     let dir = tempfile::tempdir().expect("tempdir");
     let app = Server::new(Config {
