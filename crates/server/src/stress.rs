@@ -88,4 +88,46 @@ mod tests {
             assert!(e.contains(want), "{:?}: {e}", String::from_utf8_lossy(body));
         }
     }
+
+    proptest::proptest! {
+        /// Any bytes: a request, or a 400 that says the body is empty or invalid; never a panic.
+        #[test]
+        fn any_body_parses_or_is_a_400(body in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
+            if let Err(e) = parse(&body) {
+                proptest::prop_assert_eq!(e.status(), axum::http::StatusCode::BAD_REQUEST);
+                let m = e.to_string();
+                proptest::prop_assert!(m.starts_with("invalid scenario") || m.starts_with("empty body"), "{}", m);
+            }
+        }
+
+        /// A scenario written as JSON parses back to itself.
+        #[test]
+        fn written_scenarios_parse_back(
+            fail in proptest::collection::vec("[a-z:-]{1,12}", 0..4),
+            rv in proptest::bool::ANY,
+            alpha in proptest::option::of(0.0f64..=1.0),
+            monte_carlo in proptest::option::of(0usize..1_000_000),
+            seed in proptest::option::of(proptest::num::u64::ANY),
+            rank in proptest::bool::ANY,
+        ) {
+            let body = serde_json::json!({
+                "fail": fail,
+                "clearing": if rv { "rv" } else { "en" },
+                "alpha": alpha,
+                "monte_carlo": monte_carlo,
+                "seed": seed,
+                "rank": rank,
+            });
+            let want = StressRequest {
+                fail,
+                clearing: if rv { ClearingModel::Rv } else { ClearingModel::En },
+                alpha,
+                monte_carlo,
+                seed,
+                rank,
+                ..StressRequest::default()
+            };
+            proptest::prop_assert_eq!(parse(body.to_string().as_bytes()).ok(), Some(want));
+        }
+    }
 }
