@@ -4,25 +4,43 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use ringfence_exposure::exposure_report;
 use ringfence_exposure::limits::scoped_value_at_risk;
 use ringfence_model::{ComponentIdx, PolicyTarget};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::auth;
+use crate::body::{
+    self, Backing, Counts, ErrorBody, Graph, GraphAsset, GraphComponent, Health, HealthStatus,
+    Policies, PolicyGauge, Readiness, SpecSummary, TopShare,
+};
 use crate::error::ApiError;
 use crate::guard::WatcherStatus;
+use crate::openapi::{ExposureDoc, LimitsDoc, LintDoc};
 use crate::state::{AppState, Snapshot};
 
-/// Pretty JSON with a trailing newline, as the CLI prints it.
-pub(crate) fn json_body(value: &impl Serialize) -> Result<Response, ApiError> {
+/// Pretty JSON with a trailing newline, as the CLI prints it: a report body, field for field in
+/// the order its type declares.
+pub(crate) fn report_body(value: &impl Serialize) -> Result<Response, ApiError> {
     let mut s =
         serde_json::to_string_pretty(value).map_err(|e| ApiError::internal("encode JSON", e))?;
     s.push('\n');
     Ok(([(header::CONTENT_TYPE, "application/json")], s).into_response())
+}
+
+/// A body the server shapes ([`crate::body`]), pretty with a trailing newline, keys sorted.
+pub(crate) fn json_body(value: &impl Serialize) -> Result<Response, ApiError> {
+    report_body(&body::sorted(value).map_err(|e| ApiError::internal("encode JSON", e))?)
+}
+
+/// A small body the server shapes, compact (health and readiness, for probes).
+fn compact(code: StatusCode, value: &impl Serialize) -> Response {
+    match body::sorted(value) {
+        Ok(v) => (code, axum::Json(v)).into_response(),
+        Err(e) => ApiError::internal("encode JSON", e).into_response(),
+    }
 }
 
 /// Parses the query string into `T`, answering 400 with what is wrong.
@@ -54,20 +72,39 @@ fn problems(state: &AppState) -> Vec<String> {
 
 /// `GET /healthz`: liveness (always 200 while the process answers), with `status` `ok` or
 /// `degraded` and the reasons when a part the server was asked to run is not running.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    summary = "Liveness (always 200): `ok`, or `degraded` with the reasons when a part the server was asked to run (the live guard, each chain it follows) is not running.",
+    responses((status = 200, description = "Alive.", body = Health))
+)]
 pub(crate) async fn healthz(State(state): State<AppState>) -> Response {
     let snap = state.snapshot();
     let reasons = problems(&state);
-    axum::Json(json!({
-        "status": if reasons.is_empty() { "ok" } else { "degraded" },
-        "reasons": reasons,
-        "spec_generation": snap.generation,
-        "guard": state.guard().map(|g| g.watcher_status()),
-    }))
-    .into_response()
+    let body = Health {
+        status: if reasons.is_empty() {
+            HealthStatus::Ok
+        } else {
+            HealthStatus::Degraded
+        },
+        reasons,
+        spec_generation: snap.generation,
+        guard: state.guard().map(|g| g.watcher_status()),
+    };
+    compact(StatusCode::OK, &body)
 }
 
 /// `GET /readyz`: 200 when every part the server was asked to run is running, otherwise 503
 /// with the reasons (for load balancers and orchestrators).
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    summary = "Readiness: 200 when every part the server was asked to run is running, 503 with the reasons otherwise.",
+    responses(
+        (status = 200, description = "Ready.", body = Readiness),
+        (status = 503, description = "Not ready.", body = Readiness)
+    )
+)]
 pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
     let reasons = problems(&state);
     let code = if reasons.is_empty() {
@@ -75,16 +112,26 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    (
-        code,
-        axum::Json(json!({ "ready": reasons.is_empty(), "reasons": reasons })),
-    )
-        .into_response()
+    let body = Readiness {
+        ready: reasons.is_empty(),
+        reasons,
+    };
+    compact(code, &body)
 }
 
 /// `GET /api/openapi.json`.
+#[utoipa::path(
+    get,
+    path = "/api/openapi.json",
+    summary = "This document, generated from the server's types and route table.",
+    responses((status = 200, description = "OpenAPI 3.1.", content_type = "application/json", body = Object))
+)]
 pub(crate) async fn openapi() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], crate::OPENAPI).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        crate::openapi::openapi_json(),
+    )
+        .into_response()
 }
 
 #[derive(Debug, Deserialize)]
@@ -94,6 +141,16 @@ struct ExposureQuery {
 }
 
 /// `GET /api/exposure[?holder=ID]`: the body of `ringfence exposure --format json [--holder ID]`.
+#[utoipa::path(
+    get,
+    path = "/api/exposure",
+    summary = "The exposure report (`ringfence exposure --format json`).",
+    params(("holder" = Option<String>, Query, description = "Only this protocol in the holders section (`--holder`).")),
+    responses(
+        (status = 200, description = "Exposure.", body = ExposureDoc),
+        (status = 400, description = "An unknown holder or query parameter.", body = ErrorBody)
+    )
+)]
 pub(crate) async fn exposure(
     State(state): State<AppState>,
     uri: Uri,
@@ -101,7 +158,7 @@ pub(crate) async fn exposure(
     let q: ExposureQuery = query(&uri)?;
     let snap = state.snapshot();
     match q.holder {
-        None => json_body(&snap.exposure),
+        None => report_body(&snap.exposure),
         Some(h) => {
             let idx = snap.model.protocol(&h).ok_or_else(|| {
                 let known: Vec<&str> = snap.model.protocols.iter().map(|p| p.id.as_str()).collect();
@@ -110,109 +167,154 @@ pub(crate) async fn exposure(
                     known.join(", ")
                 ))
             })?;
-            json_body(&exposure_report(&snap.model, &snap.closure, Some(idx)))
+            report_body(&exposure_report(&snap.model, &snap.closure, Some(idx)))
         }
     }
 }
 
 /// `GET /api/limits`: the body of `ringfence limits --format json`.
+#[utoipa::path(
+    get,
+    path = "/api/limits",
+    summary = "Concentration policy breaches and their smallest fix (`ringfence limits --format json`).",
+    responses((status = 200, description = "Limits.", body = LimitsDoc))
+)]
 pub(crate) async fn limits(State(state): State<AppState>) -> Result<Response, ApiError> {
-    json_body(&state.snapshot().limits)
+    report_body(&state.snapshot().limits)
 }
 
 /// `GET /api/lint`: the body of `ringfence lint --format json`.
+#[utoipa::path(
+    get,
+    path = "/api/lint",
+    summary = "Findings on infrastructure assumptions (`ringfence lint --format json`).",
+    responses((status = 200, description = "Lint.", body = LintDoc))
+)]
 pub(crate) async fn lint(State(state): State<AppState>) -> Result<Response, ApiError> {
-    json_body(&state.snapshot().lint)
+    report_body(&state.snapshot().lint)
 }
 
 /// `GET /api/spec`: what is loaded.
+#[utoipa::path(
+    get,
+    path = "/api/spec",
+    summary = "What is loaded: file, generation, counts, totals.",
+    responses((status = 200, description = "Summary.", body = SpecSummary))
+)]
 pub(crate) async fn spec(State(state): State<AppState>) -> Result<Response, ApiError> {
     let snap = state.snapshot();
     json_body(&spec_summary(&state, &snap))
 }
 
-fn spec_summary(state: &AppState, snap: &Snapshot) -> Value {
+fn spec_summary(state: &AppState, snap: &Snapshot) -> SpecSummary {
     let m = &snap.model;
     let name = state.0.spec_path.file_name().map_or_else(
         || state.0.spec_path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
-    json!({
-        "spec": name,
-        "generation": snap.generation,
-        "loaded_at": snap.loaded_at,
-        "total_value_usd": snap.exposure.total_value_usd,
-        "values_missing": snap.exposure.values_missing,
-        "counts": {
-            "chains": m.chains.len(),
-            "layers": m.layers.len(),
-            "verifier_sets": m.verifier_sets.len(),
-            "operators": m.operators.len(),
-            "keys": m.keys.len(),
-            "assets": m.assets.len(),
-            "protocols": m.protocols.len(),
-            "policies": m.policies.len(),
-            "components": m.components.len(),
+    SpecSummary {
+        spec: name,
+        generation: snap.generation,
+        loaded_at: snap.loaded_at,
+        total_value_usd: snap.exposure.total_value_usd,
+        values_missing: snap.exposure.values_missing,
+        counts: Counts {
+            chains: m.chains.len(),
+            layers: m.layers.len(),
+            verifier_sets: m.verifier_sets.len(),
+            operators: m.operators.len(),
+            keys: m.keys.len(),
+            assets: m.assets.len(),
+            protocols: m.protocols.len(),
+            policies: m.policies.len(),
+            components: m.components.len(),
         },
-        "breaches": snap.limits.breaches.len(),
-        "findings": snap.lint.findings.len(),
-    })
+        breaches: snap.limits.breaches.len(),
+        findings: snap.lint.findings.len(),
+    }
 }
 
 /// `GET /api/graph`: assets, the components they depend on directly (`own`) and through their
 /// backing (`depends_on`, with fractions), and every component's value at risk.
+#[utoipa::path(
+    get,
+    path = "/api/graph",
+    summary = "The dependency graph: assets with their direct (`own`) and full (`depends_on`, fractions) dependencies and backing; components with value at risk.",
+    responses((status = 200, description = "Graph.", body = Graph))
+)]
 pub(crate) async fn graph(State(state): State<AppState>) -> Result<Response, ApiError> {
     let snap = state.snapshot();
     json_body(&graph_body(&snap))
 }
 
-pub(crate) fn graph_body(snap: &Snapshot) -> Value {
+pub(crate) fn graph_body(snap: &Snapshot) -> Graph {
     let m = &snap.model;
-    let cid = |c: ComponentIdx| m.components[c as usize].id.as_str();
-    let assets: Vec<Value> = m
+    let cid = |c: ComponentIdx| m.components[c as usize].id.clone();
+    let assets = m
         .assets
         .iter()
         .enumerate()
-        .map(|(a, asset)| {
-            let depends_on: BTreeMap<&str, f64> =
-                snap.closure.dep[a].iter().map(|&(c, f)| (cid(c), f)).collect();
-            json!({
-                "id": asset.id,
-                "kind": asset.kind,
-                "chain": cid(m.chains[asset.chain]),
-                "value_usd": asset.value_usd,
-                "route": asset.route.as_ref().map(|r| cid(m.layers[r.layer].component)),
-                "own": snap.closure.own[a].iter().map(|&c| cid(c)).collect::<Vec<_>>(),
-                "backing": asset.backing.iter().map(|&(b, share)| json!({"asset": m.assets[b].id, "share": share})).collect::<Vec<_>>(),
-                "depends_on": depends_on,
-            })
+        .map(|(a, asset)| GraphAsset {
+            id: asset.id.clone(),
+            kind: name_of(&asset.kind),
+            chain: cid(m.chains[asset.chain]),
+            value_usd: asset.value_usd,
+            route: asset
+                .route
+                .as_ref()
+                .map(|r| cid(m.layers[r.layer].component)),
+            own: snap.closure.own[a].iter().map(|&c| cid(c)).collect(),
+            backing: asset
+                .backing
+                .iter()
+                .map(|&(b, share)| Backing {
+                    asset: m.assets[b].id.clone(),
+                    share,
+                })
+                .collect(),
+            depends_on: snap.closure.dep[a]
+                .iter()
+                .map(|&(c, f)| (cid(c), f))
+                .collect::<BTreeMap<_, _>>(),
         })
         .collect();
-    let components: Vec<Value> = snap
+    let components = snap
         .exposure
         .components
         .iter()
-        .map(|c| {
-            let p = m
+        .map(|c| GraphComponent {
+            id: c.id.clone(),
+            kind: name_of(&c.kind),
+            value_at_risk_usd: c.value_at_risk_usd,
+            share: c.share,
+            failure_probability: m
                 .component(&c.id)
-                .and_then(|i| m.components[i as usize].failure_probability);
-            json!({
-                "id": c.id,
-                "kind": c.kind,
-                "value_at_risk_usd": c.value_at_risk_usd,
-                "share": c.share,
-                "failure_probability": p,
-            })
+                .and_then(|i| m.components[i as usize].failure_probability),
         })
         .collect();
-    json!({
-        "total_value_usd": snap.exposure.total_value_usd,
-        "assets": assets,
-        "components": components,
-    })
+    Graph {
+        total_value_usd: snap.exposure.total_value_usd,
+        assets,
+        components,
+    }
+}
+
+/// The name a spec enum serialises to (`stablecoin`, `key`, `value`…).
+fn name_of(v: &impl Serialize) -> String {
+    match serde_json::to_value(v) {
+        Ok(Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => String::new(),
+    }
 }
 
 /// `GET /api/policies`: every policy with the largest shares it limits, for the gauges.
+#[utoipa::path(
+    get,
+    path = "/api/policies",
+    summary = "Every policy with the largest shares it limits (concentration gauges).",
+    responses((status = 200, description = "Policies.", body = Policies))
+)]
 pub(crate) async fn policies(State(state): State<AppState>) -> Result<Response, ApiError> {
     let snap = state.snapshot();
     json_body(&policies_body(&snap))
@@ -220,9 +322,9 @@ pub(crate) async fn policies(State(state): State<AppState>) -> Result<Response, 
 
 const GAUGE_TOP: usize = 5;
 
-pub(crate) fn policies_body(snap: &Snapshot) -> Value {
+pub(crate) fn policies_body(snap: &Snapshot) -> Policies {
     let m = &snap.model;
-    let out: Vec<Value> = m
+    let policies = m
         .policies
         .iter()
         .map(|p| {
@@ -242,36 +344,50 @@ pub(crate) fn policies_body(snap: &Snapshot) -> Value {
             top.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
             top.truncate(GAUGE_TOP);
             let share = |v: f64| if total > 0.0 { v / total } else { 0.0 };
-            let target = match p.target {
-                PolicyTarget::Kind(k) => json!({ "component_kind": k }),
-                PolicyTarget::Component(c) => json!({ "component": m.components[c as usize].id }),
-            };
-            json!({
-                "id": p.id,
-                "scope": p.scope.map_or("ecosystem", |s| m.protocols[s].id.as_str()),
-                "target": target,
-                "basis": p.basis,
-                "max_share": p.max_share,
-                "total_usd": total,
-                "breached": snap.limits.breaches.iter().any(|b| b.policy == p.id),
-                "top": top.iter().map(|&(c, v)| json!({
-                    "component": m.components[c as usize].id,
-                    "value_at_risk_usd": v,
-                    "share": share(v),
-                })).collect::<Vec<_>>(),
-            })
+            PolicyGauge {
+                id: p.id.clone(),
+                scope: p
+                    .scope
+                    .map_or("ecosystem", |s| m.protocols[s].id.as_str())
+                    .to_owned(),
+                target: match p.target {
+                    PolicyTarget::Kind(k) => body::PolicyTarget::Kind {
+                        component_kind: name_of(&k),
+                    },
+                    PolicyTarget::Component(c) => body::PolicyTarget::Component {
+                        component: m.components[c as usize].id.clone(),
+                    },
+                },
+                basis: name_of(&p.basis),
+                max_share: p.max_share,
+                total_usd: total,
+                breached: snap.limits.breaches.iter().any(|b| b.policy == p.id),
+                top: top
+                    .iter()
+                    .map(|&(c, v)| TopShare {
+                        component: m.components[c as usize].id.clone(),
+                        value_at_risk_usd: v,
+                        share: share(v),
+                    })
+                    .collect(),
+            }
         })
         .collect();
-    json!({ "policies": out })
+    Policies { policies }
 }
 
 /// `POST /api/reload`: re-reads the spec. An invalid spec is refused (422, every problem listed)
 /// and the previous one stays served.
-pub(crate) async fn reload(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    auth::require(&state, &headers)?;
+#[utoipa::path(
+    post,
+    path = "/api/reload",
+    summary = "Re-read the spec from disk. An invalid spec is refused (422, every problem listed) and the previous one stays served.",
+    responses(
+        (status = 200, description = "Reloaded.", body = SpecSummary),
+        (status = 422, description = "The spec on disk is invalid: `problems` lists every one.", body = ErrorBody)
+    )
+)]
+pub(crate) async fn reload(State(state): State<AppState>) -> Result<Response, ApiError> {
     let path = state.0.spec_path.clone();
     let generation = state.snapshot().generation + 1;
     let loaded = tokio::task::spawn_blocking(move || Snapshot::load(&path, generation))

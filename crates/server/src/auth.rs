@@ -1,14 +1,24 @@
-//! Bearer-token authorisation of the routes that change state.
+//! Bearer-token authorisation of the routes that change state: a layer the router puts on every
+//! route the route table does not declare public.
 
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, header};
+use axum::middleware::Next;
+use axum::response::Response;
 
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Checks `Authorization: Bearer <token>` against the server's token. Without a configured token
-/// nothing may change state (403); a missing or malformed header, or another token, is 401.
-pub(crate) fn require(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    check(state.0.token.as_deref(), headers)
+/// The layer: checks `Authorization: Bearer <token>` against the server's token before the
+/// handler runs. Without a configured token nothing may change state (403); a missing or
+/// malformed header, or another token, is 401.
+pub(crate) async fn require_token(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    check(state.0.token.as_deref(), req.headers())?;
+    Ok(next.run(req).await)
 }
 
 fn check(expected: Option<&str>, headers: &HeaderMap) -> Result<(), ApiError> {

@@ -20,16 +20,34 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
 }
 
 /// `GET /`.
+#[utoipa::path(
+    get,
+    path = "/",
+    summary = "The dashboard (HTML; its script and stylesheet are compiled into the binary).",
+    responses((status = 200, description = "HTML page.", content_type = "text/html", body = String))
+)]
 pub(crate) async fn index() -> Response {
     asset("text/html; charset=utf-8", INDEX)
 }
 
 /// `GET /assets/app.js`.
+#[utoipa::path(
+    get,
+    path = "/assets/app.js",
+    summary = "The dashboard's script.",
+    responses((status = 200, description = "JavaScript.", content_type = "text/javascript", body = String))
+)]
 pub(crate) async fn app_js() -> Response {
     asset("text/javascript; charset=utf-8", APP_JS)
 }
 
 /// `GET /assets/app.css`.
+#[utoipa::path(
+    get,
+    path = "/assets/app.css",
+    summary = "The dashboard's stylesheet.",
+    responses((status = 200, description = "CSS.", content_type = "text/css", body = String))
+)]
 pub(crate) async fn app_css() -> Response {
     asset("text/css; charset=utf-8", APP_CSS)
 }

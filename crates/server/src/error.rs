@@ -7,7 +7,9 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ringfence_model::Diagnostics;
-use serde_json::json;
+use ringfence_stress::RequestError;
+
+use crate::body::{self, ErrorBody};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -40,13 +42,10 @@ pub enum ApiError {
     /// The request is malformed (400); the message says what is wrong.
     #[error("{0}")]
     BadRequest(String),
-    /// A scenario names components the spec does not have (400).
-    #[error(
-        "unknown component{} {}: name a chain, layer, verifier_set, operator or key id, or `org:<name>` / `hosting:<name>`",
-        if .0.len() == 1 { "" } else { "s" },
-        .0.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
-    )]
-    UnknownComponents(Vec<String>),
+    /// The stress scenario is refused (400): a range, a combination, or component ids the spec
+    /// does not have (every one named, in `unknown`).
+    #[error("{0}")]
+    Stress(#[from] ringfence_stress::RequestError),
     /// No usable `Authorization: Bearer` header (401).
     #[error(
         "this route changes state: send `Authorization: Bearer <token>` with the server's RINGFENCE_API_TOKEN"
@@ -91,7 +90,7 @@ impl ApiError {
     /// The HTTP status of this error.
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::BadRequest(_) | Self::UnknownComponents(_) => StatusCode::BAD_REQUEST,
+            Self::BadRequest(_) | Self::Stress(_) => StatusCode::BAD_REQUEST,
             Self::MissingToken | Self::WrongToken => StatusCode::UNAUTHORIZED,
             Self::TokenNotConfigured => StatusCode::FORBIDDEN,
             Self::NotFound(_) | Self::NoGuard => StatusCode::NOT_FOUND,
@@ -117,14 +116,19 @@ impl From<ringfence_store::Error> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let mut body = json!({ "error": self.to_string(), "status": status.as_u16() });
-        match &self {
-            Self::UnknownComponents(ids) => body["unknown"] = json!(ids),
-            Self::InvalidSpec(d) => {
-                body["problems"] = json!(d.iter().map(ToString::to_string).collect::<Vec<_>>());
-            }
-            _ => {}
-        }
+        let body = ErrorBody {
+            error: self.to_string(),
+            status: status.as_u16(),
+            unknown: match &self {
+                Self::Stress(RequestError::UnknownComponents { ids, .. }) => Some(ids.clone()),
+                _ => None,
+            },
+            problems: match &self {
+                Self::InvalidSpec(d) => Some(d.iter().map(ToString::to_string).collect()),
+                _ => None,
+            },
+        };
+        let body = body::sorted(&body).unwrap_or_default();
         let allow = match &self {
             Self::MethodNotAllowed { allowed, .. } => {
                 HeaderValue::from_str(&allowed.join(", ")).ok()
@@ -149,11 +153,18 @@ impl IntoResponse for ApiError {
 mod tests {
     use super::*;
 
+    fn unknown(ids: &[&str]) -> RequestError {
+        RequestError::UnknownComponents {
+            ids: ids.iter().map(|&s| s.to_owned()).collect(),
+            suggestions: vec![None; ids.len()],
+        }
+    }
+
     #[test]
     fn statuses_follow_the_contract() {
         let cases = [
             (ApiError::BadRequest("x".into()), 400),
-            (ApiError::UnknownComponents(vec!["a".into()]), 400),
+            (ApiError::Stress(unknown(&["a"])), 400),
             (ApiError::MissingToken, 401),
             (ApiError::WrongToken, 401),
             (ApiError::TokenNotConfigured, 403),
@@ -168,7 +179,7 @@ mod tests {
 
     #[test]
     fn unknown_components_are_named() {
-        let e = ApiError::UnknownComponents(vec!["nope".into(), "org:x".into()]);
+        let e = ApiError::Stress(unknown(&["nope", "org:x"]));
         assert!(
             e.to_string()
                 .starts_with("unknown components `nope`, `org:x`")

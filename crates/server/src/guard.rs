@@ -12,18 +12,21 @@ use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
 use axum::extract::{Path as UrlPath, State};
-use axum::http::{HeaderMap, Uri};
+use axum::http::Uri;
 use axum::response::Response;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use futures_util::Stream;
 use ringfence_guard::{AlertRecord, GuardSpec, Severity};
 use ringfence_store::{AlertFilter, Store};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use tokio::sync::broadcast;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::api::{json_body, query};
-use crate::auth;
+use crate::body::{
+    AckReply, Acked, Checkpoint, ErrorBody, GuardChain, GuardDetail, GuardInfo, Named, Pause,
+    ReadyEvent, ReloadEvent, TripCounts, TripView, TripsPage,
+};
 use crate::error::ApiError;
 use crate::state::{AppState, unix_now};
 
@@ -33,7 +36,7 @@ pub(crate) const MAX_PER_PAGE: usize = 200;
 pub(crate) const MAX_NOTE: usize = 1_000;
 
 /// What the watcher is doing.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(tag = "state", rename_all = "lowercase")]
 pub(crate) enum WatcherStatus {
     /// Configured, not started (tests, or before `serve`).
@@ -87,7 +90,9 @@ impl Live {
             Self::Ack(a) => ("ack", serde_json::to_string(a)),
             Self::Reload { generation } => (
                 "reload",
-                Ok(json!({ "generation": generation }).to_string()),
+                serde_json::to_string(&ReloadEvent {
+                    generation: *generation,
+                }),
             ),
         };
         SseEvent::default()
@@ -96,8 +101,9 @@ impl Live {
     }
 }
 
-/// An acknowledgement, as streamed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// An acknowledgement, as streamed (`ack` events).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(as = AckEvent)]
 pub(crate) struct Ack {
     /// The alert id.
     pub(crate) id: String,
@@ -169,28 +175,39 @@ impl GuardState {
     }
 }
 
-fn view(rec: &AlertRecord, ack: Option<&ringfence_store::Ack>) -> Value {
-    let mut v = serde_json::to_value(rec).unwrap_or(Value::Null);
-    if let Value::Object(m) = &mut v {
-        m.insert(
-            "acked".into(),
-            json!(ack.map(|a| json!({"at": a.at, "note": a.note}))),
-        );
-        let pause: Vec<Value> = rec
-            .actions
-            .iter()
-            .filter(|a| a.kind == "pause")
-            .map(|a| json!({ "action": a.id, "status": a.status, "tx": a.tx, "error": a.error, "shared_with": a.shared_with }))
-            .collect();
-        m.insert("pause".into(), json!(pause));
+fn view(rec: AlertRecord, ack: Option<&ringfence_store::Ack>) -> TripView {
+    let pause = rec
+        .actions
+        .iter()
+        .filter(|a| a.kind == "pause")
+        .map(|a| Pause {
+            action: a.id.clone(),
+            status: a.status.as_str().to_owned(),
+            tx: a.tx.map(|t| format!("{t:#x}")),
+            error: a.error.clone(),
+            shared_with: a.shared_with.clone(),
+        })
+        .collect();
+    TripView {
+        record: rec,
+        acked: ack.map(|a| Acked {
+            at: a.at,
+            note: a.note.clone(),
+        }),
+        pause,
     }
-    v
 }
 
 /// `GET /api/guard`: the watcher, its chains with their checkpoint and lag, rules and actions.
+#[utoipa::path(
+    get,
+    path = "/api/guard",
+    summary = "The live guard: watcher state, chains with their RPC endpoints, quorum, checkpoint and lag (seconds since the last ingested block), rules, actions, counts. `{\"enabled\": false}` without `--guard`.",
+    responses((status = 200, description = "Guard.", body = GuardInfo))
+)]
 pub(crate) async fn guard(State(state): State<AppState>) -> Result<Response, ApiError> {
     let Some(g) = state.guard() else {
-        return json_body(&json!({ "enabled": false }));
+        return json_body(&GuardInfo::Off { enabled: false });
     };
     let chain_ids: Vec<String> = g.spec.chains.iter().map(|c| c.id.clone()).collect();
     let (checkpoints, counts) = g
@@ -203,38 +220,63 @@ pub(crate) async fn guard(State(state): State<AppState>) -> Result<Response, Api
         })
         .await?;
     let now = unix_now();
-    let chains: Vec<Value> = g
+    let chains = g
         .spec
         .chains
         .iter()
         .zip(&checkpoints)
-        .map(|(c, cp)| {
-            json!({
-                "id": c.id,
-                "endpoint": c.rpc.first().map(ToString::to_string),
-                "endpoints": c.rpc.iter().map(ToString::to_string).collect::<Vec<_>>(),
-                "quorum": c.quorum,
-                "transport": format!("{:?}", c.transport).to_lowercase(),
-                "confirmations": c.confirmations,
-                "stale_after_s": c.stale_after_s,
-                "checkpoint": cp.map(|b| json!({ "number": b.number, "hash": b.hash, "timestamp": b.timestamp })),
-                "lag_s": cp.map(|b| now.saturating_sub(b.timestamp)),
-            })
+        .map(|(c, cp)| GuardChain {
+            id: c.id.clone(),
+            endpoint: c.rpc.first().map(ToString::to_string),
+            endpoints: c.rpc.iter().map(ToString::to_string).collect(),
+            quorum: c.quorum,
+            transport: format!("{:?}", c.transport).to_lowercase(),
+            confirmations: c.confirmations,
+            stale_after_s: c.stale_after_s,
+            checkpoint: cp.as_ref().map(|b| Checkpoint {
+                number: b.number,
+                hash: format!("{:#x}", b.hash),
+                timestamp: b.timestamp,
+            }),
+            lag_s: cp.as_ref().map(|b| now.saturating_sub(b.timestamp)),
         })
         .collect();
-    json_body(&json!({
-        "enabled": true,
-        "config": g.config_path.file_name().map(|n| n.to_string_lossy().into_owned()),
-        "watcher": g.watcher_status(),
-        "chains": chains,
-        "rules": g.spec.rules.iter().map(|r| json!({ "id": r.id, "kind": r.kind.name() })).collect::<Vec<_>>(),
-        "actions": g.spec.actions.iter().map(|a| json!({ "id": a.id, "kind": a.kind.name() })).collect::<Vec<_>>(),
-        "counts": { "trips": counts.trips, "alerts": counts.alerts, "unacked_trips": counts.unacked_trips },
-    }))
+    let named = |id: &str, kind: &str| Named {
+        id: id.to_owned(),
+        kind: kind.to_owned(),
+    };
+    json_body(&GuardInfo::On {
+        enabled: true,
+        detail: GuardDetail {
+            config: g
+                .config_path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned()),
+            watcher: g.watcher_status(),
+            chains,
+            rules: g
+                .spec
+                .rules
+                .iter()
+                .map(|r| named(&r.id, r.kind.name()))
+                .collect(),
+            actions: g
+                .spec
+                .actions
+                .iter()
+                .map(|a| named(&a.id, a.kind.name()))
+                .collect(),
+            counts: TripCounts {
+                trips: counts.trips,
+                alerts: counts.alerts,
+                unacked_trips: counts.unacked_trips,
+            },
+        },
+    })
 }
 
 /// Which findings `GET /api/trips` lists.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 enum Which {
     /// Trips only (the default).
@@ -246,18 +288,38 @@ enum Which {
     All,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct TripsQuery {
+    /// `trip` (default), `alert` or `all`.
     #[serde(default)]
+    #[param(inline, required = false)]
     severity: Which,
+    /// From 1 (default 1).
+    #[param(minimum = 1)]
     page: Option<usize>,
+    /// 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     per_page: Option<usize>,
+    /// Include alerts a reorg retracted (default false).
     #[serde(default)]
+    #[param(required = false)]
     retracted: bool,
 }
 
 /// `GET /api/trips?severity=trip|alert|all&page=1&per_page=50&retracted=false`: newest first.
+#[utoipa::path(
+    get,
+    path = "/api/trips",
+    summary = "Trips (and alerts) from the guard's store, newest first, paged.",
+    params(TripsQuery),
+    responses(
+        (status = 200, description = "A page.", body = TripsPage),
+        (status = 400, description = "A bad query parameter.", body = ErrorBody),
+        (status = 404, description = "The live guard is not running.", body = ErrorBody)
+    )
+)]
 pub(crate) async fn trips(State(state): State<AppState>, uri: Uri) -> Result<Response, ApiError> {
     let q: TripsQuery = query(&uri)?;
     let g = state.guard().ok_or(ApiError::NoGuard)?;
@@ -284,21 +346,31 @@ pub(crate) async fn trips(State(state): State<AppState>, uri: Uri) -> Result<Res
         .with_store(move |store| Ok(store.alerts_page(filter, offset, per_page as u64)?))
         .await?;
     let total = usize::try_from(page_rows.total).unwrap_or(usize::MAX);
-    let items: Vec<Value> = page_rows
+    let items = page_rows
         .items
-        .iter()
+        .into_iter()
         .map(|(a, k)| view(a, k.as_ref()))
         .collect();
-    json_body(&json!({
-        "items": items,
-        "total": total,
-        "page": page,
-        "per_page": per_page,
-        "pages": total.div_ceil(per_page),
-    }))
+    json_body(&TripsPage {
+        items,
+        total,
+        page,
+        per_page,
+        pages: total.div_ceil(per_page),
+    })
 }
 
 /// `GET /api/trips/{id}`: one trip or alert with its evidence, actions and acknowledgement.
+#[utoipa::path(
+    get,
+    path = "/api/trips/{id}",
+    summary = "One trip or alert with its evidence, actions and pause transaction.",
+    params(("id" = String, Path, description = "The trip or alert id.")),
+    responses(
+        (status = 200, description = "The trip.", body = TripView),
+        (status = 404, description = "No such trip, or the live guard is not running.", body = ErrorBody)
+    )
+)]
 pub(crate) async fn trip(
     State(state): State<AppState>,
     UrlPath(id): UrlPath<String>,
@@ -311,7 +383,7 @@ pub(crate) async fn trip(
             Ok((rec, ack))
         })
         .await?;
-    json_body(&view(&rec, ack.as_ref()))
+    json_body(&view(rec, ack.as_ref()))
 }
 
 fn unknown_trip(id: &str) -> ApiError {
@@ -320,21 +392,35 @@ fn unknown_trip(id: &str) -> ApiError {
     ))
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// The body of an acknowledgement (optional).
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = AckRequest)]
 struct AckBody {
+    /// What the person saw or did, at most 1,000 characters.
     #[serde(default)]
+    #[schema(max_length = 1000, required = false)]
     note: String,
 }
 
 /// `POST /api/trips/{id}/ack` (bearer token): records that a person has seen the trip.
+#[utoipa::path(
+    post,
+    path = "/api/trips/{id}/ack",
+    summary = "Acknowledge a trip (records that a person has seen it; changes nothing on chain). Idempotent.",
+    params(("id" = String, Path, description = "The trip or alert id.")),
+    request_body(content = Option<AckBody>, description = "Optional: no body acknowledges without a note."),
+    responses(
+        (status = 200, description = "Acknowledged (`new` is false when it already was).", body = AckReply),
+        (status = 400, description = "A bad body.", body = ErrorBody),
+        (status = 404, description = "No such trip, or the live guard is not running.", body = ErrorBody)
+    )
+)]
 pub(crate) async fn ack(
     State(state): State<AppState>,
     UrlPath(id): UrlPath<String>,
-    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    auth::require(&state, &headers)?;
     let g = state.guard().ok_or(ApiError::NoGuard)?;
     let body: AckBody = if body.iter().all(u8::is_ascii_whitespace) {
         AckBody::default()
@@ -363,7 +449,14 @@ pub(crate) async fn ack(
         tracing::info!(alert = %ack.id, "trip acknowledged");
         state.publish(Live::Ack(ack.clone()));
     }
-    json_body(&json!({ "id": ack.id, "acked": { "at": ack.at, "note": ack.note }, "new": fresh }))
+    json_body(&AckReply {
+        id: ack.id,
+        acked: Acked {
+            at: ack.at,
+            note: ack.note,
+        },
+        new: fresh,
+    })
 }
 
 /// Counts the open event streams while it lives.
@@ -377,15 +470,24 @@ impl Drop for Client {
 
 /// `GET /api/events`: server-sent events — `ready` once, then `alert` (trips and alerts as the
 /// watcher raises them, again when a pause transaction is sent), `ack` and `reload`.
+#[utoipa::path(
+    get,
+    path = "/api/events",
+    summary = "Server-sent events: `ready` once (`{guard, generation}`), then `alert` (a trip or alert as the guard raises it, again when its pause transaction is sent; an `Alert`), `ack` (`{id, at, note}`), `reload` (`{generation}`), and `lagged` (how many events a slow client missed).",
+    responses((status = 200, description = "An event stream.", content_type = "text/event-stream", body = String))
+)]
 pub(crate) async fn events(
     State(state): State<AppState>,
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
     let rx = state.subscribe();
     state.metrics().sse_client(1);
-    let ready = SseEvent::default().event("ready").data(
-        json!({ "guard": state.guard().is_some(), "generation": state.snapshot().generation })
-            .to_string(),
-    );
+    let ready = ReadyEvent {
+        generation: state.snapshot().generation,
+        guard: state.guard().is_some(),
+    };
+    let ready = SseEvent::default()
+        .event("ready")
+        .data(serde_json::to_string(&ready).unwrap_or_else(|_| "{}".to_owned()));
     let closed = state.closed();
     let client = Client(state);
     let live = futures_util::stream::unfold((rx, client), |(mut rx, client)| async move {

@@ -6,7 +6,7 @@
 //! runs the live guard (`ringfence-chain`'s watcher), pages its trips and alerts out of the store
 //! (`GET /api/trips`) and streams new ones as server-sent events (`GET /api/events`). `GET
 //! /metrics` speaks Prometheus, `GET /healthz` answers liveness, `GET /api/openapi.json` documents
-//! every route. Anything that changes state (reloading the spec, acknowledging a trip) needs
+//! every route (generated from the handlers, their typed bodies and the route table). Anything that changes state (reloading the spec, acknowledging a trip) needs
 //! `Authorization: Bearer <RINGFENCE_API_TOKEN>`; un-pausing is never offered. The dashboard at
 //! `/` is plain HTML, CSS and JavaScript compiled into the binary: no build step, no CDN, it works
 //! offline.
@@ -19,19 +19,18 @@
 
 mod api;
 mod auth;
+mod body;
 mod dashboard;
 mod error;
 mod guard;
 mod metrics;
+mod openapi;
 mod routes;
 mod server;
 mod state;
 mod stress;
 
 pub use error::{ApiError, Error, Result};
-pub use routes::{ROUTES, Route};
+pub use openapi::openapi_json;
+pub use routes::{Access, ROUTES, Route};
 pub use server::{Config, Server};
-pub use stress::{ClearingModel, StressRequest};
-
-/// The OpenAPI 3 document served at `/api/openapi.json`.
-pub const OPENAPI: &str = include_str!("openapi.json");

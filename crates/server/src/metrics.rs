@@ -85,6 +85,12 @@ fn label(v: &str) -> String {
 }
 
 /// `GET /metrics`.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    summary = "Prometheus metrics: requests, reloads, stress runs, event streams, live trips, spec gauges (value at risk per component, breaches, lint findings).",
+    responses((status = 200, description = "Prometheus text exposition 0.0.4.", content_type = "text/plain", body = String))
+)]
 pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
     (
         [(

@@ -11,58 +11,67 @@ use axum::response::Response;
 use axum::routing::{MethodRouter, get, post};
 
 use crate::state::AppState;
-use crate::{api, dashboard, guard, metrics, stress};
+use crate::{api, auth, dashboard, guard, metrics, stress};
 
-/// One route: method, path (axum syntax, `{id}` for a parameter), whether it needs the bearer
-/// token.
+/// Who may call a route: declared once per route, here, and enforced by a layer the router puts
+/// on every route that is not [`Access::Public`] (a handler never checks the token itself).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone who can reach the server (reads, liveness, the dashboard, stress scenarios).
+    Public,
+    /// Needs `Authorization: Bearer <RINGFENCE_API_TOKEN>`: the route changes state.
+    Token,
+}
+
+/// One route: method, path (axum syntax, `{id}` for a parameter) and who may call it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Route {
     /// `GET` or `POST`.
     pub method: &'static str,
     /// The path.
     pub path: &'static str,
-    /// Needs `Authorization: Bearer <RINGFENCE_API_TOKEN>`.
-    pub auth: bool,
+    /// Public, or behind the bearer token.
+    pub access: Access,
 }
 
-const fn r(method: &'static str, path: &'static str) -> Route {
+const fn public(method: &'static str, path: &'static str) -> Route {
     Route {
         method,
         path,
-        auth: false,
+        access: Access::Public,
     }
 }
 
-const fn authed(method: &'static str, path: &'static str) -> Route {
+const fn token(method: &'static str, path: &'static str) -> Route {
     Route {
         method,
         path,
-        auth: true,
+        access: Access::Token,
     }
 }
 
 /// Every route the server answers.
 pub const ROUTES: &[Route] = &[
-    r("GET", "/"),
-    r("GET", "/assets/app.js"),
-    r("GET", "/assets/app.css"),
-    r("GET", "/healthz"),
-    r("GET", "/readyz"),
-    r("GET", "/metrics"),
-    r("GET", "/api/openapi.json"),
-    r("GET", "/api/spec"),
-    r("GET", "/api/exposure"),
-    r("GET", "/api/limits"),
-    r("GET", "/api/lint"),
-    r("GET", "/api/graph"),
-    r("GET", "/api/policies"),
-    authed("POST", "/api/reload"),
-    r("POST", "/api/stress"),
-    r("GET", "/api/guard"),
-    r("GET", "/api/trips"),
-    r("GET", "/api/trips/{id}"),
-    authed("POST", "/api/trips/{id}/ack"),
-    r("GET", "/api/events"),
+    public("GET", "/"),
+    public("GET", "/assets/app.js"),
+    public("GET", "/assets/app.css"),
+    public("GET", "/healthz"),
+    public("GET", "/readyz"),
+    public("GET", "/metrics"),
+    public("GET", "/api/openapi.json"),
+    public("GET", "/api/spec"),
+    public("GET", "/api/exposure"),
+    public("GET", "/api/limits"),
+    public("GET", "/api/lint"),
+    public("GET", "/api/graph"),
+    public("GET", "/api/policies"),
+    token("POST", "/api/reload"),
+    public("POST", "/api/stress"),
+    public("GET", "/api/guard"),
+    public("GET", "/api/trips"),
+    public("GET", "/api/trips/{id}"),
+    token("POST", "/api/trips/{id}/ack"),
+    public("GET", "/api/events"),
 ];
 
 fn handler(route: &Route) -> Option<MethodRouter<AppState>> {
@@ -118,7 +127,7 @@ async fn security_headers(req: Request, next: Next) -> Response {
 pub(crate) fn router(state: AppState) -> Router {
     let mut by_path: BTreeMap<&str, MethodRouter<AppState>> = BTreeMap::new();
     for route in ROUTES {
-        let Some(h) = handler(route) else {
+        let Some(mut h) = handler(route) else {
             tracing::error!(
                 method = route.method,
                 path = route.path,
@@ -126,6 +135,12 @@ pub(crate) fn router(state: AppState) -> Router {
             );
             continue;
         };
+        if route.access != Access::Public {
+            h = h.route_layer(middleware::from_fn_with_state(
+                state.clone(),
+                auth::require_token,
+            ));
+        }
         let merged = match by_path.remove(route.path) {
             Some(m) => m.merge(h),
             None => h,

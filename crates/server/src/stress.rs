@@ -3,170 +3,67 @@
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::Response;
-use ringfence_stress::report::{Report, Scenario};
-use ringfence_stress::{ClearingParams, StressParams, System};
-use serde::Deserialize;
+use ringfence_stress::report::Report;
+use ringfence_stress::{Dialect, StressRequest, System};
 
-use crate::api::json_body;
+use crate::api::report_body;
+use crate::body::ErrorBody;
 use crate::error::ApiError;
+use crate::openapi::{StressReportDoc, StressRequestDoc};
 use crate::state::{AppState, Snapshot};
 
-/// Most Monte Carlo draws one request may ask for.
-pub(crate) const MAX_DRAWS: usize = 100_000;
-/// Most components one scenario may fail.
-pub(crate) const MAX_FAILED: usize = 1_000;
-
-/// Clearing model for protocol-to-protocol claims.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ClearingModel {
-    /// Eisenberg–Noe.
-    #[default]
-    En,
-    /// Rogers–Veraart with default costs `alpha`, `beta`.
-    Rv,
+/// Parses a request body, saying what is wrong with it.
+pub(crate) fn parse(body: &[u8]) -> Result<StressRequest, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::BadRequest(
+            "empty body: send a JSON scenario such as {\"fail\": [\"resolv-service-role\"]}".into(),
+        ));
+    }
+    serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("invalid scenario: {e}")))
 }
 
-/// A stress scenario, the options of `ringfence stress` as JSON.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StressRequest {
-    /// Components that fail jointly (any component id, `org:<name>`, `hosting:<name>`).
-    #[serde(default)]
-    pub fail: Vec<String>,
-    /// `en` (default) or `rv`.
-    #[serde(default)]
-    pub clearing: ClearingModel,
-    /// Rogers–Veraart α in [0, 1] (default 1).
-    pub alpha: Option<f64>,
-    /// Rogers–Veraart β in [0, 1] (default 1).
-    pub beta: Option<f64>,
-    /// Rank every single-component failure.
-    #[serde(default)]
-    pub rank: bool,
-    /// Smallest set of components whose joint failure exceeds this loss, USD.
-    pub reverse: Option<f64>,
-    /// Monte Carlo draws (at most 100,000).
-    pub monte_carlo: Option<usize>,
-    /// Monte Carlo seed (default 1).
-    pub seed: Option<u64>,
-    /// DebtRank of each protocol defaulting alone.
-    #[serde(default)]
-    pub debtrank: bool,
-    /// Reverse stress searches chains too (default: only keys, verifier sets, operators, orgs,
-    /// hostings and layers).
-    #[serde(default)]
-    pub include_chains: bool,
-}
-
-impl StressRequest {
-    /// Parses a request body, saying what is wrong with it.
-    pub fn parse(body: &[u8]) -> Result<Self, ApiError> {
-        if body.iter().all(u8::is_ascii_whitespace) {
-            return Err(ApiError::BadRequest(
-                "empty body: send a JSON scenario such as {\"fail\": [\"resolv-service-role\"]}"
-                    .into(),
-            ));
-        }
-        serde_json::from_slice(body)
-            .map_err(|e| ApiError::BadRequest(format!("invalid scenario: {e}")))
-    }
-
-    /// Checks ranges and ids against the model, naming every unknown component.
-    fn validate(&self, snap: &Snapshot) -> Result<StressParams, ApiError> {
-        if self.fail.len() > MAX_FAILED {
-            return Err(ApiError::BadRequest(format!(
-                "`fail` names {} components; at most {MAX_FAILED}",
-                self.fail.len()
-            )));
-        }
-        let unknown: Vec<String> = self
-            .fail
-            .iter()
-            .filter(|id| snap.model.component(id).is_none())
-            .cloned()
-            .collect();
-        if !unknown.is_empty() {
-            return Err(ApiError::UnknownComponents(unknown));
-        }
-        if let Some(n) = self.monte_carlo
-            && (n == 0 || n > MAX_DRAWS)
-        {
-            return Err(ApiError::BadRequest(format!(
-                "`monte_carlo` must be between 1 and {MAX_DRAWS} draws, got {n}"
-            )));
-        }
-        if let Some(x) = self.reverse
-            && !(x.is_finite() && x >= 0.0)
-        {
-            return Err(ApiError::BadRequest(
-                "`reverse` must be a non-negative amount in USD".into(),
-            ));
-        }
-        let clearing = match self.clearing {
-            ClearingModel::En => {
-                if self.alpha.is_some() || self.beta.is_some() {
-                    return Err(ApiError::BadRequest(
-                        "`alpha` and `beta` apply to `\"clearing\": \"rv\"` only".into(),
-                    ));
-                }
-                ClearingParams::eisenberg_noe()
-            }
-            ClearingModel::Rv => {
-                ClearingParams::rogers_veraart(self.alpha.unwrap_or(1.0), self.beta.unwrap_or(1.0))
-                    .map_err(|e| ApiError::BadRequest(e.to_string()))?
-            }
-        };
-        Ok(StressParams {
-            clearing,
-            ..StressParams::default()
-        })
-    }
-
-    /// Runs the scenario exactly as `ringfence stress` does.
-    fn run(&self, snap: &Snapshot) -> Result<Report, ApiError> {
-        let params = self.validate(snap)?;
-        let system =
-            System::new(&snap.model).map_err(|e| ApiError::Unprocessable(e.to_string()))?;
-        let scenario = Scenario {
-            fail: self.fail.clone(),
-            params,
-            rank: self.rank,
-            reverse: self.reverse,
-            monte_carlo: self.monte_carlo,
-            seed: self.seed.unwrap_or(1),
-            debtrank: self.debtrank,
-            include_chains: self.include_chains,
-            uncertainty: None,
-        };
-        system
-            .report(&scenario, &|_| {})
-            .map_err(|e| ApiError::BadRequest(e.to_string()))
-    }
+/// Runs the scenario exactly as `ringfence stress` does, after the same checks.
+fn run(req: &StressRequest, snap: &Snapshot) -> Result<Report, ApiError> {
+    let scenario = req.validate(&snap.model, Dialect::Api)?;
+    let system = System::new(&snap.model).map_err(|e| ApiError::Unprocessable(e.to_string()))?;
+    system
+        .report(&scenario, &|_| {})
+        .map_err(|e| ApiError::BadRequest(e.to_string()))
 }
 
 /// `POST /api/stress`.
+#[utoipa::path(
+    post,
+    path = "/api/stress",
+    summary = "Run a stress scenario (`ringfence stress --format json`).",
+    request_body = StressRequestDoc,
+    responses(
+        (status = 200, description = "The stress report.", body = StressReportDoc),
+        (status = 400, description = "What is wrong with the scenario (unknown ids in `unknown`).", body = ErrorBody),
+        (status = 422, description = "The spec cannot be stress-tested.", body = ErrorBody)
+    )
+)]
 pub(crate) async fn stress(
     State(state): State<AppState>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let req = StressRequest::parse(&body)?;
+    let req = parse(&body)?;
     let snap = state.snapshot();
-    let report = tokio::task::spawn_blocking(move || req.run(&snap))
+    let report = tokio::task::spawn_blocking(move || run(&req, &snap))
         .await
         .map_err(|e| ApiError::internal("stress task", e))??;
     state.metrics().stress_run();
-    json_body(&report)
+    report_body(&report)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ringfence_stress::ClearingModel;
 
     #[test]
     fn bodies_parse_or_say_what_is_wrong() {
-        let ok =
-            StressRequest::parse(br#"{"fail": ["a", "org:b"], "clearing": "rv", "alpha": 0.5}"#);
+        let ok = parse(br#"{"fail": ["a", "org:b"], "clearing": "rv", "alpha": 0.5}"#);
         assert_eq!(
             ok.ok(),
             Some(StressRequest {
@@ -187,11 +84,50 @@ mod tests {
             (br#"{"clearing": "xx"}"#, "unknown variant `xx`"),
         ];
         for (body, want) in cases {
-            let e = StressRequest::parse(body)
-                .err()
-                .map(|e| e.to_string())
-                .unwrap_or_default();
+            let e = parse(body).err().map(|e| e.to_string()).unwrap_or_default();
             assert!(e.contains(want), "{:?}: {e}", String::from_utf8_lossy(body));
+        }
+    }
+
+    proptest::proptest! {
+        /// Any bytes: a request, or a 400 that says the body is empty or invalid; never a panic.
+        #[test]
+        fn any_body_parses_or_is_a_400(body in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
+            if let Err(e) = parse(&body) {
+                proptest::prop_assert_eq!(e.status(), axum::http::StatusCode::BAD_REQUEST);
+                let m = e.to_string();
+                proptest::prop_assert!(m.starts_with("invalid scenario") || m.starts_with("empty body"), "{}", m);
+            }
+        }
+
+        /// A scenario written as JSON parses back to itself.
+        #[test]
+        fn written_scenarios_parse_back(
+            fail in proptest::collection::vec("[a-z:-]{1,12}", 0..4),
+            rv in proptest::bool::ANY,
+            alpha in proptest::option::of(0.0f64..=1.0),
+            monte_carlo in proptest::option::of(0usize..1_000_000),
+            seed in proptest::option::of(proptest::num::u64::ANY),
+            rank in proptest::bool::ANY,
+        ) {
+            let body = serde_json::json!({
+                "fail": fail,
+                "clearing": if rv { "rv" } else { "en" },
+                "alpha": alpha,
+                "monte_carlo": monte_carlo,
+                "seed": seed,
+                "rank": rank,
+            });
+            let want = StressRequest {
+                fail,
+                clearing: if rv { ClearingModel::Rv } else { ClearingModel::En },
+                alpha,
+                monte_carlo,
+                seed,
+                rank,
+                ..StressRequest::default()
+            };
+            proptest::prop_assert_eq!(parse(body.to_string().as_bytes()).ok(), Some(want));
         }
     }
 }

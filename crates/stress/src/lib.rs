@@ -32,6 +32,7 @@ pub mod lending;
 pub mod network;
 pub mod propagate;
 pub mod report;
+pub mod request;
 #[cfg(feature = "test-utils")]
 pub mod synth;
 pub mod system;
@@ -43,5 +44,6 @@ pub use debtrank::{DebtRank, DebtRankMethod, ImpactNetwork};
 pub use error::{Error, Result};
 pub use network::{ClaimNetwork, ClaimNetworkBuilder, Seniority};
 pub use propagate::{Outcome, StressParams};
+pub use request::{ClearingModel, Dialect, RequestError, StressRequest};
 pub use system::System;
 pub use uncertainty::Uncertainty;

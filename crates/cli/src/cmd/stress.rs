@@ -6,19 +6,9 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use ringfence_stress::report::Scenario;
-use ringfence_stress::{ClearingParams, StressParams, System};
+use ringfence_stress::{ClearingModel, Dialect, StressParams, StressRequest, System};
 
 use super::{CmdResult, Format, Outcome, Output, Rows, load};
-
-/// Clearing model for protocol-to-protocol claims.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-enum ClearingModel {
-    /// Eisenberg–Noe (no default costs).
-    En,
-    /// Rogers–Veraart with default costs `--alpha`, `--beta`.
-    Rv,
-}
 
 /// Arguments of `stress`.
 #[derive(Debug, clap::Args)]
@@ -35,15 +25,17 @@ pub(crate) struct Args {
     /// `hosting:<name>`. Without it, the claims network is cleared as given.
     #[arg(long = "fail", value_name = "ID")]
     fail: Vec<String>,
-    /// Clearing model.
-    #[arg(long, value_enum, default_value_t = ClearingModel::En)]
+    /// Clearing model: `en` (Eisenberg–Noe, no default costs) or `rv` (Rogers–Veraart, with
+    /// default costs `--alpha`, `--beta`).
+    #[arg(long, value_name = "en|rv", default_value = "en", value_parser = parse_clearing)]
     clearing: ClearingModel,
-    /// Rogers–Veraart: share of external assets a defaulting protocol realises.
-    #[arg(long, default_value_t = 1.0)]
-    alpha: f64,
-    /// Rogers–Veraart: share of claims a defaulting protocol realises.
-    #[arg(long, default_value_t = 1.0)]
-    beta: f64,
+    /// Rogers–Veraart only: share of external assets a defaulting protocol realises, in [0, 1]
+    /// (default 1).
+    #[arg(long)]
+    alpha: Option<f64>,
+    /// Rogers–Veraart only: share of claims a defaulting protocol realises, in [0, 1] (default 1).
+    #[arg(long)]
+    beta: Option<f64>,
     /// DebtRank of each protocol defaulting alone (differential and single-hit).
     #[arg(long)]
     debtrank: bool,
@@ -57,11 +49,11 @@ pub(crate) struct Args {
     /// Let reverse stress search whole chains too.
     #[arg(long, requires = "reverse")]
     include_chains: bool,
-    /// Monte Carlo over one year of failure probabilities: number of draws.
+    /// Monte Carlo over one year of failure probabilities: number of draws (1 to 10,000,000).
     #[arg(long = "monte-carlo", value_name = "N")]
     monte_carlo: Option<usize>,
-    /// Sample the spec's input ranges (`[[range]]`) this many times and report P5/P50/P95 of
-    /// every headline figure and a tornado table.
+    /// Sample the spec's input ranges (`[[range]]`) this many times (1 to 10,000,000) and report
+    /// P5/P50/P95 of every headline figure and a tornado table.
     #[arg(long, value_name = "N")]
     uncertainty: Option<usize>,
     /// Fit the free parameters of a calibration file on its `fit` incident, then run its
@@ -109,23 +101,41 @@ fn with_tables(
     Ok(ringfence_model::Model::from_spec(&label, spec)?)
 }
 
+fn parse_clearing(s: &str) -> Result<ClearingModel, ringfence_stress::RequestError> {
+    s.parse()
+}
+
+/// The options as the request the server also takes, checked by the same rules.
+fn request(args: &Args) -> StressRequest {
+    StressRequest {
+        fail: args.fail.clone(),
+        clearing: args.clearing,
+        alpha: args.alpha,
+        beta: args.beta,
+        rank: args.rank,
+        reverse: args.reverse,
+        include_chains: args.include_chains,
+        monte_carlo: args.monte_carlo,
+        uncertainty: args.uncertainty,
+        seed: Some(args.seed),
+        debtrank: args.debtrank,
+    }
+}
+
 pub(crate) fn run(args: Args) -> CmdResult {
     let mut model = load(&args.spec)?;
     if args.protocols.is_some() || args.claims.is_some() {
         model = with_tables(model, &args)?;
     }
     let system = System::new(&model).context("cannot prepare the spec for stress testing")?;
-    let clearing = match args.clearing {
-        ClearingModel::En => ClearingParams::eisenberg_noe(),
-        ClearingModel::Rv => {
-            ClearingParams::rogers_veraart(args.alpha, args.beta).map_err(anyhow::Error::from)?
-        }
-    };
-    let params = StressParams {
-        clearing,
-        ..StressParams::default()
-    };
+    let req = request(&args);
     if let Some(path) = &args.calibrate {
+        let params = StressParams {
+            clearing: req
+                .clearing_params(Dialect::Cli)
+                .map_err(anyhow::Error::from)?,
+            ..StressParams::default()
+        };
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the calibration file {}", path.display()))?;
         let file = ringfence_stress::calibrate::CalibrationFile::from_toml(&text)
@@ -139,23 +149,9 @@ pub(crate) fn run(args: Args) -> CmdResult {
         }
         return Ok(Outcome::Clean);
     }
-    let scenario = Scenario {
-        fail: args.fail,
-        params,
-        rank: args.rank,
-        reverse: args.reverse,
-        monte_carlo: args.monte_carlo,
-        seed: args.seed,
-        debtrank: args.debtrank,
-        include_chains: args.include_chains,
-        uncertainty: args.uncertainty,
-    };
-    if args.monte_carlo.is_some() && args.uncertainty.is_some() {
-        return Err(anyhow::anyhow!(
-            "--monte-carlo and --uncertainty cannot be combined: run them one at a time"
-        )
-        .into());
-    }
+    let scenario = req
+        .validate(&model, Dialect::Cli)
+        .map_err(anyhow::Error::from)?;
     let total = args.monte_carlo.or(args.uncertainty).unwrap_or(0);
     let bar = indicatif::ProgressBar::new(total as u64);
     bar.set_style(
@@ -169,18 +165,7 @@ pub(crate) fn run(args: Args) -> CmdResult {
     }
     let report = system
         .report(&scenario, &|done| bar.set_position(done as u64))
-        .map_err(|e| match e {
-            ringfence_stress::Error::UnknownComponent(ref id) => {
-                let known: Vec<&str> = model.components.iter().map(|c| c.id.as_str()).collect();
-                let hint = ringfence_model::diag::closest(id, &known)
-                    .map(|k| format!("did you mean `{k}`? otherwise "))
-                    .unwrap_or_default();
-                anyhow::anyhow!(
-                    "{e}: {hint}name a chain, layer, verifier_set, operator or key id, or `org:<name>` / `hosting:<name>`"
-                )
-            }
-            e => anyhow::Error::from(e),
-        })?;
+        .map_err(anyhow::Error::from)?;
     bar.finish_and_clear();
     match args.format {
         Format::Json => args.output.json(&report)?,

@@ -527,3 +527,53 @@ fn html_shows_the_two_multipliers_the_ranges_and_the_calibration() {
         "{html}"
     );
 }
+
+/// Issue 16: the CLI took `--alpha` with Eisenberg–Noe (and ignored it) and any number of Monte
+/// Carlo draws; it now applies the server's rules (`ringfence_stress::StressRequest::validate`),
+/// naming its own flags.
+#[test]
+fn regression_the_cli_refuses_what_the_server_refuses() {
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &["--alpha", "0.5"],
+            "`--alpha` and `--beta` apply to `--clearing rv` only",
+        ),
+        (
+            &["--clearing", "en", "--beta", "0.5"],
+            "apply to `--clearing rv` only",
+        ),
+        (
+            &["--clearing", "rv", "--alpha", "1.5"],
+            "alpha must be in [0, 1], got 1.5",
+        ),
+        (
+            &["--monte-carlo", "0"],
+            "`--monte-carlo` must be between 1 and 10000000 draws, got 0",
+        ),
+        (
+            &["--monte-carlo", "10000001"],
+            "`--monte-carlo` must be between 1 and 10000000 draws",
+        ),
+        (
+            &["--uncertainty", "0"],
+            "`--uncertainty` must be between 1 and 10000000 draws, got 0",
+        ),
+    ];
+    for (extra, want) in cases {
+        let mut args = vec!["stress", "", "--fail", "resolv-service-role"];
+        let spec = example();
+        args[1] = &spec;
+        args.extend_from_slice(extra);
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(2), "{extra:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(want), "{extra:?}: {}", stderr(&o));
+        assert!(stdout(&o).is_empty(), "{extra:?}");
+    }
+    let o = run(&["stress", &example(), "--clearing", "xx"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("unknown clearing model `xx`: use `en`"),
+        "{}",
+        stderr(&o)
+    );
+}
