@@ -115,7 +115,8 @@ pub(crate) struct Backing {
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct GraphAsset {
     pub(crate) id: String,
-    /// The asset kind as the spec spells it (`native`, `stablecoin`, `wrapped`…).
+    /// The asset kind as the spec spells it (`native`, `canonical`, `wrapped`, `stablecoin`,
+    /// `lst`, `lrt`, `lp`…).
     pub(crate) kind: String,
     /// The component id of its chain.
     pub(crate) chain: String,
@@ -182,7 +183,7 @@ pub(crate) struct PolicyGauge {
     /// `ecosystem` or the protocol it is scoped to.
     pub(crate) scope: String,
     pub(crate) target: PolicyTarget,
-    /// What the share is a share of (`value` or `supply`…, as the spec spells it).
+    /// Which assets the shares are of: `all`, or only `bridged` ones.
     pub(crate) basis: String,
     pub(crate) max_share: f64,
     /// The total the shares are of, USD.
