@@ -9,6 +9,27 @@
 //! nothing but attestations ([`AttestorKey`]); attestations are served over HTTP
 //! ([`service::router`]); [`run::Attestor`] follows the chains. A contract
 //! (`RingfenceAttestationVerifier`) accepts a message only with k of n attestors' signatures.
+//!
+//! ```
+//! use alloy::primitives::{Address, B256, U256};
+//! use ringfence_attest::AttestorKey;
+//! use ringfence_attest::attestation::{attestation, domain, recover, route_id};
+//!
+//! // Anvil's well-known development key #0: never a real one.
+//! let key = AttestorKey::from_hex(
+//!     "EXAMPLE_KEY",
+//!     "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+//! )
+//! .expect("key");
+//! let a = attestation(route_id("wbtc"), 1, B256::ZERO, 0, B256::repeat_byte(7),
+//!     B256::repeat_byte(1), U256::from(5_000_000_000u64), Address::repeat_byte(9));
+//! let d = domain(10, Address::repeat_byte(0xaa));
+//! let signed = key.sign(&a, &d).expect("signs");
+//! // What the verifier contract does: recover the signer of the EIP-712 digest.
+//! assert_eq!(recover(&a, &d, &signed.signature), Some(key.address()));
+//! // The key never prints.
+//! assert!(!format!("{key:?}").contains("ac0974"));
+//! ```
 
 // Every dependency is used by the library (tests and benches have their own).
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]

@@ -10,6 +10,16 @@
 //! each block becomes engine events through one function, [`block_events`]. The engine's state is snapshotted with the
 //! checkpoint ([`restore`]), so a restart replays only the events after the snapshot, and a
 //! source-chain reorg under a matched release re-judges it (`source-reorged`).
+//!
+//! A receiver checks a generic webhook the way the daemon signs it:
+//!
+//! ```
+//! let body = r#"{"rule":"wbtc-messages","severity":"trip"}"#;
+//! let sig = ringfence_chain::webhook_signature(b"shared-secret", 1_795_257_722, body);
+//! assert!(sig.starts_with("sha256=") && sig.len() == 7 + 64);
+//! // Any change to the body or the timestamp gives another signature.
+//! assert_ne!(sig, ringfence_chain::webhook_signature(b"shared-secret", 1_795_257_723, body));
+//! ```
 
 // Every dependency is used by the library (tests and benches have their own).
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]

@@ -9,6 +9,29 @@
 //! HTML page with a picture of the dependency graph.
 //!
 //! Everything here is deterministic and does no I/O. Values are `f64` US dollars.
+//!
+//! ```
+//! use ringfence_exposure::{Closure, exposure_report};
+//! use ringfence_model::Model;
+//!
+//! // One stablecoin whose only mint key is a single cloud key (Resolv 2026).
+//! let model = Model::from_str("eco.toml", r#"
+//! [[chain]]
+//! id = "eth"
+//! [[key]]
+//! id = "kms-key"
+//! kind = "kms"
+//! [[asset]]
+//! id = "USR"
+//! chain = "eth"
+//! kind = "stablecoin"
+//! price_usd = 1.0
+//! supply = 1000.0
+//! mint_authority = "kms-key"
+//! "#).expect("valid");
+//! let report = exposure_report(&model, &Closure::compute(&model), None);
+//! assert!(report.components.iter().any(|c| c.id == "kms-key" && c.value_at_risk_usd == 1000.0));
+//! ```
 
 // Every dependency is used by the library (tests and benches have their own).
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]

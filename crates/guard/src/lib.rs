@@ -5,6 +5,15 @@
 //! anomaly) that turns those events into trips and alerts. Windows run on block timestamps, so a
 //! replay gives the same answer as the live run. No I/O, no clocks: RPC, storage and signing live
 //! in `ringfence-chain` and `ringfence-store`.
+//!
+//! ```
+//! use std::path::Path;
+//!
+//! // A config with a misspelt section: refused with its file, line and a fix, never a panic.
+//! let text = "[store]\npath = \"guard.db\"\n[[chian]]\nid = \"eth\"\n";
+//! let err = ringfence_guard::config::parse(Path::new("guard.toml"), text).unwrap_err();
+//! assert!(err.to_string().contains("guard.toml:3:"), "{err}");
+//! ```
 
 // Every dependency is used by the library (tests and benches have their own).
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]

@@ -9,6 +9,18 @@
 //! `contracts/src/RingfenceControls.sol` alone; the guard with those limits; the guard with
 //! ringfence as a required verifier (k of n `ringfence attest` attestors, each reading the chains
 //! through its own RPC quorum); and all of them.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use ringfence_lab::{ReplayOptions, Scenario, replay};
+//!
+//! // Nomad 2022 on fresh anvil chains, in every arm, under the default policy.
+//! let scenario = Scenario::load("incidents/nomad-2022-08.toml".as_ref())?;
+//! let opts = ReplayOptions { policy: Default::default(), progress: None, arms: Vec::new() };
+//! let report = replay(&scenario, &opts).await?;
+//! println!("prevented: {:.2}", report.prevented_share);
+//! # Ok(()) }
+//! ```
 
 // Every dependency is used by the library (tests and benches have their own).
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]

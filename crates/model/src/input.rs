@@ -7,7 +7,7 @@
 //! use ringfence_model::input::TomlInput;
 //! use ringfence_model::SourceFile;
 //!
-//! #[derive(serde::Deserialize)]
+//! #[derive(Debug, serde::Deserialize)]
 //! struct Store { path: String }
 //!
 //! let text = "[store]\npth = \"a.db\"\n";
@@ -17,8 +17,9 @@
 //!     .get("store")
 //!     .and_then(|v| input.entry(v, "store", Some(&["path"])));
 //! let err = input.finish(store).unwrap_err();
-//! assert_eq!(err.0[0].line, 2);
-//! assert!(err.0[0].help.contains("did you mean `path`"));
+//! let typo = err.iter().find(|d| d.message.contains("unknown key `pth`")).unwrap();
+//! assert_eq!(typo.line, 2);
+//! assert!(typo.help.contains("did you mean `path`"));
 //! ```
 
 use std::ops::Range;

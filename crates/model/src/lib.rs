@@ -13,6 +13,32 @@
 //!
 //! Units: token amounts are whole token units and prices and values are US dollars, all `f64`.
 //! These are risk analytics; exact on-chain integers live in the guard.
+//!
+//! ```
+//! use ringfence_model::Model;
+//!
+//! let spec = r#"
+//! [[chain]]
+//! id = "eth"
+//! [[key]]
+//! id = "mint-key"
+//! kind = "kms"
+//! [[asset]]
+//! id = "USR"
+//! chain = "eth"
+//! kind = "stablecoin"
+//! price_usd = 1.0
+//! supply = 1000.0
+//! mint_authority = "mint-key"
+//! "#;
+//! let model = Model::from_str("eco.toml", spec).expect("valid");
+//! assert_eq!(model.total_value_usd(), 1000.0);
+//!
+//! // A wrong reference is reported with its line and a fix, never a panic.
+//! let typo = spec.replace("mint_authority = \"mint-key\"", "mint_authority = \"mint-kye\"");
+//! let err = Model::from_str("eco.toml", &typo).unwrap_err();
+//! assert!(err.to_string().contains("eco.toml:13:"), "{err}");
+//! ```
 
 // Every dependency is used by the library (tests and benches have their own).
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]

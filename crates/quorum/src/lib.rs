@@ -14,6 +14,16 @@
 //!
 //! With the `test-utils` feature, `testing::LyingProxy` is a real JSON-RPC proxy on loopback
 //! that lies on demand (injects a log, drops logs, rewrites a block hash, goes down).
+//!
+//! ```
+//! use ringfence_quorum::{RedactedUrl, redact};
+//!
+//! // A hosted provider's URL carries its key in the path: it never reaches a log or an alert.
+//! let url = "https://eth-mainnet.example.com/v2/SECRETKEY123";
+//! assert!(!redact(url).contains("SECRETKEY123"));
+//! let r = RedactedUrl::new(url);
+//! assert!(!format!("{r} {r:?}").contains("SECRETKEY123"));
+//! ```
 
 // Every dependency is used by the library (tests and benches have their own).
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]

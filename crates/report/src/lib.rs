@@ -1,6 +1,16 @@
 //! Presentation shared by every ringfence report — the CLI's tables, the HTML reports and the
 //! dashboard: money and shares formatted for a risk lead, aligned text tables, HTML escaping, and
 //! the self-contained page shell (one style, no external resources).
+//!
+//! ```
+//! use ringfence_report::{Table, pct, usd};
+//!
+//! assert_eq!(usd(292_000_000.0), "$292.0M");
+//! assert_eq!(pct(0.9375), "93.8%");
+//! let mut t = Table::new(&["component", ">value at risk"]);
+//! t.row(vec!["kms-key".into(), usd(24e6)]);
+//! assert!(t.render().contains("$24.0M"));
+//! ```
 
 // Every dependency is used by the library (tests and benches have their own).
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]

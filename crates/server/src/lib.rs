@@ -13,6 +13,20 @@
 //!
 //! Errors are typed ([`ApiError`] for requests, [`Error`] for start-up) and mapped to responses
 //! that say what is wrong with the request without leaking internals.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use ringfence_server::{Config, Server};
+//!
+//! let server = Server::new(Config {
+//!     spec: "examples/ecosystem.toml".into(),
+//!     guard: None,
+//!     api_token: std::env::var("RINGFENCE_API_TOKEN").ok(),
+//! })?;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! axum::serve(listener, server.router()).await?;
+//! # Ok(()) }
+//! ```
 
 // Every dependency is used by the library (tests and benches have their own).
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]

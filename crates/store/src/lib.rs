@@ -6,6 +6,14 @@
 //! block behind. The store owns every SQL statement of the guard: the server reads trips, pages
 //! and acknowledgements through this API, and the schema is versioned (`PRAGMA user_version`)
 //! with forward migrations.
+//!
+//! ```
+//! use ringfence_store::Store;
+//!
+//! let store = Store::open_in_memory().expect("sqlite");
+//! assert_eq!(store.schema_version().expect("version"), ringfence_store::SCHEMA_VERSION);
+//! assert!(store.checkpoint("ethereum").expect("read").is_none()); // nothing ingested yet
+//! ```
 
 // Every dependency is used by the library (tests and benches have their own).
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]

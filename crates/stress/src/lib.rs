@@ -17,6 +17,22 @@
 //! failure exceeding a loss and runs Monte Carlo, [`uncertainty`] samples the inputs' ranges
 //! (P5/P50/P95 and a tornado table), and [`report`] renders the JSON contract, a
 //! table and a self-contained HTML page.
+//!
+//! ```
+//! use ringfence_stress::clearing::ClearingParams;
+//! use ringfence_stress::network::ClaimNetwork;
+//!
+//! // Two protocols that owe each other; the first has lost its external assets.
+//! let net = ClaimNetwork::from_dense(
+//!     &[vec![0.0, 10.0], vec![5.0, 0.0]],
+//!     &[0.0, 20.0],
+//!     &[0.0, 0.0],
+//! )
+//! .expect("valid");
+//! let c = net.clear(&ClearingParams::eisenberg_noe());
+//! // It pays what it has (the 5 it receives), not the 10 it owes.
+//! assert!((c.payments[0] - 5.0).abs() < 1e-9);
+//! ```
 
 // Every dependency is used by the library (tests and benches have their own).
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
