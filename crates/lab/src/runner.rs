@@ -803,10 +803,7 @@ impl<'a> ArmRun<'a> {
                 recipient,
             }
             .abi_encode();
-            let h = self.chains[dst]
-                .send(self.a.relayer, self.dep.gateway, data)
-                .await?;
-            self.tags.insert(h, (dst, Tag::Deliver(i)));
+            self.relay(data, Tag::Deliver(i)).await?;
             return Ok(());
         };
         if st.rpc_poisoned {
@@ -826,22 +823,25 @@ impl<'a> ArmRun<'a> {
             recipient,
         }
         .abi_encode();
-        let h = self.chains[dst]
-            .send(self.a.relayer, self.dep.gateway, data)
-            .await?;
-        self.tags.insert(h, (dst, Tag::Request(i)));
+        self.relay(data, Tag::Request(i)).await?;
         if self.captured && st.kind == StepKind::Attack {
             // The attacker is the verifier set now: he signs his own message.
             let att = self.unsigned(i);
             let sig = attacker_signature(&att, self.chain_ids[dst], vaddr)?;
             let data = deliver_attested(&att, vec![sig]);
-            let h = self.chains[dst]
-                .send(self.a.relayer, self.dep.gateway, data)
-                .await?;
-            self.tags.insert(h, (dst, Tag::Deliver(i)));
+            self.relay(data, Tag::Deliver(i)).await?;
         } else {
             self.awaiting.insert(i, 0);
         }
+        Ok(())
+    }
+
+    /// The relayer sends `data` to the gateway; its receipt will tell what `tag` did.
+    async fn relay(&mut self, data: Vec<u8>, tag: Tag) -> Result<()> {
+        let h = self.chains[self.dst]
+            .send(self.a.relayer, self.dep.gateway, data)
+            .await?;
+        self.tags.insert(h, (self.dst, tag));
         Ok(())
     }
 
@@ -1091,10 +1091,7 @@ impl<'a> ArmRun<'a> {
                 _ => (got.attestation.unwrap_or(unsigned), got.sigs),
             };
             let data = deliver_attested(&att, sigs);
-            let h = self.chains[dst]
-                .send(self.a.relayer, self.dep.gateway, data)
-                .await?;
-            self.tags.insert(h, (dst, Tag::Deliver(i)));
+            self.relay(data, Tag::Deliver(i)).await?;
             self.pending_txs += 1;
         }
         Ok(())
