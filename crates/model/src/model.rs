@@ -386,6 +386,158 @@ impl Model {
     pub fn total_value_usd(&self) -> f64 {
         self.assets.iter().map(|a| a.value_usd).sum()
     }
+
+    /// Whether `id` already names an entity or a component (ids are unique across all kinds).
+    pub fn has_id(&self, id: &str) -> bool {
+        // Every component but orgs and hostings (`org:`/`hosting:` prefixed) is a declared entity.
+        self.declared.contains_key(id)
+            || self.protocol_by_id.contains_key(id)
+            || ((id.starts_with("org:") || id.starts_with("hosting:"))
+                && self.component_by_id.contains_key(id))
+    }
+
+    /// Makes room for `protocols` more protocols and `claims` more claims (before
+    /// [`Model::add_protocol`] and [`Model::add_claim`] of a large table).
+    pub fn reserve(&mut self, protocols: usize, claims: usize) {
+        self.protocols.reserve(protocols);
+        self.protocol_by_id.reserve(protocols);
+        self.claims.reserve(claims);
+    }
+
+    /// The index into [`Model::chains`] of the chain with this id.
+    pub fn chain_index(&self, id: &str) -> Option<usize> {
+        let c = self.component(id)?;
+        self.chains.iter().position(|&x| x == c)
+    }
+
+    /// Adds a protocol read from a table beside the spec (`ringfence stress --protocols`), with
+    /// the checks a `[[protocol]]` gets: a new, non-empty, unprefixed id, a known chain, amounts
+    /// finite and non-negative, `liquid_share` in [0, 1], holdings of known assets. Tables carry
+    /// no lending markets (write those in the spec). The row is added to [`Model::protocols`], not
+    /// to [`Model::spec`]. Returns its index.
+    pub fn add_protocol(&mut self, node: ProtocolNode) -> Result<usize, RowError> {
+        if node.id.is_empty() {
+            return Err(RowError::EmptyId);
+        }
+        if node.id.starts_with("org:") || node.id.starts_with("hosting:") {
+            return Err(RowError::ReservedId(node.id));
+        }
+        if self.has_id(&node.id) {
+            return Err(RowError::Duplicate(node.id));
+        }
+        if node.chain >= self.chains.len() {
+            return Err(RowError::NoChain(node.chain));
+        }
+        for (field, v) in [
+            ("external_assets_usd", node.external_assets_usd),
+            ("external_liabilities_usd", node.external_liabilities_usd),
+            ("deposits_usd", node.deposits_usd),
+            ("outflow_sensitivity", node.outflow_sensitivity),
+            ("capital_usd", node.capital_usd.unwrap_or(0.0)),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(RowError::OutOfRange {
+                    field,
+                    value: v,
+                    range: "zero or more (never negative)",
+                });
+            }
+        }
+        if let Some(l) = node.liquid_share
+            && !(l.is_finite() && (0.0..=1.0).contains(&l))
+        {
+            return Err(RowError::OutOfRange {
+                field: "liquid_share",
+                value: l,
+                range: "between 0 and 1",
+            });
+        }
+        for &(a, units) in &node.holdings {
+            if a >= self.assets.len() {
+                return Err(RowError::NoAsset(a));
+            }
+            if !(units.is_finite() && units >= 0.0) {
+                return Err(RowError::OutOfRange {
+                    field: "holdings.amount",
+                    value: units,
+                    range: "zero or more (never negative)",
+                });
+            }
+        }
+        if !node.markets.is_empty() {
+            return Err(RowError::Markets);
+        }
+        let i = self.protocols.len();
+        self.protocol_by_id.insert(node.id.clone(), i);
+        self.protocols.push(node);
+        Ok(i)
+    }
+
+    /// Adds a claim read from a table beside the spec (`ringfence stress --claims`), with the
+    /// checks a `[[claim]]` gets: two different known protocols, an amount finite and
+    /// non-negative. Added to [`Model::claims`], not to [`Model::spec`].
+    pub fn add_claim(&mut self, claim: ClaimNode) -> Result<(), RowError> {
+        for p in [claim.debtor, claim.creditor] {
+            if p >= self.protocols.len() {
+                return Err(RowError::NoProtocol(p));
+            }
+        }
+        if claim.debtor == claim.creditor {
+            return Err(RowError::SelfClaim);
+        }
+        let v = claim.amount_usd;
+        if !(v.is_finite() && v >= 0.0) {
+            return Err(RowError::OutOfRange {
+                field: "amount_usd",
+                value: v,
+                range: "zero or more (never negative)",
+            });
+        }
+        self.claims.push(claim);
+        Ok(())
+    }
+}
+
+/// Why [`Model::add_protocol`] or [`Model::add_claim`] refused a row; the caller adds the file
+/// and line.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum RowError {
+    /// The id is empty.
+    #[error("the `id` is empty; give every protocol a unique, non-empty id")]
+    EmptyId,
+    /// The id has an `org:` or `hosting:` prefix.
+    #[error(
+        "the id `{0}` uses a prefix reserved for organisation and hosting components; rename it without `org:` / `hosting:`"
+    )]
+    ReservedId(String),
+    /// The id is already used.
+    #[error("duplicate id `{0}`: ids must be unique across the spec and the tables; rename one")]
+    Duplicate(String),
+    /// A chain index outside [`Model::chains`].
+    #[error("chain index {0} is not a chain of the spec")]
+    NoChain(usize),
+    /// An asset index outside [`Model::assets`].
+    #[error("asset index {0} is not an asset of the spec")]
+    NoAsset(usize),
+    /// A protocol index outside [`Model::protocols`].
+    #[error("protocol index {0} is not a protocol of the spec or the tables")]
+    NoProtocol(usize),
+    /// A protocol from a table with lending markets.
+    #[error("a protocol from a table has lending markets; write lending markets in the spec")]
+    Markets,
+    /// A claim whose debtor is its creditor.
+    #[error("a protocol cannot owe itself; name two different protocols")]
+    SelfClaim,
+    /// A number out of its range.
+    #[error("`{field}` is {value}, but must be {range}; set it to a value {range}")]
+    OutOfRange {
+        /// The column.
+        field: &'static str,
+        /// The value given.
+        value: f64,
+        /// The allowed range, in words.
+        range: &'static str,
+    },
 }
 
 /// Where an id was declared.

@@ -3,14 +3,34 @@
 //!
 //! `protocols.csv` has a header with `id`, `kind`, `chain` and any of `external_assets_usd`,
 //! `external_liabilities_usd`, `seniority`, `capital_usd`, `deposits_usd`, `outflow_sensitivity`,
-//! `liquid_share`, `source` (empty cells are unset). `claims.csv` has `debtor`, `creditor`,
-//! `amount_usd` and optionally `id`, `source`. Rows become `[[protocol]]` and `[[claim]]` entries of
-//! the spec, validated with it; a malformed row is an error naming the file, the line and the fix.
-//! Reading is one pass over the rows.
+//! `liquid_share`, `source` (empty cells are unset; `source` documents the row and is not kept).
+//! `claims.csv` has `debtor`, `creditor`, `amount_usd` and optionally `id`, `source`. Rows are
+//! added to an already validated [`Model`] with the checks the spec's `[[protocol]]` and
+//! `[[claim]]` get ([`Model::add_protocol`], [`Model::add_claim`]); a bad row is an error naming
+//! the file, the line and the fix.
+//!
+//! This is the path `ringfence stress --protocols --claims` runs, so it is built for size: one
+//! pass over the bytes of each file with a reused record (no allocation per cell), numbers parsed
+//! in place, each protocol id allocated once (the model keeps it) and looked up through one hash
+//! index when the claims are read. The rows go straight into the model's dense arrays, not
+//! through the spec: so a `[[claim]]` or `[[range]]` in the TOML cannot name a protocol that only
+//! the CSV declares (put such claims in `claims.csv`).
 
-use ringfence_model::spec::{self, Protocol, ProtocolKind, Seniority, r};
+use std::collections::HashMap;
+
+use ringfence_model::spec::{Liquidation, ProtocolKind, Seniority};
+use ringfence_model::{ClaimNode, Model, ProtocolNode};
 
 use crate::error::{Error, Result};
+
+/// A CSV table: its name in errors and its bytes.
+#[derive(Clone, Copy, Debug)]
+pub struct Table<'a> {
+    /// The file name, as errors print it.
+    pub label: &'a str,
+    /// The CSV text.
+    pub bytes: &'a [u8],
+}
 
 fn bad(label: &str, line: u64, message: impl Into<String>) -> Error {
     Error::Invalid {
@@ -19,14 +39,31 @@ fn bad(label: &str, line: u64, message: impl Into<String>) -> Error {
     }
 }
 
-struct Table<'a> {
-    label: &'a str,
-    header: Vec<String>,
+fn reader(bytes: &[u8]) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new()
+        .comment(Some(b'#'))
+        .from_reader(bytes)
 }
 
-impl Table<'_> {
+/// Column positions, by header name.
+struct Header<'a> {
+    label: &'a str,
+    names: Vec<String>,
+}
+
+impl Header<'_> {
+    fn read<'a>(label: &'a str, rdr: &mut csv::Reader<&[u8]>) -> Result<Header<'a>> {
+        let names = rdr
+            .byte_headers()
+            .map_err(|e| bad(label, 1, format!("cannot read the header: {e}")))?
+            .iter()
+            .map(|h| String::from_utf8_lossy(h.trim_ascii()).into_owned())
+            .collect();
+        Ok(Header { label, names })
+    }
+
     fn col(&self, name: &str) -> Option<usize> {
-        self.header.iter().position(|h| h == name)
+        self.names.iter().position(|h| h == name)
     }
 
     fn need(&self, name: &str) -> Result<usize> {
@@ -36,36 +73,33 @@ impl Table<'_> {
                 1,
                 format!(
                     "the header has no `{name}` column (it has: {}); add it",
-                    self.header.join(", ")
+                    self.names.join(", ")
                 ),
             )
         })
     }
 }
 
-fn reader(text: &str) -> csv::Reader<&[u8]> {
-    csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .comment(Some(b'#'))
-        .from_reader(text.as_bytes())
+/// The trimmed cell, `None` when absent or empty.
+fn cell(row: &csv::ByteRecord, col: Option<usize>) -> Option<&[u8]> {
+    col.and_then(|c| row.get(c))
+        .map(<[u8]>::trim_ascii)
+        .filter(|s| !s.is_empty())
 }
 
-fn header<'a>(label: &'a str, rdr: &mut csv::Reader<&[u8]>) -> Result<Table<'a>> {
-    let header = rdr
-        .headers()
-        .map_err(|e| bad(label, 1, format!("cannot read the header: {e}")))?
-        .iter()
-        .map(str::to_owned)
-        .collect();
-    Ok(Table { label, header })
+fn text<'r>(label: &str, line: u64, name: &str, bytes: &'r [u8]) -> Result<&'r str> {
+    std::str::from_utf8(bytes).map_err(|_| {
+        bad(
+            label,
+            line,
+            format!("`{name}` is not UTF-8 text; save the file as UTF-8"),
+        )
+    })
 }
 
-fn cell(row: &csv::StringRecord, col: Option<usize>) -> Option<&str> {
-    col.and_then(|c| row.get(c)).filter(|s| !s.is_empty())
-}
-
-fn number(label: &str, line: u64, name: &str, text: Option<&str>) -> Result<Option<f64>> {
-    let Some(t) = text else { return Ok(None) };
+fn number(label: &str, line: u64, name: &str, bytes: Option<&[u8]>) -> Result<Option<f64>> {
+    let Some(b) = bytes else { return Ok(None) };
+    let t = text(label, line, name, b)?;
     match t.parse::<f64>() {
         Ok(v) if v.is_finite() => Ok(Some(v)),
         _ => Err(bad(
@@ -76,72 +110,119 @@ fn number(label: &str, line: u64, name: &str, text: Option<&str>) -> Result<Opti
     }
 }
 
-/// Reads `[[protocol]]` entries from CSV text (`label` names the file in errors).
-pub fn read_protocols(label: &str, text: &str) -> Result<Vec<Protocol>> {
-    let mut rdr = reader(text);
-    let t = header(label, &mut rdr)?;
-    let (id, kind, chain) = (t.need("id")?, t.need("kind")?, t.need("chain")?);
-    let col = |n: &str| t.col(n);
-    let cols = [
-        col("external_assets_usd"),
-        col("external_liabilities_usd"),
-        col("capital_usd"),
-        col("deposits_usd"),
-        col("outflow_sensitivity"),
-        col("liquid_share"),
-    ];
-    let (seniority, source) = (col("seniority"), col("source"));
-    let mut out = Vec::new();
-    for row in rdr.records() {
-        let row = row.map_err(|e| {
-            let line = e.position().map_or(0, csv::Position::line);
+fn record_error(label: &str, e: &csv::Error) -> Error {
+    let line = e.position().map_or(0, csv::Position::line);
+    bad(
+        label,
+        line,
+        format!("{e}; every row needs as many cells as the header"),
+    )
+}
+
+fn kind(b: &[u8]) -> Option<ProtocolKind> {
+    Some(match b {
+        b"lending" => ProtocolKind::Lending,
+        b"dex" => ProtocolKind::Dex,
+        b"vault" => ProtocolKind::Vault,
+        b"cdp" => ProtocolKind::Cdp,
+        b"restaking" => ProtocolKind::Restaking,
+        b"treasury" => ProtocolKind::Treasury,
+        _ => return None,
+    })
+}
+
+const NUMBERS: [&str; 6] = [
+    "external_assets_usd",
+    "external_liabilities_usd",
+    "capital_usd",
+    "deposits_usd",
+    "outflow_sensitivity",
+    "liquid_share",
+];
+
+/// An upper bound on the rows of a table (its lines), to allocate once.
+fn rows(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+/// Adds the rows of `protocols.csv` to the model; returns how many.
+pub fn add_protocols(model: &mut Model, table: Table<'_>) -> Result<usize> {
+    let label = table.label;
+    let mut rdr = reader(table.bytes);
+    let h = Header::read(label, &mut rdr)?;
+    let (id, kind_col, chain) = (h.need("id")?, h.need("kind")?, h.need("chain")?);
+    let cols = NUMBERS.map(|n| h.col(n));
+    let seniority = h.col("seniority");
+    model.reserve(rows(table.bytes), 0);
+    let mut row = csv::ByteRecord::new();
+    let mut last_chain: Option<(Vec<u8>, usize)> = None;
+    let mut added = 0;
+    while rdr
+        .read_byte_record(&mut row)
+        .map_err(|e| record_error(label, &e))?
+    {
+        let line = row.position().map_or(0, csv::Position::line);
+        let get = |c: usize| row.get(c).map_or(&b""[..], <[u8]>::trim_ascii);
+        let kind_bytes = get(kind_col);
+        let kind = kind(kind_bytes).ok_or_else(|| {
             bad(
                 label,
                 line,
-                format!("{e}; every row needs as many cells as the header"),
+                format!(
+                    "`kind` is `{}`; use lending, dex, vault, cdp, restaking or treasury",
+                    String::from_utf8_lossy(kind_bytes)
+                ),
             )
         })?;
-        let line = row.position().map_or(0, csv::Position::line);
-        let get = |c: usize| row.get(c).unwrap_or("");
-        let kind_text = get(kind);
-        let kind: ProtocolKind = toml::Value::String(kind_text.to_owned())
-            .try_into()
-            .map_err(|_| {
-                bad(
-                    label,
-                    line,
-                    format!(
-                        "`kind` is `{kind_text}`; use lending, dex, vault, cdp, restaking or treasury"
-                    ),
-                )
-            })?;
-        let names = [
-            "external_assets_usd",
-            "external_liabilities_usd",
-            "capital_usd",
-            "deposits_usd",
-            "outflow_sensitivity",
-            "liquid_share",
-        ];
+        let chain_bytes = get(chain);
+        let chain = match &last_chain {
+            Some((name, i)) if name.as_slice() == chain_bytes => *i,
+            _ => {
+                let name = text(label, line, "chain", chain_bytes)?;
+                let i = model.chain_index(name).ok_or_else(|| {
+                    let known: Vec<&str> = model
+                        .chains
+                        .iter()
+                        .filter_map(|&c| model.components.get(c as usize))
+                        .map(|c| c.id.as_str())
+                        .collect();
+                    let hint = ringfence_model::diag::closest(name, &known)
+                        .map(|k| format!("did you mean `{k}`? otherwise "))
+                        .unwrap_or_default();
+                    bad(
+                        label,
+                        line,
+                        format!(
+                            "`chain` is `{name}`, not a chain of the spec; {hint}declare a `[[chain]]` with that id in the spec"
+                        ),
+                    )
+                })?;
+                last_chain = Some((chain_bytes.to_vec(), i));
+                i
+            }
+        };
         let mut v = [None; 6];
-        for (i, (c, n)) in cols.iter().zip(names).enumerate() {
-            v[i] = number(label, line, n, cell(&row, *c))?;
+        for (slot, (c, n)) in v.iter_mut().zip(cols.iter().zip(NUMBERS)) {
+            *slot = number(label, line, n, cell(&row, *c))?;
         }
         let seniority = match cell(&row, seniority) {
-            None | Some("pari_passu") => Seniority::PariPassu,
-            Some("senior") => Seniority::Senior,
+            None | Some(b"pari_passu") => Seniority::PariPassu,
+            Some(b"senior") => Seniority::Senior,
             Some(x) => {
                 return Err(bad(
                     label,
                     line,
-                    format!("`seniority` is `{x}`; use pari_passu or senior"),
+                    format!(
+                        "`seniority` is `{}`; use pari_passu or senior",
+                        String::from_utf8_lossy(x)
+                    ),
                 ));
             }
         };
-        out.push(Protocol {
-            id: r(get(id)),
+        let node = ProtocolNode {
+            id: text(label, line, "id", get(id))?.to_owned(),
             kind,
-            chain: r(get(chain)),
+            chain,
             holdings: Vec::new(),
             external_assets_usd: v[0].unwrap_or(0.0),
             external_liabilities_usd: v[1].unwrap_or(0.0),
@@ -150,114 +231,334 @@ pub fn read_protocols(label: &str, text: &str) -> Result<Vec<Protocol>> {
             deposits_usd: v[3].unwrap_or(0.0),
             outflow_sensitivity: v[4].unwrap_or(0.0),
             liquid_share: v[5],
-            liquidation: spec::Liquidation::default(),
+            liquidation: Liquidation::default(),
             markets: Vec::new(),
-            source: cell(&row, source).map(str::to_owned),
-        });
+        };
+        model
+            .add_protocol(node)
+            .map_err(|e| bad(label, line, e.to_string()))?;
+        added += 1;
     }
-    Ok(out)
+    Ok(added)
 }
 
-/// Reads `[[claim]]` entries from CSV text (`label` names the file in errors).
-pub fn read_claims(label: &str, text: &str) -> Result<Vec<spec::Claim>> {
-    let mut rdr = reader(text);
-    let t = header(label, &mut rdr)?;
-    let (debtor, creditor, amount) = (
-        t.need("debtor")?,
-        t.need("creditor")?,
-        t.need("amount_usd")?,
-    );
-    let (id, source) = (t.col("id"), t.col("source"));
-    let mut out = Vec::new();
-    let mut row = csv::StringRecord::new();
-    loop {
-        match rdr.read_record(&mut row) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => {
-                let line = e.position().map_or(0, csv::Position::line);
-                return Err(bad(
-                    label,
-                    line,
-                    format!("{e}; every row needs as many cells as the header"),
-                ));
-            }
+/// Protocol ids up to this many bytes are kept inline in the index: a lookup is then one probe of
+/// the table, not a probe and a jump to the id's heap text (500,000 claims make a million
+/// lookups, and the jump is a cache miss each).
+const INLINE: usize = 23;
+
+/// The id index of the claims reader: short ids inline (zero-padded, length in the last byte),
+/// longer ones by reference.
+struct Index<'m> {
+    short: HashMap<[u8; INLINE + 1], u32, foldhash::fast::FixedState>,
+    long: HashMap<&'m [u8], u32, foldhash::fast::FixedState>,
+}
+
+fn inline(id: &[u8]) -> Option<[u8; INLINE + 1]> {
+    (id.len() <= INLINE).then(|| {
+        let mut k = [0u8; INLINE + 1];
+        k[..id.len()].copy_from_slice(id);
+        k[INLINE] = id.len() as u8;
+        k
+    })
+}
+
+impl<'m> Index<'m> {
+    fn new(model: &'m Model) -> Self {
+        let n = model.protocols.len();
+        let mut ix = Index {
+            short: HashMap::with_capacity_and_hasher(n, Default::default()),
+            long: HashMap::with_hasher(Default::default()),
+        };
+        for (i, p) in model.protocols.iter().enumerate() {
+            let id = p.id.as_bytes();
+            match inline(id) {
+                Some(k) => ix.short.insert(k, i as u32),
+                None => ix.long.insert(id, i as u32),
+            };
         }
-        let line = row.position().map_or(0, csv::Position::line);
-        let amount = number(label, line, "amount_usd", cell(&row, Some(amount)))?
-            .ok_or_else(|| bad(label, line, "`amount_usd` is empty; give the claim in USD"))?;
-        out.push(spec::Claim {
-            id: cell(&row, id).map(str::to_owned),
-            debtor: r(row.get(debtor).unwrap_or("")),
-            creditor: r(row.get(creditor).unwrap_or("")),
-            amount_usd: toml::Spanned::new(0..0, amount),
-            source: cell(&row, source).map(str::to_owned),
-        });
+        ix
     }
-    Ok(out)
+
+    fn get(&self, id: &[u8]) -> Option<usize> {
+        match inline(id) {
+            Some(k) => self.short.get(&k),
+            None => self.long.get(id),
+        }
+        .map(|&i| i as usize)
+    }
+}
+
+fn lookup(
+    index: &Index<'_>,
+    model: &Model,
+    label: &str,
+    line: u64,
+    field: &str,
+    name: &[u8],
+) -> Result<usize> {
+    if let Some(i) = index.get(name) {
+        return Ok(i);
+    }
+    let name = String::from_utf8_lossy(name);
+    let hint = if model.protocols.len() <= 100_000 {
+        let known: Vec<&str> = model.protocols.iter().map(|p| p.id.as_str()).collect();
+        ringfence_model::diag::closest(&name, &known)
+            .map(|k| format!("did you mean `{k}`? otherwise "))
+            .unwrap_or_default()
+    } else {
+        String::new()
+    };
+    Err(bad(
+        label,
+        line,
+        format!(
+            "`{field}` is `{name}`, not a protocol of the spec or the protocols table; {hint}add it to protocols.csv or fix the cell"
+        ),
+    ))
+}
+
+/// Adds the rows of `claims.csv` to the model (after its protocols); returns how many.
+pub fn add_claims(model: &mut Model, table: Table<'_>) -> Result<usize> {
+    let label = table.label;
+    let mut rdr = reader(table.bytes);
+    let h = Header::read(label, &mut rdr)?;
+    let (debtor, creditor, amount) = (
+        h.need("debtor")?,
+        h.need("creditor")?,
+        h.need("amount_usd")?,
+    );
+    let expected = rows(table.bytes);
+    let mut claims = Vec::with_capacity(expected);
+    let mut lines = Vec::with_capacity(expected);
+    {
+        let index = Index::new(model);
+        let mut row = csv::ByteRecord::new();
+        // Tables are usually grouped by debtor: the last one is kept aside.
+        let mut last: (Vec<u8>, usize) = (Vec::new(), usize::MAX);
+        while rdr
+            .read_byte_record(&mut row)
+            .map_err(|e| record_error(label, &e))?
+        {
+            let line = row.position().map_or(0, csv::Position::line);
+            let get = |c: usize| row.get(c).map_or(&b""[..], <[u8]>::trim_ascii);
+            let name = get(debtor);
+            let d = if last.1 != usize::MAX && last.0 == name {
+                last.1
+            } else {
+                let d = lookup(&index, model, label, line, "debtor", name)?;
+                last.0.clear();
+                last.0.extend_from_slice(name);
+                last.1 = d;
+                d
+            };
+            let c = lookup(&index, model, label, line, "creditor", get(creditor))?;
+            let amount_usd = number(label, line, "amount_usd", cell(&row, Some(amount)))?
+                .ok_or_else(|| bad(label, line, "`amount_usd` is empty; give the claim in USD"))?;
+            claims.push(ClaimNode {
+                debtor: d,
+                creditor: c,
+                amount_usd,
+            });
+            lines.push(line);
+        }
+    }
+    let added = claims.len();
+    model.reserve(0, added);
+    for (claim, line) in claims.into_iter().zip(lines) {
+        model
+            .add_claim(claim)
+            .map_err(|e| bad(label, line, e.to_string()))?;
+    }
+    Ok(added)
+}
+
+/// Adds `protocols.csv`, then `claims.csv`, to a validated model: what `ringfence stress SPEC
+/// --protocols P --claims C` runs before the stress.
+pub fn add_tables(
+    model: &mut Model,
+    protocols: Option<Table<'_>>,
+    claims: Option<Table<'_>>,
+) -> Result<(usize, usize)> {
+    let p = match protocols {
+        Some(t) => add_protocols(model, t)?,
+        None => 0,
+    };
+    let c = match claims {
+        Some(t) => add_claims(model, t)?,
+        None => 0,
+    };
+    Ok((p, c))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn chain() -> Model {
+        Model::from_str("spec.toml", "[[chain]]\nid = \"ethereum\"\nchain_id = 1\n")
+            .expect("valid spec")
+    }
+
+    fn protocols(text: &str) -> Result<Model> {
+        let mut m = chain();
+        add_protocols(
+            &mut m,
+            Table {
+                label: "p.csv",
+                bytes: text.as_bytes(),
+            },
+        )?;
+        Ok(m)
+    }
+
+    fn claims(p: &str, c: &str) -> Result<Model> {
+        let mut m = protocols(p)?;
+        add_claims(
+            &mut m,
+            Table {
+                label: "c.csv",
+                bytes: c.as_bytes(),
+            },
+        )?;
+        Ok(m)
+    }
+
+    const THREE: &str = "id,kind,chain\nn0,vault,ethereum\nn1,vault,ethereum\nn2,dex,ethereum\n";
+
     #[test]
     fn protocols_and_claims_read_with_optional_columns() {
-        let p = read_protocols(
-            "p.csv",
+        let m = protocols(
             "id,kind,chain,external_assets_usd,external_liabilities_usd,seniority\n\
-             n0,vault,ethereum,0.5,1.5,\n# a comment\nn1,lending,ethereum,1,,senior\n",
+             n0,vault,ethereum,0.5,1.5,\n# a comment\nn1 , lending ,ethereum,1,,senior\n",
         )
         .expect("valid");
+        let p = &m.protocols;
         assert_eq!(p.len(), 2);
         assert_eq!(p[0].external_liabilities_usd, 1.5);
+        assert_eq!(p[1].id, "n1");
         assert_eq!(p[1].kind, ProtocolKind::Lending);
         assert_eq!(p[1].seniority, Seniority::Senior);
         assert_eq!(p[1].external_liabilities_usd, 0.0);
-        let c = read_claims("c.csv", "debtor,creditor,amount_usd\nn0,n1,0.5\n").expect("valid");
-        assert_eq!(c.len(), 1);
-        assert_eq!(*c[0].amount_usd.get_ref(), 0.5);
+        assert_eq!(m.protocol("n1"), Some(1));
+        let m = claims(THREE, "debtor,creditor,amount_usd\nn0,n1,0.5\nn2,n0,2\n").expect("valid");
+        assert_eq!(
+            m.claims,
+            vec![
+                ClaimNode {
+                    debtor: 0,
+                    creditor: 1,
+                    amount_usd: 0.5
+                },
+                ClaimNode {
+                    debtor: 2,
+                    creditor: 0,
+                    amount_usd: 2.0
+                }
+            ]
+        );
     }
 
     #[test]
-    fn bad_rows_name_the_file_and_line() {
-        let e = read_claims(
-            "c.csv",
-            "debtor,creditor,amount_usd\nn0,n1,0.5\nn1,n0,lots\n",
-        )
-        .expect_err("bad amount");
-        assert!(e.to_string().starts_with("c.csv:3:"), "{e}");
-        let e = read_claims("c.csv", "debtor,creditor\nn0,n1\n").expect_err("no amount");
-        assert!(e.to_string().contains("amount_usd"), "{e}");
-        let e = read_protocols("p.csv", "id,kind,chain\nn0,bank,ethereum\n").expect_err("kind");
-        assert!(
-            e.to_string().contains("p.csv:2") && e.to_string().contains("lending"),
-            "{e}"
-        );
-        let e = read_claims("c.csv", "debtor,creditor,amount_usd\nn0,n1\n").expect_err("short");
-        assert!(e.to_string().starts_with("c.csv:2"), "{e}");
+    fn bad_rows_name_the_file_the_line_and_the_fix() {
+        let cases: [(&str, &str, &str); 8] = [
+            (
+                "c.csv:3",
+                "lots",
+                "debtor,creditor,amount_usd\nn0,n1,0.5\nn1,n0,lots\n",
+            ),
+            ("c.csv:1", "amount_usd", "debtor,creditor\nn0,n1\n"),
+            (
+                "c.csv:2",
+                "as many cells",
+                "debtor,creditor,amount_usd\nn0,n1\n",
+            ),
+            (
+                "c.csv:2",
+                "nobody",
+                "debtor,creditor,amount_usd\nn0,nobody,1\n",
+            ),
+            (
+                "c.csv:2",
+                "owe itself",
+                "debtor,creditor,amount_usd\nn0,n0,1\n",
+            ),
+            (
+                "c.csv:2",
+                "never negative",
+                "debtor,creditor,amount_usd\nn0,n1,-1\n",
+            ),
+            (
+                "c.csv:2",
+                "not a number",
+                "debtor,creditor,amount_usd\nn0,n1,inf\n",
+            ),
+            (
+                "c.csv:2",
+                "is empty",
+                "debtor,creditor,amount_usd\nn0,n1,\n",
+            ),
+        ];
+        for (at, what, text) in cases {
+            let e = claims(THREE, text).expect_err(text).to_string();
+            assert!(e.starts_with(at) && e.contains(what), "{text}: {e}");
+        }
+        let cases: [(&str, &str, &str); 6] = [
+            ("p.csv:2", "lending", "id,kind,chain\nn0,bank,ethereum\n"),
+            (
+                "p.csv:2",
+                "did you mean `ethereum`",
+                "id,kind,chain\nn0,vault,etherum\n",
+            ),
+            (
+                "p.csv:3",
+                "duplicate id `n0`",
+                "id,kind,chain\nn0,vault,ethereum\nn0,dex,ethereum\n",
+            ),
+            (
+                "p.csv:2",
+                "duplicate id `ethereum`",
+                "id,kind,chain\nethereum,vault,ethereum\n",
+            ),
+            (
+                "p.csv:2",
+                "between 0 and 1",
+                "id,kind,chain,liquid_share\nn0,vault,ethereum,1.5\n",
+            ),
+            (
+                "p.csv:2",
+                "reserved",
+                "id,kind,chain\norg:x,vault,ethereum\n",
+            ),
+        ];
+        for (at, what, text) in cases {
+            let e = protocols(text).expect_err(text).to_string();
+            assert!(e.starts_with(at) && e.contains(what), "{text}: {e}");
+        }
+        let e = protocols("id,kind\nn0,vault\n")
+            .expect_err("no chain")
+            .to_string();
+        assert!(e.contains("`chain` column"), "{e}");
     }
 
     proptest::proptest! {
         #[test]
         fn never_panics(text in "\\PC{0,300}") {
-            let _ = read_claims("c.csv", &text);
-            let _ = read_protocols("p.csv", &text);
+            let _ = protocols(&text);
+            let _ = claims(THREE, &text);
         }
 
         #[test]
-        fn claims_round_trip(rows in proptest::collection::vec(("[a-z]{1,6}", "[a-z]{1,6}", 0.0..1e12f64), 0..50)) {
+        fn claims_round_trip(rows in proptest::collection::vec((0..3usize, 1..3usize, 0.0..1e12f64), 0..50)) {
             let mut text = String::from("debtor,creditor,amount_usd\n");
-            for (d, c, a) in &rows {
-                text += &format!("{d},{c},{a}\n");
+            let mut want = Vec::new();
+            for &(d, step, a) in &rows {
+                let c = (d + step) % 3;
+                text += &format!("n{d}, n{c} ,{a}\n");
+                want.push(ClaimNode { debtor: d, creditor: c, amount_usd: a });
             }
-            let got = read_claims("c.csv", &text).expect("valid");
-            proptest::prop_assert_eq!(got.len(), rows.len());
-            for (g, (d, c, a)) in got.iter().zip(&rows) {
-                proptest::prop_assert_eq!(g.debtor.get_ref(), d);
-                proptest::prop_assert_eq!(g.creditor.get_ref(), c);
-                proptest::prop_assert_eq!(*g.amount_usd.get_ref(), *a);
-            }
+            let got = claims(THREE, &text).expect("valid");
+            proptest::prop_assert_eq!(got.claims, want);
         }
     }
 }

@@ -137,7 +137,33 @@ pub struct Report {
     pub uncertainty: Option<Uncertainty>,
 }
 
+/// A report of more protocols than this lists only those the scenario touched, unless every row
+/// is asked for (`ringfence stress --all`): 100,000 protocols are a 41 MB JSON document, most of
+/// it rows where nothing happened.
+pub const LIST_EVERY_PROTOCOL_UP_TO: usize = 1_000;
+
 impl Report {
+    /// Keeps in the per-protocol list only the protocols the scenario touched
+    /// ([`crate::propagate::ProtocolOutcome::touched`]) and counts and sums the others in
+    /// `protocols_left_out`.
+    pub fn only_touched_protocols(&mut self) {
+        let o = &mut self.outcome;
+        let total = o.protocols.len() + o.protocols_left_out.map_or(0, |l| l.left_out);
+        let mut left = o.protocols_left_out.unwrap_or_default();
+        o.protocols.retain(|p| {
+            if p.touched() {
+                return true;
+            }
+            left.left_out += 1;
+            left.assets_usd += p.assets_usd;
+            left.clearing_payment_usd += p.clearing_payment_usd;
+            left.equity_usd += p.equity_usd;
+            false
+        });
+        left.protocols = total;
+        o.protocols_left_out = Some(left);
+    }
+
     /// A human-readable table; `limit` caps the ranking's rows (`None`: every row), and a cut
     /// ranking says how many rows it left out. Asked for a ranking alone (no `--fail`), it leaves
     /// out the scenario of the network as given, which fails nothing.
@@ -303,6 +329,17 @@ impl Report {
                 usd(p.equity_usd)
             );
         }
+        if let Some(l) = &o.protocols_left_out {
+            let _ = writeln!(
+                s,
+                "  … and {} of {} protocols left out, untouched (no loss, default or flow): assets {}, payments {}, equity {}; --all lists them",
+                l.left_out,
+                l.protocols,
+                usd(l.assets_usd),
+                usd(l.clearing_payment_usd),
+                usd(l.equity_usd)
+            );
+        }
         let _ = writeln!(
             s,
             "  loss: what the protocol lost · defaulted/wave: whether and in which clearing wave it \
@@ -362,6 +399,17 @@ impl Report {
             );
         }
         s.push_str("</table>");
+        if let Some(l) = &o.protocols_left_out {
+            let _ = write!(
+                s,
+                "<p>{} of {} protocols left out, untouched (no loss, default or flow): assets {}, payments {}, equity {}. <code>--all</code> lists them.</p>",
+                l.left_out,
+                l.protocols,
+                usd(l.assets_usd),
+                usd(l.clearing_payment_usd),
+                usd(l.equity_usd)
+            );
+        }
         if let Some(rank) = &self.ranking {
             s.push_str("<h2>Ranking of single failures</h2><table><tr><th>component</th><th>direct</th><th>secondary</th><th>total</th></tr>");
             for r in rank.iter().take(50) {
