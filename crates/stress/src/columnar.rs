@@ -197,19 +197,50 @@ fn rows(bytes: &[u8]) -> usize {
     memchr::memchr_iter(b'\n', bytes).count() + 1
 }
 
-/// Adds the rows of `protocols.csv` to the model; returns how many.
-pub fn add_protocols(model: &mut Model, table: Table<'_>) -> Result<usize> {
-    let label = table.label;
-    let mut rdr = reader(table.bytes);
-    let h = Header::read(label, &mut rdr)?;
-    let (id, kind_col, chain) = (h.need("id")?, h.need("kind")?, h.need("chain")?);
-    let cols = NUMBERS.map(|n| h.col(n));
-    let seniority = h.col("seniority");
-    model.reserve(rows(table.bytes), 0);
+/// The columns of `protocols.csv` the reader uses.
+#[derive(Clone, Copy)]
+struct ProtocolCols {
+    id: usize,
+    kind: usize,
+    chain: usize,
+    numbers: [Option<usize>; 6],
+    seniority: Option<usize>,
+    /// Cells in the header: every row has as many.
+    width: usize,
+}
+
+/// A reader of rows after the header, which every row is checked against.
+fn body_reader(body: &[u8]) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .comment(Some(b'#'))
+        .from_reader(body)
+}
+
+fn width_error(label: &str, line: u64, got: usize, width: usize) -> Error {
+    bad(
+        label,
+        line,
+        format!(
+            "the row has {got} cells, the header {width}; every row needs as many cells as the header"
+        ),
+    )
+}
+
+/// Protocols of one chunk of rows whose first line is `first_line`, with the line of each.
+fn parse_protocols(
+    body: &[u8],
+    first_line: u64,
+    cols: ProtocolCols,
+    model: &Model,
+    label: &str,
+) -> Result<Vec<(ProtocolNode, u64)>> {
+    let mut rdr = body_reader(body);
+    let mut out = Vec::with_capacity(rows(body));
     let mut row = csv::ByteRecord::new();
     let mut last_chain: Option<(Vec<u8>, usize)> = None;
-    let mut added = 0;
-    let mut lines = Lines::new(table.bytes, 1);
+    let mut lines = Lines::new(body, first_line);
     loop {
         match rdr.read_byte_record(&mut row) {
             Ok(true) => {}
@@ -217,8 +248,11 @@ pub fn add_protocols(model: &mut Model, table: Table<'_>) -> Result<usize> {
             Err(e) => return Err(record_error(label, lines.of_error(&e), &e)),
         }
         let line = lines.of_record(&row);
+        if row.len() != cols.width {
+            return Err(width_error(label, line, row.len(), cols.width));
+        }
         let get = |c: usize| row.get(c).map_or(&b""[..], <[u8]>::trim_ascii);
-        let kind_bytes = get(kind_col);
+        let kind_bytes = get(cols.kind);
         let kind = kind(kind_bytes).ok_or_else(|| {
             bad(
                 label,
@@ -229,7 +263,7 @@ pub fn add_protocols(model: &mut Model, table: Table<'_>) -> Result<usize> {
                 ),
             )
         })?;
-        let chain_bytes = get(chain);
+        let chain_bytes = get(cols.chain);
         let chain = match &last_chain {
             Some((name, i)) if name.as_slice() == chain_bytes => *i,
             _ => {
@@ -257,10 +291,10 @@ pub fn add_protocols(model: &mut Model, table: Table<'_>) -> Result<usize> {
             }
         };
         let mut v = [None; 6];
-        for (slot, (c, n)) in v.iter_mut().zip(cols.iter().zip(NUMBERS)) {
+        for (slot, (c, n)) in v.iter_mut().zip(cols.numbers.iter().zip(NUMBERS)) {
             *slot = number(label, line, n, cell(&row, *c))?;
         }
-        let seniority = match cell(&row, seniority) {
+        let seniority = match cell(&row, cols.seniority) {
             None | Some(b"pari_passu") => Seniority::PariPassu,
             Some(b"senior") => Seniority::Senior,
             Some(x) => {
@@ -275,7 +309,7 @@ pub fn add_protocols(model: &mut Model, table: Table<'_>) -> Result<usize> {
             }
         };
         let node = ProtocolNode {
-            id: text(label, line, "id", get(id))?.to_owned(),
+            id: text(label, line, "id", get(cols.id))?.to_owned(),
             kind,
             chain,
             holdings: Vec::new(),
@@ -289,10 +323,57 @@ pub fn add_protocols(model: &mut Model, table: Table<'_>) -> Result<usize> {
             liquidation: Liquidation::default(),
             markets: Vec::new(),
         };
+        out.push((node, line));
+    }
+    Ok(out)
+}
+
+/// The rows after the header of a table: `(rows, line of the first)`.
+fn body<'t>(table: &Table<'t>, rdr: &csv::Reader<&[u8]>) -> (&'t [u8], u64) {
+    let offset = rdr.position().byte();
+    let first_line = Lines::new(table.bytes, 1).at(offset);
+    let body = table
+        .bytes
+        .get(usize::try_from(offset).unwrap_or(usize::MAX)..)
+        .unwrap_or_default();
+    (body, first_line)
+}
+
+/// The results of the chunks, in file order; the first error in the file if any.
+fn in_order<T>(parts: Vec<Result<T>>) -> Result<Vec<T>> {
+    parts.into_iter().collect()
+}
+
+/// Adds the rows of `protocols.csv` to the model; returns how many. A large table is parsed on
+/// every core, in chunks of rows, then added in the file's order.
+pub fn add_protocols(model: &mut Model, table: Table<'_>) -> Result<usize> {
+    let label = table.label;
+    let mut rdr = reader(table.bytes);
+    let h = Header::read(label, &mut rdr)?;
+    let cols = ProtocolCols {
+        id: h.need("id")?,
+        kind: h.need("kind")?,
+        chain: h.need("chain")?,
+        numbers: NUMBERS.map(|n| h.col(n)),
+        seniority: h.col("seniority"),
+        width: h.names.len(),
+    };
+    let (body, first_line) = body(&table, &rdr);
+    let parts = {
+        let shared: &Model = model;
+        in_order(
+            chunks(body, first_line)
+                .into_par_iter()
+                .map(|(chunk, line)| parse_protocols(chunk, line, cols, shared, label))
+                .collect(),
+        )?
+    };
+    let added = parts.iter().map(Vec::len).sum();
+    model.reserve(added, 0);
+    for (node, line) in parts.into_iter().flatten() {
         model
             .add_protocol(node)
             .map_err(|e| bad(label, line, e.to_string()))?;
-        added += 1;
     }
     Ok(added)
 }
@@ -391,11 +472,7 @@ fn parse_claims(
     model: &Model,
     label: &str,
 ) -> Result<(Vec<ClaimNode>, Vec<u64>)> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .comment(Some(b'#'))
-        .from_reader(body);
+    let mut rdr = body_reader(body);
     let expected = rows(body);
     let mut claims = Vec::with_capacity(expected);
     let mut lines = Vec::with_capacity(expected);
@@ -411,15 +488,7 @@ fn parse_claims(
         }
         let line = at.of_record(&row);
         if row.len() != cols.width {
-            return Err(bad(
-                label,
-                line,
-                format!(
-                    "the row has {} cells, the header {}; every row needs as many cells as the header",
-                    row.len(),
-                    cols.width
-                ),
-            ));
+            return Err(width_error(label, line, row.len(), cols.width));
         }
         let get = |c: usize| row.get(c).map_or(&b""[..], <[u8]>::trim_ascii);
         let name = get(cols.debtor);
@@ -485,12 +554,7 @@ pub fn add_claims(model: &mut Model, table: Table<'_>) -> Result<usize> {
         amount: h.need("amount_usd")?,
         width: h.names.len(),
     };
-    let offset = rdr.position().byte();
-    let first_line = Lines::new(table.bytes, 1).at(offset);
-    let body = table
-        .bytes
-        .get(usize::try_from(offset).unwrap_or(usize::MAX)..)
-        .unwrap_or_default();
+    let (body, first_line) = body(&table, &rdr);
     if model.protocols.iter().map(|p| p.id.len()).sum::<usize>() > u32::MAX as usize {
         return Err(bad(
             label,
@@ -501,11 +565,12 @@ pub fn add_claims(model: &mut Model, table: Table<'_>) -> Result<usize> {
     let parts = {
         let index = Index::new(model);
         let shared: &Model = model;
-        let parts: Vec<Result<(Vec<ClaimNode>, Vec<u64>)>> = chunks(body, first_line)
-            .into_par_iter()
-            .map(|(chunk, line)| parse_claims(chunk, line, cols, &index, shared, label))
-            .collect();
-        parts.into_iter().collect::<Result<Vec<_>>>()?
+        in_order(
+            chunks(body, first_line)
+                .into_par_iter()
+                .map(|(chunk, line)| parse_claims(chunk, line, cols, &index, shared, label))
+                .collect(),
+        )?
     };
     let added = parts.iter().map(|(c, _)| c.len()).sum();
     model.reserve(0, added);
@@ -725,6 +790,32 @@ mod tests {
         let bad = text.replacen("n0,n1,60000\n", "n0,n1\n", 1);
         let e = claims(THREE, &bad).expect_err("short row").to_string();
         assert!(e.starts_with("c.csv:60063:") && e.contains("cells"), "{e}");
+    }
+
+    #[test]
+    fn a_large_protocols_table_read_in_chunks_keeps_the_order_the_lines_and_the_checks() {
+        let mut text = String::from("id,kind,chain,external_assets_usd\n");
+        for i in 0..50_000u32 {
+            text += &format!("protocol-{i},vault,ethereum,{i}\n");
+            if i % 5000 == 0 {
+                text += "# a comment line\n";
+            }
+        }
+        assert!(text.len() > 1 << 20);
+        let m = protocols(&text).expect("valid");
+        assert_eq!(m.protocols.len(), 50_000);
+        for (i, p) in m.protocols.iter().enumerate() {
+            assert_eq!(p.id, format!("protocol-{i}"));
+            assert_eq!(p.external_assets_usd, i as f64);
+        }
+        // The last row is on line 1 + 50,000 + 10 comment lines; a duplicate of a row in another
+        // chunk is caught where it is written.
+        let dup = text.replacen("protocol-49999,", "protocol-7,", 1);
+        let e = protocols(&dup).expect_err("duplicate").to_string();
+        assert!(
+            e.starts_with("p.csv:50011:") && e.contains("duplicate id `protocol-7`"),
+            "{e}"
+        );
     }
 
     proptest::proptest! {
