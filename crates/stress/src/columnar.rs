@@ -826,6 +826,43 @@ mod tests {
         }
 
         #[test]
+        fn a_bad_row_is_named_at_its_line_whatever_the_comments_and_blank_lines(
+            rows in proptest::collection::vec(0..4u8, 1..40),
+            bad in 0..40usize,
+            crlf in proptest::bool::ANY,
+        ) {
+            // 0: a claim, 1: a comment line, 2: a blank line, 3: a claim; one claim is bad.
+            let nl = if crlf { "\r\n" } else { "\n" };
+            let mut text = format!("debtor,creditor,amount_usd{nl}");
+            let (mut line, mut seen, mut want) = (1, 0, None);
+            for r in &rows {
+                line += 1;
+                match r {
+                    1 => text += &format!("# comment{nl}"),
+                    2 => text += nl,
+                    _ => {
+                        if seen == bad % rows.len().max(1) && want.is_none() {
+                            text += &format!("n0,n1,oops{nl}");
+                            want = Some(line);
+                        } else {
+                            text += &format!("n0,n1,1{nl}");
+                        }
+                        seen += 1;
+                    }
+                }
+            }
+            match want {
+                Some(l) => {
+                    let e = claims(THREE, &text).expect_err("a bad row").to_string();
+                    proptest::prop_assert!(e.starts_with(&format!("c.csv:{l}:")), "{e}");
+                }
+                None => {
+                    proptest::prop_assert!(claims(THREE, &text).is_ok());
+                }
+            }
+        }
+
+        #[test]
         fn claims_round_trip(rows in proptest::collection::vec((0..3usize, 1..3usize, 0.0..1e12f64), 0..50)) {
             let mut text = String::from("debtor,creditor,amount_usd\n");
             let mut want = Vec::new();

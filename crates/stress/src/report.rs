@@ -739,3 +739,47 @@ fn histogram(mc: &MonteCarlo) -> String {
     );
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_report_keeps_the_touched_protocols_and_sums_the_others() {
+        // n0 cannot pay its external creditors; n1 and n2 are untouched.
+        let text = "[[chain]]\nid = \"c\"\nchain_id = 1\n\n\
+            [[protocol]]\nid = \"n0\"\nkind = \"vault\"\nchain = \"c\"\nexternal_assets_usd = 1\nexternal_liabilities_usd = 3\n\n\
+            [[protocol]]\nid = \"n1\"\nkind = \"vault\"\nchain = \"c\"\nexternal_assets_usd = 5\n\n\
+            [[protocol]]\nid = \"n2\"\nkind = \"vault\"\nchain = \"c\"\nexternal_assets_usd = 2\nexternal_liabilities_usd = 1\n\n\
+            [[claim]]\ndebtor = \"n2\"\ncreditor = \"n1\"\namount_usd = 0.5\n";
+        let model = ringfence_model::Model::from_str("t.toml", text).expect("valid");
+        let sys = System::new(&model).expect("stress-ready");
+        let mut r = sys.report(&Scenario::default(), &|_| {}).expect("runs");
+        let all = r.clone();
+        r.only_touched_protocols();
+        let o = &r.outcome;
+        assert_eq!(
+            o.protocols
+                .iter()
+                .map(|p| p.id.as_str())
+                .collect::<Vec<_>>(),
+            ["n0"]
+        );
+        let left = o.protocols_left_out.expect("left out");
+        assert_eq!((left.protocols, left.left_out), (3, 2));
+        let sum = |f: fn(&crate::propagate::ProtocolOutcome) -> f64| {
+            all.outcome.protocols[1..].iter().map(f).sum::<f64>()
+        };
+        assert_eq!(left.assets_usd, sum(|p| p.assets_usd));
+        assert_eq!(left.clearing_payment_usd, sum(|p| p.clearing_payment_usd));
+        assert_eq!(left.equity_usd, sum(|p| p.equity_usd));
+        // Everything else is unchanged, and doing it twice changes nothing.
+        assert_eq!(o.realized_loss_usd, all.outcome.realized_loss_usd);
+        let once = r.clone();
+        r.only_touched_protocols();
+        assert_eq!(r, once);
+        assert!(r.to_table(None).contains("2 of 3 protocols left out"));
+        assert!(r.to_html().contains("2 of 3 protocols left out"));
+        assert!(!all.to_table(None).contains("left out"));
+    }
+}
