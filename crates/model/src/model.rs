@@ -13,6 +13,9 @@ use crate::diag::{Diagnostics, SourceFile};
 use crate::load::{parse_file, read_sources};
 use crate::spec::{self, KeyKind, Oracle, Ref, Seniority, Spec};
 
+/// The hasher of the model's id maps.
+type IdHasher = foldhash::fast::RandomState;
+
 /// Tolerance for sums of shares, so that `0.1 + 0.2 + 0.7` is accepted as 1.
 pub const SHARE_EPSILON: f64 = 1e-9;
 
@@ -313,9 +316,11 @@ pub struct Model {
     pub backing_order: Vec<usize>,
     component_by_id: HashMap<String, ComponentIdx>,
     asset_by_id: HashMap<String, usize>,
-    protocol_by_id: HashMap<String, usize>,
+    /// By id. foldhash (hashbrown's default hasher) rather than SipHash: a table of 100,000
+    /// protocols is added row by row (`add_protocol`), two lookups and an insert each.
+    protocol_by_id: HashMap<String, usize, IdHasher>,
     /// Where each entity id was declared: file index and byte offset of its `id`.
-    declared: HashMap<String, (usize, usize)>,
+    declared: HashMap<String, (usize, usize), IdHasher>,
 }
 
 impl Model {
@@ -422,7 +427,9 @@ impl Model {
         if node.id.starts_with("org:") || node.id.starts_with("hosting:") {
             return Err(RowError::ReservedId(node.id));
         }
-        if self.has_id(&node.id) {
+        // Declared by the spec (org/hosting ids were refused above); a protocol added before is
+        // caught by the insert below.
+        if self.declared.contains_key(&node.id) {
             return Err(RowError::Duplicate(node.id));
         }
         if node.chain >= self.chains.len() {
@@ -468,7 +475,14 @@ impl Model {
             return Err(RowError::Markets);
         }
         let i = self.protocols.len();
-        self.protocol_by_id.insert(node.id.clone(), i);
+        match self.protocol_by_id.entry(node.id.clone()) {
+            std::collections::hash_map::Entry::Occupied(_) => {
+                return Err(RowError::Duplicate(node.id));
+            }
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(i);
+            }
+        }
         self.protocols.push(node);
         Ok(i)
     }
@@ -935,8 +949,8 @@ impl Validator {
             backing_order: Vec::new(),
             component_by_id: HashMap::new(),
             asset_by_id: HashMap::new(),
-            protocol_by_id: HashMap::new(),
-            declared: HashMap::new(),
+            protocol_by_id: HashMap::default(),
+            declared: HashMap::default(),
         };
 
         // Pass 2: resolve and check every entity.
