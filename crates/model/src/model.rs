@@ -491,6 +491,14 @@ impl Model {
     /// checks a `[[claim]]` gets: two different known protocols, an amount finite and
     /// non-negative. Added to [`Model::claims`], not to [`Model::spec`].
     pub fn add_claim(&mut self, claim: ClaimNode) -> Result<(), RowError> {
+        self.check_claim(&claim)?;
+        self.claims.push(claim);
+        Ok(())
+    }
+
+    /// The checks of [`Model::add_claim`], without adding (for readers that check rows in
+    /// parallel, then add them in order).
+    pub fn check_claim(&self, claim: &ClaimNode) -> Result<(), RowError> {
         for p in [claim.debtor, claim.creditor] {
             if p >= self.protocols.len() {
                 return Err(RowError::NoProtocol(p));
@@ -507,7 +515,6 @@ impl Model {
                 range: "zero or more (never negative)",
             });
         }
-        self.claims.push(claim);
         Ok(())
     }
 }
@@ -1666,4 +1673,95 @@ fn merge(specs: Vec<Spec>) -> Spec {
         out.ranges.extend(s.ranges);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(id: &str) -> ProtocolNode {
+        ProtocolNode {
+            id: id.to_owned(),
+            kind: spec::ProtocolKind::Vault,
+            chain: 0,
+            holdings: Vec::new(),
+            external_assets_usd: 1.0,
+            external_liabilities_usd: 0.0,
+            seniority: Seniority::PariPassu,
+            capital_usd: None,
+            deposits_usd: 0.0,
+            outflow_sensitivity: 0.0,
+            liquid_share: None,
+            liquidation: spec::Liquidation::default(),
+            markets: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn rows_added_beside_the_spec_get_the_spec_checks() {
+        let mut m = Model::from_str(
+            "s.toml",
+            "[[chain]]\nid = \"c\"\nchain_id = 1\n\n[[protocol]]\nid = \"p\"\nkind = \"vault\"\nchain = \"c\"\n",
+        )
+        .expect("valid");
+        assert_eq!(m.add_protocol(node("q")), Ok(1));
+        assert_eq!(m.protocol("q"), Some(1));
+        assert!(m.has_id("q") && m.has_id("p") && m.has_id("c") && !m.has_id("r"));
+        let cases: [(ProtocolNode, RowError); 8] = [
+            (node(""), RowError::EmptyId),
+            (node("org:x"), RowError::ReservedId("org:x".into())),
+            (node("p"), RowError::Duplicate("p".into())),
+            (node("q"), RowError::Duplicate("q".into())),
+            (node("c"), RowError::Duplicate("c".into())),
+            (
+                ProtocolNode {
+                    chain: 7,
+                    ..node("r")
+                },
+                RowError::NoChain(7),
+            ),
+            (
+                ProtocolNode {
+                    holdings: vec![(3, 1.0)],
+                    ..node("r")
+                },
+                RowError::NoAsset(3),
+            ),
+            (
+                ProtocolNode {
+                    liquid_share: Some(2.0),
+                    ..node("r")
+                },
+                RowError::OutOfRange {
+                    field: "liquid_share",
+                    value: 2.0,
+                    range: "between 0 and 1",
+                },
+            ),
+        ];
+        for (n, want) in cases {
+            assert_eq!(m.add_protocol(n), Err(want));
+        }
+        assert!(matches!(
+            m.add_protocol(ProtocolNode {
+                external_assets_usd: f64::NAN,
+                ..node("r")
+            }),
+            Err(RowError::OutOfRange {
+                field: "external_assets_usd",
+                ..
+            })
+        ));
+        assert_eq!(m.protocols.len(), 2, "refused rows are not added");
+        let claim = |debtor, creditor, amount_usd| ClaimNode {
+            debtor,
+            creditor,
+            amount_usd,
+        };
+        assert_eq!(m.add_claim(claim(0, 1, 2.0)), Ok(()));
+        assert_eq!(m.add_claim(claim(0, 0, 2.0)), Err(RowError::SelfClaim));
+        assert_eq!(m.add_claim(claim(0, 5, 2.0)), Err(RowError::NoProtocol(5)));
+        assert!(m.add_claim(claim(1, 0, -1.0)).is_err());
+        assert_eq!(m.claims.len(), 1);
+    }
 }

@@ -471,11 +471,9 @@ fn parse_claims(
     index: &Index,
     model: &Model,
     label: &str,
-) -> Result<(Vec<ClaimNode>, Vec<u64>)> {
+) -> Result<Vec<ClaimNode>> {
     let mut rdr = body_reader(body);
-    let expected = rows(body);
-    let mut claims = Vec::with_capacity(expected);
-    let mut lines = Vec::with_capacity(expected);
+    let mut claims = Vec::with_capacity(rows(body));
     let mut row = csv::ByteRecord::new();
     // Tables are usually grouped by debtor: the last one is kept aside.
     let mut last: (Vec<u8>, usize) = (Vec::new(), usize::MAX);
@@ -504,14 +502,17 @@ fn parse_claims(
         let c = lookup(index, model, label, line, "creditor", get(cols.creditor))?;
         let amount_usd = number(label, line, "amount_usd", cell(&row, Some(cols.amount)))?
             .ok_or_else(|| bad(label, line, "`amount_usd` is empty; give the claim in USD"))?;
-        claims.push(ClaimNode {
+        let claim = ClaimNode {
             debtor: d,
             creditor: c,
             amount_usd,
-        });
-        lines.push(line);
+        };
+        model
+            .check_claim(&claim)
+            .map_err(|e| bad(label, line, e.to_string()))?;
+        claims.push(claim);
     }
-    Ok((claims, lines))
+    Ok(claims)
 }
 
 /// Splits the rows after the header into one chunk per thread at line ends, each with the line
@@ -572,14 +573,13 @@ pub fn add_claims(model: &mut Model, table: Table<'_>) -> Result<usize> {
                 .collect(),
         )?
     };
-    let added = parts.iter().map(|(c, _)| c.len()).sum();
+    let added = parts.iter().map(Vec::len).sum();
     model.reserve(0, added);
-    for (claims, lines) in parts {
-        for (claim, line) in claims.into_iter().zip(lines) {
-            model
-                .add_claim(claim)
-                .map_err(|e| bad(label, line, e.to_string()))?;
-        }
+    // Every row passed `check_claim` where it was read, with its line.
+    for (k, claim) in parts.into_iter().flatten().enumerate() {
+        model
+            .add_claim(claim)
+            .map_err(|e| bad(label, 0, format!("claim {} of the table: {e}", k + 1)))?;
     }
     Ok(added)
 }

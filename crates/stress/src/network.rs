@@ -132,13 +132,20 @@ impl ClaimNetworkBuilder {
         for k in 0..n {
             start[k + 1] += start[k];
         }
-        let mut sorted = vec![(0u32, 0u32, 0.0f64); self.edges.len()];
-        let mut fill = start.clone();
-        for &e in &self.edges {
-            let slot = &mut fill[e.0 as usize];
-            sorted[*slot as usize] = e;
-            *slot += 1;
-        }
+        let sorted = if self.edges.is_sorted_by_key(|e| e.0) {
+            // Already grouped by debtor (tables usually are): no scatter needed.
+            self.edges
+        } else {
+            let mut sorted = vec![(0u32, 0u32, 0.0f64); self.edges.len()];
+            let mut fill = start.clone();
+            for &e in &self.edges {
+                let slot = &mut fill[e.0 as usize];
+                sorted[*slot as usize] = e;
+                *slot += 1;
+            }
+            sorted
+        };
+        let mut sorted = sorted;
         for k in 0..n {
             sorted[start[k] as usize..start[k + 1] as usize].sort_by_key(|e| e.1);
         }
