@@ -889,6 +889,34 @@ mod tests {
         }
 
         #[test]
+        fn ids_of_every_length_resolve_to_their_protocol(
+            ids in proptest::collection::btree_set("(abcdefgh){0,2}[a-c]{1,8}", 2..30),
+            picks in proptest::collection::vec((0..1000usize, 1..1000usize), 1..40),
+            unknown in "[a-c]{1,8}x",
+        ) {
+            // Ids sharing their first 8 bytes and differing after, or in length, or not at all
+            // up to their end: the inline head and the length must both be checked.
+            let ids: Vec<String> = ids.into_iter().collect();
+            let mut p = String::from("id,kind,chain\n");
+            for id in &ids {
+                p += &format!("{id},vault,ethereum\n");
+            }
+            let mut c = String::from("debtor,creditor,amount_usd\n");
+            let mut want = Vec::new();
+            for &(d, step) in &picks {
+                let (d, k) = (d % ids.len(), (d + step % (ids.len() - 1) + 1) % ids.len());
+                c += &format!("{},{},1\n", ids[d], ids[k]);
+                want.push((d, k));
+            }
+            let m = claims(&p, &c).expect("valid");
+            let got: Vec<(usize, usize)> = m.claims.iter().map(|x| (x.debtor, x.creditor)).collect();
+            proptest::prop_assert_eq!(got, want);
+            let bad = format!("{c}{},{unknown},1\n", ids[0]);
+            let e = claims(&p, &bad).expect_err("unknown creditor").to_string();
+            proptest::prop_assert!(e.contains(&format!("`{unknown}`")), "{}", e);
+        }
+
+        #[test]
         fn claims_round_trip(rows in proptest::collection::vec((0..3usize, 1..3usize, 0.0..1e12f64), 0..50)) {
             let mut text = String::from("debtor,creditor,amount_usd\n");
             let mut want = Vec::new();
