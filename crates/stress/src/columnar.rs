@@ -9,12 +9,16 @@
 //! `[[claim]]` get ([`Model::add_protocol`], [`Model::add_claim`]); a bad row is an error naming
 //! the file, the line and the fix.
 //!
-//! This is the path `ringfence stress --protocols --claims` runs, so it is built for size: one
-//! pass over the bytes of each file with a reused record (no allocation per cell), numbers parsed
-//! in place, each protocol id allocated once (the model keeps it) and looked up through one hash
-//! index when the claims are read. The rows go straight into the model's dense arrays, not
-//! through the spec: so a `[[claim]]` or `[[range]]` in the TOML cannot name a protocol that only
-//! the CSV declares (put such claims in `claims.csv`).
+//! This is the path `ringfence stress --protocols --claims` runs, so it is built for size: the
+//! rows of a large table without quotes are parsed on every core in chunks (a quoted cell may
+//! hold a line break, so a table with quotes is read in one piece), each with a reused record (no
+//! allocation per cell) and numbers parsed in place; claim ids are resolved through one compact
+//! hash index (see `Index`); the rows are then added in the file's order, and the first bad row
+//! in the file is the one reported (for protocols, a duplicate id is found while adding, after
+//! the rows were parsed). The rows go straight into the model's dense arrays, not through the
+//! spec: so a `[[claim]]` or `[[range]]` in the TOML cannot name a protocol that only the CSV
+//! declares (put such claims in `claims.csv`). Line numbers are counted from byte offsets,
+//! comment and blank lines included.
 
 use std::hash::BuildHasher as _;
 
