@@ -10,7 +10,10 @@ external liabilities 20 % of network debts, a 5 % equity buffer, then 10 % of pr
 20 % of their external assets). `ringfence stress DIR/chain.toml --protocols DIR/protocols.csv
 --claims DIR/claims.csv --format json` clears it; `clear` does the same in NumPy/SciPy (CSR matrix,
 fictitious default algorithm with a Jacobi inner solve) and prints the time of each stage and
-the checksum of the payments, to compare with ringfence's.
+the checksum of the payments, to compare with ringfence's. The same line from ringfence, stage by
+stage, through the library calls the CLI makes (release build of the stress crate alone):
+
+    cargo run --release -p ringfence-stress --example stress_tables -- DIR out.json
 
 Requires numpy and scipy (`pip install numpy scipy`).
 """

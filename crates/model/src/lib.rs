@@ -57,6 +57,6 @@ pub use diag::{Diagnostic, Diagnostics, SourceFile};
 pub use model::{
     ASSET_RANGE_FIELDS, AssetNode, ClaimNode, EntityKind, KeyNode, LayerNode, MARKET_RANGE_FIELDS,
     MarketNode, Model, OperatorNode, PROTOCOL_RANGE_FIELDS, PolicyNode, PolicyTarget, ProtocolNode,
-    RangeNode, RangeTarget, RouteNode, SHARE_EPSILON, VerifierSetNode,
+    RangeNode, RangeTarget, RouteNode, RowError, SHARE_EPSILON, VerifierSetNode,
 };
 pub use spec::Spec;

@@ -13,6 +13,9 @@ use crate::diag::{Diagnostics, SourceFile};
 use crate::load::{parse_file, read_sources};
 use crate::spec::{self, KeyKind, Oracle, Ref, Seniority, Spec};
 
+/// The hasher of the model's id maps.
+type IdHasher = foldhash::fast::RandomState;
+
 /// Tolerance for sums of shares, so that `0.1 + 0.2 + 0.7` is accepted as 1.
 pub const SHARE_EPSILON: f64 = 1e-9;
 
@@ -313,9 +316,11 @@ pub struct Model {
     pub backing_order: Vec<usize>,
     component_by_id: HashMap<String, ComponentIdx>,
     asset_by_id: HashMap<String, usize>,
-    protocol_by_id: HashMap<String, usize>,
+    /// By id. foldhash (hashbrown's default hasher) rather than SipHash: a table of 100,000
+    /// protocols is added row by row (`add_protocol`), two lookups and an insert each.
+    protocol_by_id: HashMap<String, usize, IdHasher>,
     /// Where each entity id was declared: file index and byte offset of its `id`.
-    declared: HashMap<String, (usize, usize)>,
+    declared: HashMap<String, (usize, usize), IdHasher>,
 }
 
 impl Model {
@@ -386,6 +391,174 @@ impl Model {
     pub fn total_value_usd(&self) -> f64 {
         self.assets.iter().map(|a| a.value_usd).sum()
     }
+
+    /// Whether `id` already names an entity or a component (ids are unique across all kinds).
+    pub fn has_id(&self, id: &str) -> bool {
+        // Every component but orgs and hostings (`org:`/`hosting:` prefixed) is a declared entity.
+        self.declared.contains_key(id)
+            || self.protocol_by_id.contains_key(id)
+            || ((id.starts_with("org:") || id.starts_with("hosting:"))
+                && self.component_by_id.contains_key(id))
+    }
+
+    /// Makes room for `protocols` more protocols and `claims` more claims (before
+    /// [`Model::add_protocol`] and [`Model::add_claim`] of a large table).
+    pub fn reserve(&mut self, protocols: usize, claims: usize) {
+        self.protocols.reserve(protocols);
+        self.protocol_by_id.reserve(protocols);
+        self.claims.reserve(claims);
+    }
+
+    /// The index into [`Model::chains`] of the chain with this id.
+    pub fn chain_index(&self, id: &str) -> Option<usize> {
+        let c = self.component(id)?;
+        self.chains.iter().position(|&x| x == c)
+    }
+
+    /// Adds a protocol read from a table beside the spec (`ringfence stress --protocols`), with
+    /// the checks a `[[protocol]]` gets: a new, non-empty, unprefixed id, a known chain, amounts
+    /// finite and non-negative, `liquid_share` in [0, 1], holdings of known assets. Tables carry
+    /// no lending markets (write those in the spec). The row is added to [`Model::protocols`], not
+    /// to [`Model::spec`]. Returns its index.
+    pub fn add_protocol(&mut self, node: ProtocolNode) -> Result<usize, RowError> {
+        if node.id.is_empty() {
+            return Err(RowError::EmptyId);
+        }
+        if node.id.starts_with("org:") || node.id.starts_with("hosting:") {
+            return Err(RowError::ReservedId(node.id));
+        }
+        // Declared by the spec (org/hosting ids were refused above); a protocol added before is
+        // caught by the insert below.
+        if self.declared.contains_key(&node.id) {
+            return Err(RowError::Duplicate(node.id));
+        }
+        if node.chain >= self.chains.len() {
+            return Err(RowError::NoChain(node.chain));
+        }
+        for (field, v) in [
+            ("external_assets_usd", node.external_assets_usd),
+            ("external_liabilities_usd", node.external_liabilities_usd),
+            ("deposits_usd", node.deposits_usd),
+            ("outflow_sensitivity", node.outflow_sensitivity),
+            ("capital_usd", node.capital_usd.unwrap_or(0.0)),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(RowError::OutOfRange {
+                    field,
+                    value: v,
+                    range: "zero or more (never negative)",
+                });
+            }
+        }
+        if let Some(l) = node.liquid_share
+            && !(l.is_finite() && (0.0..=1.0).contains(&l))
+        {
+            return Err(RowError::OutOfRange {
+                field: "liquid_share",
+                value: l,
+                range: "between 0 and 1",
+            });
+        }
+        for &(a, units) in &node.holdings {
+            if a >= self.assets.len() {
+                return Err(RowError::NoAsset(a));
+            }
+            if !(units.is_finite() && units >= 0.0) {
+                return Err(RowError::OutOfRange {
+                    field: "holdings.amount",
+                    value: units,
+                    range: "zero or more (never negative)",
+                });
+            }
+        }
+        if !node.markets.is_empty() {
+            return Err(RowError::Markets);
+        }
+        let i = self.protocols.len();
+        match self.protocol_by_id.entry(node.id.clone()) {
+            std::collections::hash_map::Entry::Occupied(_) => {
+                return Err(RowError::Duplicate(node.id));
+            }
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(i);
+            }
+        }
+        self.protocols.push(node);
+        Ok(i)
+    }
+
+    /// Adds a claim read from a table beside the spec (`ringfence stress --claims`), with the
+    /// checks a `[[claim]]` gets: two different known protocols, an amount finite and
+    /// non-negative. Added to [`Model::claims`], not to [`Model::spec`].
+    pub fn add_claim(&mut self, claim: ClaimNode) -> Result<(), RowError> {
+        self.check_claim(&claim)?;
+        self.claims.push(claim);
+        Ok(())
+    }
+
+    /// The checks of [`Model::add_claim`], without adding (for readers that check rows in
+    /// parallel, then add them in order).
+    pub fn check_claim(&self, claim: &ClaimNode) -> Result<(), RowError> {
+        for p in [claim.debtor, claim.creditor] {
+            if p >= self.protocols.len() {
+                return Err(RowError::NoProtocol(p));
+            }
+        }
+        if claim.debtor == claim.creditor {
+            return Err(RowError::SelfClaim);
+        }
+        let v = claim.amount_usd;
+        if !(v.is_finite() && v >= 0.0) {
+            return Err(RowError::OutOfRange {
+                field: "amount_usd",
+                value: v,
+                range: "zero or more (never negative)",
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Why [`Model::add_protocol`] or [`Model::add_claim`] refused a row; the caller adds the file
+/// and line.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum RowError {
+    /// The id is empty.
+    #[error("the `id` is empty; give every protocol a unique, non-empty id")]
+    EmptyId,
+    /// The id has an `org:` or `hosting:` prefix.
+    #[error(
+        "the id `{0}` uses a prefix reserved for organisation and hosting components; rename it without `org:` / `hosting:`"
+    )]
+    ReservedId(String),
+    /// The id is already used.
+    #[error("duplicate id `{0}`: ids must be unique across the spec and the tables; rename one")]
+    Duplicate(String),
+    /// A chain index outside [`Model::chains`].
+    #[error("chain index {0} is not a chain of the spec")]
+    NoChain(usize),
+    /// An asset index outside [`Model::assets`].
+    #[error("asset index {0} is not an asset of the spec")]
+    NoAsset(usize),
+    /// A protocol index outside [`Model::protocols`].
+    #[error("protocol index {0} is not a protocol of the spec or the tables")]
+    NoProtocol(usize),
+    /// A protocol from a table with lending markets.
+    #[error("a protocol from a table has lending markets; write lending markets in the spec")]
+    Markets,
+    /// A claim whose debtor is its creditor.
+    #[error("a protocol cannot owe itself; name two different protocols")]
+    SelfClaim,
+    /// A number out of its range.
+    #[error("`{field}` is {value}, but must be {range}; set it to a value {range}")]
+    OutOfRange {
+        /// The column.
+        field: &'static str,
+        /// The value given.
+        value: f64,
+        /// The allowed range, in words.
+        range: &'static str,
+    },
 }
 
 /// Where an id was declared.
@@ -618,8 +791,8 @@ impl Validator {
             backing_order: Vec::new(),
             component_by_id: HashMap::new(),
             asset_by_id: HashMap::new(),
-            protocol_by_id: HashMap::new(),
-            declared: HashMap::new(),
+            protocol_by_id: HashMap::default(),
+            declared: HashMap::default(),
         };
 
         // Pass 2: resolve and check every entity, kind by kind (each kind refers only to kinds
@@ -1516,4 +1689,95 @@ fn merge(specs: Vec<Spec>) -> Spec {
         out.ranges.extend(s.ranges);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(id: &str) -> ProtocolNode {
+        ProtocolNode {
+            id: id.to_owned(),
+            kind: spec::ProtocolKind::Vault,
+            chain: 0,
+            holdings: Vec::new(),
+            external_assets_usd: 1.0,
+            external_liabilities_usd: 0.0,
+            seniority: Seniority::PariPassu,
+            capital_usd: None,
+            deposits_usd: 0.0,
+            outflow_sensitivity: 0.0,
+            liquid_share: None,
+            liquidation: spec::Liquidation::default(),
+            markets: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn rows_added_beside_the_spec_get_the_spec_checks() {
+        let mut m = Model::from_str(
+            "s.toml",
+            "[[chain]]\nid = \"c\"\nchain_id = 1\n\n[[protocol]]\nid = \"p\"\nkind = \"vault\"\nchain = \"c\"\n",
+        )
+        .expect("valid");
+        assert_eq!(m.add_protocol(node("q")), Ok(1));
+        assert_eq!(m.protocol("q"), Some(1));
+        assert!(m.has_id("q") && m.has_id("p") && m.has_id("c") && !m.has_id("r"));
+        let cases: [(ProtocolNode, RowError); 8] = [
+            (node(""), RowError::EmptyId),
+            (node("org:x"), RowError::ReservedId("org:x".into())),
+            (node("p"), RowError::Duplicate("p".into())),
+            (node("q"), RowError::Duplicate("q".into())),
+            (node("c"), RowError::Duplicate("c".into())),
+            (
+                ProtocolNode {
+                    chain: 7,
+                    ..node("r")
+                },
+                RowError::NoChain(7),
+            ),
+            (
+                ProtocolNode {
+                    holdings: vec![(3, 1.0)],
+                    ..node("r")
+                },
+                RowError::NoAsset(3),
+            ),
+            (
+                ProtocolNode {
+                    liquid_share: Some(2.0),
+                    ..node("r")
+                },
+                RowError::OutOfRange {
+                    field: "liquid_share",
+                    value: 2.0,
+                    range: "between 0 and 1",
+                },
+            ),
+        ];
+        for (n, want) in cases {
+            assert_eq!(m.add_protocol(n), Err(want));
+        }
+        assert!(matches!(
+            m.add_protocol(ProtocolNode {
+                external_assets_usd: f64::NAN,
+                ..node("r")
+            }),
+            Err(RowError::OutOfRange {
+                field: "external_assets_usd",
+                ..
+            })
+        ));
+        assert_eq!(m.protocols.len(), 2, "refused rows are not added");
+        let claim = |debtor, creditor, amount_usd| ClaimNode {
+            debtor,
+            creditor,
+            amount_usd,
+        };
+        assert_eq!(m.add_claim(claim(0, 1, 2.0)), Ok(()));
+        assert_eq!(m.add_claim(claim(0, 0, 2.0)), Err(RowError::SelfClaim));
+        assert_eq!(m.add_claim(claim(0, 5, 2.0)), Err(RowError::NoProtocol(5)));
+        assert!(m.add_claim(claim(1, 0, -1.0)).is_err());
+        assert_eq!(m.claims.len(), 1);
+    }
 }

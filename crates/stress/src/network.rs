@@ -114,7 +114,7 @@ impl ClaimNetworkBuilder {
     }
 
     /// Build the network.
-    pub fn build(mut self) -> Result<ClaimNetwork> {
+    pub fn build(self) -> Result<ClaimNetwork> {
         if self.n >= u32::MAX as usize {
             return Err(Error::NodeOutOfRange {
                 index: self.n,
@@ -122,10 +122,35 @@ impl ClaimNetworkBuilder {
             });
         }
         let n = self.n;
-        // Sort by (debtor, creditor) and merge duplicates.
-        self.edges.sort_unstable_by_key(|&(i, j, _)| (i, j));
-        let mut merged: Vec<(u32, u32, f64)> = Vec::with_capacity(self.edges.len());
-        for (i, j, a) in self.edges {
+        // Sort by (debtor, creditor), stably (duplicates are summed in the order given), and
+        // merge duplicates: a counting sort by debtor, then each debtor's few claims by creditor
+        // — linear in claims, where a comparison sort of 500,000 claims was half the set-up.
+        let mut start = vec![0u32; n + 1];
+        for &(i, _, _) in &self.edges {
+            start[i as usize + 1] += 1;
+        }
+        for k in 0..n {
+            start[k + 1] += start[k];
+        }
+        let sorted = if self.edges.is_sorted_by_key(|e| e.0) {
+            // Already grouped by debtor (tables usually are): no scatter needed.
+            self.edges
+        } else {
+            let mut sorted = vec![(0u32, 0u32, 0.0f64); self.edges.len()];
+            let mut fill = start.clone();
+            for &e in &self.edges {
+                let slot = &mut fill[e.0 as usize];
+                sorted[*slot as usize] = e;
+                *slot += 1;
+            }
+            sorted
+        };
+        let mut sorted = sorted;
+        for k in 0..n {
+            sorted[start[k] as usize..start[k + 1] as usize].sort_by_key(|e| e.1);
+        }
+        let mut merged: Vec<(u32, u32, f64)> = Vec::with_capacity(sorted.len());
+        for (i, j, a) in sorted {
             match merged.last_mut() {
                 Some(last) if last.0 == i && last.1 == j => last.2 += a,
                 _ => merged.push((i, j, a)),

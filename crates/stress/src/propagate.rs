@@ -129,6 +129,36 @@ pub struct AssetOutcome {
     pub loss_share: f64,
 }
 
+/// The protocols a long report leaves out of its per-protocol list: none of them loses anything,
+/// defaults or sees a flow, so they are counted and summed instead of listed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct LeftOut {
+    /// Protocols in the scenario, listed or not.
+    pub protocols: usize,
+    /// Protocols left out.
+    pub left_out: usize,
+    /// Their assets before the stress, summed.
+    pub assets_usd: f64,
+    /// Their clearing payments, summed.
+    pub clearing_payment_usd: f64,
+    /// Their equity after the stress, summed.
+    pub equity_usd: f64,
+}
+
+impl ProtocolOutcome {
+    /// Whether the scenario touched it: a loss, a default, withdrawals, forced sales, bad debt or
+    /// liquidations.
+    pub fn touched(&self) -> bool {
+        self.loss_usd > 0.0
+            || self.defaulted
+            || self.outflows_usd > 0.0
+            || self.withdrawals_blocked_usd > 0.0
+            || self.forced_sales_usd > 0.0
+            || self.bad_debt_usd > 0.0
+            || self.liquidations_usd > 0.0
+    }
+}
+
 /// Realized loss, by who bears it. Each dollar is in exactly one line.
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
 pub struct Realized {
@@ -203,8 +233,13 @@ pub struct Outcome {
     pub claim_losses_usd: f64,
     /// Per round.
     pub rounds: Vec<Round>,
-    /// Per protocol.
+    /// Per protocol: every protocol, or in a long report only those the scenario touched (see
+    /// `protocols_left_out`).
     pub protocols: Vec<ProtocolOutcome>,
+    /// In a long report, the protocols left out of `protocols` (untouched: no loss, no default,
+    /// no flow), counted and summed; absent when every protocol is listed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protocols_left_out: Option<LeftOut>,
     /// Per asset.
     pub assets: Vec<AssetOutcome>,
     /// Whether the rounds settled before `max_rounds`.
@@ -473,8 +508,13 @@ impl System<'_> {
                 loss[p] = hl + bad_by_protocol[p];
                 e[p] = (self.base_assets[p] - loss[p]).max(0.0);
             }
-            // Length is right by construction.
-            let _ = self.network.clear_into(&e, &params.clearing, &mut clearing);
+            // Nothing lost (the network as given): the clearing is the baseline's, exactly.
+            if e == self.base_assets {
+                clearing.clone_from(base);
+            } else {
+                // Length is right by construction.
+                let _ = self.network.clear_into(&e, &params.clearing, &mut clearing);
+            }
             let mut claim_losses = 0.0;
             for (p, l) in loss.iter_mut().enumerate() {
                 let c = (base.received[p] - clearing.received[p]).max(0.0);

@@ -137,7 +137,33 @@ pub struct Report {
     pub uncertainty: Option<Uncertainty>,
 }
 
+/// A report of more protocols than this lists only those the scenario touched, unless every row
+/// is asked for (`ringfence stress --all`): 100,000 protocols are a 41 MB JSON document, most of
+/// it rows where nothing happened.
+pub const LIST_EVERY_PROTOCOL_UP_TO: usize = 1_000;
+
 impl Report {
+    /// Keeps in the per-protocol list only the protocols the scenario touched
+    /// ([`crate::propagate::ProtocolOutcome::touched`]) and counts and sums the others in
+    /// `protocols_left_out`.
+    pub fn only_touched_protocols(&mut self) {
+        let o = &mut self.outcome;
+        let total = o.protocols.len() + o.protocols_left_out.map_or(0, |l| l.left_out);
+        let mut left = o.protocols_left_out.unwrap_or_default();
+        o.protocols.retain(|p| {
+            if p.touched() {
+                return true;
+            }
+            left.left_out += 1;
+            left.assets_usd += p.assets_usd;
+            left.clearing_payment_usd += p.clearing_payment_usd;
+            left.equity_usd += p.equity_usd;
+            false
+        });
+        left.protocols = total;
+        o.protocols_left_out = Some(left);
+    }
+
     /// A human-readable table; `limit` caps the ranking's rows (`None`: every row), and a cut
     /// ranking says how many rows it left out. Asked for a ranking alone (no `--fail`), it leaves
     /// out the scenario of the network as given, which fails nothing.
@@ -303,6 +329,17 @@ impl Report {
                 usd(p.equity_usd)
             );
         }
+        if let Some(l) = &o.protocols_left_out {
+            let _ = writeln!(
+                s,
+                "  … and {} of {} protocols left out, untouched (no loss, default or flow): assets {}, payments {}, equity {}; --all lists them",
+                l.left_out,
+                l.protocols,
+                usd(l.assets_usd),
+                usd(l.clearing_payment_usd),
+                usd(l.equity_usd)
+            );
+        }
         let _ = writeln!(
             s,
             "  loss: what the protocol lost · defaulted/wave: whether and in which clearing wave it \
@@ -362,6 +399,17 @@ impl Report {
             );
         }
         s.push_str("</table>");
+        if let Some(l) = &o.protocols_left_out {
+            let _ = write!(
+                s,
+                "<p>{} of {} protocols left out, untouched (no loss, default or flow): assets {}, payments {}, equity {}. <code>--all</code> lists them.</p>",
+                l.left_out,
+                l.protocols,
+                usd(l.assets_usd),
+                usd(l.clearing_payment_usd),
+                usd(l.equity_usd)
+            );
+        }
         if let Some(rank) = &self.ranking {
             s.push_str("<h2>Ranking of single failures</h2><table><tr><th>component</th><th>direct</th><th>secondary</th><th>total</th></tr>");
             for r in rank.iter().take(50) {
@@ -690,4 +738,48 @@ fn histogram(mc: &MonteCarlo) -> String {
         mc.draws
     );
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_report_keeps_the_touched_protocols_and_sums_the_others() {
+        // n0 cannot pay its external creditors; n1 and n2 are untouched.
+        let text = "[[chain]]\nid = \"c\"\nchain_id = 1\n\n\
+            [[protocol]]\nid = \"n0\"\nkind = \"vault\"\nchain = \"c\"\nexternal_assets_usd = 1\nexternal_liabilities_usd = 3\n\n\
+            [[protocol]]\nid = \"n1\"\nkind = \"vault\"\nchain = \"c\"\nexternal_assets_usd = 5\n\n\
+            [[protocol]]\nid = \"n2\"\nkind = \"vault\"\nchain = \"c\"\nexternal_assets_usd = 2\nexternal_liabilities_usd = 1\n\n\
+            [[claim]]\ndebtor = \"n2\"\ncreditor = \"n1\"\namount_usd = 0.5\n";
+        let model = ringfence_model::Model::from_str("t.toml", text).expect("valid");
+        let sys = System::new(&model).expect("stress-ready");
+        let mut r = sys.report(&Scenario::default(), &|_| {}).expect("runs");
+        let all = r.clone();
+        r.only_touched_protocols();
+        let o = &r.outcome;
+        assert_eq!(
+            o.protocols
+                .iter()
+                .map(|p| p.id.as_str())
+                .collect::<Vec<_>>(),
+            ["n0"]
+        );
+        let left = o.protocols_left_out.expect("left out");
+        assert_eq!((left.protocols, left.left_out), (3, 2));
+        let sum = |f: fn(&crate::propagate::ProtocolOutcome) -> f64| {
+            all.outcome.protocols[1..].iter().map(f).sum::<f64>()
+        };
+        assert_eq!(left.assets_usd, sum(|p| p.assets_usd));
+        assert_eq!(left.clearing_payment_usd, sum(|p| p.clearing_payment_usd));
+        assert_eq!(left.equity_usd, sum(|p| p.equity_usd));
+        // Everything else is unchanged, and doing it twice changes nothing.
+        assert_eq!(o.realized_loss_usd, all.outcome.realized_loss_usd);
+        let once = r.clone();
+        r.only_touched_protocols();
+        assert_eq!(r, once);
+        assert!(r.to_table(None).contains("2 of 3 protocols left out"));
+        assert!(r.to_html().contains("2 of 3 protocols left out"));
+        assert!(!all.to_table(None).contains("left out"));
+    }
 }

@@ -72,33 +72,36 @@ pub(crate) struct Args {
     output: Output,
 }
 
-/// Adds the CSV protocols and claims to the spec and validates the whole again.
-fn with_tables(
-    model: ringfence_model::Model,
-    args: &Args,
-) -> Result<ringfence_model::Model, super::Failure> {
-    let mut spec = model.spec;
-    let mut label = args.spec.display().to_string();
+/// Adds the CSV protocols and claims to the validated spec, row by row with the spec's checks.
+fn with_tables(model: &mut ringfence_model::Model, args: &Args) -> Result<(), super::Failure> {
     let read = |path: &PathBuf| {
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+        std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
     };
-    if let Some(path) = &args.protocols {
-        let name = path.display().to_string();
-        let rows = ringfence_stress::columnar::read_protocols(&name, &read(path)?)
-            .map_err(anyhow::Error::from)?;
-        tracing::info!(rows = rows.len(), file = %name, "protocols read");
-        spec.protocols.extend(rows);
-        label = format!("{label} + {name}");
+    let names = (
+        args.protocols.as_ref().map(|p| p.display().to_string()),
+        args.claims.as_ref().map(|p| p.display().to_string()),
+    );
+    let texts = (
+        args.protocols.as_ref().map(read).transpose()?,
+        args.claims.as_ref().map(read).transpose()?,
+    );
+    fn table<'a>(
+        name: &'a Option<String>,
+        text: &'a Option<Vec<u8>>,
+    ) -> Option<ringfence_stress::columnar::Table<'a>> {
+        Some(ringfence_stress::columnar::Table {
+            label: name.as_deref()?,
+            bytes: text.as_deref()?,
+        })
     }
-    if let Some(path) = &args.claims {
-        let name = path.display().to_string();
-        let rows = ringfence_stress::columnar::read_claims(&name, &read(path)?)
-            .map_err(anyhow::Error::from)?;
-        tracing::info!(rows = rows.len(), file = %name, "claims read");
-        spec.claims.extend(rows);
-        label = format!("{label} + {name}");
-    }
-    Ok(ringfence_model::Model::from_spec(&label, spec)?)
+    let (protocols, claims) = ringfence_stress::columnar::add_tables(
+        model,
+        table(&names.0, &texts.0),
+        table(&names.1, &texts.1),
+    )
+    .map_err(anyhow::Error::from)?;
+    tracing::info!(protocols, claims, "tables read");
+    Ok(())
 }
 
 fn parse_clearing(s: &str) -> Result<ClearingModel, ringfence_stress::RequestError> {
@@ -125,7 +128,7 @@ fn request(args: &Args) -> StressRequest {
 pub(crate) fn run(args: Args) -> CmdResult {
     let mut model = load(&args.spec)?;
     if args.protocols.is_some() || args.claims.is_some() {
-        model = with_tables(model, &args)?;
+        with_tables(&mut model, &args)?;
     }
     let system = System::new(&model).context("cannot prepare the spec for stress testing")?;
     let req = request(&args);
@@ -163,10 +166,15 @@ pub(crate) fn run(args: Args) -> CmdResult {
     if total == 0 {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
-    let report = system
+    let mut report = system
         .report(&scenario, &|done| bar.set_position(done as u64))
         .map_err(anyhow::Error::from)?;
     bar.finish_and_clear();
+    if args.rows.limit().is_some()
+        && report.outcome.protocols.len() > ringfence_stress::report::LIST_EVERY_PROTOCOL_UP_TO
+    {
+        report.only_touched_protocols();
+    }
     match args.format {
         Format::Json => args.output.json(&report)?,
         Format::Table => args.output.write(&report.to_table(args.rows.limit()))?,

@@ -4,3 +4,4 @@ mod accounting;
 mod ecosystems;
 mod properties;
 mod spec;
+mod tables;
