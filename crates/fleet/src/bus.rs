@@ -138,27 +138,12 @@ impl Bus {
             })
         })
         .await?;
-        let ttl = opts.lease_ttl;
         let leases = ready("create the lease bucket", within, || {
-            js.create_key_value(kv::Config {
-                bucket: LEASES.into(),
-                history: 1,
-                max_age: ttl,
-                num_replicas: replicas,
-                storage: stream::StorageType::File,
-                ..Default::default()
-            })
+            bucket(&js, LEASES, opts.lease_ttl, replicas)
         })
         .await?;
         let claims = ready("create the claim bucket", within, || {
-            js.create_key_value(kv::Config {
-                bucket: CLAIMS.into(),
-                history: 1,
-                max_age: Duration::from_secs(7 * 24 * 3600),
-                num_replicas: replicas,
-                storage: stream::StorageType::File,
-                ..Default::default()
-            })
+            bucket(&js, CLAIMS, Duration::from_secs(7 * 24 * 3600), replicas)
         })
         .await?;
         Ok(Self {
@@ -222,6 +207,33 @@ impl Bus {
             .await
             .map_err(|e| bus("publish an alert", e))
     }
+}
+
+/// A key-value bucket with one value per key whose entries expire after `max_age`. Made as
+/// the stream `KV_<name>` with the settings `async-nats` gives buckets, because its own
+/// `create_key_value` first reads the account info in a form nats-server 2.9 does not answer.
+async fn bucket(
+    js: &jetstream::Context,
+    name: &str,
+    max_age: Duration,
+    replicas: usize,
+) -> std::result::Result<kv::Store, String> {
+    js.get_or_create_stream(stream::Config {
+        name: format!("KV_{name}"),
+        subjects: vec![format!("$KV.{name}.>")],
+        max_messages_per_subject: 1,
+        max_age,
+        storage: stream::StorageType::File,
+        allow_rollup: true,
+        deny_delete: true,
+        allow_direct: true,
+        num_replicas: replicas,
+        discard: stream::DiscardPolicy::New,
+        ..Default::default()
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    js.get_key_value(name).await.map_err(|e| e.to_string())
 }
 
 /// A key's current value (parsed, or the parse error) and revision; `None` when absent,

@@ -206,8 +206,10 @@ impl Member {
                     Update::Sent(group) => {
                         for rec in &group {
                             store.update_alert(rec)?;
-                            self.emit(&bus, rec);
+                            // Settled before it is printed: whoever sees the alert may rely on
+                            // no other member sending its transactions again.
                             self.settle(&bus, &mut revisions, &rec.id, ClaimState::Sent).await;
+                            self.emit(&bus, rec);
                         }
                     }
                     Update::Done(group) => {
@@ -334,8 +336,8 @@ impl Member {
                 .iter()
                 .all(|a| a.status != ActionStatus::Pending)
             {
-                self.emit(bus, &rec);
                 self.settle(bus, revisions, &rec.id, ClaimState::Done).await;
+                self.emit(bus, &rec);
             } else {
                 group.push(rec);
             }
