@@ -86,7 +86,9 @@ async fn a_lease_is_taken_over_within_its_ttl_once_its_holder_stops_renewing() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let took = stopped.elapsed();
-    eprintln!("LEASE TAKEOVER {took:?} after the holder stopped (TTL {ttl:?}, renewed every TTL/4)");
+    eprintln!(
+        "LEASE TAKEOVER {took:?} after the holder stopped (TTL {ttl:?}, renewed every TTL/4)"
+    );
     assert!(
         took >= ttl / 2,
         "taken over in {took:?}: before the lease could expire"
@@ -138,7 +140,10 @@ async fn of_two_racing_members_exactly_one_claims_each_alert() {
     );
     let (wa, wb) = (wa.await.expect("task"), wb.await.expect("task"));
     assert_eq!(wa.len() + wb.len(), ids.len(), "every alert claimed once");
-    assert!(wa.iter().all(|id| !wb.contains(id)), "no alert claimed twice");
+    assert!(
+        wa.iter().all(|id| !wb.contains(id)),
+        "no alert claimed twice"
+    );
 
     // A claim left `claimed` (its holder died): both a and b see it stalled; one takes it.
     let id = "stalled";
@@ -165,11 +170,20 @@ async fn of_two_racing_members_exactly_one_claims_each_alert() {
         ta.is_some() != tb.is_some(),
         "exactly one takes it over: {ta:?} {tb:?}"
     );
-    let (winner, rev) = if let Some(r) = ta { (&a, r) } else { (&bb, tb.expect("won")) };
-    b::update(&winner.claims, &key, &claim_of("w", id, ClaimState::Sent), rev)
-        .await
-        .expect("cas")
-        .expect("settled");
+    let (winner, rev) = if let Some(r) = ta {
+        (&a, r)
+    } else {
+        (&bb, tb.expect("won"))
+    };
+    b::update(
+        &winner.claims,
+        &key,
+        &claim_of("w", id, ClaimState::Sent),
+        rev,
+    )
+    .await
+    .expect("cas")
+    .expect("settled");
     let cur = b::entry::<Claim>(&bb.claims, &key).await.expect("read");
     assert_eq!(claim::decide(cur, t * 100, t), ClaimStep::Leave);
 
@@ -178,21 +192,38 @@ async fn of_two_racing_members_exactly_one_claims_each_alert() {
     let t0 = Instant::now();
     let id = "after-a-node-died";
     let created = loop {
-        match b::create(&bb.claims, &claim::key(id), &claim_of("b", id, ClaimState::Claimed)).await
+        match b::create(
+            &bb.claims,
+            &claim::key(id),
+            &claim_of("b", id, ClaimState::Claimed),
+        )
+        .await
         {
             Ok(r) => break r,
             Err(e) => {
-                assert!(t0.elapsed() < Duration::from_secs(20), "no claim after a node died: {e}");
+                assert!(
+                    t0.elapsed() < Duration::from_secs(20),
+                    "no claim after a node died: {e}"
+                );
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
         }
     };
     assert!(created.is_some());
     let again = loop {
-        match b::create(&a.claims, &claim::key(id), &claim_of("a", id, ClaimState::Claimed)).await {
+        match b::create(
+            &a.claims,
+            &claim::key(id),
+            &claim_of("a", id, ClaimState::Claimed),
+        )
+        .await
+        {
             Ok(r) => break r,
             Err(e) => {
-                assert!(t0.elapsed() < Duration::from_secs(20), "bus down after a node died: {e}");
+                assert!(
+                    t0.elapsed() < Duration::from_secs(20),
+                    "bus down after a node died: {e}"
+                );
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
         }
@@ -215,7 +246,10 @@ async fn appends_are_fenced_by_the_subjects_last_sequence() {
         .await
         .expect("append")
         .expect("first append");
-    assert_eq!(bus.append(s, b"two".to_vec(), 0).await.expect("append"), None);
+    assert_eq!(
+        bus.append(s, b"two".to_vec(), 0).await.expect("append"),
+        None
+    );
     let s2 = bus
         .append(s, b"two".to_vec(), s1)
         .await

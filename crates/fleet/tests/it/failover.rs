@@ -21,8 +21,7 @@ use ringfence_fleet::testing::Nats;
 use ringfence_guard::AlertRecord;
 
 use crate::harness::{
-    Anvil, IEndpoint, ILockbox, IToken, KEYS, account, deploy, deploy_token, grant, receipt,
-    units,
+    Anvil, IEndpoint, ILockbox, IToken, KEYS, account, deploy, deploy_token, grant, receipt, units,
 };
 
 const KEY_ENV: &str = "RINGFENCE_TEST_GUARDIAN_KEY";
@@ -37,10 +36,7 @@ fn free_port() -> u16 {
 /// The `ringfence` binary next to this test's build.
 fn ringfence_bin() -> PathBuf {
     let exe = std::env::current_exe().expect("test exe");
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/debug");
+    let dir = exe.parent().and_then(Path::parent).expect("target/debug");
     let bin = dir.join("ringfence");
     assert!(
         bin.exists(),
@@ -451,7 +447,13 @@ async fn the_fleet_survives_kill_9_of_the_destination_member_with_every_attack_t
         assert!(p.status(), "pause reverted: sent twice?");
     }
     for ep in c.ep {
-        assert!(IEndpoint::new(ep, &dst0).paused().call().await.expect("call"));
+        assert!(
+            IEndpoint::new(ep, &dst0)
+                .paused()
+                .call()
+                .await
+                .expect("call")
+        );
     }
 
     // A few more blocks on both chains: nothing more, and the lists agree.
