@@ -158,6 +158,7 @@ impl Member {
                 idx,
                 chain: c.id.clone(),
                 ttl: self.opts.bus.lease_ttl,
+                store: self.opts.store.clone(),
             };
             leases.push(tokio::spawn(ctx.lease_loop()));
         }
@@ -208,7 +209,7 @@ impl Member {
                             store.update_alert(rec)?;
                             // Settled before it is printed: whoever sees the alert may rely on
                             // no other member sending its transactions again.
-                            self.settle(&bus, &mut revisions, &rec.id, ClaimState::Sent).await;
+                            self.settle(&bus, &mut revisions, &claim_id(rec), ClaimState::Sent).await;
                             self.emit(&bus, rec);
                         }
                     }
@@ -225,7 +226,8 @@ impl Member {
                     let mut keep = Vec::new();
                     let mut mine = Vec::new();
                     for mut p in std::mem::take(&mut pending) {
-                        let key = claim::key(&p.rec.id);
+                        let cid = claim_id(&p.rec);
+                        let key = claim::key(&cid);
                         let cur = match bus::entry::<Claim>(&bus.claims, &key).await {
                             Ok(c) => c,
                             Err(e) => {
@@ -242,9 +244,9 @@ impl Member {
                         let won = match claim::decide(cur, p.since.elapsed(), self.opts.claim_timeout) {
                             ClaimStep::Leave => continue,
                             ClaimStep::Wait => None,
-                            ClaimStep::Create => bus::create(&bus.claims, &key, &self.claim(&p.rec.id, ClaimState::Claimed)).await.unwrap_or(None),
+                            ClaimStep::Create => bus::create(&bus.claims, &key, &self.claim(&cid, ClaimState::Claimed)).await.unwrap_or(None),
                             ClaimStep::Take { revision } => {
-                                let r = bus::update(&bus.claims, &key, &self.claim(&p.rec.id, ClaimState::Claimed), revision).await.unwrap_or(None);
+                                let r = bus::update(&bus.claims, &key, &self.claim(&cid, ClaimState::Claimed), revision).await.unwrap_or(None);
                                 if r.is_some() {
                                     tracing::warn!(alert = %p.rec.id, stalled_s = p.since.elapsed().as_secs_f64(), "claim stalled unsent: taken over");
                                 }
@@ -253,7 +255,7 @@ impl Member {
                         };
                         match won {
                             Some(r) => {
-                                revisions.insert(p.rec.id.clone(), r);
+                                revisions.insert(cid, r);
                                 mine.push(p.rec);
                             }
                             None => keep.push(p),
@@ -293,10 +295,11 @@ impl Member {
                     }
                     let mut mine = Vec::new();
                     for rec in fresh {
-                        let key = claim::key(&rec.id);
-                        match bus::create(&bus.claims, &key, &self.claim(&rec.id, ClaimState::Claimed)).await {
+                        let cid = claim_id(&rec);
+                        let key = claim::key(&cid);
+                        match bus::create(&bus.claims, &key, &self.claim(&cid, ClaimState::Claimed)).await {
                             Ok(Some(r)) => {
-                                revisions.insert(rec.id.clone(), r);
+                                revisions.insert(cid, r);
                                 mine.push(rec);
                             }
                             Ok(None) => pending.push(Pending { rec, revision: None, since: Instant::now() }),
@@ -336,7 +339,8 @@ impl Member {
                 .iter()
                 .all(|a| a.status != ActionStatus::Pending)
             {
-                self.settle(bus, revisions, &rec.id, ClaimState::Done).await;
+                self.settle(bus, revisions, &claim_id(&rec), ClaimState::Done)
+                    .await;
                 self.emit(bus, &rec);
             } else {
                 group.push(rec);
@@ -450,11 +454,10 @@ impl Member {
                 for rec in &retracted {
                     tracing::warn!(alert = %rec.id, "reorg removed the evidence: alert retracted");
                 }
-                // Retractions are claimed like alerts (their id is the alert's, marked).
+                // Retractions are claimed like alerts, under their own claim ([`claim_id`]).
                 Ok(retracted
                     .into_iter()
                     .map(|mut r| {
-                        r.id = format!("{}#retracted", r.id);
                         r.actions.clear();
                         r
                     })
@@ -462,6 +465,16 @@ impl Member {
             }
             Body::Alert { .. } => Ok(Vec::new()),
         }
+    }
+}
+
+/// What an alert's claim is named by: its id, marked for a retraction (a reorg removed its
+/// evidence), which is printed and published once too.
+fn claim_id(rec: &AlertRecord) -> String {
+    if rec.retracted {
+        format!("{}#retracted", rec.id)
+    } else {
+        rec.id.clone()
     }
 }
 
@@ -481,6 +494,8 @@ struct Ingester {
     idx: u16,
     chain: String,
     ttl: Duration,
+    /// The member's store: the recent block hashes a takeover checks reorgs against.
+    store: PathBuf,
 }
 
 impl Ingester {
@@ -570,7 +585,20 @@ impl Ingester {
             idx: self.idx,
             chain: self.chain.clone(),
             ttl: self.ttl,
+            store: self.store.clone(),
         }
+    }
+
+    /// The blocks a takeover checks parent hashes and reorgs against: those this member's own
+    /// store took from the log below `last` (it judged them), then `last`. Without them a
+    /// reorg right after a takeover could not find its fork.
+    fn recent(&self, last: Header) -> Vec<ringfence_store::BlockRecord> {
+        let mut recent: Vec<ringfence_store::BlockRecord> = Store::open(&self.store)
+            .and_then(|s| s.recent_blocks(&self.chain, 256))
+            .map(|v| v.into_iter().filter(|b| b.number < last.number).collect())
+            .unwrap_or_default();
+        recent.push(last.into());
+        recent
     }
 
     /// Continues the chain's log after its last message, through the watch daemon's ingest.
@@ -593,7 +621,7 @@ impl Ingester {
                         Some(header),
                         IngestStart {
                             next: Some(header.number + 1),
-                            recent: vec![header.into()],
+                            recent: self.recent(header),
                         },
                     ),
                     _ => (seq, None, IngestStart::default()),

@@ -285,7 +285,7 @@ async fn forge(c: &Chains, i: usize, id: u8) -> (u64, B256) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_fleet_survives_kill_9_of_the_destination_member_with_every_attack_tripped_once() {
-    let nats = Nats::cluster().expect("nats-server: run scripts/setup-nats.sh");
+    let mut nats = Nats::cluster().expect("nats-server: run scripts/setup-nats.sh");
     let c = chains().await;
     let dir = tempfile::tempdir().expect("tempdir");
     let cfg = dir.path().join("guard.toml");
@@ -405,8 +405,20 @@ async fn the_fleet_survives_kill_9_of_the_destination_member_with_every_attack_t
 
     // Attack 1 on endpoint 0, judged and paused by the fleet.
     let (block1, tx1) = forge(&c, 0, 0x61).await;
+    let mined = Instant::now();
     let trip1 = wait_alert(&published, "b0-messages", Duration::from_secs(20)).await;
+    let sent = mined.elapsed();
     assert_eq!((trip1.block, trip1.tx), (block1, Some(tx1)));
+    let p1 = receipt(&dst0, trip1.actions[0].tx.expect("pause sent")).await;
+    eprintln!(
+        "LATENCY attack block {block1} -> pause mined in block {:?}; the alert (pause sent) was published {sent:?} after the attack's receipt reached the test",
+        p1.block_number
+    );
+    assert_eq!(
+        p1.block_number,
+        Some(block1 + 1),
+        "pause mined in the next block"
+    );
 
     // kill -9 of the member holding the destination chain, then at once attack 2 on endpoint 1:
     // its block is logged by whoever takes the lease over.
@@ -488,6 +500,44 @@ async fn the_fleet_survives_kill_9_of_the_destination_member_with_every_attack_t
         "the fleet's alerts equal a single-process watch of the same chains"
     );
     assert_eq!(fleet.len(), 2, "two attacks, two trips: {fleet:?}");
+
+    // The whole bus restarted (all three nodes killed, then started on their stores): the
+    // surviving members carry on — both chains logged again past where they were — and nothing
+    // is published again.
+    let before = (
+        logged(&bus, "src").await.map_or(0, |l| l.0),
+        logged(&bus, "dst").await.map_or(0, |l| l.0),
+    );
+    for i in 0..3 {
+        nats.kill(i);
+    }
+    let down = Instant::now();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    for i in 0..3 {
+        nats.restart(i).expect("restart nats node");
+    }
+    wait_logged(&bus, "src", before.0 + 3, Duration::from_secs(60)).await;
+    wait_logged(&bus, "dst", before.1 + 3, Duration::from_secs(60)).await;
+    eprintln!(
+        "BUS RESTART: all three nodes down for 1 s; both chains logged again 3 blocks on after {:?}",
+        down.elapsed()
+    );
+    let after: Vec<String> = published
+        .lock()
+        .expect("lock")
+        .iter()
+        .map(|a| a.id.clone())
+        .collect();
+    assert_eq!(
+        after.len(),
+        2,
+        "nothing published again after the restart: {after:?}"
+    );
+    assert_eq!(
+        dst0.get_transaction_count(account(1)).await.expect("rpc"),
+        2,
+        "no pause sent again after the restart"
+    );
 
     let _ = ref_stop.send(());
     let _ = tokio::time::timeout(Duration::from_secs(5), reference).await;
