@@ -114,6 +114,26 @@ fn bench(c: &mut Criterion) {
                 })
             },
         );
+        // The codec alone (no server): what of the bus path is decoding.
+        let bytes: Vec<Vec<u8>> = envs.iter().map(codec::encode).collect();
+        g.bench_with_input(
+            BenchmarkId::new("codec_engine", total),
+            &bytes,
+            |b, bytes| {
+                b.iter(|| {
+                    let mut engine = Engine::new(spec.clone());
+                    let mut out = Vec::new();
+                    for m in bytes {
+                        let env = codec::decode("ringfence.blocks.c", m, "bench", &spec)
+                            .expect("decodes");
+                        for e in events_of(&env) {
+                            engine.apply(e, &mut out);
+                        }
+                    }
+                    out.len()
+                })
+            },
+        );
         // A fresh server per size: its stream holds exactly these blocks.
         let nats = Nats::single().expect("nats-server: run scripts/setup-nats.sh");
         let bus = rt
