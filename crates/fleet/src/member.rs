@@ -627,8 +627,23 @@ impl Ingester {
                     _ => (seq, None, IngestStart::default()),
                 },
                 Err(e) => {
-                    tracing::error!(chain = %self.chain, "cannot continue the chain's log: {e}");
-                    return;
+                    // Refused (another version or config, truncated): continue after it from the
+                    // blocks this member judged; blocks logged twice are skipped by every member.
+                    tracing::error!(chain = %self.chain, "the chain's last logged message is refused; continuing from this member's own checkpoint: {e}");
+                    let (next, recent) = match Store::open(&self.store).and_then(|s| {
+                        Ok((
+                            s.checkpoint(&self.chain)?,
+                            s.recent_blocks(&self.chain, 256)?,
+                        ))
+                    }) {
+                        Ok((Some(cp), recent)) => (Some(cp.number + 1), recent),
+                        _ => (None, Vec::new()),
+                    };
+                    (
+                        seq,
+                        recent.last().map(|b| Header::from(*b)),
+                        IngestStart { next, recent },
+                    )
                 }
             },
         };

@@ -366,6 +366,39 @@ async fn the_fleet_survives_kill_9_of_the_destination_member_with_every_attack_t
     wait_logged(&bus, "dst", heads.1, Duration::from_secs(40)).await;
     wait_ingested(&ref_db, "src", heads.0).await;
     wait_ingested(&ref_db, "dst", heads.1).await;
+    // Bad input on the destination's log, as a broken or foreign publisher would write it: a
+    // truncated block and one of another wire version. Every member refuses both, and the
+    // ingesting member continues the log after them.
+    let good = codec::encode(&codec::Envelope {
+        v: codec::VERSION,
+        config: hash.clone(),
+        member: "intruder".into(),
+        body: Body::Block {
+            chain: "dst".into(),
+            header: codec::Header {
+                number: 0,
+                hash: B256::repeat_byte(1),
+                parent: B256::repeat_byte(2),
+                timestamp: 0,
+            },
+            events: Vec::new(),
+        },
+    });
+    let subject = codec::block_subject("dst");
+    let mut other = good.clone();
+    if let Some(at) = other.windows(5).position(|w| w == b"\"v\":1") {
+        other[at + 4] = b'7';
+    }
+    for bad in [good[..good.len() / 2].to_vec(), other] {
+        bus.js
+            .publish(subject.clone(), bad.into())
+            .await
+            .expect("publish")
+            .await
+            .expect("ack");
+    }
+    let d_after = dst0.get_block_number().await.expect("rpc") + 2;
+    wait_logged(&bus, "dst", d_after, Duration::from_secs(20)).await;
     eprintln!(
         "FLEET leases: src held by {:?}, dst by {:?}",
         holder(&bus, "src").await,
@@ -543,10 +576,18 @@ async fn the_fleet_survives_kill_9_of_the_destination_member_with_every_attack_t
     let _ = tokio::time::timeout(Duration::from_secs(5), reference).await;
     collector.abort();
     for m in &members {
-        if let Ok(log) = std::fs::read_to_string(&m.log)
-            && log.contains("panicked")
-        {
-            panic!("member {} panicked:\n{log}", m.id);
+        let log = std::fs::read_to_string(&m.log).unwrap_or_default();
+        assert!(
+            !log.contains("panicked"),
+            "member {} panicked:\n{log}",
+            m.id
+        );
+        for refused in ["truncated after", "wire version 7"] {
+            assert!(
+                log.contains(refused),
+                "member {} did not refuse the bad message ({refused}):\n{log}",
+                m.id
+            );
         }
     }
 }
