@@ -740,3 +740,229 @@ impl Ingester {
         drop(tasks);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use alloy::primitives::{Address, B256, U256};
+    use proptest::prelude::*;
+    use ringfence_guard::{Event, EventKind};
+
+    use super::*;
+
+    fn spec() -> Arc<GuardSpec> {
+        let text = r#"
+[store]
+path = "t.db"
+[[chain]]
+id = "c"
+rpc = "http://127.0.0.1:1"
+[[token]]
+id = "T"
+chain = "c"
+address = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+decimals = 0
+[[rule]]
+id = "mr"
+kind = "mint-rate"
+token = "T"
+window_s = 3600
+max_amount = "100"
+"#;
+        match ringfence_guard::config::parse(std::path::Path::new("t.toml"), text) {
+            Ok(s) => Arc::new(s),
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    fn hash(n: u64, fork: u8) -> B256 {
+        let mut h = B256::from(U256::from(n));
+        h.0[0] = fork;
+        h
+    }
+
+    /// Block `n` of branch `fork` (its parent on the same branch), minting `amount`.
+    fn block(n: u64, fork: u8, amount: u64) -> Envelope {
+        let ts = 1_700_000_000 + n;
+        let mut events = Vec::new();
+        if amount > 0 {
+            events.push(Event {
+                chain: 0,
+                block: n,
+                timestamp: ts,
+                tx: hash(n, fork),
+                log_index: 0,
+                kind: EventKind::Mint {
+                    token: 0,
+                    to: Address::repeat_byte(1),
+                    amount: U256::from(amount),
+                    minter: None,
+                },
+            });
+        }
+        events.push(Event::head(0, n, ts));
+        // Branches fork after block 11.
+        let parent_fork = if n > 12 { fork } else { 0 };
+        Envelope {
+            v: VERSION,
+            config: "h".into(),
+            member: "m".into(),
+            body: Body::Block {
+                chain: "c".into(),
+                header: Header {
+                    number: n,
+                    hash: hash(n, fork),
+                    parent: hash(n - 1, parent_fork),
+                    timestamp: ts,
+                },
+                events,
+            },
+        }
+    }
+
+    fn reorg(fork: u64, tip: B256) -> Envelope {
+        Envelope {
+            v: VERSION,
+            config: "h".into(),
+            member: "m".into(),
+            body: Body::Reorg {
+                chain: "c".into(),
+                fork: Header {
+                    number: fork,
+                    hash: hash(fork, 0),
+                    parent: hash(fork - 1, 0),
+                    timestamp: 1_700_000_000 + fork,
+                },
+                tip,
+            },
+        }
+    }
+
+    fn member() -> Member {
+        Member::new(
+            spec(),
+            "h".into(),
+            MemberOptions::new("nats://127.0.0.1:1", "m", "t.db".into()),
+        )
+    }
+
+    /// Judges `log` in order; the ids of the alerts raised, and the final store.
+    fn judge_all(
+        m: &Member,
+        store: &mut Store,
+        engine: &mut Engine,
+        log: &[Envelope],
+    ) -> Vec<String> {
+        let mut found = Vec::new();
+        let mut ids = Vec::new();
+        for env in log {
+            let fresh = m
+                .judge(engine, store, env.clone(), &mut found)
+                .expect("judged");
+            ids.extend(fresh.into_iter().map(|r| claim_id(&r)));
+        }
+        ids
+    }
+
+    /// The log of blocks 1..=n on branch 0, one of them over the limit.
+    fn log(n: u64, attack: u64) -> Vec<Envelope> {
+        (1..=n)
+            .map(|b| block(b, 0, if b == attack { 500 } else { 1 }))
+            .collect()
+    }
+
+    #[test]
+    fn a_replayed_log_raises_nothing_again() {
+        let m = member();
+        let mut store = Store::open_in_memory().expect("store");
+        let mut engine = Engine::new(m.spec.clone());
+        let first = judge_all(&m, &mut store, &mut engine, &log(8, 5));
+        assert_eq!(first.len(), 1, "{first:?}");
+        // The member restarts: its engine from its store, the whole log again.
+        let mut engine = ringfence_chain::restore(&m.spec, &store)
+            .expect("restore")
+            .engine;
+        let again = judge_all(&m, &mut store, &mut engine, &log(8, 5));
+        assert!(again.is_empty(), "{again:?}");
+        assert_eq!(
+            store.checkpoint("c").expect("cp").map(|b| b.number),
+            Some(8)
+        );
+    }
+
+    #[test]
+    fn a_block_that_does_not_follow_the_checkpoint_is_skipped() {
+        let m = member();
+        let mut store = Store::open_in_memory().expect("store");
+        let mut engine = Engine::new(m.spec.clone());
+        judge_all(&m, &mut store, &mut engine, &log(3, 0));
+        // A gap (block 5 after 3), and a block 4 of another branch: neither applied.
+        let ids = judge_all(
+            &m,
+            &mut store,
+            &mut engine,
+            &[block(5, 0, 500), block(14, 9, 500)],
+        );
+        assert!(ids.is_empty());
+        assert_eq!(
+            store.checkpoint("c").expect("cp").map(|b| b.number),
+            Some(3)
+        );
+    }
+
+    #[test]
+    fn a_reorg_marker_is_applied_once_and_retracts() {
+        let m = member();
+        let mut store = Store::open_in_memory().expect("store");
+        let mut engine = Engine::new(m.spec.clone());
+        // Blocks 1..=12 on branch 0 with the attack in 12; a reorg back to 11; 12' benign.
+        let mut l = log(12, 12);
+        l.push(reorg(11, hash(12, 0)));
+        l.push(block(12, 1, 1));
+        let ids = judge_all(&m, &mut store, &mut engine, &l);
+        assert_eq!(ids.len(), 2, "the trip, then its retraction: {ids:?}");
+        assert!(ids[1].ends_with("#retracted") && ids[1].starts_with(&ids[0]));
+        assert_eq!(
+            store.checkpoint("c").expect("cp").map(|b| b.hash),
+            Some(hash(12, 1))
+        );
+        // The same log again (a restart): the stale marker no longer matches the checkpoint.
+        let mut engine = ringfence_chain::restore(&m.spec, &store)
+            .expect("restore")
+            .engine;
+        let again = judge_all(&m, &mut store, &mut engine, &l);
+        assert!(again.is_empty(), "{again:?}");
+        assert_eq!(
+            store.checkpoint("c").expect("cp").map(|b| b.hash),
+            Some(hash(12, 1))
+        );
+    }
+
+    proptest! {
+        // However often any message of the log is delivered again after it (an append retried
+        // after a lost acknowledgement, a publisher that lost its lease, a takeover that
+        // re-reads from an older checkpoint), the alerts are those of the log delivered once.
+        #[test]
+        fn redeliveries_never_judge_twice(
+            n in 2u64..20, attack in 1u64..20,
+            dups in proptest::collection::vec((0usize..20, 0usize..20), 0..12),
+        ) {
+            let m = member();
+            let once = {
+                let mut store = Store::open_in_memory().expect("store");
+                let mut engine = Engine::new(m.spec.clone());
+                judge_all(&m, &mut store, &mut engine, &log(n, attack))
+            };
+            let base = log(n, attack);
+            let mut noisy = base.clone();
+            for (at, which) in dups {
+                let dup = base[which % base.len()].clone();
+                let first = noisy.iter().position(|e| *e == dup).unwrap_or(0);
+                noisy.insert(at.clamp(first + 1, noisy.len()), dup);
+            }
+            let mut store = Store::open_in_memory().expect("store");
+            let mut engine = Engine::new(m.spec.clone());
+            let got = judge_all(&m, &mut store, &mut engine, &noisy);
+            prop_assert_eq!(got, once);
+        }
+    }
+}
