@@ -645,7 +645,7 @@ impl Watcher {
 pub struct IngestStart {
     /// The next block to read; `None` on a first start.
     pub next: Option<u64>,
-    /// Recent blocks already taken, oldest first (at most [`KEEP`] are kept).
+    /// Recent blocks already taken, oldest first (the deepest reorg followed is 256 blocks).
     pub recent: Vec<ringfence_store::BlockRecord>,
 }
 
