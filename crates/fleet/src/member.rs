@@ -146,6 +146,7 @@ impl Member {
         tracing::info!(member = %self.opts.id, config = %self.config, events = engine.events_seen(), "fleet member on the bus");
 
         // Ingest: one lease loop per chain.
+        let (raised_tx, mut raised_rx) = mpsc::unbounded_channel::<AlertRecord>();
         let mut leases = Vec::new();
         for (i, c) in spec.chains.iter().enumerate() {
             let Ok(idx) = u16::try_from(i) else { continue };
@@ -159,6 +160,7 @@ impl Member {
                 chain: c.id.clone(),
                 ttl: self.opts.bus.lease_ttl,
                 store: self.opts.store.clone(),
+                raised: raised_tx.clone(),
             };
             leases.push(tokio::spawn(ctx.lease_loop()));
         }
@@ -203,6 +205,16 @@ impl Member {
         loop {
             tokio::select! {
                 _ = &mut shutdown => break,
+                Some(rec) = raised_rx.recv() => {
+                    // Only the chain's ingesting member sees it stale: stored, claimed, printed.
+                    if store.insert_alert(&rec)? {
+                        let cid = claim_id(&rec);
+                        if let Ok(Some(r)) = bus::create(&bus.claims, &claim::key(&cid), &self.claim(&cid, ClaimState::Claimed)).await {
+                            revisions.insert(cid, r);
+                            self.act(&bus, &actions, &act_tx, &mut running, &mut revisions, vec![rec]).await;
+                        }
+                    }
+                }
                 Some(u) = act_rx.recv() => match u {
                     Update::Sent(group) => {
                         for rec in &group {
@@ -315,6 +327,23 @@ impl Member {
         }
         for t in running {
             t.abort();
+        }
+        // A member that stops on purpose hands its chains over at once instead of after the
+        // lease TTL: its lease loops stop first, then the leases it holds are deleted (compare-
+        // and-set on the revision it holds, so a lease already taken over is left alone).
+        drop(_leases);
+        for c in &spec.chains {
+            let key = lease::ingest_key(&c.id);
+            if let Ok(Some((Ok(l), rev))) = bus::entry::<Lease>(&bus.leases, &key).await
+                && l.member == self.opts.id
+            {
+                match bus.leases.delete_expect_revision(&key, Some(rev)).await {
+                    Ok(()) => tracing::info!(chain = %c.id, "ingest lease released"),
+                    Err(e) => {
+                        tracing::warn!(chain = %c.id, error = %e, "ingest lease not released; it expires")
+                    }
+                }
+            }
         }
         Ok(())
     }
@@ -468,6 +497,47 @@ impl Member {
     }
 }
 
+/// The `stale` alert of chain `chain` (index `idx`), as single-process `watch` raises it: the
+/// chain stopped answering or producing blocks. Its id names the member (only the member
+/// ingesting the chain sees it) and the moment. The endpoints show as `scheme://host[:port]`.
+fn stale_alert(
+    spec: &GuardSpec,
+    idx: u16,
+    chain: &str,
+    member: &str,
+    error: &str,
+    last: u64,
+) -> AlertRecord {
+    let reason = ringfence_guard::Reason::Stale;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let rpc: Vec<String> = spec
+        .chains
+        .get(usize::from(idx))
+        .map(|c| c.rpc.iter().map(ToString::to_string).collect())
+        .unwrap_or_default();
+    AlertRecord {
+        id: format!("{}-{chain}-{member}-{}", reason.as_str(), now.as_millis()),
+        rule: reason.as_str().to_owned(),
+        kind: reason.kind(),
+        severity: Severity::Alert,
+        reason,
+        chain: chain.to_owned(),
+        block: last,
+        timestamp: now.as_secs(),
+        tx: None,
+        log_index: 0,
+        evidence: serde_json::json!({
+            "error": ringfence_guard::secret::scrub_urls(error),
+            "rpc": rpc,
+            "member": member,
+        }),
+        actions: Vec::new(),
+        retracted: false,
+    }
+}
+
 /// What an alert's claim is named by: its id, marked for a retraction (a reorg removed its
 /// evidence), which is printed and published once too.
 fn claim_id(rec: &AlertRecord) -> String {
@@ -496,6 +566,8 @@ struct Ingester {
     ttl: Duration,
     /// The member's store: the recent block hashes a takeover checks reorgs against.
     store: PathBuf,
+    /// Alerts the ingest raises itself (`stale`), judged nowhere else: to the member's loop.
+    raised: mpsc::UnboundedSender<AlertRecord>,
 }
 
 impl Ingester {
@@ -586,6 +658,7 @@ impl Ingester {
             chain: self.chain.clone(),
             ttl: self.ttl,
             store: self.store.clone(),
+            raised: self.raised.clone(),
         }
     }
 
@@ -693,6 +766,14 @@ impl Ingester {
                 },
                 IngestMsg::Stale { error, last, .. } => {
                     tracing::warn!(chain = %self.chain, last, error = %ringfence_guard::secret::scrub_urls(&error), "chain stale");
+                    let _ = self.raised.send(stale_alert(
+                        &self.spec,
+                        self.idx,
+                        &self.chain,
+                        &self.me,
+                        &error,
+                        last,
+                    ));
                     continue;
                 }
                 IngestMsg::Contradiction { contradiction, .. } => {
@@ -935,6 +1016,39 @@ max_amount = "100"
             store.checkpoint("c").expect("cp").map(|b| b.hash),
             Some(hash(12, 1))
         );
+    }
+
+    #[test]
+    fn a_stale_alert_shows_no_credential() {
+        let text = r#"
+[store]
+path = "t.db"
+[[chain]]
+id = "c"
+rpc = "https://eth.example/v2/SECRETKEY123"
+[[token]]
+id = "T"
+chain = "c"
+address = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+decimals = 0
+"#;
+        let spec = match ringfence_guard::config::parse(std::path::Path::new("t.toml"), text) {
+            Ok(s) => s,
+            Err(e) => panic!("{e}"),
+        };
+        let rec = stale_alert(
+            &spec,
+            0,
+            "c",
+            "m1",
+            "error sending request for url (https://eth.example/v2/SECRETKEY123)",
+            41,
+        );
+        let json = serde_json::to_string(&rec).expect("json");
+        assert!(!json.contains("SECRETKEY123"), "{json}");
+        assert_eq!((rec.rule.as_str(), rec.block), ("stale", 41));
+        assert!(rec.id.starts_with("stale-c-m1-"), "{}", rec.id);
+        assert_eq!(rec.evidence["member"], "m1");
     }
 
     proptest! {

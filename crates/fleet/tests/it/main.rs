@@ -3,6 +3,7 @@
 
 mod bus;
 mod failover;
+mod member;
 // The chain crate's anvil harness and fixture helpers, shared rather than copied.
 #[allow(dead_code, unreachable_pub)]
 #[path = "../../../chain/tests/it/harness.rs"]
