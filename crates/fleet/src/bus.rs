@@ -279,6 +279,38 @@ pub async fn update<T: Serialize>(
     }
 }
 
+/// How long a writer waits before reading a claim back ([`still_ours`]).
+pub const SETTLE: Duration = Duration::from_millis(100);
+
+/// Reads `key` back from the bucket's stream leader after `settle` and says whether `member`
+/// still holds it. nats-server 2.9 (Debian's 2.9.10) can let two compare-and-set writes that
+/// expect the same revision both succeed on a replicated bucket when they are proposed at the
+/// same moment (the check runs before the proposal, not when it is applied; later releases fix
+/// it); the later write is the value that stays, so a writer that reads back another member's
+/// value has lost. Measured in this crate's tests: two members taking the same claim at once
+/// both got a revision in some runs; after this read-back exactly one goes on.
+pub async fn still_ours(
+    store: &kv::Store,
+    key: &str,
+    member: &str,
+    settle: Duration,
+) -> Result<bool> {
+    tokio::time::sleep(settle).await;
+    let subject = format!("{}{key}", store.prefix);
+    match store.stream.get_last_raw_message_by_subject(&subject).await {
+        Ok(m) => Ok(serde_json::from_slice::<serde_json::Value>(&m.payload)
+            .ok()
+            .is_some_and(|v| v["member"] == member)),
+        Err(e)
+            if e.kind()
+                == async_nats::jetstream::stream::LastRawMessageErrorKind::NoMessageFound =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(bus("read a claim back", e)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

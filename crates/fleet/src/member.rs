@@ -166,14 +166,30 @@ impl Member {
         }
         let _leases = Tasks(leases);
 
-        // Rules: the whole log, in order; the store's checkpoints say what is judged already.
+        // Rules: the whole log, in order, through this member's durable consumer (the server
+        // remembers what it acknowledged, so a restart does not read the log again); the store's
+        // checkpoints say what is judged already, so a redelivery is skipped. A member whose
+        // store is new (a new host under an old name) reads the log from its start.
+        let durable = consumer_name(&self.opts.id);
+        let fresh = spec
+            .chains
+            .iter()
+            .all(|c| store.checkpoint(&c.id).ok().flatten().is_none());
+        if fresh {
+            let _ = bus.stream.delete_consumer(&durable).await;
+        }
         let consumer = bus
             .stream
-            .create_consumer(consumer::pull::OrderedConfig {
-                filter_subject: BLOCKS.into(),
-                deliver_policy: DeliverPolicy::All,
-                ..Default::default()
-            })
+            .get_or_create_consumer(
+                &durable,
+                consumer::pull::Config {
+                    durable_name: Some(durable.clone()),
+                    filter_subject: BLOCKS.into(),
+                    deliver_policy: DeliverPolicy::All,
+                    ack_policy: consumer::AckPolicy::Explicit,
+                    ..Default::default()
+                },
+            )
             .await
             .map_err(|e| bus_err("create the rule consumer", e))?;
         let mut log = consumer
@@ -209,7 +225,9 @@ impl Member {
                     // Only the chain's ingesting member sees it stale: stored, claimed, printed.
                     if store.insert_alert(&rec)? {
                         let cid = claim_id(&rec);
-                        if let Ok(Some(r)) = bus::create(&bus.claims, &claim::key(&cid), &self.claim(&cid, ClaimState::Claimed)).await {
+                        if let Ok(Some(r)) = bus::create(&bus.claims, &claim::key(&cid), &self.claim(&cid, ClaimState::Claimed)).await
+                            && bus::still_ours(&bus.claims, &claim::key(&cid), &self.opts.id, bus::SETTLE).await.unwrap_or(false)
+                        {
                             revisions.insert(cid, r);
                             self.act(&bus, &actions, &act_tx, &mut running, &mut revisions, vec![rec]).await;
                         }
@@ -266,11 +284,11 @@ impl Member {
                             }
                         };
                         match won {
-                            Some(r) => {
+                            Some(r) if bus::still_ours(&bus.claims, &key, &self.opts.id, bus::SETTLE).await.unwrap_or(false) => {
                                 revisions.insert(cid, r);
                                 mine.push(p.rec);
                             }
-                            None => keep.push(p),
+                            _ => keep.push(p),
                         }
                     }
                     pending = keep;
@@ -289,14 +307,18 @@ impl Member {
                         Ok(i) => (i.stream_sequence, (time_now() - i.published.unix_timestamp()).max(0)),
                         Err(_) => (0, 0),
                     };
-                    let env = match codec::decode(m.subject.as_str(), &m.payload, &self.config, &spec) {
-                        Ok(e) => e,
+                    let decoded = codec::decode(m.subject.as_str(), &m.payload, &self.config, &spec);
+                    let fresh = match decoded {
+                        Ok(env) => self.judge(&mut engine, &mut store, env, &mut found)?,
                         Err(e) => {
                             tracing::error!(seq, "{e}");
-                            continue;
+                            Vec::new()
                         }
                     };
-                    let fresh = self.judge(&mut engine, &mut store, env, &mut found)?;
+                    // Judged (committed) or refused: the server may forget it for this member.
+                    if let Err(e) = m.ack().await {
+                        tracing::debug!(seq, error = %e, "ack lost; the redelivery is skipped");
+                    }
                     running.retain(|h: &tokio::task::JoinHandle<()>| !h.is_finished());
                     if fresh.is_empty() {
                         continue;
@@ -305,20 +327,33 @@ impl Member {
                         tracing::info!(seq, alerts = fresh.len(), "alerts of a block older than the claim bucket keeps: recorded, not acted on");
                         continue;
                     }
-                    let mut mine = Vec::new();
+                    let mut won = Vec::new();
                     for rec in fresh {
                         let cid = claim_id(&rec);
                         let key = claim::key(&cid);
                         match bus::create(&bus.claims, &key, &self.claim(&cid, ClaimState::Claimed)).await {
-                            Ok(Some(r)) => {
-                                revisions.insert(cid, r);
-                                mine.push(rec);
-                            }
+                            Ok(Some(r)) => won.push((rec, cid, key, r)),
                             Ok(None) => pending.push(Pending { rec, revision: None, since: Instant::now() }),
                             Err(e) => {
                                 tracing::warn!(alert = %rec.id, error = %e, "claim failed; retrying");
                                 pending.push(Pending { rec, revision: None, since: Instant::now() });
                             }
+                        }
+                    }
+                    // Read back together, after one settle time: a claim another member wrote
+                    // over at the same moment is theirs ([`bus::still_ours`]).
+                    let checks = futures_util::future::join_all(won.iter().map(|(_, _, key, _)| {
+                        bus::still_ours(&bus.claims, key, &self.opts.id, bus::SETTLE)
+                    }))
+                    .await;
+                    let mut mine = Vec::new();
+                    for ((rec, cid, _, r), ours) in won.into_iter().zip(checks) {
+                        if ours.unwrap_or(false) {
+                            revisions.insert(cid, r);
+                            mine.push(rec);
+                        } else {
+                            tracing::info!(alert = %rec.id, "claim written over by another member at the same moment: theirs");
+                            pending.push(Pending { rec, revision: None, since: Instant::now() });
                         }
                     }
                     self.act(&bus, &actions, &act_tx, &mut running, &mut revisions, mine).await;
@@ -536,6 +571,22 @@ fn stale_alert(
         actions: Vec::new(),
         retracted: false,
     }
+}
+
+/// The durable consumer of member `id`: `member-` and the id, characters a consumer name may
+/// not hold written as `_`.
+fn consumer_name(id: &str) -> String {
+    let safe: String = id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("member-{safe}")
 }
 
 /// What an alert's claim is named by: its id, marked for a retraction (a reorg removed its
