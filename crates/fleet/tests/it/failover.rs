@@ -184,9 +184,11 @@ struct MemberProc {
 }
 
 impl MemberProc {
-    fn spawn(cfg: &Path, urls: &str, id: &str, dir: &Path) -> Self {
-        let log = dir.join(format!("{id}.log"));
-        let out = std::fs::File::create(dir.join(format!("{id}.jsonl"))).expect("stdout file");
+    /// Member `id` on its store `dir/<id>.db`; `run` numbers its logs (a restart keeps both).
+    fn spawn(cfg: &Path, urls: &str, id: &str, dir: &Path, run: u32) -> Self {
+        let log = dir.join(format!("{id}-{run}.log"));
+        let out =
+            std::fs::File::create(dir.join(format!("{id}-{run}.jsonl"))).expect("stdout file");
         let err = std::fs::File::create(&log).expect("log file");
         let child = Command::new(ringfence_bin())
             .arg("watch")
@@ -355,7 +357,7 @@ async fn the_fleet_survives_kill_9_of_the_destination_member_with_every_attack_t
     };
 
     let mut members: Vec<MemberProc> = (0..3)
-        .map(|i| MemberProc::spawn(&cfg, &nats.urls(), &format!("m{i}"), dir.path()))
+        .map(|i| MemberProc::spawn(&cfg, &nats.urls(), &format!("m{i}"), dir.path(), 1))
         .collect();
     let (src0, dst0) = (c.src.as_account(0), c.dst.as_account(0));
     let heads = (
@@ -555,6 +557,32 @@ async fn the_fleet_survives_kill_9_of_the_destination_member_with_every_attack_t
         "BUS RESTART: all three nodes down for 1 s; both chains logged again 3 blocks on after {:?}",
         down.elapsed()
     );
+    // The killed member started again on its store: it resumes from its consumer's position,
+    // catches up with both chains and raises, claims and sends nothing again.
+    let m_again = MemberProc::spawn(&cfg, &nats.urls(), &victim, dir.path(), 2);
+    let head_now = logged(&bus, "dst").await.map_or(0, |l| l.0);
+    let t = Instant::now();
+    let db = dir.path().join(format!("{victim}.db"));
+    loop {
+        let caught_up = ringfence_store::Store::open(&db)
+            .ok()
+            .and_then(|s| s.checkpoint("dst").ok().flatten())
+            .is_some_and(|c| c.number >= head_now);
+        if caught_up {
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "the restarted {victim} did not catch up with dst block {head_now}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    eprintln!(
+        "RESTART of {victim} after kill -9: caught up with dst block {head_now} in {:?}",
+        t.elapsed()
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
     let after: Vec<String> = published
         .lock()
         .expect("lock")
@@ -575,6 +603,16 @@ async fn the_fleet_survives_kill_9_of_the_destination_member_with_every_attack_t
     let _ = ref_stop.send(());
     let _ = tokio::time::timeout(Duration::from_secs(5), reference).await;
     collector.abort();
+    if let Some(keep) = std::env::var_os("RINGFENCE_FLEET_LOGS") {
+        for m in members.iter().chain([&m_again]) {
+            let _ = std::fs::copy(
+                &m.log,
+                Path::new(&keep).join(m.log.file_name().unwrap_or_default()),
+            );
+        }
+    }
+    let again = std::fs::read_to_string(&m_again.log).unwrap_or_default();
+    assert!(!again.contains("panicked"), "{again}");
     for m in &members {
         let log = std::fs::read_to_string(&m.log).unwrap_or_default();
         assert!(
