@@ -2,7 +2,8 @@
 # The ringfence demo, on the shipped example data:
 #   1. exposure, limits, lint and stress tests on a 2026 cross-chain ecosystem (tables, HTML in out/);
 #   2. the live guard on two local anvil chains: a forged release and an unbacked mint, each
-#      stopped by a pause transaction mined in the next block;
+#      stopped by a pause transaction mined in the next block; then a fleet of two guards on NATS
+#      JetStream (`watch --bus`), one killed, the other taking its chain over;
 #   3. the incident lab: seven real exploits and two variants replayed in six arms — no controls,
 #      the guard, on-chain limits, both, ringfence as a required verifier, all;
 #   4. the dashboard with the live guard, at http://127.0.0.1:8080/ (Ctrl-C to stop).
@@ -90,6 +91,56 @@ node -e '
     console.log(`  ${a.severity.padEnd(5)} ${a.rule} (${a.kind}/${a.reason}) chain ${a.chain} block ${a.block}${acts ? " → " + acts : ""}`);
   }'
 kill "${pids[2]}" 2>/dev/null || true
+
+section "ringfence watch --bus — a fleet of two members on NATS JetStream; the one ingesting the destination is killed (kill -9)"
+scripts/setup-nats.sh >/dev/null
+# Fresh chains (the first guard paused the bridge and the token).
+kill "${pids[0]}" "${pids[1]}" 2>/dev/null || true
+wait "${pids[0]}" "${pids[1]}" 2>/dev/null || true
+"$anvil" --port 8545 --block-time 1 --chain-id 1 --silent --cache-path "$states/f1" & pids+=($!); fleet_src=$!
+"$anvil" --port 8546 --block-time 1 --chain-id 10 --silent --cache-path "$states/f10" & pids+=($!); fleet_dst=$!
+for port in 8545 8546; do
+  for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
+done
+"$fixtures" deploy
+nats=$(command -v nats-server || echo /usr/sbin/nats-server)
+"$nats" -a 127.0.0.1 -p 4250 -js -sd "$states/nats" >/dev/null 2>&1 & pids+=($!); nats_pid=$!
+for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/4250) 2>/dev/null && break; sleep 0.1; done
+rm -f out/member-a.db* out/member-b.db*
+declare -A member_pid
+for m in a b; do
+  NO_COLOR=1 "$rf" -v watch examples/guard/ringfence-guard.toml --bus nats://127.0.0.1:4250 --member "$m" \
+    --store "out/member-$m.db" > "out/fleet-$m.jsonl" 2> "out/fleet-$m.log" & pids+=($!)
+  member_pid[$m]=$!
+done
+holder=""
+for _ in $(seq 100); do
+  holder=$(grep -ho 'ingest lease acquired chain=dst member=[a-z]*' out/fleet-a.log out/fleet-b.log | tail -1 | sed 's/.*member=//' || true)
+  [[ -n $holder ]] && break
+  sleep 0.1
+done
+survivor=$([[ $holder == a ]] && echo b || echo a)
+sleep 2
+echo "member $holder ingests the destination chain: kill -9"
+killed_at=$(date +%s%N)
+kill -9 "${member_pid[$holder]}"
+for _ in $(seq 100); do
+  grep -q 'ingest lease acquired chain=dst' "out/fleet-$survivor.log" 2>/dev/null && break
+  sleep 0.1
+done
+echo "member $survivor took the destination over $(( ($(date +%s%N) - killed_at) / 1000000 )) ms after the kill (lease TTL 3 s)"
+echo "attack: a release that no lock backs, judged by the surviving member"
+"$fixtures" forged-release
+sleep 2
+echo "alerts printed by the fleet (out/fleet-$survivor.jsonl; each alert is printed and acted on by one member):"
+node -e '
+  for (const f of process.argv.slice(1)) for (const line of require("fs").readFileSync(f, "utf8").split("\n").filter(Boolean)) {
+    const a = JSON.parse(line);
+    const acts = (a.actions || []).map(x => `${x.kind} ${x.status}${x.tx ? " " + x.tx.slice(0, 12) + "…" : ""}`).join(", ");
+    console.log(`  ${a.severity.padEnd(5)} ${a.rule} (${a.kind}/${a.reason}) chain ${a.chain} block ${a.block}${acts ? " → " + acts : ""}`);
+  }' out/fleet-a.jsonl out/fleet-b.jsonl
+kill "${member_pid[$survivor]}" "$nats_pid" "$fleet_src" "$fleet_dst" 2>/dev/null || true
+wait "${member_pid[$survivor]}" "$nats_pid" "$fleet_src" "$fleet_dst" 2>/dev/null || true
 
 section "ringfence attest — ringfence as a required verifier: 2 of 3 attestors must sign before a delivery executes"
 # Fresh chains for the verifier's fixtures (the attested gateway and the 2-of-3 attestor set).

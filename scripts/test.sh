@@ -11,6 +11,7 @@ if [[ -n "${CI:-}" ]]; then export CARGO_INCREMENTAL=0; fi
 
 # Cheapest first, so that a broken step fails in seconds, not after the ten-minute ones.
 scripts/setup.sh
+scripts/setup-nats.sh
 
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check

@@ -22,9 +22,9 @@ use tokio::sync::mpsc;
 
 use crate::error::{Error, Result, rpc};
 
-/// Progress of a group of alerts' actions, reported back to the daemon.
+/// Progress of a group of alerts' actions, reported back to the daemon (or a fleet member).
 #[derive(Debug)]
-pub(crate) enum Update {
+pub enum Update {
     /// Every transaction was sent (or failed for good) and every webhook tried once: the alerts
     /// can be printed.
     Sent(Vec<AlertRecord>),
@@ -44,7 +44,7 @@ struct Hook {
 
 /// Signing providers for pause and cancel actions and webhook clients, built once at start.
 #[derive(Clone)]
-pub(crate) struct Actions {
+pub struct Actions {
     spec: Arc<GuardSpec>,
     senders: HashMap<String, DynProvider>,
     hooks: HashMap<String, Hook>,
@@ -80,10 +80,9 @@ fn pem_certs(path: &std::path::Path, action: &str) -> Result<Vec<reqwest::Certif
 }
 
 impl Actions {
-    pub(crate) async fn new(
-        spec: Arc<GuardSpec>,
-        secrets: &HashMap<String, Secret>,
-    ) -> Result<Self> {
+    /// Builds the signing providers (guardian keys from `secrets`, then the environment) and
+    /// webhook clients of every action of `spec`.
+    pub async fn new(spec: Arc<GuardSpec>, secrets: &HashMap<String, Secret>) -> Result<Self> {
         let mut senders = HashMap::new();
         let mut hooks = HashMap::new();
         let mut send_locks = HashMap::new();
@@ -167,7 +166,7 @@ impl Actions {
     }
 
     /// Runs the unfinished actions of a group of alerts in the background, reporting progress.
-    pub(crate) fn dispatch(
+    pub fn dispatch(
         &self,
         mut group: Vec<AlertRecord>,
         tx: mpsc::UnboundedSender<Update>,

@@ -51,17 +51,28 @@ pub fn block_events(
     events
 }
 
-/// What a chain task tells the daemon.
+/// What a chain's ingest task tells the daemon (or, in a fleet, the member that publishes it
+/// on the bus). `chain` is the chain's index in the config.
 #[derive(Debug)]
-pub(crate) enum Msg {
+pub enum Msg {
     /// Start-up reads of supplies and balances, before the first block.
-    Observed { chain: u16, events: Vec<Event> },
+    Observed {
+        /// Chain index.
+        chain: u16,
+        /// The observations, as engine events.
+        events: Vec<Event>,
+    },
     /// One complete block: its watched events, then its head event.
     Block {
+        /// Chain index.
         chain: u16,
+        /// The block's header.
         block: BlockRecord,
+        /// Its engine events ([`block_events`]).
         events: Vec<Event>,
+        /// When it was read.
         seen: Instant,
+        /// The chain's head when it was read.
         head: u64,
         /// Transactions of logs an endpoint contradicted (quorum chains).
         contested: Vec<B256>,
@@ -71,19 +82,32 @@ pub(crate) enum Msg {
     },
     /// The endpoints of a quorum chain contradicted each other about a block.
     Contradiction {
+        /// Chain index.
         chain: u16,
+        /// What they disagreed about.
         contradiction: Contradiction,
     },
     /// The chain reorganised: everything after `fork` is gone.
-    Reorg { chain: u16, fork: BlockRecord },
+    Reorg {
+        /// Chain index.
+        chain: u16,
+        /// The last block both branches share.
+        fork: BlockRecord,
+    },
     /// The chain stopped answering or producing blocks.
     Stale {
+        /// Chain index.
         chain: u16,
+        /// Why (URLs redacted by the receiver).
         error: String,
+        /// The last block taken.
         last: u64,
     },
     /// It is answering again.
-    Live { chain: u16 },
+    Live {
+        /// Chain index.
+        chain: u16,
+    },
 }
 
 pub(crate) struct Ingest<R> {

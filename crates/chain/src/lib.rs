@@ -11,6 +11,9 @@
 //! checkpoint ([`restore`]), so a restart replays only the events after the snapshot, and a
 //! source-chain reorg under a matched release re-judges it (`source-reorged`).
 //!
+//! [`spawn_ingest`], [`Actions`] and [`IngestMsg`] are the seams a fleet member
+//! (`ringfence-fleet`) uses to run one chain's ingest and the actions without the daemon's loop.
+//!
 //! A receiver checks a generic webhook the way the daemon signs it:
 //!
 //! ```
@@ -33,10 +36,12 @@ mod quorum_reader;
 mod reader;
 mod watch;
 
-pub use actions::signature as webhook_signature;
+pub use actions::{Actions, Update, signature as webhook_signature};
 pub use decode::Decoder;
 pub use error::{Error, Result};
-pub use ingest::block_events;
+pub use ingest::{Msg as IngestMsg, block_events};
 pub use quorum_reader::{QuorumChainReader, REPORT_EVERY, REPORT_FIRST, should_report};
 pub use reader::{ChainReader, Contradiction, RawBlock, RpcReader};
-pub use watch::{ChainHealth, Committed, Restored, WatchOptions, Watcher, restore};
+pub use watch::{
+    ChainHealth, Committed, IngestStart, Restored, WatchOptions, Watcher, restore, spawn_ingest,
+};

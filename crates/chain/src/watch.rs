@@ -331,83 +331,17 @@ impl Watcher {
         let mut tasks = Vec::new();
         for (i, c) in spec.chains.iter().enumerate() {
             let Ok(idx) = u16::try_from(i) else { continue };
-            // One endpoint: read it directly, as always. Several: through the quorum, polled
-            // (one endpoint's new-head subscription would let it pace the others).
-            let provider = match &c.rpc[..] {
-                [one] => Some(
-                    ProviderBuilder::new()
-                        .connect(one.expose())
-                        .await
-                        .map_err(|e| rpc(&c.id, e))?
-                        .erased(),
-                ),
-                _ => None,
-            };
-            let (addresses, topics) = decoder.watched(idx);
-            let wake = if let Some(provider) =
-                provider.as_ref().filter(|_| c.transport == Transport::Ws)
-            {
-                let n = Arc::new(Notify::new());
-                let (p, n2, id) = (provider.clone(), n.clone(), c.id.clone());
-                tasks.push(tokio::spawn(async move {
-                    match p.subscribe_blocks().await {
-                        Ok(sub) => {
-                            let mut s = sub.into_stream();
-                            while s.next().await.is_some() {
-                                n2.notify_one();
-                            }
-                        }
-                        Err(e) => tracing::warn!(chain = %id, error = %e, "newHeads subscription failed; polling"),
-                    }
-                }));
-                Some(n)
-            } else {
-                None
-            };
             let (checkpoint, recent) = {
                 let s = store
                     .lock()
                     .map_err(|_| Error::Task("the store lock is poisoned".into()))?;
                 (s.checkpoint(&c.id)?, s.recent_blocks(&c.id, KEEP as u64)?)
             };
-            let recent: VecDeque<_> = recent.into();
-            let mut observe = Vec::new();
-            if checkpoint.is_none() {
-                for t in engine.tracked_supplies() {
-                    let tok = &spec.tokens[usize::from(t)];
-                    if tok.chain == idx {
-                        observe.push((usize::from(t), None, tok.address));
-                    }
-                }
-                for (t, holder) in engine.tracked_balances() {
-                    let tok = &spec.tokens[usize::from(t)];
-                    if tok.chain == idx {
-                        observe.push((usize::from(t), Some(holder), tok.address));
-                    }
-                }
-            }
-            let ingest = Ingest {
-                chain: idx,
-                spec: c.clone(),
-                reader: (),
-                decoder: decoder.clone(),
-                tx: tx.clone(),
-                recent,
+            let from = IngestStart {
                 next: checkpoint.map(|b| b.number + 1),
-                observe,
-                wake,
-                confirm: c.rpc.len() > 1,
+                recent,
             };
-            if let Some(provider) = provider {
-                let reader = RpcReader::new(c.id.clone(), provider, addresses, topics);
-                tasks.push(tokio::spawn(ingest.with_reader(reader).run()));
-            } else {
-                let reader =
-                    QuorumReader::new(c.rpc.iter().map(|u| u.expose().to_owned()), Some(c.quorum))
-                        .map_err(|e| rpc(&c.id, e))?;
-                let reader = QuorumChainReader::new(c.id.clone(), reader, addresses, topics);
-                tasks.push(tokio::spawn(ingest.with_reader(reader).run()));
-            }
+            tasks.extend(spawn_ingest(&spec, &decoder, idx, &engine, from, tx.clone()).await?);
         }
         drop(tx);
         if let Some(s) = self.opts.started.take() {
@@ -702,6 +636,108 @@ impl Watcher {
         }
         Ok(())
     }
+}
+
+/// Where a chain's ingest task starts: after the last block taken (none: first start, at the
+/// chain's `start_block` or head, with the start-up reads of supplies and balances) and the
+/// recent block hashes it checks parents against (oldest first).
+#[derive(Clone, Debug, Default)]
+pub struct IngestStart {
+    /// The next block to read; `None` on a first start.
+    pub next: Option<u64>,
+    /// Recent blocks already taken, oldest first (the deepest reorg followed is 256 blocks).
+    pub recent: Vec<ringfence_store::BlockRecord>,
+}
+
+/// Starts the ingest of chain `idx` of `spec`: the task that follows it (through one endpoint
+/// or the quorum, as `watch` does) and hands each message to `tx` — the watch daemon's loop, or
+/// a fleet member's bus publisher. `engine` says which supplies and balances a first start
+/// reads. Returns the spawned tasks (abort them to stop).
+pub async fn spawn_ingest(
+    spec: &Arc<GuardSpec>,
+    decoder: &Arc<Decoder>,
+    idx: u16,
+    engine: &Engine,
+    from: IngestStart,
+    tx: mpsc::Sender<Msg>,
+) -> Result<Vec<tokio::task::JoinHandle<()>>> {
+    let mut tasks = Vec::new();
+    let Some(c) = spec.chains.get(usize::from(idx)) else {
+        return Err(Error::Task(format!("no chain {idx} in the config")));
+    };
+    let checkpoint = from.next;
+    let recent = from.recent;
+    // One endpoint: read it directly, as always. Several: through the quorum, polled
+    // (one endpoint's new-head subscription would let it pace the others).
+    let provider = match &c.rpc[..] {
+        [one] => Some(
+            ProviderBuilder::new()
+                .connect(one.expose())
+                .await
+                .map_err(|e| rpc(&c.id, e))?
+                .erased(),
+        ),
+        _ => None,
+    };
+    let (addresses, topics) = decoder.watched(idx);
+    let wake = if let Some(provider) = provider.as_ref().filter(|_| c.transport == Transport::Ws) {
+        let n = Arc::new(Notify::new());
+        let (p, n2, id) = (provider.clone(), n.clone(), c.id.clone());
+        tasks.push(tokio::spawn(async move {
+            match p.subscribe_blocks().await {
+                Ok(sub) => {
+                    let mut s = sub.into_stream();
+                    while s.next().await.is_some() {
+                        n2.notify_one();
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(chain = %id, error = %e, "newHeads subscription failed; polling")
+                }
+            }
+        }));
+        Some(n)
+    } else {
+        None
+    };
+    let recent: VecDeque<_> = recent.into();
+    let mut observe = Vec::new();
+    if checkpoint.is_none() {
+        for t in engine.tracked_supplies() {
+            let tok = &spec.tokens[usize::from(t)];
+            if tok.chain == idx {
+                observe.push((usize::from(t), None, tok.address));
+            }
+        }
+        for (t, holder) in engine.tracked_balances() {
+            let tok = &spec.tokens[usize::from(t)];
+            if tok.chain == idx {
+                observe.push((usize::from(t), Some(holder), tok.address));
+            }
+        }
+    }
+    let ingest = Ingest {
+        chain: idx,
+        spec: c.clone(),
+        reader: (),
+        decoder: decoder.clone(),
+        tx: tx.clone(),
+        recent,
+        next: checkpoint,
+        observe,
+        wake,
+        confirm: c.rpc.len() > 1,
+    };
+    if let Some(provider) = provider {
+        let reader = RpcReader::new(c.id.clone(), provider, addresses, topics);
+        tasks.push(tokio::spawn(ingest.with_reader(reader).run()));
+    } else {
+        let reader = QuorumReader::new(c.rpc.iter().map(|u| u.expose().to_owned()), Some(c.quorum))
+            .map_err(|e| rpc(&c.id, e))?;
+        let reader = QuorumChainReader::new(c.id.clone(), reader, addresses, topics);
+        tasks.push(tokio::spawn(ingest.with_reader(reader).run()));
+    }
+    Ok(tasks)
 }
 
 /// A chain's endpoints as alerts show them: one redacted URL, or the redacted list.
