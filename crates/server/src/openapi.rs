@@ -361,8 +361,11 @@ pub(crate) struct StressReportDoc {
     claim_losses_usd: f64,
     /// Every round of contagion.
     rounds: Vec<serde_json::Value>,
-    /// Per protocol.
+    /// Per protocol: all of them, or in a long report only those the scenario touched.
     protocols: Vec<serde_json::Value>,
+    /// In a long report (over 1,000 protocols), the untouched protocols left out of
+    /// `protocols`, counted and summed; absent when every protocol is listed.
+    protocols_left_out: Option<serde_json::Value>,
     /// Per asset.
     assets: Vec<serde_json::Value>,
     converged: bool,
