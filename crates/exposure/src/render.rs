@@ -1,7 +1,7 @@
 //! Rendering reports for people: aligned text tables, SARIF for code-scanning tools, and one
 //! self-contained HTML page with a picture of the dependency graph.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
 pub use ringfence_report::{STYLE, Table, esc, page, pct, usd};
@@ -530,8 +530,9 @@ struct GraphLayout {
     shown: usize,
     /// Rows in the tallest column.
     rows: usize,
-    /// The centre of each component shown.
-    pos: HashMap<u32, (f64, f64)>,
+    /// The centre of each component shown, by component index (so that they are drawn in the
+    /// same order every time).
+    pos: BTreeMap<u32, (f64, f64)>,
 }
 
 impl GraphLayout {
@@ -593,7 +594,7 @@ impl GraphLayout {
             .unwrap_or(0)
             .max(assets.len())
             .max(1);
-        let mut pos = HashMap::new();
+        let mut pos = BTreeMap::new();
         for (ci, col) in columns.iter().enumerate() {
             let x = Self::column_x(ci);
             let off = (rows - col.len()) as f64 * Self::ROW_H / 2.0;
