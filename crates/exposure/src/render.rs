@@ -325,6 +325,26 @@ pub fn exposure_html(
     limits: Option<&LimitsReport>,
 ) -> String {
     let mut b = String::new();
+    html_summary(&mut b, model, r);
+    let _ = writeln!(
+        b,
+        "<h2>Dependency graph</h2><p>Assets (left) and the components they depend on; circles sized by value at risk, edges from an asset to what it owns or is backed by. Hover for figures.</p>"
+    );
+    b.push_str(&graph_svg(model, closure, r));
+    html_spofs(&mut b, r);
+    html_components(&mut b, r);
+    html_holders(&mut b, r);
+    if let Some(l) = limits {
+        html_limits(&mut b, l);
+    }
+    if let Some(l) = lint {
+        html_lint(&mut b, l);
+    }
+    page("ringfence exposure report", &b)
+}
+
+/// The report's heading: totals, missing values and hidden shared dependencies.
+fn html_summary(b: &mut String, model: &Model, r: &ExposureReport) {
     let _ = writeln!(
         b,
         "<h1>ringfence exposure report</h1><p>Total value {} across {} assets and {} components.</p>",
@@ -346,11 +366,10 @@ pub fn exposure_html(
             let _ = writeln!(b, "<div class=\"callout\">{}</div>", esc(&h.message));
         }
     }
-    let _ = writeln!(
-        b,
-        "<h2>Dependency graph</h2><p>Assets (left) and the components they depend on; circles sized by value at risk, edges from an asset to what it owns or is backed by. Hover for figures.</p>"
-    );
-    b.push_str(&graph_svg(model, closure, r));
+}
+
+/// The single points of failure other than chains, largest first, cut at [`HTML_ROWS`].
+fn html_spofs(b: &mut String, r: &ExposureReport) {
     let _ = writeln!(
         b,
         "<h2>Single points of failure</h2><table><tr><th>component</th><th>kind</th><th class=n>value destroyed</th><th>assets</th></tr>"
@@ -372,7 +391,11 @@ pub fn exposure_html(
         );
     }
     b.push_str("</table>");
-    html_more(&mut b, hidden_spofs);
+    html_more(b, hidden_spofs);
+}
+
+/// Value at risk by component (those with some, or with assets when values are missing).
+fn html_components(b: &mut String, r: &ExposureReport) {
     let _ = writeln!(
         b,
         "<h2>Value at risk by component</h2><table><tr><th>component</th><th>kind</th><th class=n>value at risk</th><th class=n>share</th><th class=n>assets</th></tr>"
@@ -395,7 +418,11 @@ pub fn exposure_html(
         );
     }
     b.push_str("</table>");
-    html_more(&mut b, hidden_components);
+    html_more(b, hidden_components);
+}
+
+/// Each holder's holdings and largest exposures.
+fn html_holders(b: &mut String, r: &ExposureReport) {
     if !r.holders.is_empty() {
         let _ = writeln!(
             b,
@@ -419,59 +446,62 @@ pub fn exposure_html(
         }
         b.push_str("</table>");
     }
-    if let Some(l) = limits {
-        let _ = writeln!(b, "<h2>Concentration limits</h2>");
-        if l.breaches.is_empty() {
-            b.push_str("<p>No policy is breached.</p>");
-        } else {
-            b.push_str("<table><tr><th>policy</th><th>component</th><th class=n>share</th><th class=n>limit</th><th class=n>excess</th><th>smallest fix</th></tr>");
-            for br in &l.breaches {
-                let fix = br
-                    .moves
-                    .iter()
-                    .map(|m| match &m.to {
-                        Some(to) => format!("move {} to {}", usd(m.amount_usd), esc(to)),
-                        None => format!("cut {}", usd(m.amount_usd)),
-                    })
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                let _ = writeln!(
-                    b,
-                    "<tr><td>{}</td><td>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td>{fix}</td></tr>",
-                    esc(&br.policy),
-                    esc(&br.component),
-                    pct(br.share),
-                    pct(br.max_share),
-                    usd(br.excess_usd)
-                );
-            }
-            b.push_str("</table>");
-        }
-    }
-    if let Some(l) = lint {
-        let _ = writeln!(
-            b,
-            "<h2>Lint findings</h2><table><tr><th>severity</th><th>rule</th><th>entity</th><th>finding</th><th>echoes</th></tr>"
-        );
-        for f in &l.findings {
-            let class = match f.severity {
-                crate::lint::Severity::Critical => "crit",
-                crate::lint::Severity::High => "high",
-                _ => "",
-            };
+}
+
+/// The breached concentration limits and the smallest fix for each.
+fn html_limits(b: &mut String, l: &LimitsReport) {
+    let _ = writeln!(b, "<h2>Concentration limits</h2>");
+    if l.breaches.is_empty() {
+        b.push_str("<p>No policy is breached.</p>");
+    } else {
+        b.push_str("<table><tr><th>policy</th><th>component</th><th class=n>share</th><th class=n>limit</th><th class=n>excess</th><th>smallest fix</th></tr>");
+        for br in &l.breaches {
+            let fix = br
+                .moves
+                .iter()
+                .map(|m| match &m.to {
+                    Some(to) => format!("move {} to {}", usd(m.amount_usd), esc(to)),
+                    None => format!("cut {}", usd(m.amount_usd)),
+                })
+                .collect::<Vec<_>>()
+                .join("; ");
             let _ = writeln!(
                 b,
-                "<tr><td class=\"{class}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                f.severity.as_str(),
-                f.rule,
-                esc(&f.entity),
-                esc(&f.message),
-                esc(f.incident)
+                "<tr><td>{}</td><td>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td>{fix}</td></tr>",
+                esc(&br.policy),
+                esc(&br.component),
+                pct(br.share),
+                pct(br.max_share),
+                usd(br.excess_usd)
             );
         }
         b.push_str("</table>");
     }
-    page("ringfence exposure report", &b)
+}
+
+/// The lint findings, coloured by severity.
+fn html_lint(b: &mut String, l: &LintReport) {
+    let _ = writeln!(
+        b,
+        "<h2>Lint findings</h2><table><tr><th>severity</th><th>rule</th><th>entity</th><th>finding</th><th>echoes</th></tr>"
+    );
+    for f in &l.findings {
+        let class = match f.severity {
+            crate::lint::Severity::Critical => "crit",
+            crate::lint::Severity::High => "high",
+            _ => "",
+        };
+        let _ = writeln!(
+            b,
+            "<tr><td class=\"{class}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            f.severity.as_str(),
+            f.rule,
+            esc(&f.entity),
+            esc(&f.message),
+            esc(f.incident)
+        );
+    }
+    b.push_str("</table>");
 }
 
 /// How many assets and components the graph picture shows at most.
