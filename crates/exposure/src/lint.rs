@@ -128,7 +128,9 @@ pub fn lint(model: &Model) -> LintReport {
 
 /// The id of key `k`.
 fn key_id(model: &Model, k: usize) -> &str {
-    model.components[model.keys[k].component as usize].id.as_str()
+    model.components[model.keys[k].component as usize]
+        .id
+        .as_str()
 }
 
 /// Per asset: a single-key mint, a mint authority without a cap, a route without a rate limit.
