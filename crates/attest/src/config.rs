@@ -19,7 +19,7 @@ use ringfence_quorum::RedactedUrl;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use toml::Spanned;
-use toml::de::DeValue;
+use toml::de::{DeTable, DeValue};
 
 use crate::error::{Error, Result};
 
@@ -198,6 +198,13 @@ const BRIDGE_KEYS: &[&str] = &[
     "recipient",
 ];
 
+/// The `[attestor]` table, the `[[chain]]` entries and the `[[bridge]]` entries of a config.
+type Sections<'a> = (
+    Option<Spanned<DeValue<'a>>>,
+    Vec<Spanned<DeValue<'a>>>,
+    Vec<Spanned<DeValue<'a>>>,
+);
+
 struct Cx {
     input: TomlInput,
 }
@@ -247,8 +254,60 @@ impl Cx {
         }
     }
 
+    /// Reads the whole config: its sections, the attestor, the chains and the routes it serves.
     fn parse(&mut self, text: &str) -> Option<AttestorConfig> {
         let (root, _) = self.input.document(text);
+        let (attestor, chains, bridges) = self.sections(&root);
+        let Some(attestor) = attestor else {
+            self.err(
+                None,
+                None,
+                "missing `[attestor]`",
+                "add `[attestor]` with `key_env`, `listen`, `store`, `routes` and `confirmations`",
+            );
+            return None;
+        };
+        let a: RawAttestor = self.entry(&attestor, ATTESTOR_KEYS, "attestor")?;
+        let (chain_ids, all_chains) = self.chains(&chains);
+        let raw_bridges: Vec<RawBridge> = bridges
+            .iter()
+            .filter_map(|v| self.entry(v, BRIDGE_KEYS, "bridge"))
+            .collect();
+        let key_env = self.key_env(&a);
+        let listen = self.listen(&a);
+        if a.store.get_ref().trim().is_empty() {
+            self.err(
+                Some(a.store.span()),
+                Some("attestor"),
+                "`store` is empty",
+                "name a SQLite file, e.g. store = \"attestor.db\"",
+            );
+        }
+        let poll_ms = self.poll_ms(&a);
+        self.check_confirmations(&a, &chain_ids);
+        let routes = self.routes(&a, &raw_bridges, &chain_ids);
+        let used: HashSet<&str> = routes
+            .iter()
+            .flat_map(|r: &RouteConfig| [r.source.chain.as_str(), r.destination.chain.as_str()])
+            .collect();
+        let chains = all_chains
+            .iter()
+            .filter(|c| used.contains(c.id.as_str()))
+            .cloned()
+            .collect();
+        Some(AttestorConfig {
+            key_env,
+            listen: listen?,
+            store: PathBuf::from(a.store.get_ref()),
+            poll_ms,
+            chains,
+            routes,
+        })
+    }
+
+    /// The `[attestor]` table and the `[[chain]]` and `[[bridge]]` entries; the guard's own
+    /// sections are passed over, anything else is an error.
+    fn sections<'a>(&mut self, root: &DeTable<'a>) -> Sections<'a> {
         let (mut attestor, mut chains, mut bridges) = (None, Vec::new(), Vec::new());
         for (k, v) in root.iter() {
             let name: &str = k.get_ref().as_ref();
@@ -277,17 +336,12 @@ impl Cx {
                 ),
             }
         }
-        let Some(attestor) = attestor else {
-            self.err(
-                None,
-                None,
-                "missing `[attestor]`",
-                "add `[attestor]` with `key_env`, `listen`, `store`, `routes` and `confirmations`",
-            );
-            return None;
-        };
-        let a: RawAttestor = self.entry(&attestor, ATTESTOR_KEYS, "attestor")?;
+        (attestor, chains, bridges)
+    }
 
+    /// Every declared chain's id (valid or not, for references) and the valid chains; a
+    /// duplicate id is an error.
+    fn chains(&mut self, chains: &[Spanned<DeValue<'_>>]) -> (Vec<String>, Vec<ChainConfig>) {
         let raw_chains: Vec<RawChain> = chains
             .iter()
             .filter_map(|v| self.entry(v, CHAIN_KEYS, "chain"))
@@ -308,12 +362,11 @@ impl Cx {
                 all_chains.push(c);
             }
         }
+        (chain_ids, all_chains)
+    }
 
-        let raw_bridges: Vec<RawBridge> = bridges
-            .iter()
-            .filter_map(|v| self.entry(v, BRIDGE_KEYS, "bridge"))
-            .collect();
-        let bridge_ids: Vec<String> = raw_bridges.iter().map(|b| b.id.get_ref().clone()).collect();
+    /// `key_env`: the name of an environment variable, never a key itself.
+    fn key_env(&mut self, a: &RawAttestor) -> String {
         let key_env = a.key_env.get_ref().trim().to_owned();
         let looks_like_key = key_env.trim_start_matches("0x").len() >= 60
             && key_env
@@ -333,7 +386,12 @@ impl Cx {
                 "never put a private key in the config; export it, e.g. RINGFENCE_ATTESTOR_KEY=0x…",
             );
         }
-        let listen = match a.listen.get_ref().parse::<SocketAddr>() {
+        key_env
+    }
+
+    /// `listen`: an address and port.
+    fn listen(&mut self, a: &RawAttestor) -> Option<SocketAddr> {
+        match a.listen.get_ref().parse::<SocketAddr>() {
             Ok(l) => Some(l),
             Err(_) => {
                 self.err(
@@ -344,16 +402,12 @@ impl Cx {
                 );
                 None
             }
-        };
-        if a.store.get_ref().trim().is_empty() {
-            self.err(
-                Some(a.store.span()),
-                Some("attestor"),
-                "`store` is empty",
-                "name a SQLite file, e.g. store = \"attestor.db\"",
-            );
         }
-        let poll_ms = match &a.poll_ms {
+    }
+
+    /// `poll_ms`: above 0, 500 when not given.
+    fn poll_ms(&mut self, a: &RawAttestor) -> u64 {
+        match &a.poll_ms {
             Some(p) if *p.get_ref() == 0 => {
                 self.err(
                     Some(p.span()),
@@ -365,7 +419,11 @@ impl Cx {
             }
             Some(p) => *p.get_ref(),
             None => 500,
-        };
+        }
+    }
+
+    /// `confirmations` names only declared chains.
+    fn check_confirmations(&mut self, a: &RawAttestor, chain_ids: &[String]) {
         for chain in a.confirmations.get_ref().keys() {
             if !chain_ids.contains(chain) {
                 let ids: Vec<&str> = chain_ids.iter().map(String::as_str).collect();
@@ -377,6 +435,15 @@ impl Cx {
                 );
             }
         }
+    }
+
+    /// The routes the attestor serves: at least one, each a declared bridge, each valid.
+    fn routes(
+        &mut self,
+        a: &RawAttestor,
+        raw_bridges: &[RawBridge],
+        chain_ids: &[String],
+    ) -> Vec<RouteConfig> {
         if a.routes.get_ref().is_empty() {
             self.err(
                 Some(a.routes.span()),
@@ -385,6 +452,7 @@ impl Cx {
                 "name the bridges this attestor serves, e.g. routes = [\"lab\"]",
             );
         }
+        let bridge_ids: Vec<String> = raw_bridges.iter().map(|b| b.id.get_ref().clone()).collect();
         let mut routes = Vec::new();
         for r in a.routes.get_ref() {
             match raw_bridges
@@ -392,7 +460,7 @@ impl Cx {
                 .position(|b| b.id.get_ref() == r.get_ref())
             {
                 Some(i) => {
-                    if let Some(route) = self.route(&raw_bridges[i], &chain_ids, &a) {
+                    if let Some(route) = self.route(&raw_bridges[i], chain_ids, a) {
                         routes.push(route);
                     }
                 }
@@ -407,23 +475,7 @@ impl Cx {
                 }
             }
         }
-        let used: HashSet<&str> = routes
-            .iter()
-            .flat_map(|r: &RouteConfig| [r.source.chain.as_str(), r.destination.chain.as_str()])
-            .collect();
-        let chains = all_chains
-            .iter()
-            .filter(|c| used.contains(c.id.as_str()))
-            .cloned()
-            .collect();
-        Some(AttestorConfig {
-            key_env,
-            listen: listen?,
-            store: PathBuf::from(a.store.get_ref()),
-            poll_ms,
-            chains,
-            routes,
-        })
+        routes
     }
 
     fn chain(&mut self, c: RawChain) -> Option<ChainConfig> {
@@ -496,13 +548,13 @@ impl Cx {
         })
     }
 
+    /// One route the attestor serves: both ends, the match, the attested fields, the verifier,
+    /// the limit and the confirmations; `None` when any of them is wrong (all are reported).
     fn route(&mut self, b: &RawBridge, chains: &[String], a: &RawAttestor) -> Option<RouteConfig> {
         let id = b.id.get_ref().clone();
         let source = self.end(&b.source, chains, &id);
         let destination = self.end(&b.destination, chains, &id);
         let (source, destination) = (source?, destination?);
-        let has = |e: &Event, n: &str| e.inputs.iter().find(|p| p.name == n).map(|p| p.ty.clone());
-        let mut ok = true;
         // One reading of `match_on` for the guard and the attestor.
         let matched = resolve_match_on(
             &mut self.input,
@@ -512,107 +564,11 @@ impl Cx {
             &destination.event,
             &id,
         );
-        if matched.is_none() {
-            ok = false;
-        }
-        let field = |f: &Option<S>, default: &str| {
-            f.as_ref().map_or((default.to_owned(), None), |s| {
-                (s.get_ref().clone(), Some(s.span()))
-            })
-        };
-        let wants: [(&str, &Option<S>, &[&str]); 3] = [
-            ("asset", &b.asset, &["bytes32", "address"]),
-            ("amount", &b.amount, &["uint"]),
-            ("recipient", &b.recipient, &["address"]),
-        ];
-        let mut names = Vec::new();
-        for (what, f, types) in wants {
-            let (name, span) = field(f, what);
-            match has(&destination.event, &name) {
-                Some(ty) if types.iter().any(|t| ty.starts_with(t)) => {}
-                other => {
-                    ok = false;
-                    let why = match other {
-                        Some(ty) => format!(
-                            "destination parameter `{name}` is `{ty}`, the attestation's {what} needs {}",
-                            types.join(" or ")
-                        ),
-                        None => format!(
-                            "the destination event has no parameter `{name}` for the attestation's {what}"
-                        ),
-                    };
-                    self.err(
-                        span.or_else(|| Some(b.destination.event.span())),
-                        Some(&id),
-                        why,
-                        format!("set `{what} = \"<parameter>\"` on the bridge"),
-                    );
-                }
-            }
-            names.push(name);
-        }
-        let verifier = match &b.verifier {
-            Some(v) => self.address(v, &id),
-            None => {
-                ok = false;
-                self.err(
-                    Some(b.id.span()),
-                    Some(&id),
-                    "a route the attestor serves needs `verifier`",
-                    "set verifier = \"0x…\", the RingfenceAttestationVerifier on the destination chain",
-                );
-                None
-            }
-        };
-        let max_amount = match (&b.max_amount, &b.window_s) {
-            (None, None) => None,
-            (Some(m), Some(w)) if *w.get_ref() > 0 => {
-                match U256::from_str_radix(m.get_ref().trim(), 10) {
-                    Ok(v) => Some((v, *w.get_ref())),
-                    Err(_) => {
-                        ok = false;
-                        self.err(
-                            Some(m.span()),
-                            Some(&id),
-                            format!(
-                                "`max_amount` `{}` is not a whole number of token units",
-                                m.get_ref()
-                            ),
-                            "write the limit in the token's smallest unit, e.g. \"1000000000000\"",
-                        );
-                        None
-                    }
-                }
-            }
-            (m, w) => {
-                ok = false;
-                self.err(
-                    m.as_ref()
-                        .map(|m| m.span())
-                        .or_else(|| w.as_ref().map(|w| w.span())),
-                    Some(&id),
-                    "`max_amount` needs `window_s` > 0 (and the other way round)",
-                    "set both, e.g. max_amount = \"1000000\" and window_s = 3600",
-                );
-                None
-            }
-        };
-        let confirmations = match a.confirmations.get_ref().get(&source.chain) {
-            Some(c) => *c.get_ref(),
-            None => {
-                ok = false;
-                self.err(
-                    Some(a.confirmations.span()),
-                    Some("attestor"),
-                    format!(
-                        "no `confirmations` for the source chain `{}` of route `{id}`",
-                        source.chain
-                    ),
-                    format!("add e.g. confirmations = {{ {} = 2 }}", source.chain),
-                );
-                0
-            }
-        };
+        let mut ok = matched.is_some();
+        let names = self.attested_fields(b, &destination.event, &id, &mut ok);
+        let verifier = self.verifier(b, &id, &mut ok);
+        let max_amount = self.max_amount(b, &id, &mut ok);
+        let confirmations = self.confirmations(a, &source.chain, &id, &mut ok);
         let [asset, amount, recipient]: [String; 3] = names.try_into().ok()?;
         let matched = matched?;
         if !ok {
@@ -634,6 +590,126 @@ impl Cx {
             max_amount,
             confirmations,
         })
+    }
+
+    /// The destination parameters the attestation's asset, amount and recipient come from
+    /// (named on the bridge, or by default the field's own name), each of a fitting type.
+    fn attested_fields(
+        &mut self,
+        b: &RawBridge,
+        destination: &Event,
+        id: &str,
+        ok: &mut bool,
+    ) -> Vec<String> {
+        let has = |e: &Event, n: &str| e.inputs.iter().find(|p| p.name == n).map(|p| p.ty.clone());
+        let field = |f: &Option<S>, default: &str| {
+            f.as_ref().map_or((default.to_owned(), None), |s| {
+                (s.get_ref().clone(), Some(s.span()))
+            })
+        };
+        let wants: [(&str, &Option<S>, &[&str]); 3] = [
+            ("asset", &b.asset, &["bytes32", "address"]),
+            ("amount", &b.amount, &["uint"]),
+            ("recipient", &b.recipient, &["address"]),
+        ];
+        let mut names = Vec::new();
+        for (what, f, types) in wants {
+            let (name, span) = field(f, what);
+            match has(destination, &name) {
+                Some(ty) if types.iter().any(|t| ty.starts_with(t)) => {}
+                other => {
+                    *ok = false;
+                    let why = match other {
+                        Some(ty) => format!(
+                            "destination parameter `{name}` is `{ty}`, the attestation's {what} needs {}",
+                            types.join(" or ")
+                        ),
+                        None => format!(
+                            "the destination event has no parameter `{name}` for the attestation's {what}"
+                        ),
+                    };
+                    self.err(
+                        span.or_else(|| Some(b.destination.event.span())),
+                        Some(id),
+                        why,
+                        format!("set `{what} = \"<parameter>\"` on the bridge"),
+                    );
+                }
+            }
+            names.push(name);
+        }
+        names
+    }
+
+    /// The route's attestation verifier on the destination chain (required).
+    fn verifier(&mut self, b: &RawBridge, id: &str, ok: &mut bool) -> Option<Address> {
+        match &b.verifier {
+            Some(v) => self.address(v, id),
+            None => {
+                *ok = false;
+                self.err(
+                    Some(b.id.span()),
+                    Some(id),
+                    "a route the attestor serves needs `verifier`",
+                    "set verifier = \"0x…\", the RingfenceAttestationVerifier on the destination chain",
+                );
+                None
+            }
+        }
+    }
+
+    /// The route's limit: `max_amount` token units per `window_s` seconds, both or neither.
+    fn max_amount(&mut self, b: &RawBridge, id: &str, ok: &mut bool) -> Option<(U256, u64)> {
+        match (&b.max_amount, &b.window_s) {
+            (None, None) => None,
+            (Some(m), Some(w)) if *w.get_ref() > 0 => {
+                match U256::from_str_radix(m.get_ref().trim(), 10) {
+                    Ok(v) => Some((v, *w.get_ref())),
+                    Err(_) => {
+                        *ok = false;
+                        self.err(
+                            Some(m.span()),
+                            Some(id),
+                            format!(
+                                "`max_amount` `{}` is not a whole number of token units",
+                                m.get_ref()
+                            ),
+                            "write the limit in the token's smallest unit, e.g. \"1000000000000\"",
+                        );
+                        None
+                    }
+                }
+            }
+            (m, w) => {
+                *ok = false;
+                self.err(
+                    m.as_ref()
+                        .map(|m| m.span())
+                        .or_else(|| w.as_ref().map(|w| w.span())),
+                    Some(id),
+                    "`max_amount` needs `window_s` > 0 (and the other way round)",
+                    "set both, e.g. max_amount = \"1000000\" and window_s = 3600",
+                );
+                None
+            }
+        }
+    }
+
+    /// The confirmations the attestor waits for on the route's source chain (required).
+    fn confirmations(&mut self, a: &RawAttestor, source: &str, id: &str, ok: &mut bool) -> u64 {
+        match a.confirmations.get_ref().get(source) {
+            Some(c) => *c.get_ref(),
+            None => {
+                *ok = false;
+                self.err(
+                    Some(a.confirmations.span()),
+                    Some("attestor"),
+                    format!("no `confirmations` for the source chain `{source}` of route `{id}`"),
+                    format!("add e.g. confirmations = {{ {source} = 2 }}"),
+                );
+                0
+            }
+        }
     }
 }
 

@@ -113,9 +113,30 @@ pub fn lint(model: &Model) -> LintReport {
             incident: incident(rule),
         });
     };
-    let comp = |c: u32| &model.components[c as usize];
-    let key_id = |k: usize| comp(model.keys[k].component).id.as_str();
+    lint_assets(model, &mut push);
+    lint_verifier_sets(model, &mut push);
+    lint_multisig_keys(model, &mut push);
+    lint_layer_admins(model, &mut push);
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.rule.cmp(b.rule))
+            .then_with(|| a.entity.cmp(&b.entity))
+    });
+    LintReport { findings }
+}
 
+/// The id of key `k`.
+fn key_id(model: &Model, k: usize) -> &str {
+    model.components[model.keys[k].component as usize]
+        .id
+        .as_str()
+}
+
+/// Per asset: a single-key mint, a mint authority without a cap, a route without a rate limit.
+fn lint_assets(model: &Model, push: &mut impl FnMut(&'static str, Severity, &str, String)) {
+    let comp = |c: u32| &model.components[c as usize];
+    let key_id = |k: usize| key_id(model, k);
     for a in &model.assets {
         if let Some(k) = a.mint_authority {
             let key = &model.keys[k];
@@ -174,7 +195,11 @@ pub fn lint(model: &Model) -> LintReport {
             );
         }
     }
+}
 
+/// Per verifier set: a weak threshold or too few organisations, and members that share a carrier.
+fn lint_verifier_sets(model: &Model, push: &mut impl FnMut(&'static str, Severity, &str, String)) {
+    let comp = |c: u32| &model.components[c as usize];
     let users = users(model);
     for (vi, v) in model.verifier_sets.iter().enumerate() {
         let id = comp(v.component).id.as_str();
@@ -205,28 +230,25 @@ pub fn lint(model: &Model) -> LintReport {
                 ),
             );
         }
-        correlated(
-            model,
-            id,
-            "verifier set",
-            &v.members,
-            v.threshold,
-            &mut push,
-        );
+        correlated(model, id, "verifier set", &v.members, v.threshold, push);
     }
+}
+
+/// Per multisig or MPC key: signers that share a carrier.
+fn lint_multisig_keys(model: &Model, push: &mut impl FnMut(&'static str, Severity, &str, String)) {
+    let comp = |c: u32| &model.components[c as usize];
     for k in &model.keys {
         if !k.kind.is_single() {
             let id = comp(k.component).id.as_str();
-            correlated(
-                model,
-                id,
-                k.kind.as_str(),
-                &k.signers,
-                k.threshold,
-                &mut push,
-            );
+            correlated(model, id, k.kind.as_str(), &k.signers, k.threshold, push);
         }
     }
+}
+
+/// Per layer: an admin key without a timelock.
+fn lint_layer_admins(model: &Model, push: &mut impl FnMut(&'static str, Severity, &str, String)) {
+    let comp = |c: u32| &model.components[c as usize];
+    let key_id = |k: usize| key_id(model, k);
     for l in &model.layers {
         if let Some(admin) = l.admin {
             let key = &model.keys[admin];
@@ -250,13 +272,6 @@ pub fn lint(model: &Model) -> LintReport {
             }
         }
     }
-    findings.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then(a.rule.cmp(b.rule))
-            .then_with(|| a.entity.cmp(&b.entity))
-    });
-    LintReport { findings }
 }
 
 /// Who uses each verifier set: the layers it is the default of, and how many routes name it.

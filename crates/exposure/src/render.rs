@@ -1,6 +1,7 @@
 //! Rendering reports for people: aligned text tables, SARIF for code-scanning tools, and one
 //! self-contained HTML page with a picture of the dependency graph.
 
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
 pub use ringfence_report::{STYLE, Table, esc, page, pct, usd};
@@ -324,6 +325,26 @@ pub fn exposure_html(
     limits: Option<&LimitsReport>,
 ) -> String {
     let mut b = String::new();
+    html_summary(&mut b, model, r);
+    let _ = writeln!(
+        b,
+        "<h2>Dependency graph</h2><p>Assets (left) and the components they depend on; circles sized by value at risk, edges from an asset to what it owns or is backed by. Hover for figures.</p>"
+    );
+    b.push_str(&graph_svg(model, closure, r));
+    html_spofs(&mut b, r);
+    html_components(&mut b, r);
+    html_holders(&mut b, r);
+    if let Some(l) = limits {
+        html_limits(&mut b, l);
+    }
+    if let Some(l) = lint {
+        html_lint(&mut b, l);
+    }
+    page("ringfence exposure report", &b)
+}
+
+/// The report's heading: totals, missing values and hidden shared dependencies.
+fn html_summary(b: &mut String, model: &Model, r: &ExposureReport) {
     let _ = writeln!(
         b,
         "<h1>ringfence exposure report</h1><p>Total value {} across {} assets and {} components.</p>",
@@ -345,11 +366,10 @@ pub fn exposure_html(
             let _ = writeln!(b, "<div class=\"callout\">{}</div>", esc(&h.message));
         }
     }
-    let _ = writeln!(
-        b,
-        "<h2>Dependency graph</h2><p>Assets (left) and the components they depend on; circles sized by value at risk, edges from an asset to what it owns or is backed by. Hover for figures.</p>"
-    );
-    b.push_str(&graph_svg(model, closure, r));
+}
+
+/// The single points of failure other than chains, largest first, cut at [`HTML_ROWS`].
+fn html_spofs(b: &mut String, r: &ExposureReport) {
     let _ = writeln!(
         b,
         "<h2>Single points of failure</h2><table><tr><th>component</th><th>kind</th><th class=n>value destroyed</th><th>assets</th></tr>"
@@ -371,7 +391,11 @@ pub fn exposure_html(
         );
     }
     b.push_str("</table>");
-    html_more(&mut b, hidden_spofs);
+    html_more(b, hidden_spofs);
+}
+
+/// Value at risk by component (those with some, or with assets when values are missing).
+fn html_components(b: &mut String, r: &ExposureReport) {
     let _ = writeln!(
         b,
         "<h2>Value at risk by component</h2><table><tr><th>component</th><th>kind</th><th class=n>value at risk</th><th class=n>share</th><th class=n>assets</th></tr>"
@@ -394,7 +418,11 @@ pub fn exposure_html(
         );
     }
     b.push_str("</table>");
-    html_more(&mut b, hidden_components);
+    html_more(b, hidden_components);
+}
+
+/// Each holder's holdings and largest exposures.
+fn html_holders(b: &mut String, r: &ExposureReport) {
     if !r.holders.is_empty() {
         let _ = writeln!(
             b,
@@ -418,235 +446,331 @@ pub fn exposure_html(
         }
         b.push_str("</table>");
     }
-    if let Some(l) = limits {
-        let _ = writeln!(b, "<h2>Concentration limits</h2>");
-        if l.breaches.is_empty() {
-            b.push_str("<p>No policy is breached.</p>");
-        } else {
-            b.push_str("<table><tr><th>policy</th><th>component</th><th class=n>share</th><th class=n>limit</th><th class=n>excess</th><th>smallest fix</th></tr>");
-            for br in &l.breaches {
-                let fix = br
-                    .moves
-                    .iter()
-                    .map(|m| match &m.to {
-                        Some(to) => format!("move {} to {}", usd(m.amount_usd), esc(to)),
-                        None => format!("cut {}", usd(m.amount_usd)),
-                    })
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                let _ = writeln!(
-                    b,
-                    "<tr><td>{}</td><td>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td>{fix}</td></tr>",
-                    esc(&br.policy),
-                    esc(&br.component),
-                    pct(br.share),
-                    pct(br.max_share),
-                    usd(br.excess_usd)
-                );
-            }
-            b.push_str("</table>");
-        }
-    }
-    if let Some(l) = lint {
-        let _ = writeln!(
-            b,
-            "<h2>Lint findings</h2><table><tr><th>severity</th><th>rule</th><th>entity</th><th>finding</th><th>echoes</th></tr>"
-        );
-        for f in &l.findings {
-            let class = match f.severity {
-                crate::lint::Severity::Critical => "crit",
-                crate::lint::Severity::High => "high",
-                _ => "",
-            };
+}
+
+/// The breached concentration limits and the smallest fix for each.
+fn html_limits(b: &mut String, l: &LimitsReport) {
+    let _ = writeln!(b, "<h2>Concentration limits</h2>");
+    if l.breaches.is_empty() {
+        b.push_str("<p>No policy is breached.</p>");
+    } else {
+        b.push_str("<table><tr><th>policy</th><th>component</th><th class=n>share</th><th class=n>limit</th><th class=n>excess</th><th>smallest fix</th></tr>");
+        for br in &l.breaches {
+            let fix = br
+                .moves
+                .iter()
+                .map(|m| match &m.to {
+                    Some(to) => format!("move {} to {}", usd(m.amount_usd), esc(to)),
+                    None => format!("cut {}", usd(m.amount_usd)),
+                })
+                .collect::<Vec<_>>()
+                .join("; ");
             let _ = writeln!(
                 b,
-                "<tr><td class=\"{class}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                f.severity.as_str(),
-                f.rule,
-                esc(&f.entity),
-                esc(&f.message),
-                esc(f.incident)
+                "<tr><td>{}</td><td>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td>{fix}</td></tr>",
+                esc(&br.policy),
+                esc(&br.component),
+                pct(br.share),
+                pct(br.max_share),
+                usd(br.excess_usd)
             );
         }
         b.push_str("</table>");
     }
-    page("ringfence exposure report", &b)
+}
+
+/// The lint findings, coloured by severity.
+fn html_lint(b: &mut String, l: &LintReport) {
+    let _ = writeln!(
+        b,
+        "<h2>Lint findings</h2><table><tr><th>severity</th><th>rule</th><th>entity</th><th>finding</th><th>echoes</th></tr>"
+    );
+    for f in &l.findings {
+        let class = match f.severity {
+            crate::lint::Severity::Critical => "crit",
+            crate::lint::Severity::High => "high",
+            _ => "",
+        };
+        let _ = writeln!(
+            b,
+            "<tr><td class=\"{class}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            f.severity.as_str(),
+            f.rule,
+            esc(&f.entity),
+            esc(&f.message),
+            esc(f.incident)
+        );
+    }
+    b.push_str("</table>");
 }
 
 /// How many assets and components the graph picture shows at most.
 const GRAPH_ASSETS: usize = 40;
 const GRAPH_COMPONENTS: usize = 70;
 
+/// The component columns of the graph picture, left to right after the asset column.
+const GRAPH_KINDS: [ComponentKind; 7] = [
+    ComponentKind::Layer,
+    ComponentKind::VerifierSet,
+    ComponentKind::Key,
+    ComponentKind::Operator,
+    ComponentKind::Org,
+    ComponentKind::Hosting,
+    ComponentKind::Chain,
+];
+
 /// An SVG picture of the dependency graph: assets on the left, components in columns by kind,
 /// circles sized by value (assets) or value at risk (components).
 pub fn graph_svg(model: &Model, closure: &Closure, r: &ExposureReport) -> String {
-    let var: std::collections::HashMap<&str, f64> = r
+    let var: HashMap<&str, f64> = r
         .components
         .iter()
         .map(|c| (c.id.as_str(), c.value_at_risk_usd))
         .collect();
-    let mut assets: Vec<usize> = (0..model.assets.len()).collect();
-    assets.sort_by(|&a, &b| {
-        model.assets[b]
-            .value_usd
-            .total_cmp(&model.assets[a].value_usd)
-            .then(a.cmp(&b))
-    });
-    assets.truncate(GRAPH_ASSETS);
-    let mut shown: Vec<u32> = Vec::new();
-    for &a in &assets {
-        for &c in &closure.own[a] {
-            if !shown.contains(&c) {
-                shown.push(c);
-            }
-        }
-    }
-    shown.sort_by(|&a, &b| {
-        let va = var
-            .get(model.components[a as usize].id.as_str())
-            .copied()
-            .unwrap_or(0.0);
-        let vb = var
-            .get(model.components[b as usize].id.as_str())
-            .copied()
-            .unwrap_or(0.0);
-        vb.total_cmp(&va).then(a.cmp(&b))
-    });
-    shown.truncate(GRAPH_COMPONENTS);
-    let kinds = [
-        ComponentKind::Layer,
-        ComponentKind::VerifierSet,
-        ComponentKind::Key,
-        ComponentKind::Operator,
-        ComponentKind::Org,
-        ComponentKind::Hosting,
-        ComponentKind::Chain,
-    ];
-    let columns: Vec<Vec<u32>> = kinds
-        .iter()
-        .map(|k| {
-            let mut col: Vec<u32> = shown
-                .iter()
-                .copied()
-                .filter(|&c| model.components[c as usize].kind == *k)
-                .collect();
-            col.sort_by(|&a, &b| {
-                model.components[a as usize]
-                    .id
-                    .cmp(&model.components[b as usize].id)
-            });
-            col
-        })
-        .collect();
-    let rows = columns
-        .iter()
-        .map(Vec::len)
-        .max()
-        .unwrap_or(0)
-        .max(assets.len())
-        .max(1);
-    // Asset labels are right-aligned left of the asset column; component labels run right of
-    // their circles, so the last column needs room for its labels too.
-    let (col_w, row_h, top, asset_x) = (150.0, 26.0, 40.0, 170.0);
-    let column_x = |ci: usize| asset_x + 60.0 + col_w * ci as f64;
-    let width = column_x(kinds.len() - 1) + 150.0;
-    let height = top + row_h * rows as f64 + 20.0;
+    let g = GraphLayout::new(model, closure, &var);
+    let (width, height) = g.size();
+    let mut s = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" aria-label=\"dependency graph\" viewBox=\"0 0 {width:.0} {height:.0}\" width=\"100%\">"
+    );
+    g.column_titles(&mut s);
+    g.edges(&mut s, closure);
+    g.asset_circles(&mut s, model);
     let max_var = r
         .components
         .first()
         .map_or(1.0, |c| c.value_at_risk_usd.max(1.0));
-    let max_val = assets
-        .first()
-        .map_or(1.0, |&a| model.assets[a].value_usd.max(1.0));
-    let radius = |v: f64, max: f64| 3.0 + 9.0 * (v.max(0.0) / max).sqrt();
-    let mut pos: std::collections::HashMap<u32, (f64, f64)> = std::collections::HashMap::new();
-    for (ci, col) in columns.iter().enumerate() {
-        let x = column_x(ci);
-        let off = (rows - col.len()) as f64 * row_h / 2.0;
-        for (ri, &c) in col.iter().enumerate() {
-            pos.insert(c, (x, top + off + row_h * ri as f64 + row_h / 2.0));
-        }
-    }
-    let mut s = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" aria-label=\"dependency graph\" viewBox=\"0 0 {width:.0} {height:.0}\" width=\"100%\">"
-    );
-    for (ci, k) in std::iter::once("asset")
-        .chain(kinds.iter().map(|k| k.as_str()))
-        .enumerate()
-    {
-        let x = if ci == 0 { asset_x } else { column_x(ci - 1) };
-        let _ = write!(
-            s,
-            "<text x=\"{x:.0}\" y=\"20\" text-anchor=\"middle\" font-weight=\"600\">{k}</text>"
-        );
-    }
-    let apos = |i: usize| {
-        (
-            asset_x,
-            top + (rows - assets.len()) as f64 * row_h / 2.0 + row_h * i as f64 + row_h / 2.0,
-        )
-    };
-    s.push_str("<g stroke=\"#9aa7bd\" stroke-opacity=\".45\" fill=\"none\">");
-    for (i, &a) in assets.iter().enumerate() {
-        let (x1, y1) = apos(i);
-        for &c in &closure.own[a] {
-            if let Some(&(x2, y2)) = pos.get(&c) {
-                let _ = write!(
-                    s,
-                    "<path d=\"M{x1:.1},{y1:.1} C{:.1},{y1:.1} {:.1},{y2:.1} {x2:.1},{y2:.1}\"/>",
-                    (x1 + x2) / 2.0,
-                    (x1 + x2) / 2.0
-                );
-            }
-        }
-    }
-    s.push_str("</g>");
-    for (i, &a) in assets.iter().enumerate() {
-        let (x, y) = apos(i);
-        let asset = &model.assets[a];
-        let rad = radius(asset.value_usd, max_val);
-        let _ = write!(
-            s,
-            "<g class=\"asset\" data-id=\"{id}\"><circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"{rad:.1}\" fill=\"#2b6cb0\"><title>{id}: {v}</title></circle><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{id}</text></g>",
-            x - rad - 4.0,
-            y + 4.0,
-            id = esc(&asset.id),
-            v = usd(asset.value_usd)
-        );
-    }
-    for (&c, &(x, y)) in &pos {
-        let comp = &model.components[c as usize];
-        let v = var.get(comp.id.as_str()).copied().unwrap_or(0.0);
-        let rad = radius(v, max_var);
-        let colour = match comp.kind {
-            ComponentKind::Layer => "#805ad5",
-            ComponentKind::VerifierSet => "#d69e2e",
-            ComponentKind::Key => "#c53030",
-            ComponentKind::Operator => "#38a169",
-            ComponentKind::Org => "#dd6b20",
-            ComponentKind::Hosting => "#e53e3e",
-            ComponentKind::Chain => "#4a5568",
-        };
-        let label: String = comp.id.chars().take(22).collect();
-        let _ = write!(
-            s,
-            "<g class=\"component\" data-id=\"{id}\"><circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"{rad:.1}\" fill=\"{colour}\"><title>{id} ({kind}): {v} at risk</title></circle><text x=\"{:.1}\" y=\"{:.1}\">{}</text></g>",
-            x + rad + 3.0,
-            y + 4.0,
-            esc(&label),
-            id = esc(&comp.id),
-            kind = comp.kind,
-            v = usd(v)
-        );
-    }
+    g.component_circles(&mut s, model, &var, max_var);
     s.push_str("</svg>");
-    if model.assets.len() > GRAPH_ASSETS || shown.len() >= GRAPH_COMPONENTS {
+    if model.assets.len() > GRAPH_ASSETS || g.shown >= GRAPH_COMPONENTS {
         let _ = write!(
             s,
             "<p>Showing the {} largest assets and the {} largest components they depend on.</p>",
-            assets.len(),
-            pos.len()
+            g.assets.len(),
+            g.pos.len()
         );
     }
     s
+}
+
+/// Where the graph picture puts its assets and components.
+struct GraphLayout {
+    /// The assets shown (model indices), largest value first.
+    assets: Vec<usize>,
+    /// How many components are shown.
+    shown: usize,
+    /// Rows in the tallest column.
+    rows: usize,
+    /// The centre of each component shown, by component index (so that they are drawn in the
+    /// same order every time).
+    pos: BTreeMap<u32, (f64, f64)>,
+}
+
+impl GraphLayout {
+    /// Width of a component column.
+    const COL_W: f64 = 150.0;
+    /// Height of a row.
+    const ROW_H: f64 = 26.0;
+    /// Room above the first row, for the column titles.
+    const TOP: f64 = 40.0;
+    /// Centre of the asset column. Asset labels are right-aligned left of it.
+    const ASSET_X: f64 = 170.0;
+
+    /// Picks the largest assets and the components they depend on with the most value at
+    /// risk, and places the components in their kind's column, sorted by id and centred.
+    fn new(model: &Model, closure: &Closure, var: &HashMap<&str, f64>) -> Self {
+        let mut assets: Vec<usize> = (0..model.assets.len()).collect();
+        assets.sort_by(|&a, &b| {
+            model.assets[b]
+                .value_usd
+                .total_cmp(&model.assets[a].value_usd)
+                .then(a.cmp(&b))
+        });
+        assets.truncate(GRAPH_ASSETS);
+        let mut shown: Vec<u32> = Vec::new();
+        for &a in &assets {
+            for &c in &closure.own[a] {
+                if !shown.contains(&c) {
+                    shown.push(c);
+                }
+            }
+        }
+        let var_of = |c: u32| {
+            var.get(model.components[c as usize].id.as_str())
+                .copied()
+                .unwrap_or(0.0)
+        };
+        shown.sort_by(|&a, &b| var_of(b).total_cmp(&var_of(a)).then(a.cmp(&b)));
+        shown.truncate(GRAPH_COMPONENTS);
+        let columns: Vec<Vec<u32>> = GRAPH_KINDS
+            .iter()
+            .map(|k| {
+                let mut col: Vec<u32> = shown
+                    .iter()
+                    .copied()
+                    .filter(|&c| model.components[c as usize].kind == *k)
+                    .collect();
+                col.sort_by(|&a, &b| {
+                    model.components[a as usize]
+                        .id
+                        .cmp(&model.components[b as usize].id)
+                });
+                col
+            })
+            .collect();
+        let rows = columns
+            .iter()
+            .map(Vec::len)
+            .max()
+            .unwrap_or(0)
+            .max(assets.len())
+            .max(1);
+        let mut pos = BTreeMap::new();
+        for (ci, col) in columns.iter().enumerate() {
+            let x = Self::column_x(ci);
+            let off = (rows - col.len()) as f64 * Self::ROW_H / 2.0;
+            for (ri, &c) in col.iter().enumerate() {
+                pos.insert(
+                    c,
+                    (
+                        x,
+                        Self::TOP + off + Self::ROW_H * ri as f64 + Self::ROW_H / 2.0,
+                    ),
+                );
+            }
+        }
+        GraphLayout {
+            assets,
+            shown: shown.len(),
+            rows,
+            pos,
+        }
+    }
+
+    /// The centre of component column `ci`.
+    fn column_x(ci: usize) -> f64 {
+        Self::ASSET_X + 60.0 + Self::COL_W * ci as f64
+    }
+
+    /// The picture's width and height; the last column needs room for its labels too.
+    fn size(&self) -> (f64, f64) {
+        (
+            Self::column_x(GRAPH_KINDS.len() - 1) + 150.0,
+            Self::TOP + Self::ROW_H * self.rows as f64 + 20.0,
+        )
+    }
+
+    /// The centre of the `i`-th asset shown.
+    fn asset_pos(&self, i: usize) -> (f64, f64) {
+        (
+            Self::ASSET_X,
+            Self::TOP
+                + (self.rows - self.assets.len()) as f64 * Self::ROW_H / 2.0
+                + Self::ROW_H * i as f64
+                + Self::ROW_H / 2.0,
+        )
+    }
+
+    /// The title above each column.
+    fn column_titles(&self, s: &mut String) {
+        for (ci, k) in std::iter::once("asset")
+            .chain(GRAPH_KINDS.iter().map(|k| k.as_str()))
+            .enumerate()
+        {
+            let x = if ci == 0 {
+                Self::ASSET_X
+            } else {
+                Self::column_x(ci - 1)
+            };
+            let _ = write!(
+                s,
+                "<text x=\"{x:.0}\" y=\"20\" text-anchor=\"middle\" font-weight=\"600\">{k}</text>"
+            );
+        }
+    }
+
+    /// A curve from each asset to each component shown that it depends on.
+    fn edges(&self, s: &mut String, closure: &Closure) {
+        s.push_str("<g stroke=\"#9aa7bd\" stroke-opacity=\".45\" fill=\"none\">");
+        for (i, &a) in self.assets.iter().enumerate() {
+            let (x1, y1) = self.asset_pos(i);
+            for &c in &closure.own[a] {
+                if let Some(&(x2, y2)) = self.pos.get(&c) {
+                    let _ = write!(
+                        s,
+                        "<path d=\"M{x1:.1},{y1:.1} C{:.1},{y1:.1} {:.1},{y2:.1} {x2:.1},{y2:.1}\"/>",
+                        (x1 + x2) / 2.0,
+                        (x1 + x2) / 2.0
+                    );
+                }
+            }
+        }
+        s.push_str("</g>");
+    }
+
+    /// Each asset as a circle sized by its value, labelled on its left.
+    fn asset_circles(&self, s: &mut String, model: &Model) {
+        let max_val = self
+            .assets
+            .first()
+            .map_or(1.0, |&a| model.assets[a].value_usd.max(1.0));
+        for (i, &a) in self.assets.iter().enumerate() {
+            let (x, y) = self.asset_pos(i);
+            let asset = &model.assets[a];
+            let rad = graph_radius(asset.value_usd, max_val);
+            let _ = write!(
+                s,
+                "<g class=\"asset\" data-id=\"{id}\"><circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"{rad:.1}\" fill=\"#2b6cb0\"><title>{id}: {v}</title></circle><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{id}</text></g>",
+                x - rad - 4.0,
+                y + 4.0,
+                id = esc(&asset.id),
+                v = usd(asset.value_usd)
+            );
+        }
+    }
+
+    /// Each component as a circle sized by its value at risk and coloured by kind, labelled on
+    /// its right.
+    fn component_circles(
+        &self,
+        s: &mut String,
+        model: &Model,
+        var: &HashMap<&str, f64>,
+        max_var: f64,
+    ) {
+        for (&c, &(x, y)) in &self.pos {
+            let comp = &model.components[c as usize];
+            let v = var.get(comp.id.as_str()).copied().unwrap_or(0.0);
+            let rad = graph_radius(v, max_var);
+            let label: String = comp.id.chars().take(22).collect();
+            let _ = write!(
+                s,
+                "<g class=\"component\" data-id=\"{id}\"><circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"{rad:.1}\" fill=\"{colour}\"><title>{id} ({kind}): {v} at risk</title></circle><text x=\"{:.1}\" y=\"{:.1}\">{}</text></g>",
+                x + rad + 3.0,
+                y + 4.0,
+                esc(&label),
+                colour = graph_colour(comp.kind),
+                id = esc(&comp.id),
+                kind = comp.kind,
+                v = usd(v)
+            );
+        }
+    }
+}
+
+/// The radius of a circle for value `v` of at most `max`: 3 to 12, by area.
+fn graph_radius(v: f64, max: f64) -> f64 {
+    3.0 + 9.0 * (v.max(0.0) / max).sqrt()
+}
+
+/// The fill colour of a component of kind `k`.
+fn graph_colour(k: ComponentKind) -> &'static str {
+    match k {
+        ComponentKind::Layer => "#805ad5",
+        ComponentKind::VerifierSet => "#d69e2e",
+        ComponentKind::Key => "#c53030",
+        ComponentKind::Operator => "#38a169",
+        ComponentKind::Org => "#dd6b20",
+        ComponentKind::Hosting => "#e53e3e",
+        ComponentKind::Chain => "#4a5568",
+    }
 }

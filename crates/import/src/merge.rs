@@ -232,120 +232,191 @@ fn show(v: &Value) -> String {
 
 /// Merges specs in order. Pure but for validation.
 pub fn merge(inputs: &[Input]) -> Result<Merged> {
-    // Section name → merged entities (tables), in first-seen order.
-    let mut sections: BTreeMap<String, Vec<toml::Table>> = BTreeMap::new();
-    // Join key → (section, index, id, input index).
-    let mut seen: BTreeMap<String, (String, usize, String, usize)> = BTreeMap::new();
-    let mut conflicts = Vec::new();
-    let mut renamed = Vec::new();
-    let mut joined = 0;
-    let notes = Vec::new();
-    for (i, input) in inputs.iter().enumerate() {
+    let mut m = Merger {
+        inputs,
+        sections: BTreeMap::new(),
+        seen: BTreeMap::new(),
+        conflicts: Vec::new(),
+        renamed: Vec::new(),
+        joined: 0,
+    };
+    for i in 0..inputs.len() {
+        m.input(i)?;
+    }
+    let Merger {
+        mut sections,
+        conflicts,
+        renamed,
+        joined,
+        ..
+    } = m;
+    let dropped = drop_placeholders(&mut sections);
+    let spec = merged_spec(sections)?;
+    Model::from_spec("(merged spec)", spec.clone())?;
+    Ok(Merged {
+        spec,
+        conflicts,
+        joined,
+        renamed,
+        dropped,
+        notes: Vec::new(),
+    })
+}
+
+/// The state of a merge: the entities merged so far and what happened to them.
+struct Merger<'a> {
+    /// The inputs, in order of preference.
+    inputs: &'a [Input],
+    /// Section name → merged entities (tables), in first-seen order.
+    sections: BTreeMap<String, Vec<toml::Table>>,
+    /// Join key → (section, index, id, input index).
+    seen: BTreeMap<String, (String, usize, String, usize)>,
+    /// Fields on which two inputs disagree.
+    conflicts: Vec<Conflict>,
+    /// Ids renamed to the first input's id for the same entity.
+    renamed: Vec<(String, String)>,
+    /// Entities joined with an earlier one.
+    joined: usize,
+}
+
+impl Merger<'_> {
+    /// Merges input `i` into the entities so far.
+    fn input(&mut self, i: usize) -> Result<()> {
+        let input = &self.inputs[i];
         let mut v = Value::try_from(&input.spec).map_err(Error::Toml)?;
-        // Renames first, so that references inside this input follow them.
+        self.rename(i, &mut v);
+        let Value::Table(top) = v else { return Ok(()) };
+        for (section, items) in top {
+            let Value::Array(items) = items else { continue };
+            for item in items {
+                let Value::Table(t) = item else { continue };
+                self.entity(i, &section, t)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Renames the ids of input `i` that an earlier input knows under another id (by key), so
+    /// that references inside this input follow them.
+    fn rename(&mut self, i: usize, v: &mut Value) {
         let mut renames = BTreeMap::new();
-        for (section, r) in ids(&input.spec) {
+        for (section, r) in ids(&self.inputs[i].spec) {
             let id = r.get_ref();
-            if let Some((_, _, first, _)) = seen.get(&key_of(section, id))
+            if let Some((_, _, first, _)) = self.seen.get(&key_of(section, id))
                 && first != id
             {
                 renames.insert(id.clone(), first.clone());
             }
         }
-        rewrite(&mut v, &renames, "");
-        renamed.extend(renames.iter().map(|(a, b)| (a.clone(), b.clone())));
-        let Value::Table(top) = v else { continue };
-        for (section, items) in top {
-            let Value::Array(items) = items else { continue };
-            for item in items {
-                let Value::Table(mut t) = item else { continue };
-                let Some(id) = t.get("id").and_then(Value::as_str).map(str::to_owned) else {
-                    sections.entry(section.clone()).or_default().push(t);
-                    continue;
+        rewrite(v, &renames, "");
+        self.renamed
+            .extend(renames.iter().map(|(a, b)| (a.clone(), b.clone())));
+    }
+
+    /// Adds one entity of input `i`, or joins it with the entity an earlier input gave.
+    fn entity(&mut self, i: usize, section: &str, t: toml::Table) -> Result<()> {
+        let Some(id) = t.get("id").and_then(Value::as_str).map(str::to_owned) else {
+            self.sections.entry(section.to_owned()).or_default().push(t);
+            return Ok(());
+        };
+        let key = key_of(section, &id);
+        match self.seen.get(&key).cloned() {
+            None => {
+                let list = self.sections.entry(section.to_owned()).or_default();
+                self.seen
+                    .insert(key, (section.to_owned(), list.len(), id, i));
+                list.push(t);
+            }
+            Some((sec, _, first_id, from)) if sec != section => {
+                let inputs = self.inputs;
+                return Err(Error::Invalid {
+                    file: inputs[i].file.clone(),
+                    at: inputs[i]
+                        .line_of(&id)
+                        .map_or_else(|| "the file".to_owned(), |l| format!("line {l}")),
+                    message: format!(
+                        "{section} `{id}` has the id (or the address) of {sec} `{first_id}` in {}; one entity cannot be two kinds",
+                        inputs[from].at(&first_id)
+                    ),
+                    help: "rename one of them in the source that made it (ids are unique across kinds)".to_owned(),
+                });
+            }
+            Some(first) => {
+                self.joined += 1;
+                self.join(i, &id, t, &first);
+            }
+        }
+        Ok(())
+    }
+
+    /// Joins entity `t` (id `id` in input `i`) into the entity first seen as `first` (section,
+    /// index, id, input index): unset fields are filled, sources appended, and a field both set
+    /// differently is a conflict that keeps the first value.
+    fn join(
+        &mut self,
+        i: usize,
+        id: &str,
+        mut t: toml::Table,
+        first: &(String, usize, String, usize),
+    ) {
+        let (section, idx, first_id, from) = (first.0.as_str(), first.1, first.2.as_str(), first.3);
+        let inputs = self.inputs;
+        let Some(base) = self.sections.get_mut(section).and_then(|l| l.get_mut(idx)) else {
+            return;
+        };
+        t.insert("id".to_owned(), Value::String(first_id.to_owned()));
+        for (field, value) in t {
+            if field == "id" {
+                continue;
+            }
+            if field == "source" {
+                let add = value.as_str().unwrap_or_default();
+                let joined_src = match base.get("source").and_then(Value::as_str) {
+                    Some(old) if !old.is_empty() => {
+                        format!("{old} ‖ also, from {}: {add}", inputs[i].file.display())
+                    }
+                    _ => add.to_owned(),
                 };
-                let key = key_of(&section, &id);
-                match seen.get(&key).cloned() {
-                    None => {
-                        let list = sections.entry(section.clone()).or_default();
-                        seen.insert(key, (section.clone(), list.len(), id, i));
-                        list.push(t);
-                    }
-                    Some((sec, _, first_id, from)) if sec != section => {
-                        return Err(Error::Invalid {
-                            file: inputs[i].file.clone(),
-                            at: inputs[i]
-                                .line_of(&id)
-                                .map_or_else(|| "the file".to_owned(), |l| format!("line {l}")),
-                            message: format!(
-                                "{section} `{id}` has the id (or the address) of {sec} `{first_id}` in {}; one entity cannot be two kinds",
-                                inputs[from].at(&first_id)
-                            ),
-                            help: "rename one of them in the source that made it (ids are unique across kinds)".to_owned(),
-                        });
-                    }
-                    Some((_, idx, first_id, from)) => {
-                        joined += 1;
-                        let Some(base) = sections.get_mut(&section).and_then(|l| l.get_mut(idx))
-                        else {
-                            continue;
-                        };
-                        t.insert("id".to_owned(), Value::String(first_id.clone()));
-                        for (field, value) in t {
-                            if field == "id" {
-                                continue;
-                            }
-                            if field == "source" {
-                                let add = value.as_str().unwrap_or_default();
-                                let joined_src = match base.get("source").and_then(Value::as_str) {
-                                    Some(old) if !old.is_empty() => format!(
-                                        "{old} ‖ also, from {}: {add}",
-                                        inputs[i].file.display()
-                                    ),
-                                    _ => add.to_owned(),
-                                };
-                                base.insert(field, Value::String(joined_src));
-                                continue;
-                            }
-                            match base.get(&field) {
-                                None => {
-                                    base.insert(field, value);
-                                }
-                                Some(old) if *old == value => {}
-                                Some(old) if unset(&field, old) => {
-                                    base.insert(field, value);
-                                }
-                                Some(_) if unset(&field, &value) => {}
-                                Some(old) => {
-                                    let c = Conflict {
-                                        kind: section.clone(),
-                                        id: first_id.clone(),
-                                        field: field.clone(),
-                                        kept: (show(old), inputs[from].at(&first_id)),
-                                        other: (show(&value), inputs[i].at(&id)),
-                                    };
-                                    let note = format!(
-                                        " ‖ CONFLICT on `{}`: {} says {}; kept {} from {}",
-                                        c.field, c.other.1, c.other.0, c.kept.0, c.kept.1
-                                    );
-                                    let src = base
-                                        .get("source")
-                                        .and_then(Value::as_str)
-                                        .unwrap_or_default()
-                                        .to_owned();
-                                    base.insert(
-                                        "source".to_owned(),
-                                        Value::String(format!("{src}{note}")),
-                                    );
-                                    conflicts.push(c);
-                                }
-                            }
-                        }
-                    }
+                base.insert(field, Value::String(joined_src));
+                continue;
+            }
+            match base.get(&field) {
+                None => {
+                    base.insert(field, value);
+                }
+                Some(old) if *old == value => {}
+                Some(old) if unset(&field, old) => {
+                    base.insert(field, value);
+                }
+                Some(_) if unset(&field, &value) => {}
+                Some(old) => {
+                    let c = Conflict {
+                        kind: section.to_owned(),
+                        id: first_id.to_owned(),
+                        field: field.clone(),
+                        kept: (show(old), inputs[from].at(first_id)),
+                        other: (show(&value), inputs[i].at(id)),
+                    };
+                    let note = format!(
+                        " ‖ CONFLICT on `{}`: {} says {}; kept {} from {}",
+                        c.field, c.other.1, c.other.0, c.kept.0, c.kept.1
+                    );
+                    let src = base
+                        .get("source")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned();
+                    base.insert("source".to_owned(), Value::String(format!("{src}{note}")));
+                    self.conflicts.push(c);
                 }
             }
         }
     }
-    // Drop placeholders nothing references any more (twice: a set, then its members).
+}
+
+/// Drops placeholders nothing references any more (twice: a set, then its members); returns
+/// their ids.
+fn drop_placeholders(sections: &mut BTreeMap<String, Vec<toml::Table>>) -> Vec<String> {
     let mut dropped = Vec::new();
     for _ in 0..2 {
         let mut refs = BTreeSet::new();
@@ -370,6 +441,11 @@ pub fn merge(inputs: &[Input]) -> Result<Merged> {
             });
         }
     }
+    dropped
+}
+
+/// The merged sections as a spec (through TOML, so that it reads as a written spec would).
+fn merged_spec(sections: BTreeMap<String, Vec<toml::Table>>) -> Result<Spec> {
     let mut top = toml::Table::new();
     for (section, list) in sections {
         top.insert(
@@ -378,22 +454,13 @@ pub fn merge(inputs: &[Input]) -> Result<Merged> {
         );
     }
     let text = toml::to_string(&Value::Table(top)).map_err(Error::Toml)?;
-    let spec: Spec = toml::from_str(&text).map_err(|e| Error::Syntax {
+    toml::from_str(&text).map_err(|e| Error::Syntax {
         file: PathBuf::from("(merged spec)"),
         line: 0,
         column: 0,
         message: e.message().to_owned(),
         help: "the inputs do not fit together as one spec; check them with `ringfence check`"
             .to_owned(),
-    })?;
-    Model::from_spec("(merged spec)", spec.clone())?;
-    Ok(Merged {
-        spec,
-        conflicts,
-        joined,
-        renamed,
-        dropped,
-        notes,
     })
 }
 

@@ -797,6 +797,7 @@ impl Cx {
         out
     }
 
+    /// Checks every step (each against the assets) and sorts the valid ones by time.
     fn steps(
         &mut self,
         raw: Vec<(std::ops::Range<usize>, RawStep)>,
@@ -806,214 +807,302 @@ impl Cx {
         let symbols: Vec<&str> = assets.iter().map(|a| a.symbol.as_str()).collect();
         let mut out = Vec::new();
         for (span, r) in raw {
-            let _ = &r.note;
-            let line = self.input.file.line_col(span.start).0;
-            let entity = format!("step at line {line}");
-            let Some(ai) = symbols
-                .iter()
-                .position(|s| *s == r.asset.get_ref().as_str())
-            else {
-                let help = match closest(r.asset.get_ref(), &symbols) {
-                    Some(n) => format!("did you mean `{n}`? otherwise declare it with `[[asset]]`"),
-                    None => format!(
-                        "declare `{}` with `[[asset]]`, or use one of: {}",
-                        r.asset.get_ref(),
-                        symbols.join(", ")
-                    ),
-                };
-                self.err(
-                    r.asset.span(),
-                    Some(&entity),
-                    format!("unknown asset `{}`", r.asset.get_ref()),
-                    help,
-                );
-                continue;
-            };
-            let asset = &assets[ai];
-            let is_admin = r.kind.as_ref().is_some_and(|k| k.get_ref() == "admin");
-            let action = match (&r.action, is_admin) {
-                (None, false) => None,
-                (Some(a), true) => match AdminAction::parse(a.get_ref()) {
-                    Some(x) => Some(x),
-                    None => {
-                        let help = match closest(a.get_ref(), &ADMIN_ACTIONS) {
-                            Some(n) => format!(
-                                "did you mean `{n}`? the actions are {}",
-                                ADMIN_ACTIONS.join(", ")
-                            ),
-                            None => format!("the actions are {}", ADMIN_ACTIONS.join(", ")),
-                        };
-                        self.err(
-                            a.span(),
-                            Some(&entity),
-                            format!("unknown admin action `{}`", a.get_ref()),
-                            help,
-                        );
-                        continue;
-                    }
-                },
-                (None, true) => {
-                    self.err(
-                        span.clone(),
-                        Some(&entity),
-                        "an `admin` step needs an `action`",
-                        format!("add `action = \"…\"`, one of {}", ADMIN_ACTIONS.join(", ")),
-                    );
-                    continue;
-                }
-                (Some(a), false) => {
-                    self.err(
-                        a.span(),
-                        Some(&entity),
-                        "`action` belongs to `kind = \"admin\"` steps",
-                        "add `kind = \"admin\"` or remove `action`",
-                    );
-                    continue;
-                }
-            };
-            let rpc_poisoned = match r.rpc.as_ref().map(|k| k.get_ref().as_str()) {
-                None | Some("honest") => false,
-                Some("poisoned") => true,
-                Some(other) => {
-                    let span = r.rpc.as_ref().map_or(span.clone(), Spanned::span);
-                    self.err(span, Some(&entity), format!("unknown rpc `{other}`"), "use `poisoned` (the attacker feeds the verifiers' RPC endpoints a source event that never happened) or leave it out");
-                    continue;
-                }
-            };
-            let amount = match (&r.amount, is_admin) {
-                (Some(a), false) => self.amount(a, asset.decimals, "amount", &entity),
-                (None, true) => Some(U256::ZERO),
-                (Some(a), true) => {
-                    self.err(
-                        a.span(),
-                        Some(&entity),
-                        "an `admin` step moves no tokens",
-                        "remove `amount` from the admin step",
-                    );
-                    continue;
-                }
-                (None, false) => {
-                    self.err(
-                        span.clone(),
-                        Some(&entity),
-                        "the step has no `amount`",
-                        "give the minted or released amount in token units",
-                    );
-                    continue;
-                }
-            };
-            if !is_admin && amount == Some(U256::ZERO) {
-                self.err(
-                    r.amount.as_ref().map_or(span.clone(), Spanned::span),
-                    Some(&entity),
-                    "`amount` is zero",
-                    "give the minted or released amount (failed attempts are not steps)",
-                );
-                continue;
-            }
-            let source_amount = match &r.source_amount {
-                Some(s) => self.amount(s, asset.source_decimals, "source_amount", &entity),
-                None => Some(U256::ZERO),
-            };
-            let kind = match r.kind.as_ref().map(|k| k.get_ref().as_str()) {
-                None | Some("attack") => Some(StepKind::Attack),
-                Some("benign") => Some(StepKind::Benign),
-                Some("admin") => Some(StepKind::Admin),
-                Some(other) => {
-                    let span = r.kind.as_ref().map_or(span.clone(), Spanned::span);
-                    self.err(
-                        span,
-                        Some(&entity),
-                        format!("unknown step kind `{other}`"),
-                        "use `attack`, `benign` or `admin`",
-                    );
-                    None
-                }
-            };
-            let recipient = match &r.recipient {
-                None => Some(None),
-                Some(a) => match Address::from_str(a.get_ref()) {
-                    Ok(x) => Some(Some(x)),
-                    Err(_) => {
-                        self.err(
-                            a.span(),
-                            Some(&entity),
-                            format!("`recipient` {:?} is not an address", a.get_ref()),
-                            "write a 0x-prefixed 20-byte hex address",
-                        );
-                        None
-                    }
-                },
-            };
-            let source_id = match &r.source_id {
-                None => Some(None),
-                Some(s) => match parse_id(s.get_ref()) {
-                    Some(x) => Some(Some(x)),
-                    None => {
-                        self.err(s.span(), Some(&entity), format!("`source_id` {:?} is not 0x-prefixed hex of at most 32 bytes", s.get_ref()), "write the source message id or nonce as hex, e.g. \"0x6265616d000013d6\"");
-                        None
-                    }
-                },
-            };
-            let source_claims_amount = match r.source_event.as_ref().map(|k| k.get_ref().as_str()) {
-                None | Some("locked") => false,
-                Some("claimed") => true,
-                Some(other) => {
-                    let span = r.source_event.as_ref().map_or(span.clone(), Spanned::span);
-                    self.err(span, Some(&entity), format!("unknown source_event `{other}`"), "use `locked` (the source message states what was locked; default) or `claimed` (it claims `amount` while locking only `source_amount`)");
-                    continue;
-                }
-            };
-            let fee = FieldTolerance {
-                scale: asset.scale(),
-                fee_bps: asset.fee_bps,
-            };
-            if let (StepKind::Benign, Some(sa), Some(a)) =
-                (kind.unwrap_or(StepKind::Attack), source_amount, amount)
-                && r.source_amount.is_some()
-                && !fee.matches(B256::from(sa), B256::from(a))
-            {
-                let span = r.source_amount.as_ref().map_or(span.clone(), Spanned::span);
-                self.err(span, Some(&entity), format!("a benign step is locked in full: `amount` must be `source_amount` less at most the asset's fee ({} bps)", asset.fee_bps), "remove `source_amount` from the benign step, or set the asset's `fee_bps`");
-                continue;
-            }
-            if let (
-                Some(amount),
-                Some(source_amount),
-                Some(kind),
-                Some(recipient),
-                Some(source_id),
-            ) = (amount, source_amount, kind, recipient, source_id)
-            {
-                let source_amount = if kind == StepKind::Benign && r.source_amount.is_none() {
-                    asset.to_src(amount)
-                } else {
-                    source_amount
-                };
-                if asset.to_dst(source_amount) > amount {
-                    let span = r.source_amount.as_ref().map_or(span.clone(), Spanned::span);
-                    self.err(span, Some(&entity), "`source_amount` is larger than `amount`", "an exploit step gets more than the source paid; otherwise it is not an attack");
-                    continue;
-                }
-                out.push(Step {
-                    t_s: *r.t_s.get_ref(),
-                    asset: ai,
-                    amount,
-                    source_amount,
-                    recipient,
-                    kind,
-                    source_id,
-                    block: r.block,
-                    source_claims_amount,
-                    action,
-                    rpc_poisoned,
-                    line,
-                });
+            if let Some(step) = self.step(&span, &r, &symbols, assets) {
+                out.push(step);
             }
         }
         let _ = incident;
         out.sort_by_key(|s| s.t_s);
         out
+    }
+
+    /// One step, or `None` when it has an error (recorded). The fields are checked in a fixed
+    /// order; an error that makes the rest meaningless stops the step there.
+    fn step(
+        &mut self,
+        span: &std::ops::Range<usize>,
+        r: &RawStep,
+        symbols: &[&str],
+        assets: &[Asset],
+    ) -> Option<Step> {
+        let _ = &r.note;
+        let line = self.input.file.line_col(span.start).0;
+        let entity = format!("step at line {line}");
+        let ai = self.step_asset(r, symbols, &entity)?;
+        let asset = &assets[ai];
+        let is_admin = r.kind.as_ref().is_some_and(|k| k.get_ref() == "admin");
+        let action = self.step_action(span, r, is_admin, &entity)?;
+        let rpc_poisoned = self.step_rpc(span, r, &entity)?;
+        let amount = self.step_amount(span, r, is_admin, asset, &entity)?;
+        let source_amount = match &r.source_amount {
+            Some(s) => self.amount(s, asset.source_decimals, "source_amount", &entity),
+            None => Some(U256::ZERO),
+        };
+        let kind = self.step_kind(span, r, &entity);
+        let recipient = self.step_recipient(r, &entity);
+        let source_id = self.step_source_id(r, &entity);
+        let source_claims_amount = self.step_source_event(span, r, &entity)?;
+        let fee = FieldTolerance {
+            scale: asset.scale(),
+            fee_bps: asset.fee_bps,
+        };
+        if let (StepKind::Benign, Some(sa), Some(a)) =
+            (kind.unwrap_or(StepKind::Attack), source_amount, amount)
+            && r.source_amount.is_some()
+            && !fee.matches(B256::from(sa), B256::from(a))
+        {
+            let span = r.source_amount.as_ref().map_or(span.clone(), Spanned::span);
+            self.err(span, Some(&entity), format!("a benign step is locked in full: `amount` must be `source_amount` less at most the asset's fee ({} bps)", asset.fee_bps), "remove `source_amount` from the benign step, or set the asset's `fee_bps`");
+            return None;
+        }
+        let (Some(amount), Some(source_amount), Some(kind), Some(recipient), Some(source_id)) =
+            (amount, source_amount, kind, recipient, source_id)
+        else {
+            return None;
+        };
+        let source_amount = if kind == StepKind::Benign && r.source_amount.is_none() {
+            asset.to_src(amount)
+        } else {
+            source_amount
+        };
+        if asset.to_dst(source_amount) > amount {
+            let span = r.source_amount.as_ref().map_or(span.clone(), Spanned::span);
+            self.err(
+                span,
+                Some(&entity),
+                "`source_amount` is larger than `amount`",
+                "an exploit step gets more than the source paid; otherwise it is not an attack",
+            );
+            return None;
+        }
+        Some(Step {
+            t_s: *r.t_s.get_ref(),
+            asset: ai,
+            amount,
+            source_amount,
+            recipient,
+            kind,
+            source_id,
+            block: r.block,
+            source_claims_amount,
+            action,
+            rpc_poisoned,
+            line,
+        })
+    }
+
+    /// The index of the step's asset among the declared ones.
+    fn step_asset(&mut self, r: &RawStep, symbols: &[&str], entity: &str) -> Option<usize> {
+        let found = symbols
+            .iter()
+            .position(|s| *s == r.asset.get_ref().as_str());
+        if found.is_none() {
+            let help = match closest(r.asset.get_ref(), symbols) {
+                Some(n) => format!("did you mean `{n}`? otherwise declare it with `[[asset]]`"),
+                None => format!(
+                    "declare `{}` with `[[asset]]`, or use one of: {}",
+                    r.asset.get_ref(),
+                    symbols.join(", ")
+                ),
+            };
+            self.err(
+                r.asset.span(),
+                Some(entity),
+                format!("unknown asset `{}`", r.asset.get_ref()),
+                help,
+            );
+        }
+        found
+    }
+
+    /// The admin action: required on an `admin` step, refused on any other; `None` on an error.
+    fn step_action(
+        &mut self,
+        span: &std::ops::Range<usize>,
+        r: &RawStep,
+        is_admin: bool,
+        entity: &str,
+    ) -> Option<Option<AdminAction>> {
+        match (&r.action, is_admin) {
+            (None, false) => Some(None),
+            (Some(a), true) => match AdminAction::parse(a.get_ref()) {
+                Some(x) => Some(Some(x)),
+                None => {
+                    let help = match closest(a.get_ref(), &ADMIN_ACTIONS) {
+                        Some(n) => format!(
+                            "did you mean `{n}`? the actions are {}",
+                            ADMIN_ACTIONS.join(", ")
+                        ),
+                        None => format!("the actions are {}", ADMIN_ACTIONS.join(", ")),
+                    };
+                    self.err(
+                        a.span(),
+                        Some(entity),
+                        format!("unknown admin action `{}`", a.get_ref()),
+                        help,
+                    );
+                    None
+                }
+            },
+            (None, true) => {
+                self.err(
+                    span.clone(),
+                    Some(entity),
+                    "an `admin` step needs an `action`",
+                    format!("add `action = \"…\"`, one of {}", ADMIN_ACTIONS.join(", ")),
+                );
+                None
+            }
+            (Some(a), false) => {
+                self.err(
+                    a.span(),
+                    Some(entity),
+                    "`action` belongs to `kind = \"admin\"` steps",
+                    "add `kind = \"admin\"` or remove `action`",
+                );
+                None
+            }
+        }
+    }
+
+    /// Whether the verifiers' RPC is poisoned; `None` on an unknown value.
+    fn step_rpc(
+        &mut self,
+        span: &std::ops::Range<usize>,
+        r: &RawStep,
+        entity: &str,
+    ) -> Option<bool> {
+        match r.rpc.as_ref().map(|k| k.get_ref().as_str()) {
+            None | Some("honest") => Some(false),
+            Some("poisoned") => Some(true),
+            Some(other) => {
+                let span = r.rpc.as_ref().map_or(span.clone(), Spanned::span);
+                self.err(span, Some(entity), format!("unknown rpc `{other}`"), "use `poisoned` (the attacker feeds the verifiers' RPC endpoints a source event that never happened) or leave it out");
+                None
+            }
+        }
+    }
+
+    /// The amount: required and non-zero on a token step, zero on an `admin` step; the outer
+    /// `None` stops the step, the inner one is an amount that did not parse (recorded).
+    fn step_amount(
+        &mut self,
+        span: &std::ops::Range<usize>,
+        r: &RawStep,
+        is_admin: bool,
+        asset: &Asset,
+        entity: &str,
+    ) -> Option<Option<U256>> {
+        let amount = match (&r.amount, is_admin) {
+            (Some(a), false) => self.amount(a, asset.decimals, "amount", entity),
+            (None, true) => Some(U256::ZERO),
+            (Some(a), true) => {
+                self.err(
+                    a.span(),
+                    Some(entity),
+                    "an `admin` step moves no tokens",
+                    "remove `amount` from the admin step",
+                );
+                return None;
+            }
+            (None, false) => {
+                self.err(
+                    span.clone(),
+                    Some(entity),
+                    "the step has no `amount`",
+                    "give the minted or released amount in token units",
+                );
+                return None;
+            }
+        };
+        if !is_admin && amount == Some(U256::ZERO) {
+            self.err(
+                r.amount.as_ref().map_or(span.clone(), Spanned::span),
+                Some(entity),
+                "`amount` is zero",
+                "give the minted or released amount (failed attempts are not steps)",
+            );
+            return None;
+        }
+        Some(amount)
+    }
+
+    /// The step kind (attack by default); `None` on an unknown kind (recorded).
+    fn step_kind(
+        &mut self,
+        span: &std::ops::Range<usize>,
+        r: &RawStep,
+        entity: &str,
+    ) -> Option<StepKind> {
+        match r.kind.as_ref().map(|k| k.get_ref().as_str()) {
+            None | Some("attack") => Some(StepKind::Attack),
+            Some("benign") => Some(StepKind::Benign),
+            Some("admin") => Some(StepKind::Admin),
+            Some(other) => {
+                let span = r.kind.as_ref().map_or(span.clone(), Spanned::span);
+                self.err(
+                    span,
+                    Some(entity),
+                    format!("unknown step kind `{other}`"),
+                    "use `attack`, `benign` or `admin`",
+                );
+                None
+            }
+        }
+    }
+
+    /// The recipient, if given; `None` when it is not an address (recorded).
+    fn step_recipient(&mut self, r: &RawStep, entity: &str) -> Option<Option<Address>> {
+        match &r.recipient {
+            None => Some(None),
+            Some(a) => match Address::from_str(a.get_ref()) {
+                Ok(x) => Some(Some(x)),
+                Err(_) => {
+                    self.err(
+                        a.span(),
+                        Some(entity),
+                        format!("`recipient` {:?} is not an address", a.get_ref()),
+                        "write a 0x-prefixed 20-byte hex address",
+                    );
+                    None
+                }
+            },
+        }
+    }
+
+    /// The source message id, if given; `None` when it is not hex of at most 32 bytes (recorded).
+    fn step_source_id(&mut self, r: &RawStep, entity: &str) -> Option<Option<B256>> {
+        match &r.source_id {
+            None => Some(None),
+            Some(s) => {
+                match parse_id(s.get_ref()) {
+                    Some(x) => Some(Some(x)),
+                    None => {
+                        self.err(s.span(), Some(entity), format!("`source_id` {:?} is not 0x-prefixed hex of at most 32 bytes", s.get_ref()), "write the source message id or nonce as hex, e.g. \"0x6265616d000013d6\"");
+                        None
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether the source event claims `amount` (rather than stating what was locked); `None`
+    /// on an unknown value.
+    fn step_source_event(
+        &mut self,
+        span: &std::ops::Range<usize>,
+        r: &RawStep,
+        entity: &str,
+    ) -> Option<bool> {
+        match r.source_event.as_ref().map(|k| k.get_ref().as_str()) {
+            None | Some("locked") => Some(false),
+            Some("claimed") => Some(true),
+            Some(other) => {
+                let span = r.source_event.as_ref().map_or(span.clone(), Spanned::span);
+                self.err(span, Some(entity), format!("unknown source_event `{other}`"), "use `locked` (the source message states what was locked; default) or `claimed` (it claims `amount` while locking only `source_amount`)");
+                None
+            }
+        }
     }
 
     /// Release classes: the lockbox must hold what the steps release.

@@ -1288,118 +1288,17 @@ impl Validator {
         }
     }
 
+    /// Checks a protocol: its chain, holdings, balance-sheet figures and lending markets.
     fn check_protocol(&mut self, f: usize, p: &spec::Protocol) -> ProtocolNode {
         let id = p.id.get_ref().as_str();
         let chain = self.resolve(f, id, "chain", &p.chain, EntityKind::Chain);
-        let mut holdings = Vec::with_capacity(p.holdings.len());
-        for h in &p.holdings {
-            let amount = self.nonneg(f, id, "holdings.amount", &h.amount);
-            if let Some(a) = self.resolve(f, id, "holdings.asset", &h.asset, EntityKind::Asset) {
-                holdings.push((a, amount));
-            }
-        }
+        let holdings = self.check_holdings(f, id, p);
         let span = p.id.span();
-        for (field, v) in [
-            ("external_assets_usd", p.external_assets_usd),
-            ("external_liabilities_usd", p.external_liabilities_usd),
-            ("deposits_usd", p.deposits_usd),
-            ("outflow_sensitivity", p.outflow_sensitivity),
-            ("capital_usd", p.capital_usd.unwrap_or(0.0)),
-        ] {
-            self.range(f, id, field, span.clone(), v, 0.0, f64::INFINITY, false);
-        }
-        if let Some(l) = p.liquid_share {
-            self.range(f, id, "liquid_share", span.clone(), l, 0.0, 1.0, false);
-        }
+        self.check_protocol_figures(f, id, p);
         let mut markets = Vec::with_capacity(p.markets.len());
         for mk in &p.markets {
-            let collateral = self.resolve(
-                f,
-                id,
-                "market.collateral",
-                &mk.collateral,
-                EntityKind::Asset,
-            );
-            let debt_asset = self.resolve(
-                f,
-                id,
-                "market.debt_asset",
-                &mk.debt_asset,
-                EntityKind::Asset,
-            );
-            let collateral_amount =
-                self.nonneg(f, id, "market.collateral_amount", &mk.collateral_amount);
-            let debt_amount = self.nonneg(f, id, "market.debt_amount", &mk.debt_amount);
-            let lt = *mk.liquidation_threshold.get_ref();
-            self.range(
-                f,
-                id,
-                "market.liquidation_threshold",
-                mk.liquidation_threshold.span(),
-                lt,
-                0.0,
-                1.0,
-                true,
-            );
-            let bonus = *mk.liquidation_bonus.get_ref();
-            self.range(
-                f,
-                id,
-                "market.liquidation_bonus",
-                mk.liquidation_bonus.span(),
-                bonus,
-                1.0,
-                2.0,
-                false,
-            );
-            let mut positions = Vec::with_capacity(mk.positions.len());
-            for b in &mk.positions {
-                let hf = *b.health_factor.get_ref();
-                let share = *b.share.get_ref();
-                self.range(
-                    f,
-                    id,
-                    "market.positions.health_factor",
-                    b.health_factor.span(),
-                    hf,
-                    1.0,
-                    1e6,
-                    false,
-                );
-                self.range(
-                    f,
-                    id,
-                    "market.positions.share",
-                    b.share.span(),
-                    share,
-                    0.0,
-                    1.0,
-                    true,
-                );
-                positions.push((hf, share));
-            }
-            let total: f64 = positions.iter().map(|x| x.1).sum();
-            if !positions.is_empty() && (total - 1.0).abs() > 1e-6 {
-                self.err(
-                    f,
-                    &mk.collateral.span(),
-                    id,
-                    format!("the position shares of a market sum to {total}, not 1"),
-                    "make `market.positions[].share` add up to 1".into(),
-                );
-            }
-            if let (Some(collateral), Some(debt_asset)) = (collateral, debt_asset) {
-                markets.push(MarketNode {
-                    collateral,
-                    collateral_amount,
-                    debt_asset,
-                    debt_amount,
-                    liquidation_threshold: lt,
-                    liquidation_bonus: bonus,
-                    oracle: mk.oracle,
-                    id: mk.id.clone(),
-                    positions,
-                });
+            if let Some(m) = self.check_market(f, id, mk) {
+                markets.push(m);
             }
         }
         if !p.markets.is_empty()
@@ -1429,6 +1328,135 @@ impl Validator {
             liquidation: p.liquidation,
             markets,
         }
+    }
+
+    /// A protocol's holdings: each a known asset and a non-negative amount.
+    fn check_holdings(&mut self, f: usize, id: &str, p: &spec::Protocol) -> Vec<(usize, f64)> {
+        let mut holdings = Vec::with_capacity(p.holdings.len());
+        for h in &p.holdings {
+            let amount = self.nonneg(f, id, "holdings.amount", &h.amount);
+            if let Some(a) = self.resolve(f, id, "holdings.asset", &h.asset, EntityKind::Asset) {
+                holdings.push((a, amount));
+            }
+        }
+        holdings
+    }
+
+    /// A protocol's balance-sheet figures: non-negative, and a liquid share in [0, 1].
+    fn check_protocol_figures(&mut self, f: usize, id: &str, p: &spec::Protocol) {
+        let span = p.id.span();
+        for (field, v) in [
+            ("external_assets_usd", p.external_assets_usd),
+            ("external_liabilities_usd", p.external_liabilities_usd),
+            ("deposits_usd", p.deposits_usd),
+            ("outflow_sensitivity", p.outflow_sensitivity),
+            ("capital_usd", p.capital_usd.unwrap_or(0.0)),
+        ] {
+            self.range(f, id, field, span.clone(), v, 0.0, f64::INFINITY, false);
+        }
+        if let Some(l) = p.liquid_share {
+            self.range(f, id, "liquid_share", span.clone(), l, 0.0, 1.0, false);
+        }
+    }
+
+    /// One lending market: known assets, amounts, liquidation terms and positions; `None` when
+    /// an asset is unknown (the error is recorded).
+    fn check_market(&mut self, f: usize, id: &str, mk: &spec::Market) -> Option<MarketNode> {
+        let collateral = self.resolve(
+            f,
+            id,
+            "market.collateral",
+            &mk.collateral,
+            EntityKind::Asset,
+        );
+        let debt_asset = self.resolve(
+            f,
+            id,
+            "market.debt_asset",
+            &mk.debt_asset,
+            EntityKind::Asset,
+        );
+        let collateral_amount =
+            self.nonneg(f, id, "market.collateral_amount", &mk.collateral_amount);
+        let debt_amount = self.nonneg(f, id, "market.debt_amount", &mk.debt_amount);
+        let lt = *mk.liquidation_threshold.get_ref();
+        self.range(
+            f,
+            id,
+            "market.liquidation_threshold",
+            mk.liquidation_threshold.span(),
+            lt,
+            0.0,
+            1.0,
+            true,
+        );
+        let bonus = *mk.liquidation_bonus.get_ref();
+        self.range(
+            f,
+            id,
+            "market.liquidation_bonus",
+            mk.liquidation_bonus.span(),
+            bonus,
+            1.0,
+            2.0,
+            false,
+        );
+        let positions = self.check_positions(f, id, mk);
+        let total: f64 = positions.iter().map(|x| x.1).sum();
+        if !positions.is_empty() && (total - 1.0).abs() > 1e-6 {
+            self.err(
+                f,
+                &mk.collateral.span(),
+                id,
+                format!("the position shares of a market sum to {total}, not 1"),
+                "make `market.positions[].share` add up to 1".into(),
+            );
+        }
+        let (Some(collateral), Some(debt_asset)) = (collateral, debt_asset) else {
+            return None;
+        };
+        Some(MarketNode {
+            collateral,
+            collateral_amount,
+            debt_asset,
+            debt_amount,
+            liquidation_threshold: lt,
+            liquidation_bonus: bonus,
+            oracle: mk.oracle,
+            id: mk.id.clone(),
+            positions,
+        })
+    }
+
+    /// A market's position buckets (health factor, share), checked; their shares add up to 1.
+    fn check_positions(&mut self, f: usize, id: &str, mk: &spec::Market) -> Vec<(f64, f64)> {
+        let mut positions = Vec::with_capacity(mk.positions.len());
+        for b in &mk.positions {
+            let hf = *b.health_factor.get_ref();
+            let share = *b.share.get_ref();
+            self.range(
+                f,
+                id,
+                "market.positions.health_factor",
+                b.health_factor.span(),
+                hf,
+                1.0,
+                1e6,
+                false,
+            );
+            self.range(
+                f,
+                id,
+                "market.positions.share",
+                b.share.span(),
+                share,
+                0.0,
+                1.0,
+                true,
+            );
+            positions.push((hf, share));
+        }
+        positions
     }
 
     /// Checks an uncertainty range: a known entity and field that is set, finite

@@ -495,6 +495,23 @@ fn rate_limit_mint_cap_and_timelock_clear_their_findings() {
     );
 }
 
+/// Regression: the graph picture drew its components in `HashMap` order, so the same model gave
+/// a different HTML report on every run.
+#[test]
+fn graph_svg_is_the_same_on_every_render() {
+    let m = Model::from_spec("synthetic", synthetic(60, 7)).expect("valid");
+    let c = Closure::compute(&m);
+    let r = exposure_report(&m, &c, None);
+    let first = ringfence_exposure::render::graph_svg(&m, &c, &r);
+    assert!(
+        first.matches("class=\"component\"").count() > 10,
+        "enough components to shuffle"
+    );
+    for _ in 0..5 {
+        assert_eq!(ringfence_exposure::render::graph_svg(&m, &c, &r), first);
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 32, .. ProptestConfig::default() })]
 

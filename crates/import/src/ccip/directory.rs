@@ -193,9 +193,26 @@ pub fn parse(files: &DirectoryFiles) -> Result<Directory> {
     dir.files.insert("chains", files.chains.path.clone());
     dir.files.insert("tokens", files.tokens.path.clone());
     dir.files.insert("lanes", files.lanes.path.clone());
+    dir.chains = parse_chains(&files.chains)?;
+    dir.tokens = parse_tokens(&files.tokens)?;
+    dir.lanes = parse_lanes(&files.lanes)?;
+    if let Some(f) = &files.verifiers {
+        dir.files.insert("verifiers", f.path.clone());
+        dir.verifiers = Some(parse_verifiers(f)?);
+    }
+    if let Some(f) = &files.decom {
+        dir.files.insert("decom", f.path.clone());
+        dir.decommissioned = parse_decom(f)?;
+    }
+    check_references(&dir, files)?;
+    Ok(dir)
+}
 
-    let v = json::parse(&files.chains.path, &files.chains.text)?;
-    At::root(&files.chains.path, &v).each(CHAINS_HELP, |name, c| {
+/// `chains.json`: each chain's selector and router.
+fn parse_chains(file: &FileText) -> Result<BTreeMap<String, ChainInfo>> {
+    let mut chains = BTreeMap::new();
+    let v = json::parse(&file.path, &file.text)?;
+    At::root(&file.path, &v).each(CHAINS_HELP, |name, c| {
         let selector = c.req("chainSelector", CHAINS_HELP, |s| {
             s.u64("the chain selector is a string of digits below 2^64")
         })?;
@@ -207,145 +224,172 @@ pub fn parse(files: &DirectoryFiles) -> Result<Directory> {
                 })
             })?
             .flatten();
-        dir.chains
-            .insert(name.to_owned(), ChainInfo { selector, router });
+        chains.insert(name.to_owned(), ChainInfo { selector, router });
         Ok(())
     })?;
+    Ok(chains)
+}
 
-    let v = json::parse(&files.tokens.path, &files.tokens.text)?;
-    At::root(&files.tokens.path, &v).each(TOKENS_HELP, |token, t| {
+/// `tokens.json`: each token's pool on each chain.
+fn parse_tokens(file: &FileText) -> Result<BTreeMap<String, BTreeMap<String, TokenPool>>> {
+    let mut tokens = BTreeMap::new();
+    let v = json::parse(&file.path, &file.text)?;
+    At::root(&file.path, &v).each(TOKENS_HELP, |token, t| {
         let mut per_chain = BTreeMap::new();
         t.each(TOKENS_HELP, |chain, e| {
-            let pool_type = e.req("poolType", TOKENS_HELP, |p| {
-                let s = p.str("`poolType` is a string")?;
-                PoolType::parse(s).ok_or_else(|| {
-                    p.error(
-                        format!("unknown pool type {s:?}"),
-                        format!(
-                            "the known pool types are {}; this directory is newer than this ringfence — update ringfence, or remove the entry to import the rest",
-                            PoolType::NAMES.join(", ")
-                        ),
-                    )
-                })
-            })?;
-            let decimals = e.req("decimals", TOKENS_HELP, |d| {
-                let n = d.u64("`decimals` is a whole number")?;
-                u32::try_from(n).ok().filter(|n| *n <= 77).ok_or_else(|| d.error(format!("{n} decimals is out of range"), "token decimals lie between 0 and 77 (uint256)"))
-            })?;
-            let s = |key: &str| e.opt(key, |x| x.str(&format!("`{key}` is a string")).map(str::to_owned));
-            per_chain.insert(
-                chain.to_owned(),
-                TokenPool {
-                    symbol: s("symbol")?,
-                    name: s("name")?,
-                    decimals,
-                    pool_type,
-                    token_address: s("tokenAddress")?,
-                    pool_address: s("poolAddress")?,
-                    type_and_version: s("typeAndVersion")?,
-                },
-            );
+            per_chain.insert(chain.to_owned(), token_pool(e)?);
             Ok(())
         })?;
-        dir.tokens.insert(token.to_owned(), per_chain);
+        tokens.insert(token.to_owned(), per_chain);
         Ok(())
     })?;
+    Ok(tokens)
+}
 
-    let v = json::parse(&files.lanes.path, &files.lanes.text)?;
-    At::root(&files.lanes.path, &v).each(LANES_HELP, |from, l| {
+/// One token's pool on one chain (an entry of `tokens.json`).
+fn token_pool(e: At<'_>) -> Result<TokenPool> {
+    let pool_type = e.req("poolType", TOKENS_HELP, |p| {
+        let s = p.str("`poolType` is a string")?;
+        PoolType::parse(s).ok_or_else(|| {
+            p.error(
+                format!("unknown pool type {s:?}"),
+                format!(
+                    "the known pool types are {}; this directory is newer than this ringfence — update ringfence, or remove the entry to import the rest",
+                    PoolType::NAMES.join(", ")
+                ),
+            )
+        })
+    })?;
+    let decimals = e.req("decimals", TOKENS_HELP, |d| {
+        let n = d.u64("`decimals` is a whole number")?;
+        u32::try_from(n).ok().filter(|n| *n <= 77).ok_or_else(|| {
+            d.error(
+                format!("{n} decimals is out of range"),
+                "token decimals lie between 0 and 77 (uint256)",
+            )
+        })
+    })?;
+    let s = |key: &str| {
+        e.opt(key, |x| {
+            x.str(&format!("`{key}` is a string")).map(str::to_owned)
+        })
+    };
+    Ok(TokenPool {
+        symbol: s("symbol")?,
+        name: s("name")?,
+        decimals,
+        pool_type,
+        token_address: s("tokenAddress")?,
+        pool_address: s("poolAddress")?,
+        type_and_version: s("typeAndVersion")?,
+    })
+}
+
+/// `lanes.json`: each lane's on-ramp version and per-token rate limits.
+fn parse_lanes(file: &FileText) -> Result<BTreeMap<String, BTreeMap<String, Lane>>> {
+    let mut lanes = BTreeMap::new();
+    let v = json::parse(&file.path, &file.text)?;
+    At::root(&file.path, &v).each(LANES_HELP, |from, l| {
         let mut per_remote = BTreeMap::new();
         l.each(LANES_HELP, |to, lane| {
-            let on_ramp_version = lane
-                .opt("onRamp", |r| {
-                    r.opt("version", |v| {
-                        v.str("`onRamp.version` is a string").map(str::to_owned)
-                    })
-                })?
-                .flatten();
-            let mut tokens = BTreeMap::new();
-            lane.opt("supportedTokens", |st| {
-                st.each(LANES_HELP, |token, cfg| {
-                    let limits = cfg
-                        .opt("rateLimiterConfig", |rl| {
-                            Ok(TokenLimits {
-                                inbound: rl.opt("in", limiter)?,
-                                outbound: rl.opt("out", limiter)?,
-                            })
-                        })?
-                        .unwrap_or_default();
-                    tokens.insert(token.to_owned(), limits);
-                    Ok(())
-                })
-            })?;
-            per_remote.insert(
-                to.to_owned(),
-                Lane {
-                    on_ramp_version,
-                    tokens,
-                },
-            );
+            per_remote.insert(to.to_owned(), parse_lane(lane)?);
             Ok(())
         })?;
-        dir.lanes.insert(from.to_owned(), per_remote);
+        lanes.insert(from.to_owned(), per_remote);
         Ok(())
     })?;
+    Ok(lanes)
+}
 
-    if let Some(f) = &files.verifiers {
-        dir.files.insert("verifiers", f.path.clone());
-        let v = json::parse(&f.path, &f.text)?;
-        let mut all = BTreeMap::new();
-        At::root(&f.path, &v).each(VERIFIERS_HELP, |chain, c| {
-            let mut list = Vec::new();
-            c.each(VERIFIERS_HELP, |address, e| {
-                let s = |key: &str| {
-                    e.req(key, VERIFIERS_HELP, |x| {
-                        x.str(&format!("`{key}` is a string")).map(str::to_owned)
+/// One lane (an entry of `lanes.json`).
+fn parse_lane(lane: At<'_>) -> Result<Lane> {
+    let on_ramp_version = lane
+        .opt("onRamp", |r| {
+            r.opt("version", |v| {
+                v.str("`onRamp.version` is a string").map(str::to_owned)
+            })
+        })?
+        .flatten();
+    let mut tokens = BTreeMap::new();
+    lane.opt("supportedTokens", |st| {
+        st.each(LANES_HELP, |token, cfg| {
+            let limits = cfg
+                .opt("rateLimiterConfig", |rl| {
+                    Ok(TokenLimits {
+                        inbound: rl.opt("in", limiter)?,
+                        outbound: rl.opt("out", limiter)?,
                     })
-                };
-                let o = |key: &str| {
-                    e.opt(key, |x| {
-                        x.str(&format!("`{key}` is a string")).map(str::to_owned)
-                    })
-                };
-                let id = s("id")?;
-                if id.trim().is_empty() {
-                    return Err(e.error(
-                        "the verifier's `id` is empty",
-                        "give each verifier a non-empty `id`",
-                    ));
-                }
-                list.push(Verifier {
-                    address: address.to_owned(),
-                    name: o("name")?
-                        .filter(|n| !n.trim().is_empty())
-                        .unwrap_or_else(|| id.clone()),
-                    id,
-                    kind: s("type")?,
-                    role: o("role")?,
-                    version: o("version")?,
-                });
-                Ok(())
-            })?;
-            all.insert(chain.to_owned(), list);
+                })?
+                .unwrap_or_default();
+            tokens.insert(token.to_owned(), limits);
+            Ok(())
+        })
+    })?;
+    Ok(Lane {
+        on_ramp_version,
+        tokens,
+    })
+}
+
+/// `verifiers.json`: each chain's verifiers, in address order.
+fn parse_verifiers(f: &FileText) -> Result<BTreeMap<String, Vec<Verifier>>> {
+    let v = json::parse(&f.path, &f.text)?;
+    let mut all = BTreeMap::new();
+    At::root(&f.path, &v).each(VERIFIERS_HELP, |chain, c| {
+        let mut list = Vec::new();
+        c.each(VERIFIERS_HELP, |address, e| {
+            list.push(verifier(address, e)?);
             Ok(())
         })?;
-        dir.verifiers = Some(all);
-    }
+        all.insert(chain.to_owned(), list);
+        Ok(())
+    })?;
+    Ok(all)
+}
 
-    if let Some(f) = &files.decom {
-        dir.files.insert("decom", f.path.clone());
-        let v = json::parse(&f.path, &f.text)?;
-        At::root(&f.path, &v).each(
-            "decom.json maps each decommissioned chain name to an object",
-            |name, _| {
-                dir.decommissioned.insert(name.to_owned());
-                Ok(())
-            },
-        )?;
+/// One verifier (an entry of `verifiers.json`), at `address`.
+fn verifier(address: &str, e: At<'_>) -> Result<Verifier> {
+    let s = |key: &str| {
+        e.req(key, VERIFIERS_HELP, |x| {
+            x.str(&format!("`{key}` is a string")).map(str::to_owned)
+        })
+    };
+    let o = |key: &str| {
+        e.opt(key, |x| {
+            x.str(&format!("`{key}` is a string")).map(str::to_owned)
+        })
+    };
+    let id = s("id")?;
+    if id.trim().is_empty() {
+        return Err(e.error(
+            "the verifier's `id` is empty",
+            "give each verifier a non-empty `id`",
+        ));
     }
+    Ok(Verifier {
+        address: address.to_owned(),
+        name: o("name")?
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| id.clone()),
+        id,
+        kind: s("type")?,
+        role: o("role")?,
+        version: o("version")?,
+    })
+}
 
-    check_references(&dir, files)?;
-    Ok(dir)
+/// `decom.json`: the decommissioned chains.
+fn parse_decom(f: &FileText) -> Result<BTreeSet<String>> {
+    let mut decommissioned = BTreeSet::new();
+    let v = json::parse(&f.path, &f.text)?;
+    At::root(&f.path, &v).each(
+        "decom.json maps each decommissioned chain name to an object",
+        |name, _| {
+            decommissioned.insert(name.to_owned());
+            Ok(())
+        },
+    )?;
+    Ok(decommissioned)
 }
 
 fn limiter(at: At<'_>) -> Result<Limiter> {

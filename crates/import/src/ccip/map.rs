@@ -498,79 +498,12 @@ impl<'a> Cx<'a> {
         prices: &Prices,
         acc: &mut Tally,
     ) -> Option<spec::Asset> {
-        let figures = &mut acc.figures;
-        let kind = match e.pool_type {
-            PoolType::BurnMint => {
-                figures.burn_mint += 1;
-                AssetKind::Wrapped
-            }
-            PoolType::LockRelease => {
-                figures.lock_release += 1;
-                AssetKind::Canonical
-            }
-            PoolType::Usdc => {
-                figures.usdc += 1;
-                AssetKind::Stablecoin
-            }
-            PoolType::FeeTokenOnly => {
-                figures.fee_token_only += 1;
-                return None;
-            }
-        };
+        let kind = asset_kind(e.pool_type, &mut acc.figures)?;
         let id = asset_id(token, chain);
-        let mut s = format!(
-            "{} $[{token:?}][{chain:?}] ({}): {} pool{}{}, token {}, {} decimals{}.",
-            self.file("tokens"),
-            self.cite,
-            e.pool_type.as_str(),
-            e.pool_address
-                .as_deref()
-                .map(|a| format!(" {a}"))
-                .unwrap_or_default(),
-            e.type_and_version
-                .as_deref()
-                .map(|v| format!(" ({v})"))
-                .unwrap_or_default(),
-            e.token_address.as_deref().unwrap_or("address not given"),
-            e.decimals,
-            e.symbol
-                .as_deref()
-                .filter(|s| *s != token)
-                .map(|s| format!(", symbol on this chain {s:?}"))
-                .unwrap_or_default(),
-        );
+        let mut s = self.describe_pool(token, chain, e);
         let route = match e.pool_type {
             PoolType::BurnMint => {
-                let inbound = inbound_lanes(self.dir, token, chain, e.decimals);
-                let home = match homes {
-                    [h] if *h != chain => Some(*h),
-                    _ => None,
-                };
-                let vs = self
-                    .listed
-                    .contains_key(chain)
-                    .then(|| verifier_set_id(chain));
-                let _ = write!(
-                    s,
-                    " Minted on arrival through CCIP, secured by {}{}.",
-                    vs.as_deref().unwrap_or(DEFAULT_SET),
-                    home.map(|h| format!("; source chain {h} (the token's only lockRelease pool)"))
-                        .unwrap_or_default()
-                );
-                self.describe_inbound(&mut s, token, chain, e.decimals, &inbound);
-                tally_inbound(&inbound, &mut acc.figures);
-                if inbound.is_unbounded() {
-                    acc.unbounded_tokens.insert(token.to_owned());
-                }
-                let route = Route {
-                    layer: r(LAYER),
-                    verifier_set: vs.map(r),
-                    source: home.map(|h| r(chain_name(h))),
-                    rate_limit: inbound.rate_limit.map(|(c, rate)| RateLimit {
-                        capacity: num(c),
-                        refill_per_s: num(rate),
-                    }),
-                };
+                let (route, inbound) = self.burn_mint_route(token, chain, e, homes, acc, &mut s);
                 acc.inbound.push(Inbound {
                     asset: id.clone(),
                     ..inbound
@@ -591,14 +524,7 @@ impl<'a> Cx<'a> {
         let price = prices.price_usd.get(token).copied();
         let supply = prices.supply.get(&id).copied();
         describe_value(&mut s, prices, token, price, supply);
-        acc.missing.assets += 1;
-        if price.is_none() {
-            acc.missing.without_price += 1;
-            acc.symbols_without_price.insert(token.to_owned());
-        }
-        if supply.is_none() {
-            acc.missing.without_supply += 1;
-        }
+        tally_value(acc, token, price, supply);
         Some(spec::Asset {
             id: r(id),
             chain: r(chain_name(chain)),
@@ -612,6 +538,75 @@ impl<'a> Cx<'a> {
             depth_usd: None,
             source: Some(s),
         })
+    }
+
+    /// The first sentence of an asset's source: the pool, its token and decimals.
+    fn describe_pool(&self, token: &str, chain: &str, e: &TokenPool) -> String {
+        format!(
+            "{} $[{token:?}][{chain:?}] ({}): {} pool{}{}, token {}, {} decimals{}.",
+            self.file("tokens"),
+            self.cite,
+            e.pool_type.as_str(),
+            e.pool_address
+                .as_deref()
+                .map(|a| format!(" {a}"))
+                .unwrap_or_default(),
+            e.type_and_version
+                .as_deref()
+                .map(|v| format!(" ({v})"))
+                .unwrap_or_default(),
+            e.token_address.as_deref().unwrap_or("address not given"),
+            e.decimals,
+            e.symbol
+                .as_deref()
+                .filter(|s| *s != token)
+                .map(|s| format!(", symbol on this chain {s:?}"))
+                .unwrap_or_default(),
+        )
+    }
+
+    /// The CCIP route of a burnMint deployment and its inbound lanes: its verifier set, source
+    /// chain and the tightest inbound rate limit, described in `s` and tallied in `acc`.
+    fn burn_mint_route(
+        &self,
+        token: &str,
+        chain: &str,
+        e: &TokenPool,
+        homes: &[&str],
+        acc: &mut Tally,
+        s: &mut String,
+    ) -> (Route, Inbound) {
+        let inbound = inbound_lanes(self.dir, token, chain, e.decimals);
+        let home = match homes {
+            [h] if *h != chain => Some(*h),
+            _ => None,
+        };
+        let vs = self
+            .listed
+            .contains_key(chain)
+            .then(|| verifier_set_id(chain));
+        let _ = write!(
+            s,
+            " Minted on arrival through CCIP, secured by {}{}.",
+            vs.as_deref().unwrap_or(DEFAULT_SET),
+            home.map(|h| format!("; source chain {h} (the token's only lockRelease pool)"))
+                .unwrap_or_default()
+        );
+        self.describe_inbound(s, token, chain, e.decimals, &inbound);
+        tally_inbound(&inbound, &mut acc.figures);
+        if inbound.is_unbounded() {
+            acc.unbounded_tokens.insert(token.to_owned());
+        }
+        let route = Route {
+            layer: r(LAYER),
+            verifier_set: vs.map(r),
+            source: home.map(|h| r(chain_name(h))),
+            rate_limit: inbound.rate_limit.map(|(c, rate)| RateLimit {
+                capacity: num(c),
+                refill_per_s: num(rate),
+            }),
+        };
+        (route, inbound)
     }
 
     /// What the inbound lanes of a burnMint deployment say about its rate limit.
@@ -695,6 +690,40 @@ impl<'a> Cx<'a> {
                 missing.summary()
             )),
         }
+    }
+}
+
+/// The asset kind of a pool type, counted in `figures`; `None` for a fee token (no asset).
+fn asset_kind(pool_type: PoolType, figures: &mut Figures) -> Option<AssetKind> {
+    Some(match pool_type {
+        PoolType::BurnMint => {
+            figures.burn_mint += 1;
+            AssetKind::Wrapped
+        }
+        PoolType::LockRelease => {
+            figures.lock_release += 1;
+            AssetKind::Canonical
+        }
+        PoolType::Usdc => {
+            figures.usdc += 1;
+            AssetKind::Stablecoin
+        }
+        PoolType::FeeTokenOnly => {
+            figures.fee_token_only += 1;
+            return None;
+        }
+    })
+}
+
+/// Counts an asset's missing price and supply.
+fn tally_value(acc: &mut Tally, token: &str, price: Option<f64>, supply: Option<f64>) {
+    acc.missing.assets += 1;
+    if price.is_none() {
+        acc.missing.without_price += 1;
+        acc.symbols_without_price.insert(token.to_owned());
+    }
+    if supply.is_none() {
+        acc.missing.without_supply += 1;
     }
 }
 

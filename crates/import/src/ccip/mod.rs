@@ -75,8 +75,25 @@ pub fn import_files(files: &DirectoryFiles, origin: &str, prices: &Prices) -> Re
     let label = format!("{origin} (imported)");
     // Validation is the importer's own check: every id unique, every reference resolved.
     Model::from_spec(&label, mapped.spec.clone())?;
-    let f = &mapped.figures;
-    let figures = vec![
+    let figures = figures(&mapped.figures);
+    let header = header(origin, &dir, &mapped);
+    Ok(CcipImport {
+        import: Import {
+            source: CcipDirectory.name(),
+            spec: mapped.spec,
+            header,
+            figures,
+            notes: mapped.notes,
+            missing: mapped.missing,
+        },
+        figures: mapped.figures,
+        inbound: mapped.inbound,
+    })
+}
+
+/// The import's figures, as `ringfence import` prints them.
+fn figures(f: &Figures) -> Vec<Figure> {
+    vec![
         fig("chains", "chains", f.chains),
         fig(
             "decommissioned_chains",
@@ -162,41 +179,35 @@ pub fn import_files(files: &DirectoryFiles, origin: &str, prices: &Prices) -> Re
             "burnMint deployments with no inbound lane listed",
             f.burn_mint_no_inbound_lane,
         ),
-    ];
+    ]
+}
+
+/// The spec's header: where it comes from and what it holds.
+fn header(origin: &str, dir: &Directory, mapped: &Mapped) -> Vec<String> {
+    let f = &mapped.figures;
     let mut header = vec![
-        format!("Imported by `ringfence import ccip-directory` from {origin}:"),
-        format!(
-            "Chainlink CCIP directory, {}{}.",
-            dir.provenance.cite(),
-            dir.provenance.licence.as_deref().map(|l| format!(", licence {l}")).unwrap_or_default()
-        ),
-        format!("Files: {}.", dir.files.values().filter_map(|p| p.file_name()).map(|n| n.to_string_lossy()).collect::<Vec<_>>().join(", ")),
-        format!(
-            "{} chains, {} tokens in {} token-chain entries, {} lanes; {} assets, of which {} burnMint; {} burnMint deployments can be \
-             minted through at least one lane without a rate limit.",
-            f.chains,
-            f.tokens,
-            f.token_chain_entries,
-            f.lanes,
-            f.assets,
-            f.burn_mint,
-            f.burn_mint_without_rate_limit()
-        ),
-        "Every entity's `source` says where its figures come from and what the directory does not say.".to_owned(),
+    format!("Imported by `ringfence import ccip-directory` from {origin}:"),
+    format!(
+        "Chainlink CCIP directory, {}{}.",
+        dir.provenance.cite(),
+        dir.provenance.licence.as_deref().map(|l| format!(", licence {l}")).unwrap_or_default()
+    ),
+    format!("Files: {}.", dir.files.values().filter_map(|p| p.file_name()).map(|n| n.to_string_lossy()).collect::<Vec<_>>().join(", ")),
+    format!(
+        "{} chains, {} tokens in {} token-chain entries, {} lanes; {} assets, of which {} burnMint; {} burnMint deployments can be \
+         minted through at least one lane without a rate limit.",
+        f.chains,
+        f.tokens,
+        f.token_chain_entries,
+        f.lanes,
+        f.assets,
+        f.burn_mint,
+        f.burn_mint_without_rate_limit()
+    ),
+    "Every entity's `source` says where its figures come from and what the directory does not say.".to_owned(),
     ];
     header.push(mapped.missing.summary());
-    Ok(CcipImport {
-        import: Import {
-            source: CcipDirectory.name(),
-            spec: mapped.spec,
-            header,
-            figures,
-            notes: mapped.notes,
-            missing: mapped.missing,
-        },
-        figures: mapped.figures,
-        inbound: mapped.inbound,
-    })
+    header
 }
 
 fn fig(key: &'static str, label: &str, value: usize) -> Figure {

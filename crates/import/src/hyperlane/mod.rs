@@ -214,193 +214,276 @@ pub fn map(
     provenance: &Provenance,
     prices: &Prices,
 ) -> (Spec, Figures, Vec<String>, MissingValues) {
-    let cite = provenance_cite(provenance);
-    let mut spec = Spec::default();
-    let mut f = Figures {
-        routes: routes.len(),
-        ..Figures::default()
-    };
-    let mut notes = Vec::new();
-    let mut missing = MissingValues::default();
-    let mut seen = BTreeSet::new();
-    let mut chains_used = BTreeSet::new();
-    let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
-    let mut no_price = BTreeSet::new();
+    let mut m = Mapper::new(provenance_cite(provenance), prices, routes.len());
     for route in routes {
+        m.route(route);
+    }
+    m.skip_notes();
+    m.chains();
+    m.placeholders();
+    m.finish()
+}
+
+/// The state of one registry mapping: the spec built so far and what was counted on the way.
+struct Mapper<'a> {
+    /// How the registry is cited in every `source`.
+    cite: String,
+    /// The prices and supplies snapshot.
+    prices: &'a Prices,
+    /// The spec built so far.
+    spec: Spec,
+    /// The figures counted so far.
+    f: Figures,
+    /// Notes for the user.
+    notes: Vec<String>,
+    /// Which values were not known.
+    missing: MissingValues,
+    /// Asset ids mapped so far (a token in two routes is mapped once).
+    seen: BTreeSet<String>,
+    /// Chains with at least one mapped token.
+    chains_used: BTreeSet<String>,
+    /// Skipped tokens by standard.
+    skipped: BTreeMap<String, usize>,
+    /// Symbols with no price.
+    no_price: BTreeSet<String>,
+}
+
+impl<'a> Mapper<'a> {
+    /// An empty mapping of `routes` route configs.
+    fn new(cite: String, prices: &'a Prices, routes: usize) -> Self {
+        Mapper {
+            cite,
+            prices,
+            spec: Spec::default(),
+            f: Figures {
+                routes,
+                ..Figures::default()
+            },
+            notes: Vec::new(),
+            missing: MissingValues::default(),
+            seen: BTreeSet::new(),
+            chains_used: BTreeSet::new(),
+            skipped: BTreeMap::new(),
+            no_price: BTreeSet::new(),
+        }
+    }
+
+    /// Maps every token of one route config.
+    fn route(&mut self, route: &WarpRoute) {
         let escrows: Vec<&Token> = route
             .tokens
             .iter()
             .filter(|t| matches!(role(&t.standard), Some(Role::Collateral | Role::Native)))
             .collect();
         for t in &route.tokens {
-            f.tokens += 1;
-            let role = match role(&t.standard) {
-                Some(r @ (Role::Collateral | Role::Native | Role::Synthetic)) => r,
-                Some(Role::NotEvm) => {
-                    f.not_evm += 1;
-                    *skipped.entry(t.standard.clone()).or_default() += 1;
-                    continue;
-                }
-                Some(Role::NotWarp) | None => {
-                    f.other += 1;
-                    *skipped.entry(t.standard.clone()).or_default() += 1;
-                    continue;
-                }
-            };
-            let id = address_id(&t.symbol, &t.chain, &t.router);
-            if !seen.insert(id.clone()) {
-                f.duplicates += 1;
-                continue;
+            self.token(route, &escrows, t);
+        }
+    }
+
+    /// Maps one token to an asset, or counts why it is skipped.
+    fn token(&mut self, route: &WarpRoute, escrows: &[&Token], t: &Token) {
+        self.f.tokens += 1;
+        let role = match role(&t.standard) {
+            Some(r @ (Role::Collateral | Role::Native | Role::Synthetic)) => r,
+            Some(Role::NotEvm) => {
+                self.f.not_evm += 1;
+                *self.skipped.entry(t.standard.clone()).or_default() += 1;
+                return;
             }
-            chains_used.insert(t.chain.clone());
-            let here = format!("{} {} ({cite})", route.file.display(), t.at);
-            let mut src = format!(
-                "Hyperlane warp route {}: {} {} on {} (registry chain `{}`), router {}",
-                route.id, t.standard, t.symbol, t.chain, t.chain_name, t.router
-            );
-            let (kind, backing, source_chain) = match role {
-                Role::Collateral | Role::Native => {
-                    f.collateral += 1;
-                    if let Some(c) = &t.collateral {
-                        src.push_str(&format!(", escrowing token {c}"));
-                    }
-                    src.push_str(": the escrow, released by Hyperlane messages");
-                    (
-                        if role == Role::Native {
-                            AssetKind::Native
-                        } else {
-                            AssetKind::Canonical
-                        },
-                        Vec::new(),
-                        None,
-                    )
+            Some(Role::NotWarp) | None => {
+                self.f.other += 1;
+                *self.skipped.entry(t.standard.clone()).or_default() += 1;
+                return;
+            }
+        };
+        let id = address_id(&t.symbol, &t.chain, &t.router);
+        if !self.seen.insert(id.clone()) {
+            self.f.duplicates += 1;
+            return;
+        }
+        self.chains_used.insert(t.chain.clone());
+        let here = format!("{} {} ({})", route.file.display(), t.at, self.cite);
+        let mut src = format!(
+            "Hyperlane warp route {}: {} {} on {} (registry chain `{}`), router {}",
+            route.id, t.standard, t.symbol, t.chain, t.chain_name, t.router
+        );
+        let (kind, backing, source_chain) = self.kind(role, escrows, t, &mut src);
+        src.push_str(&format!("; {} connection(s). {here}.", t.connections.len()));
+        src.push_str(" The registry publishes no owner, ISM, rate limit or balance for the route: it uses the layer's default verifier set and has no rate limit shown.");
+        let (price, supply) = self.value(&id, t, &mut src);
+        self.spec.assets.push(spec::Asset {
+            id: r(id),
+            chain: r(t.chain.clone()),
+            kind,
+            price_usd: toml::Spanned::new(0..0, price.unwrap_or(0.0)),
+            supply: toml::Spanned::new(0..0, supply.unwrap_or(0.0)),
+            backing,
+            mint_authority: None,
+            mint_cap: None,
+            route: Some(Route {
+                layer: r(LAYER),
+                verifier_set: None,
+                source: source_chain.map(r),
+                rate_limit: None,
+            }),
+            depth_usd: None,
+            source: Some(src),
+        });
+    }
+
+    /// The asset kind, backing and route source of a mapped token, described in `src`.
+    fn kind(
+        &mut self,
+        role: Role,
+        escrows: &[&Token],
+        t: &Token,
+        src: &mut String,
+    ) -> (AssetKind, Vec<Backing>, Option<String>) {
+        match role {
+            Role::Collateral | Role::Native => {
+                self.f.collateral += 1;
+                if let Some(c) = &t.collateral {
+                    src.push_str(&format!(", escrowing token {c}"));
                 }
-                _ => {
-                    f.synthetic += 1;
-                    src.push_str(": minted by Hyperlane messages");
-                    match escrows.as_slice() {
-                        [e] => {
-                            f.backed += 1;
-                            src.push_str(&format!(
-                                ", backed by the route's one escrow on {}",
-                                e.chain
-                            ));
-                            (
-                                AssetKind::Wrapped,
-                                vec![Backing {
-                                    asset: r(address_id(&e.symbol, &e.chain, &e.router)),
-                                    share: toml::Spanned::new(0..0, 1.0),
-                                }],
-                                Some(e.chain.clone()),
-                            )
-                        }
-                        [] => {
-                            src.push_str(", with no EVM escrow in the route (its origin is on a chain ringfence skips, or it is minted natively)");
-                            (AssetKind::Wrapped, Vec::new(), None)
-                        }
-                        many => {
-                            src.push_str(&format!(", backed by {} escrows in the route (shares not published, so no backing link)", many.len()));
-                            (AssetKind::Wrapped, Vec::new(), None)
-                        }
+                src.push_str(": the escrow, released by Hyperlane messages");
+                (
+                    if role == Role::Native {
+                        AssetKind::Native
+                    } else {
+                        AssetKind::Canonical
+                    },
+                    Vec::new(),
+                    None,
+                )
+            }
+            _ => {
+                self.f.synthetic += 1;
+                src.push_str(": minted by Hyperlane messages");
+                match escrows {
+                    [e] => {
+                        self.f.backed += 1;
+                        src.push_str(&format!(
+                            ", backed by the route's one escrow on {}",
+                            e.chain
+                        ));
+                        (
+                            AssetKind::Wrapped,
+                            vec![Backing {
+                                asset: r(address_id(&e.symbol, &e.chain, &e.router)),
+                                share: toml::Spanned::new(0..0, 1.0),
+                            }],
+                            Some(e.chain.clone()),
+                        )
+                    }
+                    [] => {
+                        src.push_str(", with no EVM escrow in the route (its origin is on a chain ringfence skips, or it is minted natively)");
+                        (AssetKind::Wrapped, Vec::new(), None)
+                    }
+                    many => {
+                        src.push_str(&format!(", backed by {} escrows in the route (shares not published, so no backing link)", many.len()));
+                        (AssetKind::Wrapped, Vec::new(), None)
                     }
                 }
-            };
-            src.push_str(&format!("; {} connection(s). {here}.", t.connections.len()));
-            src.push_str(" The registry publishes no owner, ISM, rate limit or balance for the route: it uses the layer's default verifier set and has no rate limit shown.");
-            let price = prices.price_usd.get(&t.symbol).copied();
-            let supply = prices.supply.get(&id).copied();
-            missing.assets += 1;
-            match price {
-                Some(_) => src.push_str(&format!(
-                    " Price: {}.",
-                    prices.cite_price(&t.symbol).unwrap_or_default()
+            }
+        }
+    }
+
+    /// The token's price and supply from the snapshot, counting and describing what is missing.
+    fn value(&mut self, id: &str, t: &Token, src: &mut String) -> (Option<f64>, Option<f64>) {
+        let price = self.prices.price_usd.get(&t.symbol).copied();
+        let supply = self.prices.supply.get(id).copied();
+        self.missing.assets += 1;
+        match price {
+            Some(_) => src.push_str(&format!(
+                " Price: {}.",
+                self.prices.cite_price(&t.symbol).unwrap_or_default()
+            )),
+            None => {
+                self.missing.without_price += 1;
+                self.no_price.insert(t.symbol.clone());
+            }
+        }
+        if supply.is_none() {
+            self.missing.without_supply += 1;
+        }
+        if price.is_none() || supply.is_none() {
+            src.push_str(" Value not known (the registry has no balances): the 0 here is a placeholder, not a finding.");
+        }
+        (price, supply)
+    }
+
+    /// Notes on the skipped standards and the duplicated tokens.
+    fn skip_notes(&mut self) {
+        // A backing link to an escrow that was skipped as a duplicate still resolves (same id).
+        for (standard, n) in &self.skipped {
+            self.notes.push(format!(
+                "{n} token(s) of standard {standard} skipped: {}",
+                match role(standard) {
+                    Some(Role::NotEvm) => "not on an EVM chain",
+                    Some(_) => "not a warp token ringfence maps",
+                    None => "a standard this ringfence does not know",
+                }
+            ));
+        }
+        if self.f.duplicates > 0 {
+            self.notes.push(format!(
+                "{} token(s) appear in more than one route config; each is mapped once",
+                self.f.duplicates
+            ));
+        }
+    }
+
+    /// One chain per chain with a mapped token.
+    fn chains(&mut self) {
+        self.f.chains = self.chains_used.len();
+        for c in &self.chains_used {
+            self.spec.chains.push(spec::Chain {
+                id: r(c.clone()),
+                chain_id: chains::resolve(c).and_then(|x| x.chain_id),
+                block_time_s: None,
+                source: Some(format!(
+                    "Hyperlane registry chain metadata (data/hyperlane-registry/chains.json, {}).",
+                    self.cite
                 )),
-                None => {
-                    missing.without_price += 1;
-                    no_price.insert(t.symbol.clone());
-                }
-            }
-            if supply.is_none() {
-                missing.without_supply += 1;
-            }
-            if price.is_none() || supply.is_none() {
-                src.push_str(" Value not known (the registry has no balances): the 0 here is a placeholder, not a finding.");
-            }
-            spec.assets.push(spec::Asset {
-                id: r(id),
-                chain: r(t.chain.clone()),
-                kind,
-                price_usd: toml::Spanned::new(0..0, price.unwrap_or(0.0)),
-                supply: toml::Spanned::new(0..0, supply.unwrap_or(0.0)),
-                backing,
-                mint_authority: None,
-                mint_cap: None,
-                route: Some(Route {
-                    layer: r(LAYER),
-                    verifier_set: None,
-                    source: source_chain.map(r),
-                    rate_limit: None,
-                }),
-                depth_usd: None,
-                source: Some(src),
             });
         }
     }
-    // A backing link to an escrow that was skipped as a duplicate still resolves (same id).
-    for (standard, n) in &skipped {
-        notes.push(format!(
-            "{n} token(s) of standard {standard} skipped: {}",
-            match role(standard) {
-                Some(Role::NotEvm) => "not on an EVM chain",
-                Some(_) => "not a warp token ringfence maps",
-                None => "a standard this ringfence does not know",
-            }
-        ));
-    }
-    if f.duplicates > 0 {
-        notes.push(format!(
-            "{} token(s) appear in more than one route config; each is mapped once",
-            f.duplicates
-        ));
-    }
-    f.chains = chains_used.len();
-    for c in &chains_used {
-        spec.chains.push(spec::Chain {
-            id: r(c.clone()),
-            chain_id: chains::resolve(c).and_then(|x| x.chain_id),
-            block_time_s: None,
+
+    /// The placeholder validator, default verifier set and the layer.
+    fn placeholders(&mut self) {
+        let cite = &self.cite;
+        let f = &self.f;
+        self.spec.operators.push(spec::Operator {
+            id: r("hyperlane-validators-unknown"),
+            org: r("unknown-org:hyperlane-validators"),
+            hosting: r("unknown-hosting:hyperlane-validators"),
+            failure_probability: None,
+            source: Some(format!("Placeholder: the Hyperlane registry ({cite}) does not publish ISM validators. Merge a source that does (L2BEAT's Hyperlane discovery).")),
+        });
+        self.spec.verifier_sets.push(spec::VerifierSet {
+            id: r(DEFAULT_SET),
+            threshold: 1,
+            members: vec![r("hyperlane-validators-unknown")],
+            source: Some(format!("Placeholder: the Hyperlane registry ({cite}) publishes no ISM for its warp routes; 1 of 1 unknown validator stands for it. Merging L2BEAT's Hyperlane discovery replaces it.")),
+        });
+        self.spec.layers.push(spec::Layer {
+            id: r(LAYER),
+            verifier_set: r(DEFAULT_SET),
+            admin: None,
+            failure_probability: None,
             source: Some(format!(
-                "Hyperlane registry chain metadata (data/hyperlane-registry/chains.json, {cite})."
+                "Hyperlane, as its registry lists warp routes ({cite}): {} route configs, {} EVM escrows and {} synthetic tokens mapped. The registry publishes no admin, ISM or failure probability.",
+                f.routes, f.collateral, f.synthetic
             )),
         });
     }
-    spec.operators.push(spec::Operator {
-        id: r("hyperlane-validators-unknown"),
-        org: r("unknown-org:hyperlane-validators"),
-        hosting: r("unknown-hosting:hyperlane-validators"),
-        failure_probability: None,
-        source: Some(format!("Placeholder: the Hyperlane registry ({cite}) does not publish ISM validators. Merge a source that does (L2BEAT's Hyperlane discovery).")),
-    });
-    spec.verifier_sets.push(spec::VerifierSet {
-        id: r(DEFAULT_SET),
-        threshold: 1,
-        members: vec![r("hyperlane-validators-unknown")],
-        source: Some(format!("Placeholder: the Hyperlane registry ({cite}) publishes no ISM for its warp routes; 1 of 1 unknown validator stands for it. Merging L2BEAT's Hyperlane discovery replaces it.")),
-    });
-    spec.layers.push(spec::Layer {
-        id: r(LAYER),
-        verifier_set: r(DEFAULT_SET),
-        admin: None,
-        failure_probability: None,
-        source: Some(format!(
-            "Hyperlane, as its registry lists warp routes ({cite}): {} route configs, {} EVM escrows and {} synthetic tokens mapped. The registry publishes no admin, ISM or failure probability.",
-            f.routes, f.collateral, f.synthetic
-        )),
-    });
-    missing.symbols_without_price = no_price.into_iter().collect();
-    (spec, f, notes, missing)
-}
 
+    /// The spec, figures, notes and missing values.
+    fn finish(mut self) -> (Spec, Figures, Vec<String>, MissingValues) {
+        self.missing.symbols_without_price = self.no_price.into_iter().collect();
+        (self.spec, self.f, self.notes, self.missing)
+    }
+}
 fn provenance_cite(p: &Provenance) -> String {
     match (&p.repository, &p.date) {
         _ if p.licence.is_some() || p.date.is_some() => format!(

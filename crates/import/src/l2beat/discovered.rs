@@ -274,70 +274,67 @@ fn opt_addr(values: At<'_>, field: &str) -> Result<Option<Addr>> {
     values.opt(field, addr)
 }
 
+/// Reads an entry's `values`: its gates, DVN and ULN settings, addresses and delay.
 fn parse_values(values: At<'_>, e: &mut Entry) -> Result<()> {
-    e.multisig = match gate(
-        values,
-        "$members",
-        "$threshold",
-        "multisig $members/$threshold",
-    )? {
-        Some(g) => Some(g),
-        None => match gate(
+    e.multisig = multisig(values)?;
+    e.verifier = verifier(values)?;
+    if e.template.as_deref().is_some_and(|t| t.ends_with("/DVN")) {
+        e.dvn = dvn(values)?;
+    }
+    e.uln = uln(values)?;
+    e.admin = opt_addr(values, "$admin")?;
+    e.owner = opt_addr(values, "owner")?;
+    e.ism = opt_addr(values, "interchainSecurityModule")?;
+    e.token = match opt_addr(values, "wrappedToken")? {
+        Some(t) => Some(t),
+        None => opt_addr(values, "token")?,
+    };
+    e.pool_balance = values.opt("poolBalance", |b| {
+        b.amount("poolBalance is a non-negative integer (a number or a string of digits)")
+    })?;
+    e.delay = delay(values)?;
+    e.immutable = values
+        .opt("$immutable", |b| b.bool("$immutable is true or false"))?
+        .unwrap_or(false);
+    Ok(())
+}
+
+/// The multisig gate, from the first of the known member/threshold field pairs present.
+fn multisig(values: At<'_>) -> Result<Option<Gate>> {
+    Ok(
+        match gate(
             values,
-            "signerAccounts",
-            "signerThreshold",
-            "multisig signerAccounts/signerThreshold",
+            "$members",
+            "$threshold",
+            "multisig $members/$threshold",
         )? {
             Some(g) => Some(g),
-            None => gate(
+            None => match gate(
                 values,
-                "getOwners",
-                "required",
-                "multisig getOwners/required",
-            )?,
+                "signerAccounts",
+                "signerThreshold",
+                "multisig signerAccounts/signerThreshold",
+            )? {
+                Some(g) => Some(g),
+                None => gate(
+                    values,
+                    "getOwners",
+                    "required",
+                    "multisig getOwners/required",
+                )?,
+            },
         },
-    };
+    )
+}
+
+/// The verifier gate, from the first of the known verifier shapes present.
+fn verifier(values: At<'_>) -> Result<Option<Gate>> {
     let mut verifier = gate(values, "validators", "threshold", "validators/threshold")?;
     if verifier.is_none() {
-        verifier = values.opt("guardianSet", |g| {
-            let keys = g.req("keys", GATE_HELP, addrs)?;
-            let quorum = match values.opt("currentQuorumHardcoded", |q| q.u32(GATE_HELP))? {
-                Some(q) => q,
-                // Wormhole's rule when the hard-coded quorum is not read: 2/3 of the set, plus one.
-                None => u32::try_from(keys.len() * 2 / 3 + 1).unwrap_or(u32::MAX),
-            };
-            Ok(Gate {
-                members: keys,
-                threshold: quorum,
-                field: format!("{}.keys", g.path()),
-                what: "guardian set (guardianSet.keys, currentQuorumHardcoded)",
-            })
-        })?;
+        verifier = guardian_set(values)?;
     }
-    if verifier.is_none()
-        && let Some(ops) = values.opt("getBridgeOperators", addrs)?
-        && let Some((num, denom)) = values
-            .opt("getThreshold", |t| {
-                let num = t.opt("num", |n| n.u64(GATE_HELP))?;
-                let denom = t.opt("denom", |n| n.u64(GATE_HELP))?;
-                Ok(num.zip(denom))
-            })?
-            .flatten()
-    {
-        if denom == 0 || num > denom {
-            return Err(values.error(
-                format!("getThreshold {num}/{denom} is not a fraction of at most 1"),
-                GATE_HELP,
-            ));
-        }
-        let n = ops.len() as u128;
-        let k = (n * u128::from(num)).div_ceil(u128::from(denom));
-        verifier = Some(Gate {
-            members: ops,
-            threshold: u32::try_from(k).unwrap_or(u32::MAX),
-            field: format!("{}.getBridgeOperators", values.path()),
-            what: "bridge operators (getBridgeOperators, getThreshold num/denom of them)",
-        });
+    if verifier.is_none() {
+        verifier = bridge_operators(values)?;
     }
     if verifier.is_none() {
         verifier = gate(
@@ -361,9 +358,60 @@ fn parse_values(values: At<'_>, e: &mut Entry) -> Result<()> {
     if verifier.is_none() {
         verifier = single(values, "mpc", "single MPC key (mpc)")?;
     }
-    e.verifier = verifier;
-    if e.template.as_deref().is_some_and(|t| t.ends_with("/DVN")) {
-        e.dvn = match (
+    Ok(verifier)
+}
+
+/// Wormhole's guardian set and quorum.
+fn guardian_set(values: At<'_>) -> Result<Option<Gate>> {
+    values.opt("guardianSet", |g| {
+        let keys = g.req("keys", GATE_HELP, addrs)?;
+        let quorum = match values.opt("currentQuorumHardcoded", |q| q.u32(GATE_HELP))? {
+            Some(q) => q,
+            // Wormhole's rule when the hard-coded quorum is not read: 2/3 of the set, plus one.
+            None => u32::try_from(keys.len() * 2 / 3 + 1).unwrap_or(u32::MAX),
+        };
+        Ok(Gate {
+            members: keys,
+            threshold: quorum,
+            field: format!("{}.keys", g.path()),
+            what: "guardian set (guardianSet.keys, currentQuorumHardcoded)",
+        })
+    })
+}
+
+/// Bridge operators with a num/denom threshold (a fraction of them).
+fn bridge_operators(values: At<'_>) -> Result<Option<Gate>> {
+    if let Some(ops) = values.opt("getBridgeOperators", addrs)?
+        && let Some((num, denom)) = values
+            .opt("getThreshold", |t| {
+                let num = t.opt("num", |n| n.u64(GATE_HELP))?;
+                let denom = t.opt("denom", |n| n.u64(GATE_HELP))?;
+                Ok(num.zip(denom))
+            })?
+            .flatten()
+    {
+        if denom == 0 || num > denom {
+            return Err(values.error(
+                format!("getThreshold {num}/{denom} is not a fraction of at most 1"),
+                GATE_HELP,
+            ));
+        }
+        let n = ops.len() as u128;
+        let k = (n * u128::from(num)).div_ceil(u128::from(denom));
+        return Ok(Some(Gate {
+            members: ops,
+            threshold: u32::try_from(k).unwrap_or(u32::MAX),
+            field: format!("{}.getBridgeOperators", values.path()),
+            what: "bridge operators (getBridgeOperators, getThreshold num/denom of them)",
+        }));
+    }
+    Ok(None)
+}
+
+/// A LayerZero DVN's quorum and signers, when both quorum and signer size are read.
+fn dvn(values: At<'_>) -> Result<Option<Dvn>> {
+    Ok(
+        match (
             values.opt("quorum", |q| q.u32(GATE_HELP))?,
             values.opt("signerSize", |q| q.u32(GATE_HELP))?,
         ) {
@@ -374,9 +422,13 @@ fn parse_values(values: At<'_>, e: &mut Entry) -> Result<()> {
                 field: format!("{}.quorum", values.path()),
             }),
             _ => None,
-        };
-    }
-    e.uln = values.opt("getUlnConfig", |u| {
+        },
+    )
+}
+
+/// A LayerZero ULN config: required and optional DVNs.
+fn uln(values: At<'_>) -> Result<Option<Uln>> {
+    values.opt("getUlnConfig", |u| {
         const H: &str = "getUlnConfig is {\"confirmations\", \"requiredDVNs\": [addresses], \"optionalDVNs\": [addresses], \"optionalDVNThreshold\"}";
         Ok(Uln {
             required: u.req("requiredDVNs", H, addrs)?,
@@ -385,17 +437,11 @@ fn parse_values(values: At<'_>, e: &mut Entry) -> Result<()> {
             confirmations: u.opt("confirmations", |t| t.u64(H))?.unwrap_or(0),
             field: u.path(),
         })
-    })?;
-    e.admin = opt_addr(values, "$admin")?;
-    e.owner = opt_addr(values, "owner")?;
-    e.ism = opt_addr(values, "interchainSecurityModule")?;
-    e.token = match opt_addr(values, "wrappedToken")? {
-        Some(t) => Some(t),
-        None => opt_addr(values, "token")?,
-    };
-    e.pool_balance = values.opt("poolBalance", |b| {
-        b.amount("poolBalance is a non-negative integer (a number or a string of digits)")
-    })?;
+    })
+}
+
+/// The first timelock delay field present, with its name.
+fn delay(values: At<'_>) -> Result<Option<(String, u64)>> {
     for f in [
         "getMinDelay",
         "minimumTimeLockDelay",
@@ -403,14 +449,10 @@ fn parse_values(values: At<'_>, e: &mut Entry) -> Result<()> {
         "delayPeriod",
     ] {
         if let Some(d) = values.opt(f, |d| d.u64("a delay is a whole number of seconds"))? {
-            e.delay = Some((f.to_owned(), d));
-            break;
+            return Ok(Some((f.to_owned(), d)));
         }
     }
-    e.immutable = values
-        .opt("$immutable", |b| b.bool("$immutable is true or false"))?
-        .unwrap_or(false);
-    Ok(())
+    Ok(None)
 }
 
 fn permissions(at: At<'_>, out: &mut Vec<Permission>) -> Result<()> {

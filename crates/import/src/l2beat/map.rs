@@ -706,27 +706,7 @@ impl Ctx<'_> {
             return None;
         };
         let id = address_id(&sym, &e.at.chain, &e.at.address);
-        let upgrader = cx
-            .projects
-            .iter()
-            .flat_map(|q| &q.entries)
-            .filter(|h| {
-                h.received
-                    .iter()
-                    .any(|x| x.kind == "upgrade" && x.from == e.at)
-            })
-            .map(|h| h.at.clone())
-            .min();
-        // An OFT adapter's owner sets its peers and security (DVN) settings: for the route
-        // it is an admin as strong as an upgrade key (KelpDAO 2026 was a 1-of-1 DVN setting).
-        let oft_owner = e
-            .template
-            .as_deref()
-            .is_some_and(|t| t.ends_with("/OFTAdapter"))
-            .then(|| e.owner.clone())
-            .flatten();
-        let by_owner = upgrader.is_none() && oft_owner.is_some();
-        let upgrader = upgrader.or(oft_owner);
+        let (upgrader, by_owner) = cx.escrow_upgrader(e);
         let escrow_admin = upgrader
             .as_ref()
             .and_then(|u| cx.key_behind(u))
@@ -744,89 +724,17 @@ impl Ctx<'_> {
             cx.cite(p, e, None),
             e.at.chain
         );
-        if let Some(i) = &e.ism {
-            if i.is_zero() {
-                src.push_str(
-                    "; interchainSecurityModule 0x0: the mailbox's default ISM, the layer's set",
-                );
-            } else if ism.is_some() {
-                let _ = write!(src, "; its own interchainSecurityModule {i}");
-            } else {
-                let _ = write!(
-                    src,
-                    "; its own interchainSecurityModule {i}, which the discovery does not describe: the layer's set is used"
-                );
-            }
-        }
-        match (&upgrader, &escrow_admin) {
-            (Some(u), Some(k)) if mint_authority.is_none() => {
-                let _ = write!(src, ". Upgradable through {u} by {k}, the layer's admin");
-            }
-            (Some(u), Some(k)) => {
-                let _ = write!(
-                    src,
-                    ". mint_authority = {k}, {} — not the layer's admin; the spec has no per-route admin field, so this key stands here",
-                    if by_owner {
-                        format!(
-                            "the adapter's `owner` ({u}), who sets its peers and LayerZero security (DVN) settings and so can have a forged message release what it holds"
-                        )
-                    } else {
-                        format!(
-                            "the key that can upgrade the escrow (through {u}) and so release what it holds"
-                        )
-                    }
-                );
-            }
-            (Some(u), None) => {
-                let _ = write!(
-                    src,
-                    ". Upgradable by {u}, a contract without signers in the discovery"
-                );
-            }
-            (None, _) => {
-                if e.immutable {
-                    src.push_str(". Not upgradable ($immutable)");
-                }
-            }
-        }
-        let supply = match (e.pool_balance, decimals) {
-            (Some(b), Some(d)) => {
-                let s = b / 10f64.powi(i32::try_from(d).unwrap_or(0));
-                let _ = write!(
-                    src,
-                    ". Supply = poolBalance {b:e} / 10^{d} = {s:.2} {sym}, read on chain at the discovery"
-                );
-                cx.figures.assets_with_supply += 1;
-                Some(s)
-            }
-            (Some(_), None) => {
-                src.push_str(". poolBalance is read but the token's decimals are not known (add it to the prices file's [token] table)");
-                None
-            }
-            _ => prices.supply.get(&id).copied(),
-        };
-        let price = prices.price_usd.get(&sym).copied();
-        match price {
-            Some(_) => {
-                let _ = write!(
-                    src,
-                    ". Price: {}",
-                    prices.cite_price(&sym).unwrap_or_default()
-                );
-            }
-            None => {
-                values.symbols_without_price.insert(sym.clone());
-                src.push_str(". Price not known (not in the discovery, nor in the prices file)");
-            }
-        }
-        if supply.is_none() {
-            src.push_str("; supply not known: the 0 here is a placeholder, not a finding");
-            values.missing.without_supply += 1;
-        }
-        if price.is_none() {
-            values.missing.without_price += 1;
-        }
-        values.missing.assets += 1;
+        describe_escrow_ism(&mut src, e.ism.as_ref(), ism.is_some());
+        describe_escrow_admin(
+            &mut src,
+            e,
+            upgrader.as_ref(),
+            escrow_admin.as_ref(),
+            mint_authority.is_none(),
+            by_owner,
+        );
+        let supply = cx.escrow_supply(e, (&sym, decimals, &id), prices, &mut src);
+        let price = escrow_price(&sym, supply.is_some(), prices, values, &mut src);
         cx.figures.assets += 1;
         src.push('.');
         Some(spec::Asset {
@@ -853,6 +761,60 @@ impl Ctx<'_> {
         })
     }
 
+    /// Who can release what an escrow holds: the lowest address with an upgrade permission
+    /// over it, else (for an OFT adapter) its owner; and whether it is that owner.
+    fn escrow_upgrader(&self, e: &Entry) -> (Option<Addr>, bool) {
+        let upgrader = self
+            .projects
+            .iter()
+            .flat_map(|q| &q.entries)
+            .filter(|h| {
+                h.received
+                    .iter()
+                    .any(|x| x.kind == "upgrade" && x.from == e.at)
+            })
+            .map(|h| h.at.clone())
+            .min();
+        // An OFT adapter's owner sets its peers and security (DVN) settings: for the route
+        // it is an admin as strong as an upgrade key (KelpDAO 2026 was a 1-of-1 DVN setting).
+        let oft_owner = e
+            .template
+            .as_deref()
+            .is_some_and(|t| t.ends_with("/OFTAdapter"))
+            .then(|| e.owner.clone())
+            .flatten();
+        let by_owner = upgrader.is_none() && oft_owner.is_some();
+        (upgrader.or(oft_owner), by_owner)
+    }
+
+    /// An escrow's supply: its pool balance read on chain when its decimals are known, else
+    /// the prices file's figure for `id`; `token` is (symbol, decimals, asset id).
+    fn escrow_supply(
+        &mut self,
+        e: &Entry,
+        token: (&str, Option<u32>, &str),
+        prices: &Prices,
+        src: &mut String,
+    ) -> Option<f64> {
+        let (sym, decimals, id) = token;
+        match (e.pool_balance, decimals) {
+            (Some(b), Some(d)) => {
+                let s = b / 10f64.powi(i32::try_from(d).unwrap_or(0));
+                let _ = write!(
+                    src,
+                    ". Supply = poolBalance {b:e} / 10^{d} = {s:.2} {sym}, read on chain at the discovery"
+                );
+                self.figures.assets_with_supply += 1;
+                Some(s)
+            }
+            (Some(_), None) => {
+                src.push_str(". poolBalance is read but the token's decimals are not known (add it to the prices file's [token] table)");
+                None
+            }
+            _ => prices.supply.get(id).copied(),
+        }
+    }
+
     /// Every chain an entity lives on.
     fn chains(&mut self) {
         let mut seen: BTreeSet<String> = self.by_addr.keys().map(|a| a.chain.clone()).collect();
@@ -869,6 +831,101 @@ impl Ctx<'_> {
             });
         }
     }
+}
+
+/// Describes an escrow's own interchainSecurityModule (`described`: the discovery knows it).
+fn describe_escrow_ism(src: &mut String, ism: Option<&Addr>, described: bool) {
+    if let Some(i) = ism {
+        if i.is_zero() {
+            src.push_str(
+                "; interchainSecurityModule 0x0: the mailbox's default ISM, the layer's set",
+            );
+        } else if described {
+            let _ = write!(src, "; its own interchainSecurityModule {i}");
+        } else {
+            let _ = write!(
+                src,
+                "; its own interchainSecurityModule {i}, which the discovery does not describe: the layer's set is used"
+            );
+        }
+    }
+}
+
+/// Describes who can release what an escrow holds: its upgrader, the key behind it, and
+/// whether that key is the layer's admin.
+fn describe_escrow_admin(
+    src: &mut String,
+    e: &Entry,
+    upgrader: Option<&Addr>,
+    escrow_admin: Option<&String>,
+    layer_admin: bool,
+    by_owner: bool,
+) {
+    match (upgrader, escrow_admin) {
+        (Some(u), Some(k)) if layer_admin => {
+            let _ = write!(src, ". Upgradable through {u} by {k}, the layer's admin");
+        }
+        (Some(u), Some(k)) => {
+            let _ = write!(
+                src,
+                ". mint_authority = {k}, {} — not the layer's admin; the spec has no per-route admin field, so this key stands here",
+                if by_owner {
+                    format!(
+                        "the adapter's `owner` ({u}), who sets its peers and LayerZero security (DVN) settings and so can have a forged message release what it holds"
+                    )
+                } else {
+                    format!(
+                        "the key that can upgrade the escrow (through {u}) and so release what it holds"
+                    )
+                }
+            );
+        }
+        (Some(u), None) => {
+            let _ = write!(
+                src,
+                ". Upgradable by {u}, a contract without signers in the discovery"
+            );
+        }
+        (None, _) => {
+            if e.immutable {
+                src.push_str(". Not upgradable ($immutable)");
+            }
+        }
+    }
+}
+
+/// An escrow token's price from the prices file, counting what is missing (`has_supply`: its
+/// supply is known).
+fn escrow_price(
+    sym: &str,
+    has_supply: bool,
+    prices: &Prices,
+    values: &mut Values,
+    src: &mut String,
+) -> Option<f64> {
+    let price = prices.price_usd.get(sym).copied();
+    match price {
+        Some(_) => {
+            let _ = write!(
+                src,
+                ". Price: {}",
+                prices.cite_price(sym).unwrap_or_default()
+            );
+        }
+        None => {
+            values.symbols_without_price.insert(sym.to_owned());
+            src.push_str(". Price not known (not in the discovery, nor in the prices file)");
+        }
+    }
+    if !has_supply {
+        src.push_str("; supply not known: the 0 here is a placeholder, not a finding");
+        values.missing.without_supply += 1;
+    }
+    if price.is_none() {
+        values.missing.without_price += 1;
+    }
+    values.missing.assets += 1;
+    price
 }
 
 #[cfg(test)]
