@@ -91,6 +91,10 @@ struct Pending {
 
 /// Alerts older than this (by the log's timestamp of their block) are recorded but not claimed:
 /// the claim bucket forgets after 7 days, and a member joining late must not act on history.
+/// How long the server waits for a member to acknowledge a block before it delivers it again
+/// (to this member once restarted): a restart resumes within this.
+const ACK_WAIT: Duration = Duration::from_secs(2);
+
 const ACT_WITHIN: Duration = Duration::from_secs(6 * 24 * 3600);
 
 impl Member {
@@ -187,6 +191,13 @@ impl Member {
                     filter_subject: BLOCKS.into(),
                     deliver_policy: DeliverPolicy::All,
                     ack_policy: consumer::AckPolicy::Explicit,
+                    // One block in flight: a block is judged only after the one before it. With
+                    // more, a member killed with blocks delivered but not acknowledged would,
+                    // once restarted, get the blocks after them first (the server holds the
+                    // unacknowledged ones back for `ack_wait`), skip them as not following its
+                    // checkpoint, and never judge them.
+                    max_ack_pending: 1,
+                    ack_wait: ACK_WAIT,
                     ..Default::default()
                 },
             )
