@@ -7,12 +7,11 @@ use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use alloy::json_abi::Event;
 use alloy::primitives::{Address, U256};
 use ringfence_guard::FieldTolerance;
-use ringfence_guard::config::{MatchItem, resolve_match_on};
+use ringfence_guard::config::{MatchItem, read_address, resolve_match_on};
 use ringfence_model::diag::{Diagnostics, SourceFile};
 use ringfence_model::input::{TomlInput, list};
 use ringfence_quorum::RedactedUrl;
@@ -240,18 +239,7 @@ impl Cx {
     }
 
     fn address(&mut self, s: &S, entity: &str) -> Option<Address> {
-        match Address::from_str(s.get_ref().trim()) {
-            Ok(a) => Some(a),
-            Err(_) => {
-                self.err(
-                    Some(s.span()),
-                    Some(entity),
-                    format!("`{}` is not an address", s.get_ref()),
-                    "write a 20-byte hex address, e.g. \"0x5FbDB2315678afecb367f032d93F642f64180aa3\"",
-                );
-                None
-            }
-        }
+        read_address(&mut self.input, s, entity)
     }
 
     /// Reads the whole config: its sections, the attestor, the chains and the routes it serves.

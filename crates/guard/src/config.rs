@@ -661,18 +661,7 @@ impl Cx {
     }
 
     fn address(&mut self, s: &S, entity: &str) -> Option<Address> {
-        match Address::from_str(s.get_ref().trim()) {
-            Ok(a) => Some(a),
-            Err(_) => {
-                self.err(
-                    Some(s.span()),
-                    Some(entity),
-                    format!("`{}` is not an address", s.get_ref()),
-                    "write a 20-byte hex address, e.g. \"0x5FbDB2315678afecb367f032d93F642f64180aa3\"",
-                );
-                None
-            }
-        }
+        read_address(&mut self.input, s, entity)
     }
 
     fn chain_ref(&mut self, chains: &[ChainSpec], s: &S, entity: &str) -> Option<u16> {
@@ -1600,6 +1589,24 @@ impl Cx {
             warmup_buckets: r.warmup_buckets.unwrap_or(10),
             min_value: r.min_value.unwrap_or(0.0),
         })
+    }
+}
+
+/// Reads the 20-byte hex address written at `s`, recording a located problem (under
+/// `entity`) when it is not one. Every address of the guard's and the attestor's configs is
+/// read here.
+pub fn read_address(input: &mut TomlInput, s: &Spanned<String>, entity: &str) -> Option<Address> {
+    match Address::from_str(s.get_ref().trim()) {
+        Ok(a) => Some(a),
+        Err(_) => {
+            input.err(
+                Some(s.span()),
+                Some(entity),
+                format!("`{}` is not an address", s.get_ref()),
+                "write a 20-byte hex address, e.g. \"0x5FbDB2315678afecb367f032d93F642f64180aa3\"",
+            );
+            None
+        }
     }
 }
 
