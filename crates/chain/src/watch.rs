@@ -1,7 +1,7 @@
 //! The watch daemon: one ingest task per chain, one loop that applies blocks to the rule engine
 //! in arrival order, commits them to the store, prints alerts and dispatches actions.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::future::Future;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -248,22 +248,84 @@ impl Watcher {
         Self { spec, opts }
     }
 
-    fn emit(&self, rec: &AlertRecord) {
-        if self.opts.stdout
-            && let Ok(line) = serde_json::to_string(rec)
-        {
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{line}");
-            let _ = out.flush();
-        }
-        if let Some(tx) = &self.opts.alerts {
-            let _ = tx.send(rec.clone());
-        }
-    }
-
     /// Runs until `shutdown` completes.
-    pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> Result<()> {
-        let spec = self.spec.clone();
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<()> {
+        let (mut daemon, mut rx, mut act_rx, tasks) = Daemon::start(self).await?;
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                _ = &mut shutdown => break,
+                Some(u) = act_rx.recv() => match u {
+                    Update::Sent(group) => daemon.on_sent(group).await?,
+                    Update::Done(group) => daemon.on_done(group).await?,
+                },
+                msg = rx.recv() => {
+                    let Some(msg) = msg else { break };
+                    daemon.on_msg(msg).await?;
+                }
+            }
+        }
+        for t in tasks.into_iter().chain(daemon.running) {
+            t.abort();
+        }
+        Ok(())
+    }
+}
+
+/// What the watch loop keeps between two messages: the engine (and, once an endpoint has
+/// contradicted a log, its shadow), the store, the actions in flight and the metrics.
+struct Daemon {
+    spec: Arc<GuardSpec>,
+    opts: WatchOptions,
+    store: Arc<Mutex<Store>>,
+    /// The live rule state.
+    engine: Engine,
+    /// The state saved with the last snapshot, and the last event sequence number it includes.
+    base: Engine,
+    base_seq: u64,
+    /// Once an endpoint has contradicted a log the quorum confirmed: the engine as it would be
+    /// without every contradicted log. A finding the engine makes and the shadow does not rests
+    /// on contradicted data and is never acted on.
+    shadow: Option<Engine>,
+    contested_txs: HashSet<B256>,
+    /// Per chain: why the daemon stopped acting on it, while it has.
+    halted: Vec<Option<String>>,
+    /// Per chain: the last committed block.
+    checkpoints: Vec<u64>,
+    since_snapshot: u64,
+    actions: Actions,
+    act_tx: mpsc::UnboundedSender<Update>,
+    /// Action tasks still sending or waiting for receipts; a stopped daemon stops them (a
+    /// restart resumes what they had not sent).
+    running: Vec<tokio::task::JoinHandle<()>>,
+    metrics: Arc<Mutex<Metrics>>,
+    /// The findings of the block being applied (reused between blocks).
+    found: Vec<Alert>,
+}
+
+/// A block as the ingest task hands it over (the fields of [`Msg::Block`]).
+struct BlockIn {
+    chain: u16,
+    block: ringfence_store::BlockRecord,
+    events: Vec<ringfence_guard::Event>,
+    seen: std::time::Instant,
+    head: u64,
+    contested: Vec<B256>,
+    verdict: Option<tokio::sync::oneshot::Sender<bool>>,
+}
+
+type Channels = (
+    Daemon,
+    mpsc::Receiver<Msg>,
+    mpsc::UnboundedReceiver<Update>,
+    Vec<tokio::task::JoinHandle<()>>,
+);
+
+impl Daemon {
+    /// Restores the engine, starts the metrics endpoint, resumes the actions a previous run
+    /// left unfinished and spawns one ingest task per chain.
+    async fn start(mut watcher: Watcher) -> Result<Channels> {
+        let spec = watcher.spec.clone();
         let (store, restored) = {
             let path = spec.store.path.clone();
             let spec = spec.clone();
@@ -278,10 +340,9 @@ impl Watcher {
         let Restored {
             base,
             base_seq,
-            mut engine,
+            engine,
             replayed,
         } = restored;
-        let (mut base, mut base_seq) = (base, base_seq);
         tracing::info!(
             events = engine.events_seen(),
             replayed,
@@ -292,8 +353,7 @@ impl Watcher {
             checkpoints.push(store.checkpoint(&c.id)?.map_or(0, |b| b.number));
         }
         let store = Arc::new(Mutex::new(store));
-        let mut since_snapshot = 0u64;
-        let actions = Actions::new(spec.clone(), &self.opts.secrets).await?;
+        let actions = Actions::new(spec.clone(), &watcher.opts.secrets).await?;
         let metrics = Arc::new(Mutex::new(Metrics {
             chains: spec.chains.iter().map(|c| c.id.clone()).collect(),
             events: vec![0; spec.chains.len()],
@@ -301,7 +361,7 @@ impl Watcher {
             lag: vec![0; spec.chains.len()],
             ..Metrics::default()
         }));
-        if let Some(addr) = self.opts.metrics {
+        if let Some(addr) = watcher.opts.metrics {
             let l = tokio::net::TcpListener::bind(addr)
                 .await
                 .map_err(|source| Error::Metrics {
@@ -310,10 +370,8 @@ impl Watcher {
                 })?;
             tokio::spawn(metrics::serve(l, metrics.clone()));
         }
-        let (act_tx, mut act_rx) = mpsc::unbounded_channel::<Update>();
-        // Action tasks still sending or waiting for receipts; a stopped daemon stops them (a
-        // restart resumes what they had not sent).
-        let mut running: Vec<tokio::task::JoinHandle<()>> = Vec::new();
+        let (act_tx, act_rx) = mpsc::unbounded_channel::<Update>();
+        let mut running = Vec::new();
         // Actions a previous run decided on but did not finish (killed in between), as one
         // group so that an action two of them share is still sent once.
         let unfinished: Vec<AlertRecord> = db(&store, |s| Ok(s.alerts()?))
@@ -325,317 +383,474 @@ impl Watcher {
             tracing::info!(alerts = unfinished.len(), "resuming unfinished actions");
             running.push(actions.dispatch(unfinished, act_tx.clone()));
         }
-
-        let decoder = Arc::new(Decoder::new(&spec));
-        let (tx, mut rx) = mpsc::channel::<Msg>(1024);
-        let mut tasks = Vec::new();
-        for (i, c) in spec.chains.iter().enumerate() {
-            let Ok(idx) = u16::try_from(i) else { continue };
-            let (checkpoint, recent) = {
-                let s = store
-                    .lock()
-                    .map_err(|_| Error::Task("the store lock is poisoned".into()))?;
-                (s.checkpoint(&c.id)?, s.recent_blocks(&c.id, KEEP as u64)?)
-            };
-            let from = IngestStart {
-                next: checkpoint.map(|b| b.number + 1),
-                recent,
-            };
-            tasks.extend(spawn_ingest(&spec, &decoder, idx, &engine, from, tx.clone()).await?);
-        }
-        drop(tx);
-        if let Some(s) = self.opts.started.take() {
+        let (rx, tasks) = spawn_chains(&spec, &store, &engine).await?;
+        if let Some(s) = watcher.opts.started.take() {
             let _ = s.send(());
         }
+        let daemon = Daemon {
+            halted: vec![None; spec.chains.len()],
+            spec,
+            opts: watcher.opts,
+            store,
+            engine,
+            base,
+            base_seq,
+            shadow: None,
+            contested_txs: HashSet::new(),
+            checkpoints,
+            since_snapshot: 0,
+            actions,
+            act_tx,
+            running,
+            metrics,
+            found: Vec::new(),
+        };
+        Ok((daemon, rx, act_rx, tasks))
+    }
 
-        tokio::pin!(shutdown);
-        let mut found = Vec::new();
-        // Once an endpoint has contradicted a log the quorum confirmed: the engine as it would
-        // be without every contradicted log. A finding the engine makes and the shadow does not
-        // rests on contradicted data and is never acted on.
-        let mut shadow: Option<Engine> = None;
-        let mut contested_txs: std::collections::HashSet<B256> = Default::default();
-        let mut halted: Vec<Option<String>> = vec![None; spec.chains.len()];
-        let health = self.opts.health.clone();
-        loop {
-            tokio::select! {
-                _ = &mut shutdown => break,
-                Some(u) = act_rx.recv() => match u {
-                    Update::Sent(group) => {
-                        let g = group.clone();
-                        db(&store, move |s| {
-                            for rec in &g {
-                                s.update_alert(rec)?;
-                            }
-                            Ok(())
-                        }).await?;
-                        for rec in &group {
-                            self.emit(rec);
-                        }
-                    }
-                    Update::Done(group) => {
-                        let g = group.clone();
-                        // Printed again only when a webhook retry changed the outcome.
-                        let changed = db(&store, move |s| {
-                            let mut changed = Vec::new();
-                            for rec in &g {
-                                let before = s.alert(&rec.id)?;
-                                s.update_alert(rec)?;
-                                changed.push(before.is_some_and(|b| {
-                                    b.actions.iter().zip(&rec.actions).any(|(x, y)| x.kind == "webhook" && x.status != y.status)
-                                }));
-                            }
-                            Ok(changed)
-                        }).await?;
-                        for (rec, changed) in group.iter().zip(changed) {
-                            if changed {
-                                self.emit(rec);
-                            }
-                            for a in &rec.actions {
-                                tracing::info!(alert = %rec.id, action = %a.id, status = %a.status, tx = ?a.tx, "action finished");
-                            }
-                        }
-                    }
-                },
-                msg = rx.recv() => {
-                    let Some(msg) = msg else { break };
-                    match msg {
-                        Msg::Observed { chain, events } => {
-                            for e in &events {
-                                engine.apply(e, &mut found);
-                                if let Some(sh) = &mut shadow {
-                                    sh.apply(e, &mut found);
-                                }
-                            }
-                            found.clear();
-                            let cid = spec.chains[usize::from(chain)].id.clone();
-                            db(&store, move |s| Ok(s.append_events(&cid, &events)?)).await?;
-                        }
-                        Msg::Block { chain, block, events, seen, head, contested, verdict } => {
-                            let cid = spec.chains[usize::from(chain)].id.clone();
-                            found.clear();
-                            let backup = (shadow.is_some() || !contested.is_empty()).then(|| (engine.clone(), shadow.clone(), contested_txs.clone()));
-                            if !contested.is_empty() && shadow.is_none() {
-                                shadow = Some(engine.clone());
-                            }
-                            contested_txs.extend(contested.iter().copied());
-                            for e in &events {
-                                engine.apply(e, &mut found);
-                            }
-                            let mut withheld = Vec::new();
-                            if let Some(sh) = &mut shadow {
-                                let mut believed = Vec::new();
-                                for e in events.iter().filter(|e| e.tx == B256::ZERO || !contested_txs.contains(&e.tx)) {
-                                    sh.apply(e, &mut believed);
-                                }
-                                let ids: std::collections::HashSet<String> = believed.iter().map(|a| a.id(&spec)).collect();
-                                let (keep, held): (Vec<_>, Vec<_>) = found.drain(..).partition(|a| ids.contains(&a.id(&spec)));
-                                found = keep;
-                                withheld = held;
-                            }
-                            if !withheld.is_empty() {
-                                let rules: Vec<String> = withheld.iter().map(|a| a.record(&spec).rule).collect();
-                                let reason = format!("block {}: {} would act on logs an endpoint contradicted ({}); not acting on this chain until the endpoints agree", block.number, rules.join(", "), "rpc-disagreement");
-                                tracing::warn!(chain = %cid, block = block.number, rules = ?rules, "a finding rests on contradicted data: withheld, chain halted");
-                                if let Some(v) = verdict {
-                                    // The block is not taken: the chain task reads it again.
-                                    if let Some((e, sh, c)) = backup {
-                                        engine = e;
-                                        shadow = sh;
-                                        contested_txs = c;
-                                    }
-                                    let _ = v.send(false);
-                                    if halted[usize::from(chain)].is_none() {
-                                        halted[usize::from(chain)] = Some(reason.clone());
-                                        if let Some(h) = &health {
-                                            h.halt(&cid, reason.clone());
-                                        }
-                                        let rec = rpc_alert(&cid, block.number, serde_json::json!({
-                                            "halted": true,
-                                            "reason": reason,
-                                            "withheld": rules,
-                                            "contested_txs": contested,
-                                        }));
-                                        let r = rec.clone();
-                                        db(&store, move |s| Ok(s.insert_alert(&r)?)).await?;
-                                        self.emit(&rec);
-                                    }
-                                    continue;
-                                }
-                                // A chain read through one endpoint cannot be held back; its
-                                // findings that rest on another chain's contradicted data are
-                                // dropped instead.
-                                let rec = rpc_alert(&cid, block.number, serde_json::json!({
-                                    "halted": false,
-                                    "reason": reason,
-                                    "withheld": rules,
-                                }));
-                                let r = rec.clone();
-                                db(&store, move |s| Ok(s.insert_alert(&r)?)).await?;
-                                self.emit(&rec);
-                            }
-                            if let Some(v) = verdict {
-                                let _ = v.send(true);
-                            }
-                            if let Some(why) = halted[usize::from(chain)].take() {
-                                tracing::info!(chain = %cid, block = block.number, was = %why, "the endpoints agree again: acting on this chain again");
-                                if let Some(h) = &health {
-                                    h.resume(&cid);
-                                }
-                            }
-                            let recs: Vec<AlertRecord> = found.iter().map(|a| a.record(&spec)).collect();
-                            let n_events = events.len() as u64;
-                            let fresh = {
-                                let (cid, recs) = (cid.clone(), recs.clone());
-                                db(&store, move |s| Ok(s.commit_block(&cid, &block, &events, &recs)?)).await?
-                            };
-                            if let Some(c) = checkpoints.get_mut(usize::from(chain)) {
-                                *c = block.number;
-                            }
-                            let mut dispatched = Vec::new();
-                            running.retain(|h| !h.is_finished());
-                            if let Ok(mut m) = metrics.lock() {
-                                let i = usize::from(chain);
-                                m.events[i] += n_events.saturating_sub(1);
-                                m.blocks[i] += 1;
-                                m.lag[i] = head.saturating_sub(block.number);
-                            }
-                            // The block's trips are dispatched as one group: two that share an
-                            // action (e.g. message-match and backing both pausing the bridge)
-                            // send it once and both show its transaction; a cancel once per
-                            // argument (two forged deliveries in one block are two queue ids).
-                            let mut group = Vec::new();
-                            for (rec, fresh) in recs.into_iter().zip(fresh) {
-                                if !fresh {
-                                    continue;
-                                }
-                                let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
-                                let latency = (now - block.timestamp as f64).max(0.0);
-                                tracing::warn!(rule = %rec.rule, reason = %rec.reason, block = rec.block, latency_s = latency, detect_ms = seen.elapsed().as_millis() as u64, "{}", if rec.severity == Severity::Trip { "TRIP" } else { "alert" });
-                                if let Ok(mut m) = metrics.lock() {
-                                    if rec.severity == Severity::Trip { m.trips += 1 } else { m.alerts += 1 }
-                                    m.latency_sum += latency;
-                                    m.latency_count += 1;
-                                    m.latency_last = latency;
-                                }
-                                if rec.actions.iter().all(|a| a.status != ActionStatus::Pending) {
-                                    self.emit(&rec);
-                                } else {
-                                    dispatched.push(rec.id.clone());
-                                    group.push(rec);
-                                }
-                            }
-                            if !group.is_empty() {
-                                running.push(actions.dispatch(group, act_tx.clone()));
-                            }
-                            if let Some(p) = &self.opts.progress {
-                                let _ = p.send(Committed { chain: cid, block: block.number, dispatched });
-                            }
-                            since_snapshot += 1;
-                            if since_snapshot >= SNAPSHOT_EVERY {
-                                since_snapshot = 0;
-                                let (sp, b, cps) = (spec.clone(), base.clone(), checkpoints.clone());
-                                (base, base_seq) = db(&store, move |s| advance(&sp, b, base_seq, &cps, s)).await?;
-                            }
-                        }
-                        Msg::Reorg { chain, fork } => {
-                            let cid = spec.chains[usize::from(chain)].id.clone();
-                            if let Some(c) = checkpoints.get_mut(usize::from(chain)) {
-                                *c = fork.number;
-                            }
-                            // Releases matched against a source event the reorg removes are
-                            // judged again on the new branch.
-                            let matched = engine.matched_after(chain, fork.number);
-                            if !matched.is_empty() {
-                                tracing::warn!(chain = %cid, fork = fork.number, releases = matched.len(), "reorg removed the source of matched releases: judging them again");
-                            }
-                            base.rejudge(&matched);
-                            let (sp, b) = (spec.clone(), base.clone());
-                            let believed = shadow.is_some().then(|| contested_txs.clone());
-                            let (retracted, rebuilt, new, rebuilt_shadow) = db(&store, move |s| {
-                                let retracted = s.rollback(&cid, &fork)?;
-                                let (engine, found, _) = replay_after(&sp, &b, base_seq, s)?;
-                                // The shadow again: the same history without contradicted logs
-                                // (those already folded into the snapshot base stay in it).
-                                let shadow = match believed {
-                                    Some(c) => Some(replay_filtered(&sp, &b, base_seq, s, &c)?),
-                                    None => None,
-                                };
-                                // Findings of the rebuilt history that were never raised: what
-                                // the reorg changed (a release whose source vanished).
-                                let mut new = Vec::new();
-                                for a in &found {
-                                    let rec = a.record(&sp);
-                                    if s.alert(&rec.id)?.is_none() && s.insert_alert(&rec)? {
-                                        new.push(rec);
-                                    }
-                                }
-                                Ok((retracted, engine, new, shadow))
-                            }).await?;
-                            engine = rebuilt;
-                            shadow = rebuilt_shadow;
-                            for rec in retracted {
-                                tracing::warn!(alert = %rec.id, "reorg removed the evidence: alert retracted");
-                                self.emit(&rec);
-                            }
-                            let mut group = Vec::new();
-                            for rec in new {
-                                tracing::warn!(rule = %rec.rule, reason = %rec.reason, block = rec.block, "{}", if rec.severity == Severity::Trip { "TRIP after reorg" } else { "alert after reorg" });
-                                if rec.actions.iter().all(|a| a.status != ActionStatus::Pending) {
-                                    self.emit(&rec);
-                                } else {
-                                    group.push(rec);
-                                }
-                            }
-                            if !group.is_empty() {
-                                running.push(actions.dispatch(group, act_tx.clone()));
-                            }
-                        }
-                        Msg::Stale { chain, error, last } => {
-                            let c = &spec.chains[usize::from(chain)];
-                            // The endpoint as `scheme://host[:port]`: its path and query carry
-                            // hosted providers' API keys.
-                            let rec = daemon_alert(ringfence_guard::Reason::Stale, &c.id, last, serde_json::json!({ "error": crate::actions::scrub(&error), "rpc": endpoints_shown(&c.rpc) }));
-                            let r = rec.clone();
-                            db(&store, move |s| Ok(s.insert_alert(&r)?)).await?;
-                            self.emit(&rec);
-                        }
-                        Msg::Contradiction { chain, contradiction } => {
-                            let cid = spec.chains[usize::from(chain)].id.clone();
-                            let Contradiction { block, agreeing, dissenting, differed, no_quorum, .. } = contradiction;
-                            let mut evidence = serde_json::json!({
-                                "endpoints": spec.chains[usize::from(chain)].rpc.iter().map(ToString::to_string).collect::<Vec<_>>(),
-                                "agreeing": agreeing,
-                                "dissenting": dissenting.iter().map(|(e, n)| serde_json::json!({ "endpoint": e, "contradicted_blocks": n })).collect::<Vec<_>>(),
-                                "differed": differed,
-                                "no_quorum": no_quorum,
-                                "halted": no_quorum,
-                            });
-                            if no_quorum {
-                                let reason = format!("block {block}: the endpoints disagree and no quorum agrees; not acting on this chain until they do");
-                                evidence["reason"] = serde_json::Value::String(reason.clone());
-                                halted[usize::from(chain)] = Some(reason.clone());
-                                if let Some(h) = &health {
-                                    h.halt(&cid, reason);
-                                }
-                            }
-                            let rec = rpc_alert(&cid, block, evidence);
-                            let r = rec.clone();
-                            db(&store, move |s| Ok(s.insert_alert(&r)?)).await?;
-                            self.emit(&rec);
-                        }
-                        Msg::Live { chain } => {
-                            tracing::info!(chain = %spec.chains[usize::from(chain)].id, "chain answering again");
-                        }
-                    }
-                }
+    fn emit(&self, rec: &AlertRecord) {
+        if self.opts.stdout
+            && let Ok(line) = serde_json::to_string(rec)
+        {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{line}");
+            let _ = out.flush();
+        }
+        if let Some(tx) = &self.opts.alerts {
+            let _ = tx.send(rec.clone());
+        }
+    }
+
+    /// Stores an alert the daemon raised itself and prints it.
+    async fn raise(&self, rec: AlertRecord) -> Result<()> {
+        let r = rec.clone();
+        db(&self.store, move |s| Ok(s.insert_alert(&r)?)).await?;
+        self.emit(&rec);
+        Ok(())
+    }
+
+    /// Prints the alerts that have nothing left to send and dispatches the others as one group:
+    /// two that share an action (e.g. message-match and backing both pausing the bridge) send
+    /// it once and both show its transaction; a cancel once per argument (two forged
+    /// deliveries in one block are two queue ids). Returns the ids dispatched.
+    fn act(&mut self, recs: Vec<AlertRecord>) -> Vec<String> {
+        let mut group = Vec::new();
+        for rec in recs {
+            if rec
+                .actions
+                .iter()
+                .all(|a| a.status != ActionStatus::Pending)
+            {
+                self.emit(&rec);
+            } else {
+                group.push(rec);
             }
         }
-        for t in tasks.into_iter().chain(running) {
-            t.abort();
+        let dispatched = group.iter().map(|r| r.id.clone()).collect();
+        if !group.is_empty() {
+            self.running
+                .push(self.actions.dispatch(group, self.act_tx.clone()));
+        }
+        dispatched
+    }
+
+    /// Every transaction of a group was sent: store and print its alerts.
+    async fn on_sent(&self, group: Vec<AlertRecord>) -> Result<()> {
+        let g = group.clone();
+        db(&self.store, move |s| {
+            for rec in &g {
+                s.update_alert(rec)?;
+            }
+            Ok(())
+        })
+        .await?;
+        for rec in &group {
+            self.emit(rec);
         }
         Ok(())
     }
+
+    /// Receipts are in and webhook retries are over: store, and print again only the alerts
+    /// whose webhook outcome a retry changed.
+    async fn on_done(&self, group: Vec<AlertRecord>) -> Result<()> {
+        let g = group.clone();
+        let changed = db(&self.store, move |s| {
+            let mut changed = Vec::new();
+            for rec in &g {
+                let before = s.alert(&rec.id)?;
+                s.update_alert(rec)?;
+                changed.push(before.is_some_and(|b| {
+                    b.actions
+                        .iter()
+                        .zip(&rec.actions)
+                        .any(|(x, y)| x.kind == "webhook" && x.status != y.status)
+                }));
+            }
+            Ok(changed)
+        })
+        .await?;
+        for (rec, changed) in group.iter().zip(changed) {
+            if changed {
+                self.emit(rec);
+            }
+            for a in &rec.actions {
+                tracing::info!(alert = %rec.id, action = %a.id, status = %a.status, tx = ?a.tx, "action finished");
+            }
+        }
+        Ok(())
+    }
+
+    async fn on_msg(&mut self, msg: Msg) -> Result<()> {
+        match msg {
+            Msg::Observed { chain, events } => self.on_observed(chain, events).await,
+            Msg::Block {
+                chain,
+                block,
+                events,
+                seen,
+                head,
+                contested,
+                verdict,
+            } => {
+                self.on_block(BlockIn {
+                    chain,
+                    block,
+                    events,
+                    seen,
+                    head,
+                    contested,
+                    verdict,
+                })
+                .await
+            }
+            Msg::Reorg { chain, fork } => self.on_reorg(chain, fork).await,
+            Msg::Stale { chain, error, last } => {
+                let c = &self.spec.chains[usize::from(chain)];
+                // The endpoint as `scheme://host[:port]`: its path and query carry hosted
+                // providers' API keys.
+                let evidence = serde_json::json!({ "error": crate::actions::scrub(&error), "rpc": endpoints_shown(&c.rpc) });
+                self.raise(daemon_alert(
+                    ringfence_guard::Reason::Stale,
+                    &c.id,
+                    last,
+                    evidence,
+                ))
+                .await
+            }
+            Msg::Contradiction {
+                chain,
+                contradiction,
+            } => self.on_contradiction(chain, contradiction).await,
+            Msg::Live { chain } => {
+                tracing::info!(chain = %self.spec.chains[usize::from(chain)].id, "chain answering again");
+                Ok(())
+            }
+        }
+    }
+
+    /// Start-up reads of supplies and balances: applied and stored, never judged.
+    async fn on_observed(&mut self, chain: u16, events: Vec<ringfence_guard::Event>) -> Result<()> {
+        for e in &events {
+            self.engine.apply(e, &mut self.found);
+            if let Some(sh) = &mut self.shadow {
+                sh.apply(e, &mut self.found);
+            }
+        }
+        self.found.clear();
+        let cid = self.spec.chains[usize::from(chain)].id.clone();
+        db(&self.store, move |s| Ok(s.append_events(&cid, &events)?)).await
+    }
+
+    /// One block: applied to the engine (and its shadow), held back if a finding rests on
+    /// contradicted data, otherwise committed, its alerts printed and their actions dispatched.
+    async fn on_block(&mut self, b: BlockIn) -> Result<()> {
+        let BlockIn {
+            chain,
+            block,
+            events,
+            seen,
+            head,
+            contested,
+            verdict,
+        } = b;
+        let cid = self.spec.chains[usize::from(chain)].id.clone();
+        self.found.clear();
+        let backup = (self.shadow.is_some() || !contested.is_empty()).then(|| {
+            (
+                self.engine.clone(),
+                self.shadow.clone(),
+                self.contested_txs.clone(),
+            )
+        });
+        if !contested.is_empty() && self.shadow.is_none() {
+            self.shadow = Some(self.engine.clone());
+        }
+        self.contested_txs.extend(contested.iter().copied());
+        for e in &events {
+            self.engine.apply(e, &mut self.found);
+        }
+        let withheld = self.withhold_contested(&events);
+        if !withheld.is_empty() {
+            let rules: Vec<String> = withheld.iter().map(|a| a.record(&self.spec).rule).collect();
+            let reason = format!(
+                "block {}: {} would act on logs an endpoint contradicted ({}); not acting on this chain until the endpoints agree",
+                block.number,
+                rules.join(", "),
+                "rpc-disagreement"
+            );
+            tracing::warn!(chain = %cid, block = block.number, rules = ?rules, "a finding rests on contradicted data: withheld, chain halted");
+            if let Some(v) = verdict {
+                // The block is not taken: the chain task reads it again.
+                if let Some((e, sh, c)) = backup {
+                    self.engine = e;
+                    self.shadow = sh;
+                    self.contested_txs = c;
+                }
+                let _ = v.send(false);
+                if self.halted[usize::from(chain)].is_none() {
+                    self.halt(chain, reason.clone());
+                    let evidence = serde_json::json!({
+                        "halted": true,
+                        "reason": reason,
+                        "withheld": rules,
+                        "contested_txs": contested,
+                    });
+                    self.raise(rpc_alert(&cid, block.number, evidence)).await?;
+                }
+                return Ok(());
+            }
+            // A chain read through one endpoint cannot be held back; its findings that rest on
+            // another chain's contradicted data are dropped instead.
+            let evidence = serde_json::json!({
+                "halted": false,
+                "reason": reason,
+                "withheld": rules,
+            });
+            self.raise(rpc_alert(&cid, block.number, evidence)).await?;
+        }
+        if let Some(v) = verdict {
+            let _ = v.send(true);
+        }
+        if let Some(why) = self.halted[usize::from(chain)].take() {
+            tracing::info!(chain = %cid, block = block.number, was = %why, "the endpoints agree again: acting on this chain again");
+            if let Some(h) = &self.opts.health {
+                h.resume(&cid);
+            }
+        }
+        self.commit(chain, cid, block, events, seen, head).await
+    }
+
+    /// With a shadow engine: takes out of `found` the findings the shadow does not make (they
+    /// rest on contradicted logs) and returns them.
+    fn withhold_contested(&mut self, events: &[ringfence_guard::Event]) -> Vec<Alert> {
+        let Some(sh) = &mut self.shadow else {
+            return Vec::new();
+        };
+        let mut believed = Vec::new();
+        for e in events
+            .iter()
+            .filter(|e| e.tx == B256::ZERO || !self.contested_txs.contains(&e.tx))
+        {
+            sh.apply(e, &mut believed);
+        }
+        let ids: HashSet<String> = believed.iter().map(|a| a.id(&self.spec)).collect();
+        let (keep, held): (Vec<_>, Vec<_>) = self
+            .found
+            .drain(..)
+            .partition(|a| ids.contains(&a.id(&self.spec)));
+        self.found = keep;
+        held
+    }
+
+    /// Stops acting on `chain` and says so on `/healthz`.
+    fn halt(&mut self, chain: u16, reason: String) {
+        let cid = &self.spec.chains[usize::from(chain)].id;
+        if let Some(h) = &self.opts.health {
+            h.halt(cid, reason.clone());
+        }
+        self.halted[usize::from(chain)] = Some(reason);
+    }
+
+    /// Commits a taken block (events, alerts, checkpoint), updates the metrics, prints and
+    /// dispatches its new alerts, reports progress and moves the snapshot forward now and then.
+    async fn commit(
+        &mut self,
+        chain: u16,
+        cid: String,
+        block: ringfence_store::BlockRecord,
+        events: Vec<ringfence_guard::Event>,
+        seen: std::time::Instant,
+        head: u64,
+    ) -> Result<()> {
+        let recs: Vec<AlertRecord> = self.found.iter().map(|a| a.record(&self.spec)).collect();
+        let n_events = events.len() as u64;
+        let fresh = {
+            let (cid, recs) = (cid.clone(), recs.clone());
+            db(&self.store, move |s| {
+                Ok(s.commit_block(&cid, &block, &events, &recs)?)
+            })
+            .await?
+        };
+        if let Some(c) = self.checkpoints.get_mut(usize::from(chain)) {
+            *c = block.number;
+        }
+        self.running.retain(|h| !h.is_finished());
+        if let Ok(mut m) = self.metrics.lock() {
+            let i = usize::from(chain);
+            m.events[i] += n_events.saturating_sub(1);
+            m.blocks[i] += 1;
+            m.lag[i] = head.saturating_sub(block.number);
+        }
+        let mut new = Vec::new();
+        for (rec, fresh) in recs.into_iter().zip(fresh) {
+            if !fresh {
+                continue;
+            }
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64());
+            let latency = (now - block.timestamp as f64).max(0.0);
+            tracing::warn!(rule = %rec.rule, reason = %rec.reason, block = rec.block, latency_s = latency, detect_ms = seen.elapsed().as_millis() as u64, "{}", if rec.severity == Severity::Trip { "TRIP" } else { "alert" });
+            if let Ok(mut m) = self.metrics.lock() {
+                if rec.severity == Severity::Trip {
+                    m.trips += 1
+                } else {
+                    m.alerts += 1
+                }
+                m.latency_sum += latency;
+                m.latency_count += 1;
+                m.latency_last = latency;
+            }
+            new.push(rec);
+        }
+        let dispatched = self.act(new);
+        if let Some(p) = &self.opts.progress {
+            let _ = p.send(Committed {
+                chain: cid,
+                block: block.number,
+                dispatched,
+            });
+        }
+        self.since_snapshot += 1;
+        if self.since_snapshot >= SNAPSHOT_EVERY {
+            self.since_snapshot = 0;
+            let (sp, b, cps) = (
+                self.spec.clone(),
+                self.base.clone(),
+                self.checkpoints.clone(),
+            );
+            let seq = self.base_seq;
+            (self.base, self.base_seq) =
+                db(&self.store, move |s| advance(&sp, b, seq, &cps, s)).await?;
+        }
+        Ok(())
+    }
+
+    /// The chain reorganised: roll the store back to `fork`, rebuild the engine (and its
+    /// shadow) from the stored events, retract the alerts whose evidence is gone and raise
+    /// what the new branch changed — a release whose matched source vanished is judged again.
+    async fn on_reorg(&mut self, chain: u16, fork: ringfence_store::BlockRecord) -> Result<()> {
+        let cid = self.spec.chains[usize::from(chain)].id.clone();
+        if let Some(c) = self.checkpoints.get_mut(usize::from(chain)) {
+            *c = fork.number;
+        }
+        let matched = self.engine.matched_after(chain, fork.number);
+        if !matched.is_empty() {
+            tracing::warn!(chain = %cid, fork = fork.number, releases = matched.len(), "reorg removed the source of matched releases: judging them again");
+        }
+        self.base.rejudge(&matched);
+        let (sp, b, seq) = (self.spec.clone(), self.base.clone(), self.base_seq);
+        let believed = self.shadow.is_some().then(|| self.contested_txs.clone());
+        let (retracted, rebuilt, new, rebuilt_shadow) = db(&self.store, move |s| {
+            let retracted = s.rollback(&cid, &fork)?;
+            let (engine, found, _) = replay_after(&sp, &b, seq, s)?;
+            // The shadow again: the same history without contradicted logs (those already
+            // folded into the snapshot base stay in it).
+            let shadow = match believed {
+                Some(c) => Some(replay_filtered(&sp, &b, seq, s, &c)?),
+                None => None,
+            };
+            // Findings of the rebuilt history that were never raised: what the reorg changed
+            // (a release whose source vanished).
+            let mut new = Vec::new();
+            for a in &found {
+                let rec = a.record(&sp);
+                if s.alert(&rec.id)?.is_none() && s.insert_alert(&rec)? {
+                    new.push(rec);
+                }
+            }
+            Ok((retracted, engine, new, shadow))
+        })
+        .await?;
+        self.engine = rebuilt;
+        self.shadow = rebuilt_shadow;
+        for rec in retracted {
+            tracing::warn!(alert = %rec.id, "reorg removed the evidence: alert retracted");
+            self.emit(&rec);
+        }
+        for rec in &new {
+            tracing::warn!(rule = %rec.rule, reason = %rec.reason, block = rec.block, "{}", if rec.severity == Severity::Trip { "TRIP after reorg" } else { "alert after reorg" });
+        }
+        self.act(new);
+        Ok(())
+    }
+
+    /// The endpoints of a quorum chain contradicted each other: an `rpc-disagreement` alert
+    /// naming them (redacted), and a halt when no quorum agrees.
+    async fn on_contradiction(&mut self, chain: u16, contradiction: Contradiction) -> Result<()> {
+        let c = &self.spec.chains[usize::from(chain)];
+        let cid = c.id.clone();
+        let Contradiction {
+            block,
+            agreeing,
+            dissenting,
+            differed,
+            no_quorum,
+            ..
+        } = contradiction;
+        let mut evidence = serde_json::json!({
+            "endpoints": c.rpc.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "agreeing": agreeing,
+            "dissenting": dissenting.iter().map(|(e, n)| serde_json::json!({ "endpoint": e, "contradicted_blocks": n })).collect::<Vec<_>>(),
+            "differed": differed,
+            "no_quorum": no_quorum,
+            "halted": no_quorum,
+        });
+        if no_quorum {
+            let reason = format!(
+                "block {block}: the endpoints disagree and no quorum agrees; not acting on this chain until they do"
+            );
+            evidence["reason"] = serde_json::Value::String(reason.clone());
+            self.halt(chain, reason);
+        }
+        self.raise(rpc_alert(&cid, block, evidence)).await
+    }
+}
+
+/// One ingest task per chain, each starting after its stored checkpoint.
+async fn spawn_chains(
+    spec: &Arc<GuardSpec>,
+    store: &Arc<Mutex<Store>>,
+    engine: &Engine,
+) -> Result<(mpsc::Receiver<Msg>, Vec<tokio::task::JoinHandle<()>>)> {
+    let decoder = Arc::new(Decoder::new(spec));
+    let (tx, rx) = mpsc::channel::<Msg>(1024);
+    let mut tasks = Vec::new();
+    for (i, c) in spec.chains.iter().enumerate() {
+        let Ok(idx) = u16::try_from(i) else { continue };
+        let (checkpoint, recent) = {
+            let s = store
+                .lock()
+                .map_err(|_| Error::Task("the store lock is poisoned".into()))?;
+            (s.checkpoint(&c.id)?, s.recent_blocks(&c.id, KEEP as u64)?)
+        };
+        let from = IngestStart {
+            next: checkpoint.map(|b| b.number + 1),
+            recent,
+        };
+        tasks.extend(spawn_ingest(spec, &decoder, idx, engine, from, tx.clone()).await?);
+    }
+    Ok((rx, tasks))
 }
 
 /// Where a chain's ingest task starts: after the last block taken (none: first start, at the
