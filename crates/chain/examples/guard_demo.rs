@@ -120,164 +120,190 @@ fn token_args(sym: &str, d: u8) -> Vec<u8> {
         .abi_encode_params()
 }
 
+/// The two chains and the fixtures' addresses (deterministic: deployed by account 0 on fresh
+/// chains).
+struct Fixtures {
+    src: String,
+    dst: String,
+    btc: Address,
+    lockbox: Address,
+    usdx: Address,
+    wbtc: Address,
+    endpoint: Address,
+}
+
 #[tokio::main]
 async fn main() -> Res<()> {
     let src = std::env::var("SRC_RPC").unwrap_or_else(|_| "http://127.0.0.1:8545".into());
     let dst = std::env::var("DST_RPC").unwrap_or_else(|_| "http://127.0.0.1:8546".into());
-    let (btc, lockbox) = (
+    let (first, second) = (
         addr("0x5FbDB2315678afecb367f032d93F642f64180aa3"),
         addr("0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"),
     );
-    let (usdx, wbtc, endpoint) = (
-        btc,
-        lockbox,
-        addr("0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0"),
-    );
+    // The first two contracts on each chain: BTC and the lockbox on the source, USDX and wBTC
+    // on the destination, then its endpoint.
+    let f = Fixtures {
+        src,
+        dst,
+        btc: first,
+        lockbox: second,
+        usdx: first,
+        wbtc: second,
+        endpoint: addr("0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0"),
+    };
     let mode = std::env::args().nth(1).unwrap_or_default();
     match mode.as_str() {
-        "deploy" => {
-            // The chains may have been started a moment ago (`anvil … &`): wait for them.
-            for rpc in [&src, &dst] {
-                wait_for(rpc).await?;
-            }
-            let s0 = at(&src, 0)?;
-            let got = [
-                deploy(&s0, "GuardedToken", token_args("BTC", 8)).await?,
-                deploy(&s0, "Lockbox", vec![]).await?,
-            ];
-            assert_eq!(got, [btc, lockbox], "run `deploy` on fresh chains");
-            IToken::new(btc, &s0)
-                .mint(signer(4).address(), units(100, 8))
-                .send()
-                .await?
-                .get_receipt()
-                .await?;
-            IToken::new(btc, &at(&src, 4)?)
-                .approve(lockbox, U256::MAX)
-                .send()
-                .await?
-                .get_receipt()
-                .await?;
-            let d0 = at(&dst, 0)?;
-            deploy(&d0, "GuardedToken", token_args("USDX", 18)).await?;
-            deploy(&d0, "GuardedToken", token_args("wBTC", 8)).await?;
-            deploy(
-                &d0,
-                "BridgeEndpoint",
-                (signer(3).address(), signer(1).address()).abi_encode_params(),
-            )
-            .await?;
-            let role = |r: &str| keccak256(r);
-            IToken::new(wbtc, &d0)
-                .grantRole(role("MINTER_ROLE"), endpoint)
-                .send()
-                .await?
-                .get_receipt()
-                .await?;
-            IToken::new(usdx, &d0)
-                .grantRole(role("PAUSER_ROLE"), signer(1).address())
-                .send()
-                .await?
-                .get_receipt()
-                .await?;
-            IToken::new(usdx, &d0)
-                .grantRole(role("MINTER_ROLE"), signer(2).address())
-                .send()
-                .await?
-                .get_receipt()
-                .await?;
-            eprintln!(
-                "fixtures ready; guardian key: export RINGFENCE_GUARDIAN_KEY={}",
-                KEYS[1]
-            );
-        }
-        "benign" => {
-            let r = ILockbox::new(lockbox, &at(&src, 4)?)
-                .lock(btc, units(1, 8), signer(4).address())
-                .send()
-                .await?
-                .get_receipt()
-                .await?;
-            let id = r
-                .inner
-                .logs()
-                .iter()
-                .find(|l| l.address() == lockbox)
-                .and_then(|l| l.topics().get(1).copied())
-                .ok_or("no Locked log")?;
-            eprintln!("locked 1 BTC, id {id}; releasing on the destination in 3 s");
-            tokio::time::sleep(std::time::Duration::from_secs(3)).await;
-            IEndpoint::new(endpoint, &at(&dst, 3)?)
-                .release(id, wbtc, units(1, 8), signer(4).address())
-                .send()
-                .await?
-                .get_receipt()
-                .await?;
-            IToken::new(usdx, &at(&dst, 2)?)
-                .mint(signer(4).address(), units(1_000, 18))
-                .send()
-                .await?
-                .get_receipt()
-                .await?;
-            eprintln!("released 1 wBTC and minted 1,000 USDX: nothing should trip");
-        }
-        "mint-attack" => {
-            let minter = at(&dst, 2)?;
-            let m = IToken::new(usdx, &minter);
-            let r = m
-                .mint(signer(2).address(), units(50_000_000, 18))
-                .send()
-                .await?
-                .get_receipt()
-                .await?;
-            eprintln!("minted 50M USDX in block {}", block(r.block_number));
-            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-            match m
-                .mint(signer(2).address(), units(30_000_000, 18))
-                .send()
-                .await
-            {
-                Ok(_) => eprintln!("second mint went through: the guard did not stop it"),
-                Err(e) => eprintln!("second mint (30M) reverted: {}", reason(&e)),
-            }
-        }
-        "forged-release" => {
-            let relayer = at(&dst, 3)?;
-            let e = IEndpoint::new(endpoint, &relayer);
-            let r = e
-                .release(
-                    B256::repeat_byte(0x66),
-                    wbtc,
-                    units(50, 8),
-                    signer(2).address(),
-                )
-                .send()
-                .await?
-                .get_receipt()
-                .await?;
-            eprintln!(
-                "released 50 wBTC with no lock in block {}",
-                block(r.block_number)
-            );
-            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-            match e
-                .release(
-                    B256::repeat_byte(0x67),
-                    wbtc,
-                    units(50, 8),
-                    signer(2).address(),
-                )
-                .send()
-                .await
-            {
-                Ok(_) => eprintln!("second forged release went through: the guard did not stop it"),
-                Err(e) => eprintln!("second forged release reverted: {}", reason(&e)),
-            }
-        }
+        "deploy" => deploy_fixtures(&f).await,
+        "benign" => benign(&f).await,
+        "mint-attack" => mint_attack(&f).await,
+        "forged-release" => forged_release(&f).await,
         _ => {
             eprintln!("usage: guard_demo deploy | benign | mint-attack | forged-release");
             std::process::exit(2);
         }
+    }
+}
+
+/// Deploys the tokens, the lockbox and the endpoint, funds the user and grants the roles.
+async fn deploy_fixtures(f: &Fixtures) -> Res<()> {
+    // The chains may have been started a moment ago (`anvil … &`): wait for them.
+    for rpc in [&f.src, &f.dst] {
+        wait_for(rpc).await?;
+    }
+    let s0 = at(&f.src, 0)?;
+    let got = [
+        deploy(&s0, "GuardedToken", token_args("BTC", 8)).await?,
+        deploy(&s0, "Lockbox", vec![]).await?,
+    ];
+    assert_eq!(got, [f.btc, f.lockbox], "run `deploy` on fresh chains");
+    IToken::new(f.btc, &s0)
+        .mint(signer(4).address(), units(100, 8))
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    IToken::new(f.btc, &at(&f.src, 4)?)
+        .approve(f.lockbox, U256::MAX)
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    let d0 = at(&f.dst, 0)?;
+    deploy(&d0, "GuardedToken", token_args("USDX", 18)).await?;
+    deploy(&d0, "GuardedToken", token_args("wBTC", 8)).await?;
+    deploy(
+        &d0,
+        "BridgeEndpoint",
+        (signer(3).address(), signer(1).address()).abi_encode_params(),
+    )
+    .await?;
+    for (token, role, to) in [
+        (f.wbtc, "MINTER_ROLE", f.endpoint),
+        (f.usdx, "PAUSER_ROLE", signer(1).address()),
+        (f.usdx, "MINTER_ROLE", signer(2).address()),
+    ] {
+        IToken::new(token, &d0)
+            .grantRole(keccak256(role), to)
+            .send()
+            .await?
+            .get_receipt()
+            .await?;
+    }
+    eprintln!(
+        "fixtures ready; guardian key: export RINGFENCE_GUARDIAN_KEY={}",
+        KEYS[1]
+    );
+    Ok(())
+}
+
+/// A real lock and its release, and a small mint: nothing trips.
+async fn benign(f: &Fixtures) -> Res<()> {
+    let r = ILockbox::new(f.lockbox, &at(&f.src, 4)?)
+        .lock(f.btc, units(1, 8), signer(4).address())
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    let id = r
+        .inner
+        .logs()
+        .iter()
+        .find(|l| l.address() == f.lockbox)
+        .and_then(|l| l.topics().get(1).copied())
+        .ok_or("no Locked log")?;
+    eprintln!("locked 1 BTC, id {id}; releasing on the destination in 3 s");
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    IEndpoint::new(f.endpoint, &at(&f.dst, 3)?)
+        .release(id, f.wbtc, units(1, 8), signer(4).address())
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    IToken::new(f.usdx, &at(&f.dst, 2)?)
+        .mint(signer(4).address(), units(1_000, 18))
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    eprintln!("released 1 wBTC and minted 1,000 USDX: nothing should trip");
+    Ok(())
+}
+
+/// Resolv: the compromised minter mints 50M USDX, then tries 30M more after the guard's pause.
+async fn mint_attack(f: &Fixtures) -> Res<()> {
+    let minter = at(&f.dst, 2)?;
+    let m = IToken::new(f.usdx, &minter);
+    let r = m
+        .mint(signer(2).address(), units(50_000_000, 18))
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    eprintln!("minted 50M USDX in block {}", block(r.block_number));
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    match m
+        .mint(signer(2).address(), units(30_000_000, 18))
+        .send()
+        .await
+    {
+        Ok(_) => eprintln!("second mint went through: the guard did not stop it"),
+        Err(e) => eprintln!("second mint (30M) reverted: {}", reason(&e)),
+    }
+    Ok(())
+}
+
+/// CrossCurve / Nomad: the relayer releases 50 wBTC that were never locked, then tries again.
+async fn forged_release(f: &Fixtures) -> Res<()> {
+    let relayer = at(&f.dst, 3)?;
+    let e = IEndpoint::new(f.endpoint, &relayer);
+    let r = e
+        .release(
+            B256::repeat_byte(0x66),
+            f.wbtc,
+            units(50, 8),
+            signer(2).address(),
+        )
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    eprintln!(
+        "released 50 wBTC with no lock in block {}",
+        block(r.block_number)
+    );
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    match e
+        .release(
+            B256::repeat_byte(0x67),
+            f.wbtc,
+            units(50, 8),
+            signer(2).address(),
+        )
+        .send()
+        .await
+    {
+        Ok(_) => eprintln!("second forged release went through: the guard did not stop it"),
+        Err(e) => eprintln!("second forged release reverted: {}", reason(&e)),
     }
     Ok(())
 }
