@@ -89,6 +89,16 @@ struct Pending {
     since: Instant,
 }
 
+impl Pending {
+    fn new(rec: AlertRecord) -> Self {
+        Self {
+            rec,
+            revision: None,
+            since: Instant::now(),
+        }
+    }
+}
+
 /// Alerts older than this (by the log's timestamp of their block) are recorded but not claimed:
 /// the claim bucket forgets after 7 days, and a member joining late must not act on history.
 /// How long the server waits for a member to acknowledge a block before it delivers it again
@@ -143,19 +153,78 @@ impl Member {
     pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> Result<()> {
         let spec = self.spec.clone();
         let bus = Bus::connect(&self.opts.urls, &self.opts.id, &self.opts.bus).await?;
-        let mut store = Store::open(&self.opts.store)?;
-        let mut engine = ringfence_chain::restore(&spec, &store)?.engine;
+        let store = Store::open(&self.opts.store)?;
+        let engine = ringfence_chain::restore(&spec, &store)?.engine;
         let actions = Actions::new(spec.clone(), &self.opts.secrets).await?;
-        let decoder = Arc::new(Decoder::new(&spec));
         tracing::info!(member = %self.opts.id, config = %self.config, events = engine.events_seen(), "fleet member on the bus");
-
-        // Ingest: one lease loop per chain.
         let (raised_tx, mut raised_rx) = mpsc::unbounded_channel::<AlertRecord>();
+        let leases = self.spawn_leases(&bus, &raised_tx);
+        // A member whose store is new (a new host under an old name) reads the log from its
+        // start.
+        let fresh = spec
+            .chains
+            .iter()
+            .all(|c| store.checkpoint(&c.id).ok().flatten().is_none());
+        let mut log = self.follow_log(&bus, fresh).await?;
+        if let Some(s) = self.opts.started.take() {
+            let _ = s.send(());
+        }
+        let (act_tx, mut act_rx) = mpsc::unbounded_channel::<Update>();
+        // Alerts a previous run of this member left unsent, and alerts others claimed: watched,
+        // taken over when their claim stalls.
+        let pending = store
+            .alerts()?
+            .into_iter()
+            .filter(|r| !r.retracted && r.actions.iter().any(|a| a.status.unfinished(a.tx)))
+            .map(Pending::new)
+            .collect();
+        let mut s = Session {
+            member: self,
+            bus,
+            store,
+            engine,
+            actions,
+            act_tx,
+            running: Vec::new(),
+            revisions: HashMap::new(),
+            pending,
+            found: Vec::new(),
+        };
+        let mut tick = tokio::time::interval(Duration::from_millis(500));
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                _ = &mut shutdown => break,
+                Some(rec) = raised_rx.recv() => s.on_raised(rec).await?,
+                Some(u) = act_rx.recv() => s.on_update(u).await?,
+                _ = tick.tick() => s.retry_claims().await,
+                m = log.next() => {
+                    let Some(m) = m else { break };
+                    match m {
+                        Ok(m) => s.on_block_message(m).await?,
+                        Err(e) => tracing::warn!(error = %e, "block log: read failed; the consumer resumes"),
+                    }
+                }
+            }
+        }
+        for t in s.running.drain(..) {
+            t.abort();
+        }
+        // A member that stops on purpose hands its chains over at once instead of after the
+        // lease TTL: its lease loops stop first, then the leases it holds are deleted.
+        drop(leases);
+        s.release_leases().await;
+        Ok(())
+    }
+
+    /// Ingest: one lease loop per chain.
+    fn spawn_leases(&self, bus: &Bus, raised: &mpsc::UnboundedSender<AlertRecord>) -> Tasks {
+        let decoder = Arc::new(Decoder::new(&self.spec));
         let mut leases = Vec::new();
-        for (i, c) in spec.chains.iter().enumerate() {
+        for (i, c) in self.spec.chains.iter().enumerate() {
             let Ok(idx) = u16::try_from(i) else { continue };
             let ctx = Ingester {
-                spec: spec.clone(),
+                spec: self.spec.clone(),
                 decoder: decoder.clone(),
                 bus: bus.clone(),
                 me: self.opts.id.clone(),
@@ -164,21 +233,19 @@ impl Member {
                 chain: c.id.clone(),
                 ttl: self.opts.bus.lease_ttl,
                 store: self.opts.store.clone(),
-                raised: raised_tx.clone(),
+                raised: raised.clone(),
             };
             leases.push(tokio::spawn(ctx.lease_loop()));
         }
-        let _leases = Tasks(leases);
+        Tasks(leases)
+    }
 
-        // Rules: the whole log, in order, through this member's durable consumer (the server
-        // remembers what it acknowledged, so a restart does not read the log again); the store's
-        // checkpoints say what is judged already, so a redelivery is skipped. A member whose
-        // store is new (a new host under an old name) reads the log from its start.
+    /// Rules: the whole log, in order, through this member's durable consumer (the server
+    /// remembers what it acknowledged, so a restart does not read the log again); the store's
+    /// checkpoints say what is judged already, so a redelivery is skipped. A `fresh` member
+    /// (no checkpoint in its store) reads the log from its start.
+    async fn follow_log(&self, bus: &Bus, fresh: bool) -> Result<consumer::pull::Stream> {
         let durable = consumer_name(&self.opts.id);
-        let fresh = spec
-            .chains
-            .iter()
-            .all(|c| store.checkpoint(&c.id).ok().flatten().is_none());
         if fresh {
             let _ = bus.stream.delete_consumer(&durable).await;
         }
@@ -203,263 +270,10 @@ impl Member {
             )
             .await
             .map_err(|e| bus_err("create the rule consumer", e))?;
-        let mut log = consumer
+        consumer
             .messages()
             .await
-            .map_err(|e| bus_err("follow the block log", e))?;
-        if let Some(s) = self.opts.started.take() {
-            let _ = s.send(());
-        }
-
-        let (act_tx, mut act_rx) = mpsc::unbounded_channel::<Update>();
-        let mut running = Vec::new();
-        let mut revisions: HashMap<String, u64> = HashMap::new();
-        // Alerts a previous run of this member left unsent, and alerts others claimed: watched,
-        // taken over when their claim stalls.
-        let mut pending: Vec<Pending> = store
-            .alerts()?
-            .into_iter()
-            .filter(|r| !r.retracted && r.actions.iter().any(|a| a.status.unfinished(a.tx)))
-            .map(|rec| Pending {
-                rec,
-                revision: None,
-                since: Instant::now(),
-            })
-            .collect();
-        let mut tick = tokio::time::interval(Duration::from_millis(500));
-        let mut found = Vec::new();
-        tokio::pin!(shutdown);
-        loop {
-            tokio::select! {
-                _ = &mut shutdown => break,
-                Some(rec) = raised_rx.recv() => {
-                    // Only the chain's ingesting member sees it stale: stored, claimed, printed.
-                    if store.insert_alert(&rec)? {
-                        let cid = claim_id(&rec);
-                        if let Ok(Some(r)) = bus::create(&bus.claims, &claim::key(&cid), &self.claim(&cid, ClaimState::Claimed)).await
-                            && bus::still_ours(&bus.claims, &claim::key(&cid), &self.opts.id, bus::SETTLE).await.unwrap_or(false)
-                        {
-                            revisions.insert(cid, r);
-                            self.act(&bus, &actions, &act_tx, &mut running, &mut revisions, vec![rec]).await;
-                        }
-                    }
-                }
-                Some(u) = act_rx.recv() => match u {
-                    Update::Sent(group) => {
-                        for rec in &group {
-                            store.update_alert(rec)?;
-                            // Settled before it is printed: whoever sees the alert may rely on
-                            // no other member sending its transactions again.
-                            self.settle(&bus, &mut revisions, &claim_id(rec), ClaimState::Sent).await;
-                            self.emit(&bus, rec);
-                        }
-                    }
-                    Update::Done(group) => {
-                        for rec in &group {
-                            store.update_alert(rec)?;
-                            for a in &rec.actions {
-                                tracing::info!(alert = %rec.id, action = %a.id, status = %a.status, tx = ?a.tx, "action finished");
-                            }
-                        }
-                    }
-                },
-                _ = tick.tick() => {
-                    let mut keep = Vec::new();
-                    let mut mine = Vec::new();
-                    for mut p in std::mem::take(&mut pending) {
-                        let cid = claim_id(&p.rec);
-                        let key = claim::key(&cid);
-                        let cur = match bus::entry::<Claim>(&bus.claims, &key).await {
-                            Ok(c) => c,
-                            Err(e) => {
-                                tracing::warn!(error = %e, "claim not readable; retrying");
-                                keep.push(p);
-                                continue;
-                            }
-                        };
-                        let rev = cur.as_ref().map(|c| c.1);
-                        if rev != p.revision {
-                            p.revision = rev;
-                            p.since = Instant::now();
-                        }
-                        let won = match claim::decide(cur, p.since.elapsed(), self.opts.claim_timeout) {
-                            ClaimStep::Leave => continue,
-                            ClaimStep::Wait => None,
-                            ClaimStep::Create => bus::create(&bus.claims, &key, &self.claim(&cid, ClaimState::Claimed)).await.unwrap_or(None),
-                            ClaimStep::Take { revision } => {
-                                let r = bus::update(&bus.claims, &key, &self.claim(&cid, ClaimState::Claimed), revision).await.unwrap_or(None);
-                                if r.is_some() {
-                                    tracing::warn!(alert = %p.rec.id, stalled_s = p.since.elapsed().as_secs_f64(), "claim stalled unsent: taken over");
-                                }
-                                r
-                            }
-                        };
-                        match won {
-                            Some(r) if bus::still_ours(&bus.claims, &key, &self.opts.id, bus::SETTLE).await.unwrap_or(false) => {
-                                revisions.insert(cid, r);
-                                mine.push(p.rec);
-                            }
-                            _ => keep.push(p),
-                        }
-                    }
-                    pending = keep;
-                    self.act(&bus, &actions, &act_tx, &mut running, &mut revisions, mine).await;
-                }
-                m = log.next() => {
-                    let Some(m) = m else { break };
-                    let m = match m {
-                        Ok(m) => m,
-                        Err(e) => {
-                            tracing::warn!(error = %e, "block log: read failed; the consumer resumes");
-                            continue;
-                        }
-                    };
-                    let (seq, age) = match m.info() {
-                        Ok(i) => (i.stream_sequence, (time_now() - i.published.unix_timestamp()).max(0)),
-                        Err(_) => (0, 0),
-                    };
-                    let decoded = codec::decode(m.subject.as_str(), &m.payload, &self.config, &spec);
-                    let fresh = match decoded {
-                        Ok(env) => self.judge(&mut engine, &mut store, env, &mut found)?,
-                        Err(e) => {
-                            tracing::error!(seq, "{e}");
-                            Vec::new()
-                        }
-                    };
-                    // Judged (committed) or refused: the server may forget it for this member.
-                    if let Err(e) = m.ack().await {
-                        tracing::debug!(seq, error = %e, "ack lost; the redelivery is skipped");
-                    }
-                    running.retain(|h: &tokio::task::JoinHandle<()>| !h.is_finished());
-                    if fresh.is_empty() {
-                        continue;
-                    }
-                    if u64::try_from(age).unwrap_or(0) > ACT_WITHIN.as_secs() {
-                        tracing::info!(seq, alerts = fresh.len(), "alerts of a block older than the claim bucket keeps: recorded, not acted on");
-                        continue;
-                    }
-                    let mut won = Vec::new();
-                    for rec in fresh {
-                        let cid = claim_id(&rec);
-                        let key = claim::key(&cid);
-                        match bus::create(&bus.claims, &key, &self.claim(&cid, ClaimState::Claimed)).await {
-                            Ok(Some(r)) => won.push((rec, cid, key, r)),
-                            Ok(None) => pending.push(Pending { rec, revision: None, since: Instant::now() }),
-                            Err(e) => {
-                                tracing::warn!(alert = %rec.id, error = %e, "claim failed; retrying");
-                                pending.push(Pending { rec, revision: None, since: Instant::now() });
-                            }
-                        }
-                    }
-                    // Read back together, after one settle time: a claim another member wrote
-                    // over at the same moment is theirs ([`bus::still_ours`]).
-                    let checks = futures_util::future::join_all(won.iter().map(|(_, _, key, _)| {
-                        bus::still_ours(&bus.claims, key, &self.opts.id, bus::SETTLE)
-                    }))
-                    .await;
-                    let mut mine = Vec::new();
-                    for ((rec, cid, _, r), ours) in won.into_iter().zip(checks) {
-                        if ours.unwrap_or(false) {
-                            revisions.insert(cid, r);
-                            mine.push(rec);
-                        } else {
-                            tracing::info!(alert = %rec.id, "claim written over by another member at the same moment: theirs");
-                            pending.push(Pending { rec, revision: None, since: Instant::now() });
-                        }
-                    }
-                    self.act(&bus, &actions, &act_tx, &mut running, &mut revisions, mine).await;
-                }
-            }
-        }
-        for t in running {
-            t.abort();
-        }
-        // A member that stops on purpose hands its chains over at once instead of after the
-        // lease TTL: its lease loops stop first, then the leases it holds are deleted (compare-
-        // and-set on the revision it holds, so a lease already taken over is left alone).
-        drop(_leases);
-        for c in &spec.chains {
-            let key = lease::ingest_key(&c.id);
-            if let Ok(Some((Ok(l), rev))) = bus::entry::<Lease>(&bus.leases, &key).await
-                && l.member == self.opts.id
-            {
-                match bus.leases.delete_expect_revision(&key, Some(rev)).await {
-                    Ok(()) => tracing::info!(chain = %c.id, "ingest lease released"),
-                    Err(e) => {
-                        tracing::warn!(chain = %c.id, error = %e, "ingest lease not released; it expires")
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Prints, publishes and acts on alerts this member holds the claims of. Alerts without
-    /// actions to run are finished at once; the others are dispatched as one group (one
-    /// transaction per shared action), printed when their transactions are sent.
-    async fn act(
-        &self,
-        bus: &Bus,
-        actions: &Actions,
-        act_tx: &mpsc::UnboundedSender<Update>,
-        running: &mut Vec<tokio::task::JoinHandle<()>>,
-        revisions: &mut HashMap<String, u64>,
-        mine: Vec<AlertRecord>,
-    ) {
-        let mut group = Vec::new();
-        for rec in mine {
-            tracing::warn!(rule = %rec.rule, reason = %rec.reason, block = rec.block, member = %self.opts.id, "{}", if rec.severity == Severity::Trip { "TRIP" } else { "alert" });
-            if rec
-                .actions
-                .iter()
-                .all(|a| a.status != ActionStatus::Pending)
-            {
-                self.settle(bus, revisions, &claim_id(&rec), ClaimState::Done)
-                    .await;
-                self.emit(bus, &rec);
-            } else {
-                group.push(rec);
-            }
-        }
-        if !group.is_empty() {
-            running.push(actions.dispatch(group, act_tx.clone()));
-        }
-    }
-
-    /// Moves this member's claim of `alert` on (compare-and-set on the revision it holds).
-    async fn settle(
-        &self,
-        bus: &Bus,
-        revisions: &mut HashMap<String, u64>,
-        alert: &str,
-        state: ClaimState,
-    ) {
-        let Some(rev) = revisions.get(alert).copied() else {
-            return;
-        };
-        match bus::update(
-            &bus.claims,
-            &claim::key(alert),
-            &self.claim(alert, state),
-            rev,
-        )
-        .await
-        {
-            Ok(Some(r)) if state == ClaimState::Claimed => {
-                revisions.insert(alert.to_owned(), r);
-            }
-            Ok(Some(_)) => {
-                revisions.remove(alert);
-            }
-            Ok(None) => {
-                tracing::warn!(
-                    alert,
-                    "claim was taken over by another member before it settled"
-                );
-                revisions.remove(alert);
-            }
-            Err(e) => tracing::warn!(alert, error = %e, "claim not settled"),
-        }
+            .map_err(|e| bus_err("follow the block log", e))
     }
 
     /// Applies one log message to the engine and the store, unless the store's checkpoint says
@@ -539,6 +353,280 @@ impl Member {
                     .collect())
             }
             Body::Alert { .. } => Ok(Vec::new()),
+        }
+    }
+}
+
+/// A running member's rule worker: its connection, store, engine, the actions in flight and
+/// the claims it holds or watches.
+struct Session {
+    member: Member,
+    bus: Bus,
+    store: Store,
+    engine: Engine,
+    actions: Actions,
+    act_tx: mpsc::UnboundedSender<Update>,
+    running: Vec<tokio::task::JoinHandle<()>>,
+    /// The revision of each claim this member holds.
+    revisions: HashMap<String, u64>,
+    /// Alerts whose claim another member holds (or that could not be claimed yet).
+    pending: Vec<Pending>,
+    found: Vec<ringfence_guard::Alert>,
+}
+
+impl Session {
+    /// Creates the claim of `cid`; with it, the revision written (read back after the settle
+    /// time: a claim another member wrote over at the same moment is theirs).
+    async fn claim_new(&mut self, cid: &str) -> Option<u64> {
+        let key = claim::key(cid);
+        let claim = self.member.claim(cid, ClaimState::Claimed);
+        let r = bus::create(&self.bus.claims, &key, &claim)
+            .await
+            .ok()
+            .flatten()?;
+        bus::still_ours(&self.bus.claims, &key, &self.member.opts.id, bus::SETTLE)
+            .await
+            .unwrap_or(false)
+            .then_some(r)
+    }
+
+    /// An alert the ingest raised itself (only the chain's ingesting member sees it stale):
+    /// stored, claimed, printed.
+    async fn on_raised(&mut self, rec: AlertRecord) -> Result<()> {
+        if self.store.insert_alert(&rec)? {
+            let cid = claim_id(&rec);
+            if let Some(r) = self.claim_new(&cid).await {
+                self.revisions.insert(cid, r);
+                self.act(vec![rec]).await;
+            }
+        }
+        Ok(())
+    }
+
+    async fn on_update(&mut self, u: Update) -> Result<()> {
+        match u {
+            Update::Sent(group) => {
+                for rec in &group {
+                    self.store.update_alert(rec)?;
+                    // Settled before it is printed: whoever sees the alert may rely on no other
+                    // member sending its transactions again.
+                    self.settle(&claim_id(rec), ClaimState::Sent).await;
+                    self.member.emit(&self.bus, rec);
+                }
+            }
+            Update::Done(group) => {
+                for rec in &group {
+                    self.store.update_alert(rec)?;
+                    for a in &rec.actions {
+                        tracing::info!(alert = %rec.id, action = %a.id, status = %a.status, tx = ?a.tx, "action finished");
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Looks at the claims of the pending alerts again: takes over a claim left unsent for the
+    /// claim timeout, or one its holder deleted.
+    async fn retry_claims(&mut self) {
+        let mut keep = Vec::new();
+        let mut mine = Vec::new();
+        for mut p in std::mem::take(&mut self.pending) {
+            let cid = claim_id(&p.rec);
+            let key = claim::key(&cid);
+            let cur = match bus::entry::<Claim>(&self.bus.claims, &key).await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(error = %e, "claim not readable; retrying");
+                    keep.push(p);
+                    continue;
+                }
+            };
+            let rev = cur.as_ref().map(|c| c.1);
+            if rev != p.revision {
+                p.revision = rev;
+                p.since = Instant::now();
+            }
+            let claim = self.member.claim(&cid, ClaimState::Claimed);
+            let won = match claim::decide(cur, p.since.elapsed(), self.member.opts.claim_timeout) {
+                ClaimStep::Leave => continue,
+                ClaimStep::Wait => None,
+                ClaimStep::Create => bus::create(&self.bus.claims, &key, &claim)
+                    .await
+                    .unwrap_or(None),
+                ClaimStep::Take { revision } => {
+                    let r = bus::update(&self.bus.claims, &key, &claim, revision)
+                        .await
+                        .unwrap_or(None);
+                    if r.is_some() {
+                        tracing::warn!(alert = %p.rec.id, stalled_s = p.since.elapsed().as_secs_f64(), "claim stalled unsent: taken over");
+                    }
+                    r
+                }
+            };
+            match won {
+                Some(r)
+                    if bus::still_ours(
+                        &self.bus.claims,
+                        &key,
+                        &self.member.opts.id,
+                        bus::SETTLE,
+                    )
+                    .await
+                    .unwrap_or(false) =>
+                {
+                    self.revisions.insert(cid, r);
+                    mine.push(p.rec);
+                }
+                _ => keep.push(p),
+            }
+        }
+        self.pending = keep;
+        self.act(mine).await;
+    }
+
+    /// One block of the log: judged (or refused), acknowledged, and its new alerts claimed and
+    /// acted on.
+    async fn on_block_message(&mut self, m: async_nats::jetstream::Message) -> Result<()> {
+        let (seq, age) = match m.info() {
+            Ok(i) => (
+                i.stream_sequence,
+                (time_now() - i.published.unix_timestamp()).max(0),
+            ),
+            Err(_) => (0, 0),
+        };
+        let member = &self.member;
+        let decoded = codec::decode(m.subject.as_str(), &m.payload, &member.config, &member.spec);
+        let fresh = match decoded {
+            Ok(env) => member.judge(&mut self.engine, &mut self.store, env, &mut self.found)?,
+            Err(e) => {
+                tracing::error!(seq, "{e}");
+                Vec::new()
+            }
+        };
+        // Judged (committed) or refused: the server may forget it for this member.
+        if let Err(e) = m.ack().await {
+            tracing::debug!(seq, error = %e, "ack lost; the redelivery is skipped");
+        }
+        self.running.retain(|h| !h.is_finished());
+        if fresh.is_empty() {
+            return Ok(());
+        }
+        if u64::try_from(age).unwrap_or(0) > ACT_WITHIN.as_secs() {
+            tracing::info!(
+                seq,
+                alerts = fresh.len(),
+                "alerts of a block older than the claim bucket keeps: recorded, not acted on"
+            );
+            return Ok(());
+        }
+        self.claim_fresh(fresh).await;
+        Ok(())
+    }
+
+    /// Claims a block's new alerts and acts on those this member won.
+    async fn claim_fresh(&mut self, fresh: Vec<AlertRecord>) {
+        let mut won = Vec::new();
+        for rec in fresh {
+            let cid = claim_id(&rec);
+            let key = claim::key(&cid);
+            let claim = self.member.claim(&cid, ClaimState::Claimed);
+            match bus::create(&self.bus.claims, &key, &claim).await {
+                Ok(Some(r)) => won.push((rec, cid, key, r)),
+                Ok(None) => self.pending.push(Pending::new(rec)),
+                Err(e) => {
+                    tracing::warn!(alert = %rec.id, error = %e, "claim failed; retrying");
+                    self.pending.push(Pending::new(rec));
+                }
+            }
+        }
+        // Read back together, after one settle time: a claim another member wrote over at the
+        // same moment is theirs ([`bus::still_ours`]).
+        let checks = futures_util::future::join_all(won.iter().map(|(_, _, key, _)| {
+            bus::still_ours(&self.bus.claims, key, &self.member.opts.id, bus::SETTLE)
+        }))
+        .await;
+        let mut mine = Vec::new();
+        for ((rec, cid, _, r), ours) in won.into_iter().zip(checks) {
+            if ours.unwrap_or(false) {
+                self.revisions.insert(cid, r);
+                mine.push(rec);
+            } else {
+                tracing::info!(alert = %rec.id, "claim written over by another member at the same moment: theirs");
+                self.pending.push(Pending::new(rec));
+            }
+        }
+        self.act(mine).await;
+    }
+
+    /// Prints, publishes and acts on alerts this member holds the claims of. Alerts without
+    /// actions to run are finished at once; the others are dispatched as one group (one
+    /// transaction per shared action), printed when their transactions are sent.
+    async fn act(&mut self, mine: Vec<AlertRecord>) {
+        let mut group = Vec::new();
+        for rec in mine {
+            tracing::warn!(rule = %rec.rule, reason = %rec.reason, block = rec.block, member = %&self.member.opts.id, "{}", if rec.severity == Severity::Trip { "TRIP" } else { "alert" });
+            if rec
+                .actions
+                .iter()
+                .all(|a| a.status != ActionStatus::Pending)
+            {
+                self.settle(&claim_id(&rec), ClaimState::Done).await;
+                self.member.emit(&self.bus, &rec);
+            } else {
+                group.push(rec);
+            }
+        }
+        if !group.is_empty() {
+            self.running
+                .push(self.actions.dispatch(group, self.act_tx.clone()));
+        }
+    }
+
+    /// Moves this member's claim of `alert` on (compare-and-set on the revision it holds).
+    async fn settle(&mut self, alert: &str, state: ClaimState) {
+        let Some(rev) = self.revisions.get(alert).copied() else {
+            return;
+        };
+        let claim = self.member.claim(alert, state);
+        match bus::update(&self.bus.claims, &claim::key(alert), &claim, rev).await {
+            Ok(Some(r)) if state == ClaimState::Claimed => {
+                self.revisions.insert(alert.to_owned(), r);
+            }
+            Ok(Some(_)) => {
+                self.revisions.remove(alert);
+            }
+            Ok(None) => {
+                tracing::warn!(
+                    alert,
+                    "claim was taken over by another member before it settled"
+                );
+                self.revisions.remove(alert);
+            }
+            Err(e) => tracing::warn!(alert, error = %e, "claim not settled"),
+        }
+    }
+
+    /// Deletes the ingest leases this member holds (compare-and-set on the revision it holds,
+    /// so a lease already taken over is left alone).
+    async fn release_leases(&mut self) {
+        for c in &self.member.spec.chains {
+            let key = lease::ingest_key(&c.id);
+            if let Ok(Some((Ok(l), rev))) = bus::entry::<Lease>(&self.bus.leases, &key).await
+                && l.member == self.member.opts.id
+            {
+                match self
+                    .bus
+                    .leases
+                    .delete_expect_revision(&key, Some(rev))
+                    .await
+                {
+                    Ok(()) => tracing::info!(chain = %c.id, "ingest lease released"),
+                    Err(e) => {
+                        tracing::warn!(chain = %c.id, error = %e, "ingest lease not released; it expires")
+                    }
+                }
+            }
         }
     }
 }
