@@ -824,20 +824,21 @@ impl Ingester {
         recent
     }
 
-    /// Continues the chain's log after its last message, through the watch daemon's ingest.
-    /// Returns when another member appended (it lost the lease) or the ingest stopped.
-    async fn publish(self) {
-        let subject = codec::block_subject(&self.chain);
-        let last = match self.bus.last(&subject).await {
+    /// Where the chain's log ends: the last sequence number, the last block logged and where
+    /// the ingest continues. `None` when the log cannot be read.
+    async fn resume_point(&self, subject: &str) -> Option<(u64, Option<Header>, IngestStart)> {
+        let last = match self.bus.last(subject).await {
             Ok(l) => l,
             Err(e) => {
                 tracing::warn!(chain = %self.chain, error = %e, "cannot read the chain's log");
-                return;
+                return None;
             }
         };
-        let (mut expected, mut tip, start) = match last {
-            None => (0, None, IngestStart::default()),
-            Some((seq, body)) => match codec::decode(&subject, &body, &self.config, &self.spec) {
+        let Some((seq, body)) = last else {
+            return Some((0, None, IngestStart::default()));
+        };
+        Some(
+            match codec::decode(subject, &body, &self.config, &self.spec) {
                 Ok(env) => match env.body {
                     Body::Block { header, .. } | Body::Reorg { fork: header, .. } => (
                         seq,
@@ -869,19 +870,94 @@ impl Ingester {
                     )
                 }
             },
+        )
+    }
+
+    /// What the log records of one ingest message, with the block's verdict channel (quorum
+    /// chains). `None` for what is not logged: a stale chain (raised to the member's loop), a
+    /// contradiction, a chain answering again.
+    fn log_body(
+        &self,
+        msg: IngestMsg,
+        tip: Option<Header>,
+    ) -> Option<(Body, Option<oneshot::Sender<bool>>)> {
+        let chain = self.chain.clone();
+        match msg {
+            IngestMsg::Observed { events, .. } => Some((Body::Observed { chain, events }, None)),
+            IngestMsg::Block {
+                block,
+                events,
+                verdict,
+                ..
+            } => {
+                let header = Header::from(block);
+                Some((
+                    Body::Block {
+                        chain,
+                        header,
+                        events,
+                    },
+                    verdict,
+                ))
+            }
+            IngestMsg::Reorg { fork, .. } => Some((
+                Body::Reorg {
+                    chain,
+                    fork: fork.into(),
+                    tip: tip.map(|h| h.hash).unwrap_or_default(),
+                },
+                None,
+            )),
+            IngestMsg::Stale { error, last, .. } => {
+                tracing::warn!(chain = %self.chain, last, error = %ringfence_guard::secret::scrub_urls(&error), "chain stale");
+                let _ = self.raised.send(stale_alert(
+                    &self.spec,
+                    self.idx,
+                    &self.chain,
+                    &self.me,
+                    &error,
+                    last,
+                ));
+                None
+            }
+            IngestMsg::Contradiction { contradiction, .. } => {
+                tracing::warn!(chain = %self.chain, block = contradiction.block, "endpoints contradict each other");
+                None
+            }
+            IngestMsg::Live { .. } => None,
+        }
+    }
+
+    /// Appends one message after sequence `expected`, retrying with back-off while the bus
+    /// fails. Returns the new sequence, or `None` when another member appended first.
+    async fn append(&self, subject: &str, payload: Vec<u8>, expected: u64) -> Option<u64> {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            match self.bus.append(subject, payload.clone(), expected).await {
+                Ok(Some(seq)) => return Some(seq),
+                Ok(None) => return None,
+                Err(e) => {
+                    tracing::warn!(chain = %self.chain, error = %e, "append failed; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(2));
+                }
+            }
+        }
+    }
+
+    /// Continues the chain's log after its last message, through the watch daemon's ingest.
+    /// Returns when another member appended (it lost the lease) or the ingest stopped.
+    async fn publish(self) {
+        let subject = codec::block_subject(&self.chain);
+        let Some((mut expected, mut tip, start)) = self.resume_point(&subject).await else {
+            return;
         };
         let (tx, mut rx) = mpsc::channel(1024);
         let engine = Engine::new(self.spec.clone());
-        let tasks = match ringfence_chain::spawn_ingest(
-            &self.spec,
-            &self.decoder,
-            self.idx,
-            &engine,
-            start,
-            tx,
-        )
-        .await
-        {
+        let spawned =
+            ringfence_chain::spawn_ingest(&self.spec, &self.decoder, self.idx, &engine, start, tx)
+                .await;
+        let _tasks = match spawned {
             Ok(t) => Tasks(t),
             Err(e) => {
                 tracing::warn!(chain = %self.chain, error = %e, "ingest did not start");
@@ -890,47 +966,8 @@ impl Ingester {
         };
         tracing::info!(chain = %self.chain, member = %self.me, after = tip.map(|h| h.number), "ingesting");
         while let Some(msg) = rx.recv().await {
-            let mut verdict = None;
-            let body = match msg {
-                IngestMsg::Observed { events, .. } => Body::Observed {
-                    chain: self.chain.clone(),
-                    events,
-                },
-                IngestMsg::Block {
-                    block,
-                    events,
-                    verdict: v,
-                    ..
-                } => {
-                    verdict = v;
-                    Body::Block {
-                        chain: self.chain.clone(),
-                        header: Header::from(block),
-                        events,
-                    }
-                }
-                IngestMsg::Reorg { fork, .. } => Body::Reorg {
-                    chain: self.chain.clone(),
-                    fork: fork.into(),
-                    tip: tip.map(|h| h.hash).unwrap_or_default(),
-                },
-                IngestMsg::Stale { error, last, .. } => {
-                    tracing::warn!(chain = %self.chain, last, error = %ringfence_guard::secret::scrub_urls(&error), "chain stale");
-                    let _ = self.raised.send(stale_alert(
-                        &self.spec,
-                        self.idx,
-                        &self.chain,
-                        &self.me,
-                        &error,
-                        last,
-                    ));
-                    continue;
-                }
-                IngestMsg::Contradiction { contradiction, .. } => {
-                    tracing::warn!(chain = %self.chain, block = contradiction.block, "endpoints contradict each other");
-                    continue;
-                }
-                IngestMsg::Live { .. } => continue,
+            let Some((body, verdict)) = self.log_body(msg, tip) else {
+                continue;
             };
             let next_tip = match &body {
                 Body::Block { header, .. } => Some(*header),
@@ -943,32 +980,16 @@ impl Ingester {
                 member: self.me.clone(),
                 body,
             };
-            let payload = codec::encode(&env);
-            let mut backoff = Duration::from_millis(100);
-            loop {
-                match self.bus.append(&subject, payload.clone(), expected).await {
-                    Ok(Some(seq)) => {
-                        expected = seq;
-                        tip = next_tip;
-                        if let Some(v) = verdict.take() {
-                            let _ = v.send(true);
-                        }
-                        break;
-                    }
-                    Ok(None) => {
-                        tracing::warn!(chain = %self.chain, member = %self.me, "another member appended to this chain's log: stopping its ingest");
-                        drop(tasks);
-                        return;
-                    }
-                    Err(e) => {
-                        tracing::warn!(chain = %self.chain, error = %e, "append failed; retrying");
-                        tokio::time::sleep(backoff).await;
-                        backoff = (backoff * 2).min(Duration::from_secs(2));
-                    }
-                }
+            let Some(seq) = self.append(&subject, codec::encode(&env), expected).await else {
+                tracing::warn!(chain = %self.chain, member = %self.me, "another member appended to this chain's log: stopping its ingest");
+                return;
+            };
+            expected = seq;
+            tip = next_tip;
+            if let Some(v) = verdict {
+                let _ = v.send(true);
             }
         }
-        drop(tasks);
     }
 }
 
