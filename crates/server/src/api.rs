@@ -239,7 +239,7 @@ fn spec_summary(state: &AppState, snap: &Snapshot) -> SpecSummary {
 #[utoipa::path(
     get,
     path = "/api/graph",
-    summary = "The dependency graph: assets with their direct (`own`) and full (`depends_on`, fractions) dependencies and backing; components with value at risk.",
+    summary = "The dependency graph: assets with their direct (`own`) and full (`depends_on`, fractions) dependencies and backing; components with value at risk; and the picture laid out (`layout`), as the HTML report draws it.",
     responses((status = 200, description = "Graph.", body = Graph))
 )]
 pub(crate) async fn graph(State(state): State<AppState>) -> Result<Response, ApiError> {
@@ -296,6 +296,11 @@ pub(crate) fn graph_body(snap: &Snapshot) -> Graph {
         total_value_usd: snap.exposure.total_value_usd,
         assets,
         components,
+        layout: ringfence_exposure::render::graph_layout(
+            &snap.model,
+            &snap.closure,
+            &snap.exposure,
+        ),
     }
 }
 

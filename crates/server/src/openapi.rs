@@ -336,7 +336,8 @@ pub(crate) struct StressRequestDoc {
     debtrank: bool,
 }
 
-/// `ringfence stress --format json` (see the README's stress sections).
+/// `POST /api/stress`: the body of `ringfence stress --format json` (see the README's stress
+/// sections) and the laid-out waterfall.
 #[derive(ToSchema)]
 #[schema(as = StressReport)]
 #[allow(dead_code)]
@@ -383,6 +384,9 @@ pub(crate) struct StressReportDoc {
     debtrank: Option<Vec<serde_json::Value>>,
     /// With the CLI's `--uncertainty`.
     uncertainty: Option<serde_json::Value>,
+    /// The waterfall of realized loss, laid out as the HTML report draws it (not in the CLI's
+    /// JSON).
+    waterfall: ringfence_report::waterfall::Waterfall,
 }
 
 /// An action the guard took on a finding.
