@@ -490,6 +490,18 @@ fn node_svg(s: &mut String, class: &str, n: &Node) {
 mod tests {
     use super::*;
 
+    fn comp<'a>(id: &'a str, kind: &'a str, value_at_risk_usd: f64) -> ComponentIn<'a> {
+        ComponentIn {
+            id,
+            kind,
+            value_at_risk_usd,
+        }
+    }
+
+    fn asset<'a>(id: &'a str, value_usd: f64, own: &'a [u32]) -> AssetIn<'a> {
+        AssetIn { id, value_usd, own }
+    }
+
     fn components(n: usize) -> Vec<(String, &'static str, f64)> {
         (0..n)
             .map(|i| {
@@ -502,38 +514,14 @@ mod tests {
     #[test]
     fn columns_are_sorted_centred_and_empty_ones_left_out() {
         let comps = [
-            ComponentIn {
-                id: "zeta",
-                kind: "key",
-                value_at_risk_usd: 1.0,
-            },
-            ComponentIn {
-                id: "alpha",
-                kind: "key",
-                value_at_risk_usd: 4.0,
-            },
-            ComponentIn {
-                id: "eth",
-                kind: "chain",
-                value_at_risk_usd: 9.0,
-            },
+            comp("zeta", "key", 1.0),
+            comp("alpha", "key", 4.0),
+            comp("eth", "chain", 9.0),
         ];
         let assets = [
-            AssetIn {
-                id: "A",
-                value_usd: 1.0,
-                own: &[0, 2],
-            },
-            AssetIn {
-                id: "B",
-                value_usd: 4.0,
-                own: &[1, 2],
-            },
-            AssetIn {
-                id: "C",
-                value_usd: 2.0,
-                own: &[2],
-            },
+            asset("A", 1.0, &[0, 2]),
+            asset("B", 4.0, &[1, 2]),
+            asset("C", 2.0, &[2]),
         ];
         let g = GraphLayout::new(&assets, &comps);
         let titles: Vec<&str> = g.columns.iter().map(|c| c.title.text.as_str()).collect();
@@ -558,22 +546,14 @@ mod tests {
         let comps = components(100);
         let comps: Vec<ComponentIn<'_>> = comps
             .iter()
-            .map(|(id, kind, v)| ComponentIn {
-                id,
-                kind,
-                value_at_risk_usd: *v,
-            })
+            .map(|(id, kind, v)| comp(id, kind, *v))
             .collect();
         let own: Vec<u32> = (0..100).collect();
         let names: Vec<String> = (0..50).map(|i| format!("asset-{i}")).collect();
         let assets: Vec<AssetIn<'_>> = names
             .iter()
             .enumerate()
-            .map(|(i, id)| AssetIn {
-                id,
-                value_usd: i as f64,
-                own: &own,
-            })
+            .map(|(i, id)| asset(id, i as f64, &own))
             .collect();
         let g = GraphLayout::new(&assets, &comps);
         assert_eq!((g.assets.len(), g.components.len()), (40, 70));
@@ -588,16 +568,8 @@ mod tests {
 
     #[test]
     fn long_labels_are_cut_and_the_asset_column_makes_room() {
-        let comps = [ComponentIn {
-            id: "a-very-long-component-identifier",
-            kind: "operator",
-            value_at_risk_usd: 0.0,
-        }];
-        let assets = [AssetIn {
-            id: "an-asset-with-a-long-name@somewhere",
-            value_usd: 0.0,
-            own: &[0],
-        }];
+        let comps = [comp("a-very-long-component-identifier", "operator", 0.0)];
+        let assets = [asset("an-asset-with-a-long-name@somewhere", 0.0, &[0])];
         let g = GraphLayout::new(&assets, &comps);
         assert_eq!(g.components[0].label.text, "a-very-long-compone…");
         assert_eq!(g.assets[0].x, (35.0 * CHAR_W).ceil() + 24.0);
@@ -607,16 +579,8 @@ mod tests {
 
     #[test]
     fn the_svg_escapes_ids() {
-        let comps = [ComponentIn {
-            id: "<k>",
-            kind: "key",
-            value_at_risk_usd: 1.0,
-        }];
-        let assets = [AssetIn {
-            id: "a&b",
-            value_usd: 1.0,
-            own: &[0, 7],
-        }];
+        let comps = [comp("<k>", "key", 1.0)];
+        let assets = [asset("a&b", 1.0, &[0, 7])];
         let s = GraphLayout::new(&assets, &comps).svg();
         assert!(s.contains("data-id=\"&lt;k&gt;\"") && s.contains(">a&amp;b</text>"));
         assert!(!s.contains("<k>"));
