@@ -11,7 +11,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, mkdir, readFile, writeFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -185,6 +185,34 @@ test('graph labels neither overlap nor leave the picture', async () => {
   assert.deepEqual(overlaps, [], `overlapping labels: ${overlaps.slice(0, 5).join('; ')}`);
 });
 
+// Issue 16: the graph is laid out once, in Rust. The page draws the server's layout number for
+// number, and the HTML report (`ringfence exposure --format html`) draws the same circles.
+test('the graph is drawn from the server\'s layout, the same as the HTML report', async () => {
+  await view('graph');
+  const layout = (await api('/api/graph')).body.layout;
+  const svg = page.locator('#graph-svg');
+  assert.equal(await svg.getAttribute('viewBox'), `0 0 ${layout.width} ${layout.height}`);
+  const drawn = await svg.evaluate((el) => [...el.querySelectorAll('.node')].map((g) => {
+    const c = g.querySelector('circle');
+    const t = g.querySelector('text:not(.frac)');
+    return { id: g.dataset.id, kind: g.dataset.kind, x: +c.getAttribute('cx'), y: +c.getAttribute('cy'), r: +c.getAttribute('r'),
+      fill: c.getAttribute('fill'), label: t.textContent, lx: +t.getAttribute('x'), ly: +t.getAttribute('y') };
+  }));
+  const want = [...layout.assets, ...layout.components].map((n) => ({ id: n.id, kind: n.kind, x: n.x, y: n.y, r: n.r, fill: n.fill,
+    label: n.label.text, lx: n.label.x, ly: n.label.y }));
+  assert.ok(want.length > 40, `${want.length} nodes`);
+  assert.deepEqual(drawn, want);
+  const edges = await svg.evaluate((el) => [...el.querySelectorAll('path.edge')].map((p) => p.getAttribute('d')));
+  assert.deepEqual(edges, layout.edges.map((e) => e.d));
+  const titles = await svg.evaluate((el) => [...el.querySelectorAll('.col-title')].map((t) => [t.textContent, +t.getAttribute('x')]));
+  assert.deepEqual(titles, layout.columns.map((c) => [c.title.text, c.title.x]));
+
+  const html = report(['exposure', path.join(ROOT, 'examples/ecosystem.toml'), '--format', 'html']);
+  const circles = [...html.matchAll(/<g class="(asset|component)" data-id="([^"]+)"><circle cx="([\d.]+)" cy="([\d.]+)" r="([\d.]+)"/g)]
+    .map((m) => [m[2], Number(m[3]), Number(m[4]), Number(m[5])]);
+  assert.deepEqual(circles, drawn.map((n) => [n.id, n.x, n.y, n.r]));
+});
+
 test('the exposure view lists value at risk, single points of failure and hidden shared dependencies', async () => {
   await view('exposure');
   const exposure = (await api('/api/exposure')).body;
@@ -238,6 +266,24 @@ test('a stress scenario shows the waterfall of losses and the multiplier', async
   assert.equal(bars[0], 'round 0');
   assert.equal(bars.at(-1), 'total');
   assert.ok(await page.locator('#waterfall-svg rect').count() >= 2);
+  // Issue 16: the chart is laid out once, in Rust: the page draws the server's bars number for
+  // number, and the stress HTML report (`ringfence stress --format html`) the same rectangles.
+  const drawnBars = await page.locator('#waterfall-svg g.bar').evaluateAll((gs) => gs.map((g) => ({
+    label: g.dataset.label,
+    value: g.querySelector('text').textContent,
+    segments: [...g.querySelectorAll('rect')].map((r) => ({ part: r.dataset.part, x: +r.getAttribute('x'), y: +r.getAttribute('y'),
+      width: +r.getAttribute('width'), height: +r.getAttribute('height') })),
+  })));
+  assert.deepEqual(drawnBars, want.waterfall.bars.map((b) => ({ label: b.label, value: b.value.text,
+    segments: b.segments.map((sg) => ({ part: sg.part, x: b.x, y: sg.y, width: b.width, height: sg.height })) })));
+  const ticks = await page.locator('#waterfall-svg line.grid').evaluateAll((ls) => ls.map((l) => +l.getAttribute('y1')));
+  assert.deepEqual(ticks, want.waterfall.ticks.map((t) => t.line.y1));
+  const html = report(['stress', path.join(ROOT, 'examples/ecosystem.toml'), '--fail', 'resolv-service-role', '--format', 'html']);
+  const chart = html.slice(html.indexOf('<h2>Losses by round</h2>'), html.indexOf('<h2>Protocols</h2>'));
+  const rects = [...chart.matchAll(/<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)" fill="[^"]+"><title>/g)]
+    .map((m) => m.slice(1).join(' '));
+  const tenth = (v) => v.toFixed(1);
+  assert.deepEqual(rects, drawnBars.flatMap((b) => b.segments.map((sg) => [sg.x, sg.y, sg.width, sg.height].map(tenth).join(' '))));
   assert.equal(await page.locator('#rounds-table tbody tr').count(), want.rounds.length);
   await shot('7-stress');
 
@@ -293,6 +339,13 @@ test('live events reach the open page: a spec reload shows without a refresh', a
 test('the page made no errors and never left the server', () => {
   assert.deepEqual(problems, []);
 });
+
+/** What `ringfence ARGS` prints on stdout (an HTML report). */
+function report(args) {
+  const r = spawnSync(BIN, args, { encoding: 'utf8', maxBuffer: 16 << 20 });
+  assert.ok(r.status === 0 || r.status === 1, `ringfence ${args.join(' ')} exited with ${r.status}: ${r.stderr}`);
+  return r.stdout;
+}
 
 function parseMoney(text) {
   const m = text.match(/^(-?)\$([\d.]+)([KMB]?)$/);

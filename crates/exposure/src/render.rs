@@ -1,9 +1,11 @@
 //! Rendering reports for people: aligned text tables, SARIF for code-scanning tools, and one
 //! self-contained HTML page with a picture of the dependency graph.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
+pub use ringfence_report::graph::GraphLayout;
+use ringfence_report::graph::{AssetIn, ComponentIn};
 pub use ringfence_report::{STYLE, Table, esc, page, pct, usd};
 
 use ringfence_model::{ComponentKind, Model};
@@ -504,273 +506,41 @@ fn html_lint(b: &mut String, l: &LintReport) {
     b.push_str("</table>");
 }
 
-/// How many assets and components the graph picture shows at most.
-const GRAPH_ASSETS: usize = 40;
-const GRAPH_COMPONENTS: usize = 70;
-
-/// The component columns of the graph picture, left to right after the asset column.
-const GRAPH_KINDS: [ComponentKind; 7] = [
-    ComponentKind::Layer,
-    ComponentKind::VerifierSet,
-    ComponentKind::Key,
-    ComponentKind::Operator,
-    ComponentKind::Org,
-    ComponentKind::Hosting,
-    ComponentKind::Chain,
-];
-
-/// An SVG picture of the dependency graph: assets on the left, components in columns by kind,
-/// circles sized by value (assets) or value at risk (components).
-pub fn graph_svg(model: &Model, closure: &Closure, r: &ExposureReport) -> String {
+/// The dependency graph's picture laid out ([`ringfence_report::graph`]): the largest assets and
+/// the components they depend on directly, circles sized by value (assets) or value at risk
+/// (components). The HTML report draws it ([`graph_svg`]); `GET /api/graph` gives it to the
+/// dashboard.
+pub fn graph_layout(model: &Model, closure: &Closure, r: &ExposureReport) -> GraphLayout {
     let var: HashMap<&str, f64> = r
         .components
         .iter()
         .map(|c| (c.id.as_str(), c.value_at_risk_usd))
         .collect();
-    let g = GraphLayout::new(model, closure, &var);
-    let (width, height) = g.size();
-    let mut s = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" aria-label=\"dependency graph\" viewBox=\"0 0 {width:.0} {height:.0}\" width=\"100%\">"
-    );
-    g.column_titles(&mut s);
-    g.edges(&mut s, closure);
-    g.asset_circles(&mut s, model);
-    let max_var = r
+    let components: Vec<ComponentIn<'_>> = model
         .components
-        .first()
-        .map_or(1.0, |c| c.value_at_risk_usd.max(1.0));
-    g.component_circles(&mut s, model, &var, max_var);
-    s.push_str("</svg>");
-    if model.assets.len() > GRAPH_ASSETS || g.shown >= GRAPH_COMPONENTS {
-        let _ = write!(
-            s,
-            "<p>Showing the {} largest assets and the {} largest components they depend on.</p>",
-            g.assets.len(),
-            g.pos.len()
-        );
-    }
-    s
+        .iter()
+        .map(|c| ComponentIn {
+            id: &c.id,
+            kind: c.kind.as_str(),
+            value_at_risk_usd: var.get(c.id.as_str()).copied().unwrap_or(0.0),
+        })
+        .collect();
+    let assets: Vec<AssetIn<'_>> = model
+        .assets
+        .iter()
+        .zip(&closure.own)
+        .map(|(a, own)| AssetIn {
+            id: &a.id,
+            value_usd: a.value_usd,
+            own,
+        })
+        .collect();
+    GraphLayout::new(&assets, &components)
 }
 
-/// Where the graph picture puts its assets and components.
-struct GraphLayout {
-    /// The assets shown (model indices), largest value first.
-    assets: Vec<usize>,
-    /// How many components are shown.
-    shown: usize,
-    /// Rows in the tallest column.
-    rows: usize,
-    /// The centre of each component shown, by component index (so that they are drawn in the
-    /// same order every time).
-    pos: BTreeMap<u32, (f64, f64)>,
-}
-
-impl GraphLayout {
-    /// Width of a component column.
-    const COL_W: f64 = 150.0;
-    /// Height of a row.
-    const ROW_H: f64 = 26.0;
-    /// Room above the first row, for the column titles.
-    const TOP: f64 = 40.0;
-    /// Centre of the asset column. Asset labels are right-aligned left of it.
-    const ASSET_X: f64 = 170.0;
-
-    /// Picks the largest assets and the components they depend on with the most value at
-    /// risk, and places the components in their kind's column, sorted by id and centred.
-    fn new(model: &Model, closure: &Closure, var: &HashMap<&str, f64>) -> Self {
-        let mut assets: Vec<usize> = (0..model.assets.len()).collect();
-        assets.sort_by(|&a, &b| {
-            model.assets[b]
-                .value_usd
-                .total_cmp(&model.assets[a].value_usd)
-                .then(a.cmp(&b))
-        });
-        assets.truncate(GRAPH_ASSETS);
-        let mut shown: Vec<u32> = Vec::new();
-        for &a in &assets {
-            for &c in &closure.own[a] {
-                if !shown.contains(&c) {
-                    shown.push(c);
-                }
-            }
-        }
-        let var_of = |c: u32| {
-            var.get(model.components[c as usize].id.as_str())
-                .copied()
-                .unwrap_or(0.0)
-        };
-        shown.sort_by(|&a, &b| var_of(b).total_cmp(&var_of(a)).then(a.cmp(&b)));
-        shown.truncate(GRAPH_COMPONENTS);
-        let columns: Vec<Vec<u32>> = GRAPH_KINDS
-            .iter()
-            .map(|k| {
-                let mut col: Vec<u32> = shown
-                    .iter()
-                    .copied()
-                    .filter(|&c| model.components[c as usize].kind == *k)
-                    .collect();
-                col.sort_by(|&a, &b| {
-                    model.components[a as usize]
-                        .id
-                        .cmp(&model.components[b as usize].id)
-                });
-                col
-            })
-            .collect();
-        let rows = columns
-            .iter()
-            .map(Vec::len)
-            .max()
-            .unwrap_or(0)
-            .max(assets.len())
-            .max(1);
-        let mut pos = BTreeMap::new();
-        for (ci, col) in columns.iter().enumerate() {
-            let x = Self::column_x(ci);
-            let off = (rows - col.len()) as f64 * Self::ROW_H / 2.0;
-            for (ri, &c) in col.iter().enumerate() {
-                pos.insert(
-                    c,
-                    (
-                        x,
-                        Self::TOP + off + Self::ROW_H * ri as f64 + Self::ROW_H / 2.0,
-                    ),
-                );
-            }
-        }
-        GraphLayout {
-            assets,
-            shown: shown.len(),
-            rows,
-            pos,
-        }
-    }
-
-    /// The centre of component column `ci`.
-    fn column_x(ci: usize) -> f64 {
-        Self::ASSET_X + 60.0 + Self::COL_W * ci as f64
-    }
-
-    /// The picture's width and height; the last column needs room for its labels too.
-    fn size(&self) -> (f64, f64) {
-        (
-            Self::column_x(GRAPH_KINDS.len() - 1) + 150.0,
-            Self::TOP + Self::ROW_H * self.rows as f64 + 20.0,
-        )
-    }
-
-    /// The centre of the `i`-th asset shown.
-    fn asset_pos(&self, i: usize) -> (f64, f64) {
-        (
-            Self::ASSET_X,
-            Self::TOP
-                + (self.rows - self.assets.len()) as f64 * Self::ROW_H / 2.0
-                + Self::ROW_H * i as f64
-                + Self::ROW_H / 2.0,
-        )
-    }
-
-    /// The title above each column.
-    fn column_titles(&self, s: &mut String) {
-        for (ci, k) in std::iter::once("asset")
-            .chain(GRAPH_KINDS.iter().map(|k| k.as_str()))
-            .enumerate()
-        {
-            let x = if ci == 0 {
-                Self::ASSET_X
-            } else {
-                Self::column_x(ci - 1)
-            };
-            let _ = write!(
-                s,
-                "<text x=\"{x:.0}\" y=\"20\" text-anchor=\"middle\" font-weight=\"600\">{k}</text>"
-            );
-        }
-    }
-
-    /// A curve from each asset to each component shown that it depends on.
-    fn edges(&self, s: &mut String, closure: &Closure) {
-        s.push_str("<g stroke=\"#9aa7bd\" stroke-opacity=\".45\" fill=\"none\">");
-        for (i, &a) in self.assets.iter().enumerate() {
-            let (x1, y1) = self.asset_pos(i);
-            for &c in &closure.own[a] {
-                if let Some(&(x2, y2)) = self.pos.get(&c) {
-                    let _ = write!(
-                        s,
-                        "<path d=\"M{x1:.1},{y1:.1} C{:.1},{y1:.1} {:.1},{y2:.1} {x2:.1},{y2:.1}\"/>",
-                        (x1 + x2) / 2.0,
-                        (x1 + x2) / 2.0
-                    );
-                }
-            }
-        }
-        s.push_str("</g>");
-    }
-
-    /// Each asset as a circle sized by its value, labelled on its left.
-    fn asset_circles(&self, s: &mut String, model: &Model) {
-        let max_val = self
-            .assets
-            .first()
-            .map_or(1.0, |&a| model.assets[a].value_usd.max(1.0));
-        for (i, &a) in self.assets.iter().enumerate() {
-            let (x, y) = self.asset_pos(i);
-            let asset = &model.assets[a];
-            let rad = graph_radius(asset.value_usd, max_val);
-            let _ = write!(
-                s,
-                "<g class=\"asset\" data-id=\"{id}\"><circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"{rad:.1}\" fill=\"#2b6cb0\"><title>{id}: {v}</title></circle><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{id}</text></g>",
-                x - rad - 4.0,
-                y + 4.0,
-                id = esc(&asset.id),
-                v = usd(asset.value_usd)
-            );
-        }
-    }
-
-    /// Each component as a circle sized by its value at risk and coloured by kind, labelled on
-    /// its right.
-    fn component_circles(
-        &self,
-        s: &mut String,
-        model: &Model,
-        var: &HashMap<&str, f64>,
-        max_var: f64,
-    ) {
-        for (&c, &(x, y)) in &self.pos {
-            let comp = &model.components[c as usize];
-            let v = var.get(comp.id.as_str()).copied().unwrap_or(0.0);
-            let rad = graph_radius(v, max_var);
-            let label: String = comp.id.chars().take(22).collect();
-            let _ = write!(
-                s,
-                "<g class=\"component\" data-id=\"{id}\"><circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"{rad:.1}\" fill=\"{colour}\"><title>{id} ({kind}): {v} at risk</title></circle><text x=\"{:.1}\" y=\"{:.1}\">{}</text></g>",
-                x + rad + 3.0,
-                y + 4.0,
-                esc(&label),
-                colour = graph_colour(comp.kind),
-                id = esc(&comp.id),
-                kind = comp.kind,
-                v = usd(v)
-            );
-        }
-    }
-}
-
-/// The radius of a circle for value `v` of at most `max`: 3 to 12, by area.
-fn graph_radius(v: f64, max: f64) -> f64 {
-    3.0 + 9.0 * (v.max(0.0) / max).sqrt()
-}
-
-/// The fill colour of a component of kind `k`.
-fn graph_colour(k: ComponentKind) -> &'static str {
-    match k {
-        ComponentKind::Layer => "#805ad5",
-        ComponentKind::VerifierSet => "#d69e2e",
-        ComponentKind::Key => "#c53030",
-        ComponentKind::Operator => "#38a169",
-        ComponentKind::Org => "#dd6b20",
-        ComponentKind::Hosting => "#e53e3e",
-        ComponentKind::Chain => "#4a5568",
-    }
+/// An SVG picture of the dependency graph: assets on the left, components in columns by kind,
+/// circles sized by value (assets) or value at risk (components); with a note under it when it
+/// leaves assets or components out.
+pub fn graph_svg(model: &Model, closure: &Closure, r: &ExposureReport) -> String {
+    graph_layout(model, closure, r).svg()
 }

@@ -1,6 +1,9 @@
 //! Presentation shared by every ringfence report — the CLI's tables, the HTML reports and the
 //! dashboard: money and shares formatted for a risk lead, aligned text tables, HTML escaping, and
-//! the self-contained page shell (one style, no external resources).
+//! the self-contained page shell (one style, no external resources); and the two pictures both
+//! the HTML reports and the dashboard draw, laid out once as data: the dependency graph
+//! ([`graph`]) and the waterfall of losses ([`waterfall`]). The reports write them as SVG; the
+//! server sends the same data to the dashboard, which only turns it into SVG elements.
 //!
 //! ```
 //! use ringfence_report::{Table, pct, usd};
@@ -14,6 +17,9 @@
 
 // Every dependency is used by the library (tests and benches have their own).
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
+pub mod graph;
+pub mod waterfall;
 
 /// A dollar amount in words a risk lead reads at a glance: `$1.23B`, `$45.6M`, `$7.8K`, `$12`.
 pub fn usd(v: f64) -> String {

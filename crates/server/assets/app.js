@@ -8,11 +8,6 @@ const KIND_LABEL = {
   asset: 'asset', layer: 'layer', verifier_set: 'verifier set', key: 'key', operator: 'operator',
   org: 'org', hosting: 'hosting', chain: 'chain',
 };
-const KIND_COLOUR = {
-  asset: '#2b6cb0', layer: '#805ad5', verifier_set: '#d69e2e', key: '#c53030', operator: '#38a169',
-  org: '#dd6b20', hosting: '#e53e3e', chain: '#4a5568',
-};
-const GRAPH_COMPONENTS = 70;
 const SVGNS = 'http://www.w3.org/2000/svg';
 
 const state = {
@@ -165,80 +160,34 @@ function renderSummary() {
 
 // ---------- graph ----------
 
-function graphComponents() {
-  const shown = new Set();
-  for (const a of state.graph.assets) for (const c of a.own) shown.add(c);
-  return [...shown]
-    .map((id) => state.compById.get(id))
-    .filter(Boolean)
-    .sort((a, b) => b.value_at_risk_usd - a.value_at_risk_usd || a.id.localeCompare(b.id))
-    .slice(0, GRAPH_COMPONENTS);
+// The picture is laid out by the server (`layout` of GET /api/graph: the very data the HTML report
+// draws, crates/report/src/graph.rs); here it only becomes SVG elements, with clicks and hovers.
+function svgText(t, attrs) {
+  return s('text', { x: t.x, y: t.y, 'text-anchor': t.anchor, text: t.text, ...attrs });
+}
+
+function graphNode(n, type) {
+  return s('g', { class: `node ${type}`, 'data-id': n.id, 'data-kind': n.kind, onclick: () => select(type, n.id) },
+    s('rect', { class: 'hit', x: n.hit.x, y: n.hit.y, width: n.hit.width, height: n.hit.height }),
+    s('circle', { cx: n.x, cy: n.y, r: n.r, fill: n.fill }, s('title', { text: n.title })),
+    svgText(n.label),
+    svgText({ ...n.frac, text: '' }, { class: 'frac' }));
 }
 
 function renderGraph() {
   const host = clear($('graph'));
-  const assets = [...state.graph.assets].sort((a, b) => b.value_usd - a.value_usd || a.id.localeCompare(b.id));
-  const comps = graphComponents();
-  const columns = KINDS.map((k) => comps.filter((c) => c.kind === k).sort((a, b) => a.id.localeCompare(b.id)))
-    .filter((col) => col.length);
-  const kinds = columns.map((col) => col[0].kind);
-  const rows = Math.max(assets.length, ...columns.map((c) => c.length), 1);
-  // Room for the longest asset label on the left, and columns wide enough that a component's
-  // label (at most 20 characters) never runs into the next column's fraction.
-  const CHAR_W = 6.6;
-  const left = Math.max(116, Math.ceil(Math.max(0, ...assets.map((a) => a.id.length)) * CHAR_W) + 24);
-  const colW = 190, rowH = 24, top = 34;
-  const width = left + colW * columns.length + 70;
-  const height = top + rowH * rows + 10;
-  const maxVal = Math.max(1, ...assets.map((a) => a.value_usd));
-  const maxVar = Math.max(1, ...comps.map((c) => c.value_at_risk_usd));
-  const radius = (v, max) => 3 + 8 * Math.sqrt(Math.max(0, v) / max);
-  const pos = new Map();
-  assets.forEach((a, i) => pos.set(`a:${a.id}`, [left, top + (rows - assets.length) * rowH / 2 + rowH * i + rowH / 2]));
-  columns.forEach((col, ci) => {
-    const x = left + colW * (ci + 1) - 20;
-    col.forEach((c, ri) => pos.set(`c:${c.id}`, [x, top + (rows - col.length) * rowH / 2 + rowH * ri + rowH / 2]));
-  });
-  const svg = s('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': 'dependency graph', id: 'graph-svg' });
-  svg.append(s('text', { x: left, y: 16, 'text-anchor': 'middle', class: 'col-title', text: 'asset' }));
-  kinds.forEach((k, ci) => svg.append(s('text', { x: left + colW * (ci + 1) - 20, y: 16, 'text-anchor': 'middle', class: 'col-title', text: KIND_LABEL[k] })));
+  const g = state.graph.layout;
+  const svg = s('svg', { viewBox: `0 0 ${g.width} ${g.height}`, role: 'img', 'aria-label': 'dependency graph', id: 'graph-svg' });
+  for (const c of g.columns) svg.append(svgText(c.title, { class: 'col-title' }));
   const edges = s('g', {});
-  for (const a of assets) {
-    const [x1, y1] = pos.get(`a:${a.id}`);
-    for (const c of a.own) {
-      const p = pos.get(`c:${c}`);
-      if (!p) continue;
-      const [x2, y2] = p;
-      const mx = (x1 + x2) / 2;
-      edges.append(s('path', { class: 'edge', d: `M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2},${y2}`, 'data-asset': a.id, 'data-component': c }));
-    }
-  }
+  for (const e of g.edges) edges.append(s('path', { class: 'edge', d: e.d, 'data-asset': e.asset, 'data-component': e.component }));
   svg.append(edges);
-  for (const a of assets) {
-    const [x, y] = pos.get(`a:${a.id}`);
-    const r = radius(a.value_usd, maxVal);
-    const g = s('g', { class: 'node asset', 'data-id': a.id, 'data-kind': 'asset', onclick: () => select('asset', a.id) },
-      s('rect', { class: 'hit', x: x - left + 4, y: y - rowH / 2, width: left - 4 + r + 36, height: rowH }),
-      s('circle', { cx: x, cy: y, r, fill: KIND_COLOUR.asset }, s('title', { text: `${a.id}: ${usd(a.value_usd)}` })),
-      s('text', { x: x - r - 4, y: y + 4, 'text-anchor': 'end', text: a.id }),
-      s('text', { x: x + r + 3, y: y + 4, class: 'frac', text: '' }));
-    svg.append(g);
-  }
-  for (const c of comps) {
-    const [x, y] = pos.get(`c:${c.id}`);
-    const r = radius(c.value_at_risk_usd, maxVar);
-    const label = c.id.length > 20 ? `${c.id.slice(0, 19)}…` : c.id;
-    const g = s('g', { class: 'node component', 'data-id': c.id, 'data-kind': c.kind, onclick: () => select('component', c.id) },
-      s('rect', { class: 'hit', x: x - r - 36, y: y - rowH / 2, width: colW + 16, height: rowH }),
-      s('circle', { cx: x, cy: y, r, fill: KIND_COLOUR[c.kind] }, s('title', { text: `${c.id} (${KIND_LABEL[c.kind]}): ${usd(c.value_at_risk_usd)} at risk` })),
-      s('text', { x: x + r + 3, y: y + 4, text: label }),
-      s('text', { x: x - r - 3, y: y + 4, 'text-anchor': 'end', class: 'frac', text: '' }));
-    svg.append(g);
-  }
+  for (const n of g.assets) svg.append(graphNode(n, 'asset'));
+  for (const n of g.components) svg.append(graphNode(n, 'component'));
   host.append(svg);
   const legend = clear($('graph-legend'));
   for (const k of ['asset', ...KINDS]) legend.append(h('span', {}, kindDot(k), KIND_LABEL[k]));
-  if (comps.length >= GRAPH_COMPONENTS) legend.append(h('span', {}, `showing the ${comps.length} components with the most value at risk`));
+  if (g.note) legend.append(h('span', { id: 'graph-note' }, g.note));
   legend.append(h('span', {}, 'circle size: value (assets) · value at risk (components)'));
   if (state.selected) select(state.selected.type, state.selected.id);
 }
@@ -466,7 +415,7 @@ function renderStress(r) {
     stat('disruption multiplier', multiplier(r.disruption_multiplier)),
     stat('bad debt', usd(r.bad_debt_usd)),
     stat('rounds', r.rounds.length, '', 'stress-rounds')));
-  out.append(h('h2', {}, 'Losses by round'), h('div', { class: 'card', id: 'waterfall' }, waterfall(r)));
+  out.append(h('h2', {}, 'Losses by round'), h('div', { class: 'card', id: 'waterfall' }, waterfall(r.waterfall)));
   if (!r.converged) out.append(h('p', { class: 'note' }, 'The rounds did not settle within the limit; figures are after the last round.'));
   const rounds = r.rounds.map((x) => h('tr', {}, h('td', { class: 'n' }, x.round), h('td', { class: 'n' }, usd(x.direct_usd)), h('td', { class: 'n' }, usd(x.liquidations_usd)),
     h('td', { class: 'n' }, usd(x.bad_debt_usd)), h('td', { class: 'n' }, usd(x.outflows_usd)), h('td', { class: 'n' }, usd(x.claim_losses_usd)), h('td', {}, (x.new_defaults || []).join(', '))));
@@ -480,66 +429,24 @@ function renderStress(r) {
   out.append(h('h2', {}, 'Assets hit'), assets.length ? table(['asset', ['value lost', 'n'], ['price before', 'n'], ['price after', 'n']], assets) : h('p', { class: 'muted' }, 'No asset is hit.'));
 }
 
-// The waterfall of realized loss — the same chart as the HTML report (crates/stress/src/report.rs):
-// round 0 is the direct loss, each later round stacks the bad debt, liquidation penalties and
-// fire-sale losses it adds (past ten bars the rounds fold into one), then the holders' depeg loss
-// and the clearing costs settled at the end, and the total realized loss. Value that only moved
-// (liquidations, withdrawals) is in the tables, not here.
-function waterfall(r) {
-  const PARTS = [['direct', '#2b6cb0'], ['bad debt', '#b00020'], ['liquidation penalties', '#dd6b20'], ['fire-sale losses', '#805ad5'],
-    ["holders' depeg", '#d69e2e'], ['clearing costs', '#718096']];
-  const segsOf = (x) => [x.direct_usd, x.bad_debt_usd, x.liquidation_penalties_usd, x.fire_sale_losses_usd]
-    .map((v, i) => [PARTS[i][0], v, PARTS[i][1]]).filter(([, v]) => v > 0);
-  const bars = [];
-  let cum = 0, folded = null;
-  r.rounds.forEach((x, i) => {
-    const segs = segsOf(x);
-    const inc = segs.reduce((t, [, v]) => t + v, 0);
-    if (i > 0 && inc <= 0) return;
-    if (bars.length >= 11) {
-      folded = folded || { from: x.round, base: cum, segs: [] };
-      folded.to = x.round;
-      for (const sg of segs) {
-        const e = folded.segs.find((p) => p[0] === sg[0]);
-        if (e) e[1] += sg[1]; else folded.segs.push([...sg]);
-      }
-    } else bars.push({ label: `round ${x.round}`, base: cum, segs });
-    cum += inc;
-  });
-  if (folded) bars.push({ label: `rounds ${folded.from}–${folded.to}`, base: folded.base, segs: folded.segs });
-  for (const [label, v, part] of [['depeg', r.realized.depeg_usd, PARTS[4]], ['clearing', r.realized.clearing_costs_usd, PARTS[5]]]) {
-    if (v > 0) { bars.push({ label, base: cum, segs: [[part[0], v, part[1]]] }); cum += v; }
-  }
-  const total = r.realized_loss_usd;
-  bars.push({ label: 'total', base: 0, segs: [['total', total, '#101828']], total: true });
-  const W = 1100, H = 330, L = 76, B = 40, T = 44;
-  const max = Math.max(1, total, cum) * 1.08;
-  const y = (v) => T + (H - T - B) * (1 - v / max);
-  const step = (W - L - 20) / bars.length;
-  const bw = Math.min(70, step * 0.65);
-  const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': 'waterfall of losses by round', id: 'waterfall-svg' });
-  for (let i = 0; i <= 4; i++) {
-    const v = (max / 4) * i;
-    svg.append(s('line', { x1: L, x2: W - 10, y1: y(v), y2: y(v), class: 'grid' }), s('text', { x: L - 6, y: y(v) + 4, 'text-anchor': 'end', text: usd(v) }));
-  }
-  svg.append(s('line', { x1: L, x2: W - 10, y1: y(0), y2: y(0), class: 'axis' }));
-  bars.forEach((b, i) => {
-    const x = L + step * i + (step - bw) / 2;
-    let acc = b.base;
+// The waterfall of realized loss, laid out by the server (`waterfall` of POST /api/stress: the very
+// data the stress HTML report draws, crates/report/src/waterfall.rs); here it only becomes SVG
+// elements.
+function waterfall(w) {
+  const svg = s('svg', { viewBox: `0 0 ${w.width} ${w.height}`, role: 'img', 'aria-label': 'waterfall of losses by round', id: 'waterfall-svg' });
+  for (const t of w.ticks) svg.append(s('line', { ...t.line, class: 'grid' }), svgText(t.label));
+  svg.append(s('line', { ...w.axis, class: 'axis' }));
+  for (const b of w.bars) {
     const g = s('g', { class: 'bar', 'data-label': b.label });
-    for (const [name, v, colour] of b.segs) {
-      const y1 = y(acc + v), y0 = y(acc);
-      g.append(s('rect', { x, y: y1, width: bw, height: Math.max(1, y0 - y1), fill: colour }, s('title', { text: `${b.label} · ${name}: ${usd(v)}` })));
-      acc += v;
+    for (const sg of b.segments) {
+      g.append(s('rect', { x: b.x, y: sg.y, width: b.width, height: sg.height, fill: sg.colour, 'data-part': sg.part }, s('title', { text: sg.title })));
     }
-    if (i > 0 && !b.total) g.append(s('line', { x1: x - (step - bw), x2: x, y1: y(b.base), y2: y(b.base), stroke: '#98a2b3', 'stroke-dasharray': '3,3' }));
-    g.append(s('text', { x: x + bw / 2, y: y(acc) - 5, 'text-anchor': 'middle', text: usd(acc - b.base) }));
-    g.append(s('text', { x: x + bw / 2, y: H - B + 16, 'text-anchor': 'middle', text: b.label }));
+    if (b.connector) g.append(s('line', { ...b.connector, stroke: '#98a2b3', 'stroke-dasharray': '3,3' }));
+    g.append(svgText(b.value), svgText(b.name));
     svg.append(g);
-  });
-  svg.append(s('text', { x: W - 12, y: 32, 'text-anchor': 'end', 'font-weight': 700, id: 'waterfall-multiplier',
-    text: `loss multiplier ${multiplier(r.loss_multiplier)} = secondary realized ${usd(r.secondary_damage_usd)} / direct ${usd(r.direct_loss_usd)}` }));
-  [...PARTS, ['total', '#101828']].forEach(([l, c], i) => svg.append(s('rect', { x: L + i * 132, y: 4, width: 10, height: 10, fill: c }), s('text', { x: L + i * 132 + 14, y: 13, text: l })));
+  }
+  svg.append(svgText(w.caption, { 'font-weight': 700, id: 'waterfall-multiplier' }));
+  for (const e of w.legend) svg.append(s('rect', { x: e.x, y: e.y, width: 10, height: 10, fill: e.colour }), svgText(e.name));
   return svg;
 }
 

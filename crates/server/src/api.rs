@@ -172,39 +172,26 @@ pub(crate) async fn exposure(
     }
 }
 
-/// `GET /api/limits`: the body of `ringfence limits --format json`.
-#[utoipa::path(
-    get,
-    path = "/api/limits",
-    summary = "Concentration policy breaches and their smallest fix (`ringfence limits --format json`).",
-    responses((status = 200, description = "Limits.", body = LimitsDoc))
-)]
-pub(crate) async fn limits(State(state): State<AppState>) -> Result<Response, ApiError> {
-    report_body(&state.snapshot().limits)
+/// A `GET` route of the read API: the handler's name, the route, its summary, the answer's
+/// description and schema, and the body it answers, computed from the server's state.
+macro_rules! get_route {
+    ($name:ident, $path:literal, $summary:literal, $description:literal, $doc:ty, |$state:ident| $body:expr) => {
+        #[doc = concat!("`GET ", $path, "`: ", $summary)]
+        #[utoipa::path(get, path = $path, summary = $summary, responses((status = 200, description = $description, body = $doc)))]
+        pub(crate) async fn $name(State($state): State<AppState>) -> Result<Response, ApiError> {
+            $body
+        }
+    };
 }
 
-/// `GET /api/lint`: the body of `ringfence lint --format json`.
-#[utoipa::path(
-    get,
-    path = "/api/lint",
-    summary = "Findings on infrastructure assumptions (`ringfence lint --format json`).",
-    responses((status = 200, description = "Lint.", body = LintDoc))
-)]
-pub(crate) async fn lint(State(state): State<AppState>) -> Result<Response, ApiError> {
-    report_body(&state.snapshot().lint)
-}
+// The reports exactly as the CLI prints them with `--format json`.
+#[rustfmt::skip]
+get_route!(limits, "/api/limits", "Concentration policy breaches and their smallest fix (`ringfence limits --format json`).", "Limits.", LimitsDoc, |state| report_body(&state.snapshot().limits));
+#[rustfmt::skip]
+get_route!(lint, "/api/lint", "Findings on infrastructure assumptions (`ringfence lint --format json`).", "Lint.", LintDoc, |state| report_body(&state.snapshot().lint));
 
-/// `GET /api/spec`: what is loaded.
-#[utoipa::path(
-    get,
-    path = "/api/spec",
-    summary = "What is loaded: file, generation, counts, totals.",
-    responses((status = 200, description = "Summary.", body = SpecSummary))
-)]
-pub(crate) async fn spec(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let snap = state.snapshot();
-    json_body(&spec_summary(&state, &snap))
-}
+#[rustfmt::skip]
+get_route!(spec, "/api/spec", "What is loaded: file, generation, counts, totals.", "Summary.", SpecSummary, |state| json_body(&spec_summary(&state, &state.snapshot())));
 
 fn spec_summary(state: &AppState, snap: &Snapshot) -> SpecSummary {
     let m = &snap.model;
@@ -234,18 +221,10 @@ fn spec_summary(state: &AppState, snap: &Snapshot) -> SpecSummary {
     }
 }
 
-/// `GET /api/graph`: assets, the components they depend on directly (`own`) and through their
-/// backing (`depends_on`, with fractions), and every component's value at risk.
-#[utoipa::path(
-    get,
-    path = "/api/graph",
-    summary = "The dependency graph: assets with their direct (`own`) and full (`depends_on`, fractions) dependencies and backing; components with value at risk.",
-    responses((status = 200, description = "Graph.", body = Graph))
-)]
-pub(crate) async fn graph(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let snap = state.snapshot();
-    json_body(&graph_body(&snap))
-}
+// The dependency graph: assets, the components they depend on directly (`own`) and through
+// their backing (`depends_on`, with fractions), every component's value at risk, and the picture.
+#[rustfmt::skip]
+get_route!(graph, "/api/graph", "The dependency graph: assets with their direct (`own`) and full (`depends_on`, fractions) dependencies and backing; components with value at risk; and the picture laid out (`layout`), as the HTML report draws it.", "Graph.", Graph, |state| json_body(&graph_body(&state.snapshot())));
 
 pub(crate) fn graph_body(snap: &Snapshot) -> Graph {
     let m = &snap.model;
@@ -296,6 +275,11 @@ pub(crate) fn graph_body(snap: &Snapshot) -> Graph {
         total_value_usd: snap.exposure.total_value_usd,
         assets,
         components,
+        layout: ringfence_exposure::render::graph_layout(
+            &snap.model,
+            &snap.closure,
+            &snap.exposure,
+        ),
     }
 }
 
@@ -308,17 +292,8 @@ fn name_of(v: &impl Serialize) -> String {
     }
 }
 
-/// `GET /api/policies`: every policy with the largest shares it limits, for the gauges.
-#[utoipa::path(
-    get,
-    path = "/api/policies",
-    summary = "Every policy with the largest shares it limits (concentration gauges).",
-    responses((status = 200, description = "Policies.", body = Policies))
-)]
-pub(crate) async fn policies(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let snap = state.snapshot();
-    json_body(&policies_body(&snap))
-}
+#[rustfmt::skip]
+get_route!(policies, "/api/policies", "Every policy with the largest shares it limits (concentration gauges).", "Policies.", Policies, |state| json_body(&policies_body(&state.snapshot())));
 
 const GAUGE_TOP: usize = 5;
 

@@ -150,6 +150,19 @@ pub(crate) struct Graph {
     pub(crate) total_value_usd: f64,
     pub(crate) assets: Vec<GraphAsset>,
     pub(crate) components: Vec<GraphComponent>,
+    /// The picture, laid out: exactly what the HTML report draws (`ringfence exposure --format
+    /// html`); the dashboard only turns it into SVG elements.
+    pub(crate) layout: ringfence_report::graph::GraphLayout,
+}
+
+/// `POST /api/stress`: the body of `ringfence stress --format json`, and the waterfall of
+/// realized loss laid out as the HTML report draws it.
+#[derive(Debug, Serialize)]
+pub(crate) struct StressResult {
+    #[serde(flatten)]
+    pub(crate) report: ringfence_stress::report::Report,
+    /// The chart the dashboard draws.
+    pub(crate) waterfall: ringfence_report::waterfall::Waterfall,
 }
 
 /// What a policy limits: every component of a kind, or one component.

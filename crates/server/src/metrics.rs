@@ -128,60 +128,28 @@ pub(crate) fn render(state: &AppState) -> String {
             );
         }
     }
-    let mut counter = |name: &str, help: &str, v: String| {
-        let _ = writeln!(s, "# HELP {name} {help}");
+    let count = |a: &AtomicU64| a.load(Ordering::Relaxed).to_string();
+    // One sample a row: name (a `_total` is a counter, the rest gauges), help, value.
+    #[rustfmt::skip]
+    let samples = [
+        ("ringfence_spec_reloads_total", "Successful spec reloads.", count(&m.reloads_ok)),
+        ("ringfence_spec_reload_failures_total", "Reloads refused because the spec on disk is invalid.", count(&m.reloads_failed)),
+        ("ringfence_spec_generation", "Generation of the loaded spec (1 at start, +1 per reload).", snap.generation.to_string()),
+        ("ringfence_stress_runs_total", "Stress scenarios run through the API.", count(&m.stress_runs)),
+        ("ringfence_sse_clients", "Open server-sent event streams.", m.sse_clients.load(Ordering::Relaxed).to_string()),
+        ("ringfence_guard_trips_streamed_total", "Trips the live guard raised since the server started.", count(&m.trips_streamed)),
+        ("ringfence_guard_alerts_streamed_total", "Alerts (not trips) the live guard raised since the server started.", count(&m.alerts_streamed)),
+        ("ringfence_total_value_usd", "Sum of every asset's value in the loaded spec, USD.", snap.exposure.total_value_usd.to_string()),
+        ("ringfence_policy_breaches", "Concentration policy breaches in the loaded spec.", snap.limits.breaches.len().to_string()),
+    ];
+    for (name, help, v) in samples {
         let kind = if name.ends_with("_total") {
             "counter"
         } else {
             "gauge"
         };
-        let _ = writeln!(s, "# TYPE {name} {kind}\n{name} {v}");
-    };
-    counter(
-        "ringfence_spec_reloads_total",
-        "Successful spec reloads.",
-        m.reloads_ok.load(Ordering::Relaxed).to_string(),
-    );
-    counter(
-        "ringfence_spec_reload_failures_total",
-        "Reloads refused because the spec on disk is invalid.",
-        m.reloads_failed.load(Ordering::Relaxed).to_string(),
-    );
-    counter(
-        "ringfence_spec_generation",
-        "Generation of the loaded spec (1 at start, +1 per reload).",
-        snap.generation.to_string(),
-    );
-    counter(
-        "ringfence_stress_runs_total",
-        "Stress scenarios run through the API.",
-        m.stress_runs.load(Ordering::Relaxed).to_string(),
-    );
-    counter(
-        "ringfence_sse_clients",
-        "Open server-sent event streams.",
-        m.sse_clients.load(Ordering::Relaxed).to_string(),
-    );
-    counter(
-        "ringfence_guard_trips_streamed_total",
-        "Trips the live guard raised since the server started.",
-        m.trips_streamed.load(Ordering::Relaxed).to_string(),
-    );
-    counter(
-        "ringfence_guard_alerts_streamed_total",
-        "Alerts (not trips) the live guard raised since the server started.",
-        m.alerts_streamed.load(Ordering::Relaxed).to_string(),
-    );
-    counter(
-        "ringfence_total_value_usd",
-        "Sum of every asset's value in the loaded spec, USD.",
-        snap.exposure.total_value_usd.to_string(),
-    );
-    counter(
-        "ringfence_policy_breaches",
-        "Concentration policy breaches in the loaded spec.",
-        snap.limits.breaches.len().to_string(),
-    );
+        let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}");
+    }
     let _ = writeln!(
         s,
         "# HELP ringfence_lint_findings Lint findings by severity.\n# TYPE ringfence_lint_findings gauge"

@@ -16,8 +16,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement
 use utoipa::openapi::{OpenApi as Document, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToSchema};
 
+use crate::dashboard::Files as DashboardFiles;
 use crate::routes::{Access, ROUTES};
-use crate::{api, body, dashboard, guard, metrics, stress};
+use crate::{api, body, guard, metrics, stress};
 
 /// The generated document, rendered once.
 static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
@@ -41,9 +42,6 @@ pub fn openapi_json() -> &'static str {
     ),
     servers((url = "/")),
     paths(
-        dashboard::index,
-        dashboard::app_js,
-        dashboard::app_css,
         api::healthz,
         api::readyz,
         metrics::metrics,
@@ -69,7 +67,7 @@ pub fn openapi_json() -> &'static str {
         guard::Ack,
         AlertDoc
     )),
-    modifiers(&TokenRoutes)
+    modifiers(&DashboardFiles, &TokenRoutes)
 )]
 pub(crate) struct ApiDoc;
 
@@ -336,7 +334,8 @@ pub(crate) struct StressRequestDoc {
     debtrank: bool,
 }
 
-/// `ringfence stress --format json` (see the README's stress sections).
+/// `POST /api/stress`: the body of `ringfence stress --format json` (see the README's stress
+/// sections) and the laid-out waterfall.
 #[derive(ToSchema)]
 #[schema(as = StressReport)]
 #[allow(dead_code)]
@@ -383,6 +382,9 @@ pub(crate) struct StressReportDoc {
     debtrank: Option<Vec<serde_json::Value>>,
     /// With the CLI's `--uncertainty`.
     uncertainty: Option<serde_json::Value>,
+    /// The waterfall of realized loss, laid out as the HTML report draws it (not in the CLI's
+    /// JSON).
+    waterfall: ringfence_report::waterfall::Waterfall,
 }
 
 /// An action the guard took on a finding.

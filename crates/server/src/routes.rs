@@ -76,9 +76,7 @@ pub const ROUTES: &[Route] = &[
 
 fn handler(route: &Route) -> Option<MethodRouter<AppState>> {
     Some(match (route.method, route.path) {
-        ("GET", "/") => get(dashboard::index),
-        ("GET", "/assets/app.js") => get(dashboard::app_js),
-        ("GET", "/assets/app.css") => get(dashboard::app_css),
+        ("GET", "/" | "/assets/app.js" | "/assets/app.css") => get(dashboard::file),
         ("GET", "/healthz") => get(api::healthz),
         ("GET", "/readyz") => get(api::readyz),
         ("GET", "/metrics") => get(metrics::metrics),

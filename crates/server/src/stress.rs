@@ -1,4 +1,5 @@
-//! `POST /api/stress`: a scenario in, the `ringfence stress --format json` body out.
+//! `POST /api/stress`: a scenario in, the `ringfence stress --format json` body out, with the
+//! waterfall of realized loss laid out for the dashboard.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -7,7 +8,7 @@ use ringfence_stress::report::Report;
 use ringfence_stress::{Dialect, StressRequest, System};
 
 use crate::api::report_body;
-use crate::body::ErrorBody;
+use crate::body::{ErrorBody, StressResult};
 use crate::error::ApiError;
 use crate::openapi::{StressReportDoc, StressRequestDoc};
 use crate::state::{AppState, Snapshot};
@@ -35,7 +36,7 @@ fn run(req: &StressRequest, snap: &Snapshot) -> Result<Report, ApiError> {
 #[utoipa::path(
     post,
     path = "/api/stress",
-    summary = "Run a stress scenario (`ringfence stress --format json`).",
+    summary = "Run a stress scenario (`ringfence stress --format json`, plus `waterfall`: the chart of realized loss laid out as the HTML report draws it).",
     request_body = StressRequestDoc,
     responses(
         (status = 200, description = "The stress report.", body = StressReportDoc),
@@ -53,7 +54,8 @@ pub(crate) async fn stress(
         .await
         .map_err(|e| ApiError::internal("stress task", e))??;
     state.metrics().stress_run();
-    report_body(&report)
+    let waterfall = ringfence_stress::report::waterfall(&report.outcome);
+    report_body(&StressResult { report, waterfall })
 }
 
 #[cfg(test)]

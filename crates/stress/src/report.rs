@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use ringfence_report::waterfall::{Losses, RoundLoss, Waterfall};
 use ringfence_report::{esc, multiplier, page, usd};
 
 use crate::analysis::{MonteCarlo, Ranked, Reverse};
@@ -348,131 +349,163 @@ impl Report {
         );
     }
 
-    /// A self-contained HTML page.
+    /// A self-contained HTML page: the headline, the realized and the disrupted value, the
+    /// waterfall, the protocols, and each analysis asked for.
     pub fn to_html(&self) -> String {
         let o = &self.outcome;
         let mut s = String::new();
-        let failed = if o.failed.is_empty() {
-            "the network as given".to_owned()
-        } else {
-            o.failed.join(", ")
-        };
-        let _ = write!(
-            s,
-            "<h1>Stress: {}</h1><p>Direct loss <b>{}</b>; secondary realized loss <b>{}</b> (loss multiplier <b>{}</b>); disrupted value <b>{}</b> (disruption multiplier <b>{}</b>).</p>",
-            esc(&failed),
-            usd(o.direct_loss_usd),
-            usd(o.secondary_damage_usd),
-            multiplier(o.loss_multiplier),
-            usd(o.disrupted_value_usd),
-            multiplier(o.disruption_multiplier)
-        );
-        let r = &o.realized;
-        let _ = write!(
-            s,
-            "<h2>Realized loss, each dollar once</h2><table><tr><th>line</th><th>USD</th></tr><tr><td>direct (attacker's take)</td><td>{}</td></tr><tr><td>holders of compromised assets (depeg)</td><td>{}</td></tr><tr><td>bad debt</td><td>{}</td></tr><tr><td>liquidation penalties</td><td>{}</td></tr><tr><td>fire-sale losses</td><td>{}</td></tr><tr><td>clearing costs</td><td>{}</td></tr><tr><th>realized loss</th><th>{}</th></tr></table><h2>Disrupted value (moved, not lost)</h2><table><tr><td>liquidations</td><td>{}</td></tr><tr><td>withdrawals paid</td><td>{}</td></tr><tr><td>withdrawals blocked</td><td>{}</td></tr><tr><td>forced sales</td><td>{}</td></tr></table>",
-            usd(o.direct_loss_usd),
-            usd(r.depeg_usd),
-            usd(r.bad_debt_usd),
-            usd(r.liquidation_penalties_usd),
-            usd(r.fire_sale_usd),
-            usd(r.clearing_costs_usd),
-            usd(o.realized_loss_usd),
-            usd(o.liquidations_usd),
-            usd(o.outflows_usd),
-            usd(o.withdrawals_blocked_usd),
-            usd(o.forced_sales_usd)
-        );
+        html_headline(&mut s, o);
+        html_realized(&mut s, o);
         s.push_str("<h2>Losses by round</h2>");
-        s.push_str(&waterfall(o));
-        s.push_str("<h2>Protocols</h2><table><tr><th>protocol</th><th>loss</th><th>defaulted</th><th>wave</th><th>outflows</th><th>bad debt</th></tr>");
-        for p in &o.protocols {
-            let _ = write!(
-                s,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(&p.id),
-                usd(p.loss_usd),
-                p.defaulted,
-                p.wave,
-                usd(p.outflows_usd),
-                usd(p.bad_debt_usd)
-            );
-        }
-        s.push_str("</table>");
-        if let Some(l) = &o.protocols_left_out {
-            let _ = write!(
-                s,
-                "<p>{} of {} protocols left out, untouched (no loss, default or flow): assets {}, payments {}, equity {}. <code>--all</code> lists them.</p>",
-                l.left_out,
-                l.protocols,
-                usd(l.assets_usd),
-                usd(l.clearing_payment_usd),
-                usd(l.equity_usd)
-            );
-        }
+        s.push_str(&waterfall(o).svg());
+        html_protocols(&mut s, o);
         if let Some(rank) = &self.ranking {
-            s.push_str("<h2>Ranking of single failures</h2><table><tr><th>component</th><th>direct</th><th>secondary</th><th>total</th></tr>");
-            for r in rank.iter().take(50) {
-                let _ = write!(
-                    s,
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                    esc(&r.component),
-                    usd(r.direct_loss_usd),
-                    usd(r.secondary_damage_usd),
-                    usd(r.total_damage_usd)
-                );
-            }
-            s.push_str("</table>");
+            html_ranking(&mut s, rank);
         }
         if let Some(mc) = &self.monte_carlo {
-            let _ = write!(
-                s,
-                "<h2>Monte Carlo ({} draws)</h2><p>mean {} · VaR95 {} · VaR99 {} · ES99 {}</p>",
-                mc.draws,
-                usd(mc.mean_loss_usd),
-                usd(mc.var95_usd),
-                usd(mc.var99_usd),
-                usd(mc.es99_usd)
-            );
-            s.push_str(&histogram(mc));
+            html_monte_carlo(&mut s, mc);
         }
         if let Some(u) = &self.uncertainty {
-            let _ = write!(
-                s,
-                "<h2>Ranges ({} draws over {} ranged inputs, seed {})</h2><table><tr><th>figure</th><th>P5</th><th>P50</th><th>P95</th></tr>",
-                u.draws, u.inputs, u.seed
-            );
-            for (name, b, money) in bands(u) {
-                let f = |x: f64| if money { usd(x) } else { multiplier(Some(x)) };
-                let _ = write!(
-                    s,
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                    esc(name),
-                    f(b.p5),
-                    f(b.p50),
-                    f(b.p95)
-                );
-            }
-            s.push_str("</table><h2>Tornado: realized loss with one input at each end of its range</h2><table><tr><th>input</th><th>range</th><th>at low</th><th>at high</th><th>disrupted at low</th><th>disrupted at high</th><th>source</th></tr>");
-            for t in &u.tornado {
-                let _ = write!(
-                    s,
-                    "<tr><td>{}.{}</td><td>{} … {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                    esc(&t.entity),
-                    esc(&t.field),
-                    t.low,
-                    t.high,
-                    usd(t.realized_at_low_usd),
-                    usd(t.realized_at_high_usd),
-                    usd(t.disrupted_at_low_usd),
-                    usd(t.disrupted_at_high_usd),
-                    esc(t.source.as_deref().unwrap_or(""))
-                );
-            }
-            s.push_str("</table>");
+            html_uncertainty(&mut s, u);
         }
         page("ringfence stress test", &s)
     }
+}
+
+/// The heading: what failed, the direct and secondary realized loss, the disrupted value and the
+/// multipliers.
+fn html_headline(s: &mut String, o: &Outcome) {
+    let failed = if o.failed.is_empty() {
+        "the network as given".to_owned()
+    } else {
+        o.failed.join(", ")
+    };
+    let _ = write!(
+        s,
+        "<h1>Stress: {}</h1><p>Direct loss <b>{}</b>; secondary realized loss <b>{}</b> (loss multiplier <b>{}</b>); disrupted value <b>{}</b> (disruption multiplier <b>{}</b>).</p>",
+        esc(&failed),
+        usd(o.direct_loss_usd),
+        usd(o.secondary_damage_usd),
+        multiplier(o.loss_multiplier),
+        usd(o.disrupted_value_usd),
+        multiplier(o.disruption_multiplier)
+    );
+}
+
+/// The realized loss line by line, each dollar once, and the disrupted value.
+fn html_realized(s: &mut String, o: &Outcome) {
+    let r = &o.realized;
+    let _ = write!(
+        s,
+        "<h2>Realized loss, each dollar once</h2><table><tr><th>line</th><th>USD</th></tr><tr><td>direct (attacker's take)</td><td>{}</td></tr><tr><td>holders of compromised assets (depeg)</td><td>{}</td></tr><tr><td>bad debt</td><td>{}</td></tr><tr><td>liquidation penalties</td><td>{}</td></tr><tr><td>fire-sale losses</td><td>{}</td></tr><tr><td>clearing costs</td><td>{}</td></tr><tr><th>realized loss</th><th>{}</th></tr></table><h2>Disrupted value (moved, not lost)</h2><table><tr><td>liquidations</td><td>{}</td></tr><tr><td>withdrawals paid</td><td>{}</td></tr><tr><td>withdrawals blocked</td><td>{}</td></tr><tr><td>forced sales</td><td>{}</td></tr></table>",
+        usd(o.direct_loss_usd),
+        usd(r.depeg_usd),
+        usd(r.bad_debt_usd),
+        usd(r.liquidation_penalties_usd),
+        usd(r.fire_sale_usd),
+        usd(r.clearing_costs_usd),
+        usd(o.realized_loss_usd),
+        usd(o.liquidations_usd),
+        usd(o.outflows_usd),
+        usd(o.withdrawals_blocked_usd),
+        usd(o.forced_sales_usd)
+    );
+}
+
+/// Each protocol's loss, default and flows, and the protocols left out.
+fn html_protocols(s: &mut String, o: &Outcome) {
+    s.push_str("<h2>Protocols</h2><table><tr><th>protocol</th><th>loss</th><th>defaulted</th><th>wave</th><th>outflows</th><th>bad debt</th></tr>");
+    for p in &o.protocols {
+        let _ = write!(
+            s,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&p.id),
+            usd(p.loss_usd),
+            p.defaulted,
+            p.wave,
+            usd(p.outflows_usd),
+            usd(p.bad_debt_usd)
+        );
+    }
+    s.push_str("</table>");
+    if let Some(l) = &o.protocols_left_out {
+        let _ = write!(
+            s,
+            "<p>{} of {} protocols left out, untouched (no loss, default or flow): assets {}, payments {}, equity {}. <code>--all</code> lists them.</p>",
+            l.left_out,
+            l.protocols,
+            usd(l.assets_usd),
+            usd(l.clearing_payment_usd),
+            usd(l.equity_usd)
+        );
+    }
+}
+
+/// The ranking of single failures, the first 50.
+fn html_ranking(s: &mut String, rank: &[Ranked]) {
+    s.push_str("<h2>Ranking of single failures</h2><table><tr><th>component</th><th>direct</th><th>secondary</th><th>total</th></tr>");
+    for r in rank.iter().take(50) {
+        let _ = write!(
+            s,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&r.component),
+            usd(r.direct_loss_usd),
+            usd(r.secondary_damage_usd),
+            usd(r.total_damage_usd)
+        );
+    }
+    s.push_str("</table>");
+}
+
+/// The Monte Carlo summary and its histogram.
+fn html_monte_carlo(s: &mut String, mc: &MonteCarlo) {
+    let _ = write!(
+        s,
+        "<h2>Monte Carlo ({} draws)</h2><p>mean {} · VaR95 {} · VaR99 {} · ES99 {}</p>",
+        mc.draws,
+        usd(mc.mean_loss_usd),
+        usd(mc.var95_usd),
+        usd(mc.var99_usd),
+        usd(mc.es99_usd)
+    );
+    s.push_str(&histogram(mc));
+}
+
+/// The P5/P50/P95 bands over the input ranges and the tornado table.
+fn html_uncertainty(s: &mut String, u: &Uncertainty) {
+    let _ = write!(
+        s,
+        "<h2>Ranges ({} draws over {} ranged inputs, seed {})</h2><table><tr><th>figure</th><th>P5</th><th>P50</th><th>P95</th></tr>",
+        u.draws, u.inputs, u.seed
+    );
+    for (name, b, money) in bands(u) {
+        let f = |x: f64| if money { usd(x) } else { multiplier(Some(x)) };
+        let _ = write!(
+            s,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(name),
+            f(b.p5),
+            f(b.p50),
+            f(b.p95)
+        );
+    }
+    s.push_str("</table><h2>Tornado: realized loss with one input at each end of its range</h2><table><tr><th>input</th><th>range</th><th>at low</th><th>at high</th><th>disrupted at low</th><th>disrupted at high</th><th>source</th></tr>");
+    for t in &u.tornado {
+        let _ = write!(
+            s,
+            "<tr><td>{}.{}</td><td>{} … {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&t.entity),
+            esc(&t.field),
+            t.low,
+            t.high,
+            usd(t.realized_at_low_usd),
+            usd(t.realized_at_high_usd),
+            usd(t.disrupted_at_low_usd),
+            usd(t.disrupted_at_high_usd),
+            esc(t.source.as_deref().unwrap_or(""))
+        );
+    }
+    s.push_str("</table>");
 }
 
 /// The headline figures of an uncertainty run: `(name, band, whether it is money)`.
@@ -527,190 +560,32 @@ fn ranking_table(s: &mut String, rank: &[Ranked], limit: Option<usize>) {
     }
 }
 
-/// One bar of the waterfall: where it starts and its coloured segments `(name, USD, colour)`.
-struct Bar {
-    label: String,
-    base: f64,
-    segs: Vec<(&'static str, f64, &'static str)>,
-    total: bool,
-}
-
-/// The waterfall of realized loss, the same chart the dashboard draws: round 0 is the direct
-/// loss, each later round stacks the bad debt, liquidation penalties and fire-sale losses it adds
-/// (rounds past the tenth fold into one bar), then the holders' depeg loss and the clearing costs
-/// settled at the end, and the total realized loss; a value axis with grid lines, a label on every
-/// bar, a legend, and the loss multiplier. Value that only moved (liquidations, withdrawals) is in
-/// the tables, not here.
-fn waterfall(o: &Outcome) -> String {
-    const PARTS: [(&str, &str); 6] = [
-        ("direct", "#2b6cb0"),
-        ("bad debt", "#b00020"),
-        ("liquidation penalties", "#dd6b20"),
-        ("fire-sale losses", "#805ad5"),
-        ("holders' depeg", "#d69e2e"),
-        ("clearing costs", "#718096"),
-    ];
-    let segs_of = |r: &crate::propagate::Round| -> Vec<(&'static str, f64, &'static str)> {
-        [
-            r.direct_usd,
-            r.bad_debt_usd,
-            r.liquidation_penalties_usd,
-            r.fire_sale_losses_usd,
-        ]
-        .into_iter()
-        .zip(PARTS)
-        .filter(|(v, _)| *v > 0.0)
-        .map(|(v, (name, colour))| (name, v, colour))
-        .collect()
-    };
-    let mut bars: Vec<Bar> = Vec::new();
-    let mut cum = 0.0;
-    let mut folded: Option<(usize, usize, Bar)> = None;
-    for (i, r) in o.rounds.iter().enumerate() {
-        let segs = segs_of(r);
-        let inc: f64 = segs.iter().map(|x| x.1).sum();
-        if i > 0 && inc <= 0.0 {
-            continue;
-        }
-        if bars.len() >= 11 {
-            let f = folded.get_or_insert_with(|| {
-                (
-                    r.round,
-                    r.round,
-                    Bar {
-                        label: String::new(),
-                        base: cum,
-                        segs: Vec::new(),
-                        total: false,
-                    },
-                )
-            });
-            f.1 = r.round;
-            for sg in segs {
-                match f.2.segs.iter_mut().find(|x| x.0 == sg.0) {
-                    Some(e) => e.1 += sg.1,
-                    None => f.2.segs.push(sg),
-                }
-            }
-        } else {
-            bars.push(Bar {
-                label: format!("round {}", r.round),
-                base: cum,
-                segs,
-                total: false,
-            });
-        }
-        cum += inc;
-    }
-    if let Some((from, to, mut bar)) = folded {
-        bar.label = format!("rounds {from}–{to}");
-        bars.push(bar);
-    }
-    for (label, v, part) in [
-        ("depeg", o.realized.depeg_usd, PARTS[4]),
-        ("clearing", o.realized.clearing_costs_usd, PARTS[5]),
-    ] {
-        if v > 0.0 {
-            bars.push(Bar {
-                label: label.into(),
-                base: cum,
-                segs: vec![(part.0, v, part.1)],
-                total: false,
-            });
-            cum += v;
-        }
-    }
-    let total = o.realized_loss_usd;
-    bars.push(Bar {
-        label: "total".into(),
-        base: 0.0,
-        segs: vec![("total", total, "#101828")],
-        total: true,
-    });
-    let (w, h, l, b, t) = (1100.0_f64, 330.0_f64, 76.0_f64, 40.0_f64, 44.0_f64);
-    let max = total.max(cum).max(1.0) * 1.08;
-    let y = |v: f64| t + (h - t - b) * (1.0 - v / max);
-    let step = (w - l - 20.0) / bars.len() as f64;
-    let bw = (step * 0.65).min(70.0);
-    let mut s = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" width=\"100%\" role=\"img\" aria-label=\"waterfall of losses by round\" font-size=\"12\" font-family=\"sans-serif\">"
-    );
-    for i in 0..=4 {
-        let v = max / 4.0 * f64::from(i);
-        let _ = write!(
-            s,
-            "<line x1=\"{l}\" x2=\"{:.1}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#e4e7ec\"/><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
-            w - 10.0,
-            l - 6.0,
-            y(v) + 4.0,
-            usd(v),
-            y = y(v)
-        );
-    }
-    let _ = write!(
-        s,
-        "<line x1=\"{l}\" x2=\"{:.1}\" y1=\"{y0:.1}\" y2=\"{y0:.1}\" stroke=\"#344054\"/>",
-        w - 10.0,
-        y0 = y(0.0)
-    );
-    for (i, bar) in bars.iter().enumerate() {
-        let x = l + step * i as f64 + (step - bw) / 2.0;
-        let mut acc = bar.base;
-        s.push_str("<g>");
-        for (name, v, colour) in &bar.segs {
-            let (y1, y0) = (y(acc + v), y(acc));
-            let _ = write!(
-                s,
-                "<rect x=\"{x:.1}\" y=\"{y1:.1}\" width=\"{bw:.1}\" height=\"{:.1}\" fill=\"{colour}\"><title>{} · {name}: {}</title></rect>",
-                (y0 - y1).max(1.0),
-                esc(&bar.label),
-                usd(*v)
-            );
-            acc += v;
-        }
-        if i > 0 && !bar.total {
-            let _ = write!(
-                s,
-                "<line x1=\"{:.1}\" x2=\"{x:.1}\" y1=\"{yb:.1}\" y2=\"{yb:.1}\" stroke=\"#98a2b3\" stroke-dasharray=\"3,3\"/>",
-                x - (step - bw),
-                yb = y(bar.base)
-            );
-        }
-        let _ = write!(
-            s,
-            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text></g>",
-            x + bw / 2.0,
-            y(acc) - 5.0,
-            usd(acc - bar.base),
-            x + bw / 2.0,
-            h - b + 16.0,
-            esc(&bar.label)
-        );
-    }
-    let mult = multiplier(o.loss_multiplier);
-    let _ = write!(
-        s,
-        "<text x=\"{:.1}\" y=\"32\" text-anchor=\"end\" font-weight=\"700\">loss multiplier {mult} = secondary realized {} / direct {}</text>",
-        w - 12.0,
-        usd(o.secondary_damage_usd),
-        usd(o.direct_loss_usd)
-    );
-    for (i, (name, colour)) in PARTS
+/// The waterfall of realized loss of an outcome, laid out ([`ringfence_report::waterfall`]): the
+/// chart of the HTML report, and the data `POST /api/stress` gives the dashboard to draw it.
+pub fn waterfall(o: &Outcome) -> Waterfall {
+    let rounds: Vec<RoundLoss> = o
+        .rounds
         .iter()
-        .chain([("total", "#101828")].iter())
-        .enumerate()
-    {
-        let x = l + i as f64 * 132.0;
-        let _ = write!(
-            s,
-            "<rect x=\"{x:.1}\" y=\"4\" width=\"10\" height=\"10\" fill=\"{colour}\"/><text x=\"{:.1}\" y=\"13\">{name}</text>",
-            x + 14.0
-        );
-    }
-    s.push_str("</svg>");
-    s
+        .map(|r| RoundLoss {
+            round: r.round,
+            direct_usd: r.direct_usd,
+            bad_debt_usd: r.bad_debt_usd,
+            liquidation_penalties_usd: r.liquidation_penalties_usd,
+            fire_sale_losses_usd: r.fire_sale_losses_usd,
+        })
+        .collect();
+    Waterfall::new(&Losses {
+        rounds: &rounds,
+        depeg_usd: o.realized.depeg_usd,
+        clearing_costs_usd: o.realized.clearing_costs_usd,
+        realized_loss_usd: o.realized_loss_usd,
+        direct_loss_usd: o.direct_loss_usd,
+        secondary_damage_usd: o.secondary_damage_usd,
+        loss_multiplier: o.loss_multiplier,
+    })
 }
 
+/// The Monte Carlo loss distribution as an SVG histogram.
 fn histogram(mc: &MonteCarlo) -> String {
     let (w, h, pad) = (720.0, 220.0, 30.0);
     let max = mc.histogram.iter().map(|x| x.1).max().unwrap_or(0).max(1) as f64;
@@ -781,5 +656,101 @@ mod tests {
         assert!(r.to_table(None).contains("2 of 3 protocols left out"));
         assert!(r.to_html().contains("2 of 3 protocols left out"));
         assert!(!all.to_table(None).contains("left out"));
+    }
+
+    /// Sixteen rounds, one of which (round 5) adds nothing: rounds 0 to 11 (less round 5) get a
+    /// bar each, the eleventh bar being round 11, and rounds 12 to 15 fold into one that sums
+    /// each part.
+    fn sixteen_rounds() -> Outcome {
+        use crate::propagate::{Realized, Round};
+        let rounds = (0..16)
+            .map(|i| Round {
+                round: i,
+                direct_usd: if i == 0 { 5e6 } else { 0.0 },
+                bad_debt_usd: if i % 3 == 1 { 1e6 * i as f64 } else { 0.0 },
+                liquidation_penalties_usd: if i % 2 == 0 && i > 0 { 3e5 } else { 0.0 },
+                fire_sale_losses_usd: if i == 5 { 0.0 } else { 1e5 * i as f64 },
+                ..Round::default()
+            })
+            .collect();
+        Outcome {
+            rounds,
+            direct_loss_usd: 5e6,
+            realized_loss_usd: 9e7,
+            secondary_damage_usd: 8.5e7,
+            loss_multiplier: Some(17.0),
+            realized: Realized {
+                depeg_usd: 2e6,
+                clearing_costs_usd: 1e6,
+                ..Realized::default()
+            },
+            ..Outcome::default()
+        }
+    }
+
+    #[test]
+    fn rounds_past_the_eleventh_bar_fold_into_one() {
+        let o = sixteen_rounds();
+        let w = waterfall(&o);
+        let labels: Vec<&str> = w.bars.iter().map(|b| b.label.as_str()).collect();
+        assert_eq!(
+            labels,
+            [
+                "round 0",
+                "round 1",
+                "round 2",
+                "round 3",
+                "round 4",
+                "round 6",
+                "round 7",
+                "round 8",
+                "round 9",
+                "round 10",
+                "round 11",
+                "rounds 12–15",
+                "depeg",
+                "clearing",
+                "total"
+            ]
+        );
+        let folded = &w.bars[11];
+        let part = |name: &str| {
+            folded
+                .segments
+                .iter()
+                .find(|s| s.part == name)
+                .map(|s| s.value_usd)
+        };
+        assert_eq!(part("bad debt"), Some(13e6));
+        assert_eq!(part("liquidation penalties"), Some(6e5));
+        assert_eq!(
+            part("fire-sale losses"),
+            Some(1e5 * (12.0 + 13.0 + 14.0 + 15.0))
+        );
+        // Every bar starts where the previous ones end; the total starts at zero.
+        let mut cum = 0.0;
+        for b in &w.bars[..w.bars.len() - 1] {
+            assert_eq!(b.base_usd, cum, "{}", b.label);
+            cum += b.segments.iter().map(|s| s.value_usd).sum::<f64>();
+        }
+        assert_eq!(w.stacked_usd, cum);
+        assert_eq!(
+            w.bars.last().map(|b| (b.base_usd, b.total)),
+            Some((0.0, true))
+        );
+        // The HTML report draws exactly this layout.
+        let r = Report {
+            outcome: o,
+            clearing: "en".into(),
+            alpha: 0.0,
+            beta: 0.0,
+            ranking: None,
+            reverse: None,
+            monte_carlo: None,
+            debtrank: None,
+            uncertainty: None,
+        };
+        assert!(r.to_html().contains(&w.svg()));
+        assert!(w.svg().contains(">rounds 12–15</text>"));
     }
 }

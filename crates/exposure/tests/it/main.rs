@@ -550,3 +550,55 @@ proptest! {
         }
     }
 }
+
+/// The dependency graph of the example spec as laid out once (issue 16): what the HTML report
+/// writes as SVG and what `GET /api/graph` gives the dashboard to draw. One line per column,
+/// node and edge, so that a change of the picture shows as a readable diff.
+#[test]
+fn graph_layout_of_the_example_is_pinned() {
+    use std::fmt::Write as _;
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/ecosystem.toml");
+    let m = Model::load(&path).unwrap_or_else(|d| panic!("{d}"));
+    let c = Closure::compute(&m);
+    let r = exposure_report(&m, &c, None);
+    let g = ringfence_exposure::render::graph_layout(&m, &c, &r);
+    let mut s = format!("size {} x {}; note {:?}\n", g.width, g.height, g.note);
+    for col in &g.columns {
+        let t = &col.title;
+        let _ = writeln!(
+            s,
+            "column {} {:?} at {} {}",
+            col.kind, t.text, t.at.x, t.at.y
+        );
+    }
+    for n in g.assets.iter().chain(&g.components) {
+        let _ = writeln!(
+            s,
+            "{} {} at {} {} r {} {} label {:?} at {} ({}) frac {} ({}) hit {} {} {} {} title {:?}",
+            n.kind,
+            n.id,
+            n.x,
+            n.y,
+            n.r,
+            n.fill,
+            n.label.text,
+            n.label.at.x,
+            n.label.at.anchor,
+            n.frac.x,
+            n.frac.anchor,
+            n.hit.x,
+            n.hit.y,
+            n.hit.width,
+            n.hit.height,
+            n.title
+        );
+    }
+    for e in &g.edges {
+        let _ = writeln!(s, "edge {} -> {}: {}", e.asset, e.component, e.d);
+    }
+    insta::assert_snapshot!("example_graph_layout", s);
+    // The HTML report draws exactly this layout.
+    let html = ringfence_exposure::render::exposure_html(&m, &c, &r, None, None);
+    assert!(html.contains(&g.svg()));
+}

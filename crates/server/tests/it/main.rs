@@ -158,6 +158,13 @@ async fn graph_and_policies_describe_the_example() {
         .expect("USR in the graph");
     assert_eq!(usr["depends_on"]["resolv-service-role"], json!(1.0));
     assert!(g["components"].as_array().is_some_and(|c| c.len() > 50));
+    // The picture is the one the HTML report draws, laid out once (issue 16).
+    let model = Model::load(&example()).expect("example");
+    let closure = Closure::compute(&model);
+    let report = exposure_report(&model, &closure, None);
+    let layout = ringfence_exposure::render::graph_layout(&model, &closure, &report);
+    assert_eq!(g["layout"], serde_json::to_value(&layout).expect("JSON"));
+    assert_eq!(g["layout"]["assets"].as_array().map(Vec::len), Some(20));
     let p = get(&app, "/api/policies").await.json();
     let policies = p["policies"].as_array().cloned().unwrap_or_default();
     assert_eq!(policies.len(), 4);
@@ -444,6 +451,29 @@ async fn stress_runs_the_cli_scenario() {
         body["secondary_damage_usd"],
         json!(outcome.secondary_damage_usd)
     );
+    // The waterfall is the one the stress HTML report draws, laid out once (issue 16); the rest
+    // of the body is the CLI's JSON, field for field.
+    let waterfall = ringfence_stress::report::waterfall(&outcome);
+    assert_eq!(
+        body["waterfall"],
+        serde_json::to_value(&waterfall).expect("JSON")
+    );
+    let mut cli = serde_json::to_value(
+        system
+            .report(
+                &ringfence_stress::report::Scenario {
+                    fail: vec!["resolv-service-role".to_owned()],
+                    ..Default::default()
+                },
+                &|_| {},
+            )
+            .expect("runs"),
+    )
+    .expect("JSON");
+    if let Some(m) = cli.as_object_mut() {
+        m.insert("waterfall".into(), body["waterfall"].clone());
+    }
+    assert_eq!(body, cli);
 
     let r = call(
         &app,

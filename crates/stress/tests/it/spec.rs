@@ -245,3 +245,47 @@ fn resolv_and_kelp_run_on_the_example() {
     }
     assert!(sys.resolve(&["nope".to_owned()]).is_err());
 }
+
+/// The waterfall of the README's scenario (fail `resolv-service-role`) as laid out once (issue
+/// 16): what the HTML report writes as SVG and what `POST /api/stress` gives the dashboard to
+/// draw. One line per tick, bar and segment, so that a change of the chart shows as a readable
+/// diff.
+#[test]
+fn waterfall_of_the_example_is_pinned() {
+    use std::fmt::Write as _;
+    let model = example();
+    let system = System::new(&model).expect("stress-ready");
+    let failed = system
+        .resolve(&["resolv-service-role".to_owned()])
+        .expect("known");
+    let outcome = system.run(&failed, &StressParams::default());
+    let w = ringfence_stress::report::waterfall(&outcome);
+    let mut s = format!(
+        "size {} x {}; axis to {:.0}; stacked {:.0}; total {:.0}\ncaption {:?}\n",
+        w.width, w.height, w.max_usd, w.stacked_usd, w.total_usd, w.caption.text
+    );
+    for t in &w.ticks {
+        let _ = writeln!(s, "tick {:?} at y {:.1}", t.label.text, t.line.y1);
+    }
+    for b in &w.bars {
+        let _ = writeln!(
+            s,
+            "bar {:?} rounds {:?} base {:.0} x {:.1} width {:.1} adds {:?} connector {}",
+            b.label,
+            b.rounds.map(|r| (r.from, r.to)),
+            b.base_usd,
+            b.x,
+            b.width,
+            b.value.text,
+            b.connector.is_some()
+        );
+        for seg in &b.segments {
+            let _ = writeln!(
+                s,
+                "  {} {:.0} {} y {:.1} height {:.1} {:?}",
+                seg.part, seg.value_usd, seg.colour, seg.y, seg.height, seg.title
+            );
+        }
+    }
+    insta::assert_snapshot!("example_waterfall", s);
+}
