@@ -123,25 +123,34 @@ impl<'a> At<'a> {
             .ok_or_else(|| self.expected("an object", help))
     }
 
+    /// Runs `f` on `value`, found under this value at `key` (an object's) or `index` (an
+    /// array's), with its path.
+    fn child<R>(
+        &self,
+        key: &str,
+        index: Option<usize>,
+        value: &Value,
+        f: impl FnOnce(At<'_>) -> R,
+    ) -> R {
+        let seg = Seg {
+            parent: self.parent,
+            key,
+            index,
+        };
+        f(At {
+            file: self.file,
+            parent: Some(&seg),
+            value,
+        })
+    }
+
     /// Walks an object's entries, giving each value with its path.
     pub(crate) fn each<F>(&self, help: &str, mut f: F) -> Result<()>
     where
         F: FnMut(&str, At<'_>) -> Result<()>,
     {
         for (k, v) in self.object(help)? {
-            let seg = Seg {
-                parent: self.parent,
-                key: k,
-                index: None,
-            };
-            f(
-                k,
-                At {
-                    file: self.file,
-                    parent: Some(&seg),
-                    value: v,
-                },
-            )?;
+            self.child(k, None, v, |at| f(k, at))?;
         }
         Ok(())
     }
@@ -161,19 +170,7 @@ impl<'a> At<'a> {
             .as_array()
             .ok_or_else(|| self.expected("an array", help))?;
         for (i, v) in items.iter().enumerate() {
-            let seg = Seg {
-                parent: self.parent,
-                key: "",
-                index: Some(i),
-            };
-            f(
-                i,
-                At {
-                    file: self.file,
-                    parent: Some(&seg),
-                    value: v,
-                },
-            )?;
+            self.child("", Some(i), v, |at| f(i, at))?;
         }
         Ok(())
     }
@@ -191,19 +188,7 @@ impl<'a> At<'a> {
     {
         match self.value.get(key) {
             None | Some(Value::Null) => Ok(None),
-            Some(v) => {
-                let seg = Seg {
-                    parent: self.parent,
-                    key,
-                    index: None,
-                };
-                f(At {
-                    file: self.file,
-                    parent: Some(&seg),
-                    value: v,
-                })
-                .map(Some)
-            }
+            Some(v) => self.child(key, None, v, f).map(Some),
         }
     }
 

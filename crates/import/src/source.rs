@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use ringfence_model::Spec;
+use ringfence_model::{Model, Spec};
 
 use crate::{Prices, Result};
 
@@ -44,6 +44,24 @@ pub struct Figure {
     pub label: String,
     /// The count.
     pub value: usize,
+}
+
+impl Figure {
+    /// A figure: its stable key, what it counts, the count.
+    pub fn new(key: &'static str, label: &str, value: usize) -> Self {
+        Self {
+            key,
+            label: label.to_owned(),
+            value,
+        }
+    }
+}
+
+/// Validates an importer's spec, naming it `<origin> (imported)` in problems: every id unique,
+/// every reference resolved, so that what an importer writes is what `ringfence check` accepts.
+pub(crate) fn validate(origin: &str, spec: &Spec) -> Result<()> {
+    Model::from_spec(&format!("{origin} (imported)"), spec.clone())?;
+    Ok(())
 }
 
 /// Which values (prices, supplies) the import could not fill. A spec with missing values has
@@ -120,6 +138,13 @@ pub struct Provenance {
 }
 
 impl Provenance {
+    /// The provenance that `dir/SOURCE.md` records; empty when the directory has none.
+    pub fn read_in(dir: &Path) -> Self {
+        std::fs::read_to_string(dir.join("SOURCE.md"))
+            .map(|t| Self::from_source_md(&t))
+            .unwrap_or_default()
+    }
+
     /// Reads the repository, path, commit, date and licence from a `SOURCE.md` written as
     /// "… repository `owner/name`, path `dir/`, commit <40 hex> (YYYY-MM-DD). Licence: MIT …".
     /// What it cannot find stays `None`.

@@ -2,7 +2,7 @@
 //! each route puts at risk (supply for mint routes, the locked balance for release routes) so
 //! that one policy fits every incident. `examples/policy.toml` is the default and is compiled in.
 
-use std::ops::Range;
+use std::ops::RangeInclusive;
 use std::path::Path;
 
 use ringfence_model::input::TomlInput;
@@ -178,155 +178,172 @@ impl Policy {
     /// Parses and validates a policy; every problem located.
     pub fn parse(file: &SourceFile) -> Result<Self, Diagnostics> {
         let mut input = TomlInput::new(file.clone());
-        let text = file.text.clone();
-        let (doc, had_errors) = input.document(&text);
-        if had_errors {
-            // A partial parse would only add confusing follow-on errors.
-            return input.finish(None);
-        }
-        let whole = Spanned::new(0..text.len(), DeValue::Table(doc));
-        let Some(raw) = input.entry::<RawPolicy>(&whole, "policy", None) else {
-            return input.finish(None);
-        };
-        let mut d = Diagnostics::default();
-        let share = |d: &mut Diagnostics, v: &Spanned<f64>, name: &str| {
-            let x = *v.get_ref();
-            if !(x.is_finite() && x > 0.0 && x <= 1.0) {
-                d.push(file.diagnostic(
-                    Some(span(v)),
-                    None,
-                    format!("`{name}` is {x}, but must be a share in (0, 1]"),
-                    "write a share such as 0.05 for 5 %",
-                ));
+        let policy = read_raw(&mut input).map(|raw| {
+            let mut c = Checks(&mut input);
+            Self {
+                guard: c.guard(&raw.guard),
+                limits: c.limits(&raw.limits),
+                verifier: c.verifier(&raw.verifier),
             }
-            x
-        };
-        let secs = |d: &mut Diagnostics, v: &Spanned<u64>, name: &str| {
-            let x = *v.get_ref();
-            if x == 0 {
-                d.push(file.diagnostic(
-                    Some(v.span()),
-                    None,
-                    format!("`{name}` is 0"),
-                    "give a duration of at least one second",
-                ));
-            }
-            x
-        };
-        let g = &raw.guard;
-        let l = &raw.limits;
+        });
+        input.finish(policy)
+    }
+}
+
+/// The whole file as written, or `None` with its syntax or shape problems recorded.
+fn read_raw(input: &mut TomlInput) -> Option<RawPolicy> {
+    let text = input.file.text.clone();
+    let (doc, had_errors) = input.document(&text);
+    if had_errors {
+        // A partial parse would only add confusing follow-on errors.
+        return None;
+    }
+    let whole = Spanned::new(0..text.len(), DeValue::Table(doc));
+    input.entry::<RawPolicy>(&whole, "policy", None)
+}
+
+/// The checks of a policy's values, each problem recorded on the input.
+struct Checks<'i>(&'i mut TomlInput);
+
+impl Checks<'_> {
+    /// `[guard]`, its windows and shares checked and `pause_on` naming the lab's rule kinds.
+    fn guard(&mut self, g: &RawGuard) -> GuardPolicy {
         let pause_on = match &g.pause_on {
             None => PAUSING_KINDS.iter().map(|k| (*k).to_owned()).collect(),
             Some(v) => {
                 for k in v.get_ref() {
                     if !PAUSING_KINDS.contains(&k.as_str()) {
-                        d.push(file.diagnostic(
+                        self.0.err(
                             Some(v.span()),
                             None,
                             format!("`pause_on` names `{k}`, which is not a rule kind of the lab's guard"),
                             "use some of \"message-match\", \"backing\", \"mint-rate\", \"outflow-rate\", \"privileged\"",
-                        ));
+                        );
                     }
                 }
                 v.get_ref().clone()
             }
         };
-        let guard = GuardPolicy {
+        GuardPolicy {
             message_match: g.message_match,
             backing: g.backing,
-            mint_window_s: secs(&mut d, &g.mint_window_s, "mint_window_s"),
-            mint_max_share_of_supply: share(
-                &mut d,
-                &g.mint_max_share_of_supply,
-                "mint_max_share_of_supply",
-            ),
-            outflow_window_s: secs(&mut d, &g.outflow_window_s, "outflow_window_s"),
-            outflow_max_share_of_locked: share(
-                &mut d,
+            mint_window_s: self.secs(&g.mint_window_s, "mint_window_s"),
+            mint_max_share_of_supply: self
+                .share(&g.mint_max_share_of_supply, "mint_max_share_of_supply"),
+            outflow_window_s: self.secs(&g.outflow_window_s, "outflow_window_s"),
+            outflow_max_share_of_locked: self.share(
                 &g.outflow_max_share_of_locked,
                 "outflow_max_share_of_locked",
             ),
             pause_on,
-        };
+        }
+    }
+
+    /// `[limits]`: the bucket, and when a single transfer waits.
+    fn limits(&mut self, l: &RawLimits) -> LimitsPolicy {
         let usd = *l.delay_above_usd.get_ref();
         if !(usd.is_finite() && usd > 0.0) {
-            d.push(file.diagnostic(
-                Some(span(&l.delay_above_usd)),
+            self.0.err(
+                Some(l.delay_above_usd.span()),
                 None,
                 format!("`delay_above_usd` is {usd}, but must be a positive amount"),
                 "give a USD size above which a single transfer waits",
-            ));
+            );
         }
-        let limits = LimitsPolicy {
-            bucket_capacity_share: share(&mut d, &l.bucket_capacity_share, "bucket_capacity_share"),
-            bucket_refill_s: secs(&mut d, &l.bucket_refill_s, "bucket_refill_s"),
-            delay_above_share: share(&mut d, &l.delay_above_share, "delay_above_share"),
+        LimitsPolicy {
+            bucket_capacity_share: self.share(&l.bucket_capacity_share, "bucket_capacity_share"),
+            bucket_refill_s: self.secs(&l.bucket_refill_s, "bucket_refill_s"),
+            delay_above_share: self.share(&l.delay_above_share, "delay_above_share"),
             delay_above_usd: usd,
-            delay_s: secs(&mut d, &l.delay_s, "delay_s"),
-        };
-        let v = &raw.verifier;
-        let count =
-            |d: &mut Diagnostics, v: &Spanned<u64>, name: &str, lo: u64, hi: u64, fix: &str| {
-                let x = *v.get_ref();
-                if !(lo..=hi).contains(&x) {
-                    d.push(file.diagnostic(
-                        Some(v.span()),
-                        None,
-                        format!("`{name}` is {x}, but must be between {lo} and {hi}"),
-                        fix,
-                    ));
-                }
-                usize::try_from(x).unwrap_or(usize::MAX)
-            };
-        let attestors = count(
-            &mut d,
+            delay_s: self.secs(&l.delay_s, "delay_s"),
+        }
+    }
+
+    /// `[verifier]`: k of n attestors, a quorum of endpoints.
+    fn verifier(&mut self, v: &RawVerifier) -> VerifierPolicy {
+        let attestors = self.count(
             &v.attestors,
             "attestors",
-            1,
-            16,
+            1..=16,
             "the lab runs 1 to 16 attestors; 3 is typical",
         );
-        let endpoints = count(
-            &mut d,
+        let endpoints = self.count(
             &v.endpoints,
             "endpoints",
-            1,
-            8,
+            1..=8,
             "give each attestor 1 to 8 endpoints per chain",
         );
-        let verifier = VerifierPolicy {
+        VerifierPolicy {
             attestors,
-            threshold: count(
-                &mut d,
+            threshold: self.count(
                 &v.threshold,
                 "threshold",
-                1,
-                attestors as u64,
+                1..=attestors as u64,
                 "k must be at least 1 and at most `attestors`",
             ),
             endpoints,
-            quorum: count(
-                &mut d,
+            quorum: self.count(
                 &v.quorum,
                 "quorum",
-                1,
-                endpoints as u64,
+                1..=endpoints as u64,
                 "the quorum must be at least 1 and at most `endpoints`",
             ),
             confirmations: *v.confirmations.get_ref(),
-            timelock_s: secs(&mut d, &v.timelock_s, "timelock_s"),
-        };
-        input.diags.0.extend(d.0);
-        input.finish(Some(Self {
-            guard,
-            limits,
-            verifier,
-        }))
+            timelock_s: self.secs(&v.timelock_s, "timelock_s"),
+        }
     }
-}
 
-fn span<T>(v: &Spanned<T>) -> Range<usize> {
-    v.span()
+    /// A share in (0, 1].
+    fn share(&mut self, v: &Spanned<f64>, name: &str) -> f64 {
+        let x = *v.get_ref();
+        if !(x.is_finite() && x > 0.0 && x <= 1.0) {
+            self.0.err(
+                Some(v.span()),
+                None,
+                format!("`{name}` is {x}, but must be a share in (0, 1]"),
+                "write a share such as 0.05 for 5 %",
+            );
+        }
+        x
+    }
+
+    /// A duration of at least one second.
+    fn secs(&mut self, v: &Spanned<u64>, name: &str) -> u64 {
+        let x = *v.get_ref();
+        if x == 0 {
+            self.0.err(
+                Some(v.span()),
+                None,
+                format!("`{name}` is 0"),
+                "give a duration of at least one second",
+            );
+        }
+        x
+    }
+
+    /// A count within `range`.
+    fn count(
+        &mut self,
+        v: &Spanned<u64>,
+        name: &str,
+        range: RangeInclusive<u64>,
+        fix: &str,
+    ) -> usize {
+        let x = *v.get_ref();
+        if !range.contains(&x) {
+            self.0.err(
+                Some(v.span()),
+                None,
+                format!(
+                    "`{name}` is {x}, but must be between {} and {}",
+                    range.start(),
+                    range.end()
+                ),
+                fix,
+            );
+        }
+        usize::try_from(x).unwrap_or(usize::MAX)
+    }
 }
 
 #[cfg(test)]

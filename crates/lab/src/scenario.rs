@@ -14,8 +14,8 @@ use ringfence_guard::amount::{format_units, parse_units, to_f64};
 use ringfence_model::diag::closest;
 use ringfence_model::input::TomlInput;
 use ringfence_model::{Diagnostic, Diagnostics, SourceFile};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 use toml::de::DeValue;
 
@@ -368,35 +368,8 @@ impl Scenario {
     }
 }
 
-/// A decimal amount written as a string, an integer or a float.
-#[derive(Clone, Debug)]
-struct AmountText(String);
-
-impl<'de> Deserialize<'de> for AmountText {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl serde::de::Visitor<'_> for V {
-            type Value = AmountText;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("an amount in token units: a number, or a decimal string such as \"202440.725413\"")
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<AmountText, E> {
-                Ok(AmountText(v.to_owned()))
-            }
-            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<AmountText, E> {
-                Ok(AmountText(v.to_string()))
-            }
-            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<AmountText, E> {
-                Ok(AmountText(v.to_string()))
-            }
-            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<AmountText, E> {
-                // Rust prints the shortest text that reads back as `v`, never in exponent form.
-                Ok(AmountText(format!("{v}")))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
+/// A scenario's amounts: decimal strings, integers or floats, as incident reports give them.
+type AmountText = ringfence_model::input::AmountText<true>;
 
 type S = Spanned<String>;
 
@@ -481,22 +454,13 @@ impl Cx {
                         );
                         continue;
                     }
-                    incident = self.entry::<RawIncident>("incident", value);
+                    incident = self.entry::<RawIncident>("incident", &value);
                 }
                 "asset" | "step" => {
-                    let entries: Vec<_> = match value.into_inner() {
-                        DeValue::Array(a) => a.into_iter().collect(),
-                        _ => {
-                            self.err(
-                                key.span(),
-                                None,
-                                format!("`{section}` is not a list of `[[{section}]]` entries"),
-                                format!("write each {section} as `[[{section}]]`"),
-                            );
-                            continue;
-                        }
+                    let Some(entries) = self.input.tables(section, key.span(), value, None) else {
+                        continue;
                     };
-                    for e in entries {
+                    for e in entries.iter() {
                         let span = e.span();
                         if section == "asset" {
                             if let Some(a) = self.entry::<RawAsset>("asset", e) {
@@ -564,9 +528,9 @@ impl Cx {
     fn entry<T: DeserializeOwned>(
         &mut self,
         section: &str,
-        value: Spanned<DeValue<'_>>,
+        value: &Spanned<DeValue<'_>>,
     ) -> Option<T> {
-        self.input.entry(&value, section, None)
+        self.input.entry(value, section, None)
     }
 
     fn incident(&mut self, r: RawIncident) -> Option<Incident> {

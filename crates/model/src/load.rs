@@ -7,10 +7,10 @@ use std::collections::HashSet;
 use std::path::Path;
 
 use serde::de::DeserializeOwned;
-use toml::Spanned;
-use toml::de::{DeTable, DeValue, ValueDeserializer};
+use toml::de::DeArray;
 
-use crate::diag::{Diagnostic, Diagnostics, SourceFile, closest, first_line, serde_help};
+use crate::diag::{Diagnostic, Diagnostics, SourceFile, closest};
+use crate::input::{Place, TomlInput, entry_id};
 use crate::spec::{SECTIONS, Spec};
 
 /// Reads a spec from a file, or from every `*.toml` file of a directory (sorted by name, not
@@ -72,7 +72,8 @@ pub(crate) fn read_sources(path: &Path) -> Result<Vec<SourceFile>, Diagnostics> 
 }
 
 /// Parses one file into a [`Spec`], adding every syntax and field problem to `diags`. Entries
-/// with problems are left out of the result.
+/// with problems are left out of the result, but for unknown keys: an entry is read without
+/// them (each reported), so that validation still reports its other problems.
 ///
 /// The ids of entries that could not be read are added to `broken`, so that references to them
 /// are not reported a second time as unknown.
@@ -81,66 +82,52 @@ pub(crate) fn parse_file(
     diags: &mut Diagnostics,
     broken: &mut HashSet<String>,
 ) -> Spec {
+    let mut input = TomlInput::new(file.clone());
+    let spec = read_spec(&mut input, &file.text, broken);
+    diags.0.extend(input.diags.0);
+    spec
+}
+
+/// Reads the sections of `text`, the text of `input`'s file.
+fn read_spec(input: &mut TomlInput, text: &str, broken: &mut HashSet<String>) -> Spec {
     let mut spec = Spec::default();
-    let (root, errors) = DeTable::parse_recoverable(&file.text);
-    let had_syntax_errors = !errors.is_empty();
-    for e in errors {
-        diags.push(file.diagnostic(
-            e.span(),
-            None,
-            format!("invalid TOML: {}", first_line(e.message())),
-            "fix the TOML syntax at this place (quotes, brackets, `key = value`)",
-        ));
-    }
+    let (root, had_syntax_errors) = input.document(text);
     if had_syntax_errors {
         // A partial parse would only add confusing follow-on errors.
         return spec;
     }
-    for (key, value) in root.into_inner() {
+    for (key, value) in root {
         let section = key.get_ref().as_ref();
-        let entries: Vec<_> = match value.into_inner() {
-            DeValue::Array(a) => a.into_iter().collect(),
-            _ => {
-                let help = if SECTIONS.contains(&section) {
-                    format!("write each {section} as an array-of-tables entry: `[[{section}]]`")
-                } else {
-                    unknown_section_help(section)
-                };
-                diags.push(file.diagnostic(
-                    Some(key.span()),
-                    None,
-                    format!("`{section}` is not a list of `[[{section}]]` entries"),
-                    help,
-                ));
-                continue;
-            }
+        let known = SECTIONS.contains(&section);
+        let help = (!known).then(|| unknown_section_help(section));
+        let Some(entries) = input.tables(section, key.span(), value, help) else {
+            continue;
+        };
+        let r = Entries {
+            input: &mut *input,
+            section,
+            entries,
+            broken: &mut *broken,
         };
         match section {
-            "chain" => parse_entries(file, section, entries, diags, broken, &mut spec.chains),
-            "org" => parse_entries(file, section, entries, diags, broken, &mut spec.orgs),
-            "hosting" => parse_entries(file, section, entries, diags, broken, &mut spec.hostings),
-            "operator" => parse_entries(file, section, entries, diags, broken, &mut spec.operators),
-            "verifier_set" => parse_entries(
-                file,
-                section,
-                entries,
-                diags,
-                broken,
-                &mut spec.verifier_sets,
-            ),
-            "key" => parse_entries(file, section, entries, diags, broken, &mut spec.keys),
-            "layer" => parse_entries(file, section, entries, diags, broken, &mut spec.layers),
-            "asset" => parse_entries(file, section, entries, diags, broken, &mut spec.assets),
-            "protocol" => parse_entries(file, section, entries, diags, broken, &mut spec.protocols),
-            "claim" => parse_entries(file, section, entries, diags, broken, &mut spec.claims),
-            "policy" => parse_entries(file, section, entries, diags, broken, &mut spec.policies),
-            "range" => parse_entries(file, section, entries, diags, broken, &mut spec.ranges),
-            other => diags.push(file.diagnostic(
+            "chain" => r.read_into(&mut spec.chains),
+            "org" => r.read_into(&mut spec.orgs),
+            "hosting" => r.read_into(&mut spec.hostings),
+            "operator" => r.read_into(&mut spec.operators),
+            "verifier_set" => r.read_into(&mut spec.verifier_sets),
+            "key" => r.read_into(&mut spec.keys),
+            "layer" => r.read_into(&mut spec.layers),
+            "asset" => r.read_into(&mut spec.assets),
+            "protocol" => r.read_into(&mut spec.protocols),
+            "claim" => r.read_into(&mut spec.claims),
+            "policy" => r.read_into(&mut spec.policies),
+            "range" => r.read_into(&mut spec.ranges),
+            other => input.err(
                 Some(key.span()),
                 None,
                 format!("unknown section `[[{other}]]`"),
                 unknown_section_help(other),
-            )),
+            ),
         }
     }
     spec
@@ -154,118 +141,32 @@ fn unknown_section_help(section: &str) -> String {
     help
 }
 
-fn parse_entries<T: DeserializeOwned>(
-    file: &SourceFile,
-    section: &str,
-    entries: Vec<Spanned<DeValue<'_>>>,
-    diags: &mut Diagnostics,
-    broken: &mut HashSet<String>,
-    out: &mut Vec<T>,
-) {
-    for entry in entries {
-        let span = entry.span();
-        let id = entry
-            .get_ref()
-            .as_table()
-            .and_then(|t| t.get("id"))
-            .and_then(|v| v.get_ref().as_str())
-            .map(str::to_owned);
-        if !entry.get_ref().is_table() {
-            diags.push(file.diagnostic(
-                Some(span),
-                None,
-                format!("a `{section}` entry must be a table"),
-                format!("write it as `[[{section}]]` followed by `key = value` lines"),
-            ));
-            continue;
-        }
-        let mut entry = entry;
-        // An unknown field is reported, then taken out and the entry read again, so that it does
-        // not hide the entry's other problems (a typo'd reference, a negative amount…), which
-        // validation reports once the entry is in the spec. A field then missing because it was
-        // the misspelt one (`suplpy` for `supply`) is not reported twice.
-        let mut removed: Vec<String> = Vec::new();
-        for _ in 0..MAX_UNKNOWN_FIELDS {
-            let e = match T::deserialize(ValueDeserializer::from(entry.clone())) {
-                Ok(v) => {
-                    out.push(v);
-                    break;
-                }
-                Err(e) => e,
-            };
-            let message = first_line(e.message()).to_owned();
-            if misspelt_missing(&message, &removed) {
-                if let Some(id) = &id {
-                    broken.insert(id.clone());
-                }
-                break;
-            }
-            let help = serde_help(&format!("[[{section}]]"), &message);
-            diags.push(file.diagnostic(
-                e.span().or(Some(span.clone())),
-                id.as_deref(),
-                format!("in `[[{section}]]`: {message}"),
-                help,
-            ));
-            let unknown = unknown_field(&message);
-            let taken_out = unknown.is_some_and(|name| remove_key(entry.get_mut(), name, e.span()));
-            if let (true, Some(name)) = (taken_out, unknown) {
-                removed.push(name.to_owned());
-            } else {
-                if let Some(id) = &id {
-                    broken.insert(id.clone());
-                }
-                break;
-            }
-        }
-    }
+/// The entries of one `[[section]]` of a file, to be read into the spec.
+struct Entries<'i, 'a> {
+    input: &'i mut TomlInput,
+    section: &'i str,
+    entries: DeArray<'a>,
+    broken: &'i mut HashSet<String>,
 }
 
-/// How many unknown fields of one entry are taken out before the entry is given up.
-const MAX_UNKNOWN_FIELDS: usize = 16;
-
-/// True for serde's "missing field `x`" where `x` is the closest spelling of a field already
-/// reported as unknown: the same mistake, already explained.
-fn misspelt_missing(message: &str, removed: &[String]) -> bool {
-    let Some(missing) = message
-        .strip_prefix("missing field `")
-        .and_then(|r| r.split_once('`'))
-        .map(|(name, _)| name)
-    else {
-        return false;
-    };
-    removed.iter().any(|r| closest(r, &[missing]).is_some())
-}
-
-/// The field named by serde's "unknown field `x`, expected …" message.
-fn unknown_field(message: &str) -> Option<&str> {
-    let rest = message.strip_prefix("unknown field `")?;
-    rest.split_once('`').map(|(name, _)| name)
-}
-
-/// Removes the key `name` that serde reported at `at` (anywhere in the entry: a nested table such
-/// as `route` or an array of tables such as `market`). True if a key was removed.
-fn remove_key(value: &mut DeValue<'_>, name: &str, at: Option<std::ops::Range<usize>>) -> bool {
-    match value {
-        DeValue::Table(t) => {
-            let hit = t.iter().find_map(|(k, _)| {
-                let here = at.as_ref().is_none_or(|r| {
-                    let ks = k.span();
-                    ks.start < r.end.max(r.start + 1) && r.start < ks.end.max(ks.start + 1)
-                });
-                (k.get_ref().as_ref() == name && here).then(|| k.clone())
-            });
-            if let Some(k) = hit {
-                t.remove(&k);
-                return true;
+impl Entries<'_, '_> {
+    /// Reads each entry into `out`; the id of each one that cannot be read goes to `broken`.
+    fn read_into<T: DeserializeOwned>(self, out: &mut Vec<T>) {
+        out.reserve(self.entries.len());
+        for entry in self.entries.iter() {
+            match self
+                .input
+                .read(entry, Place::ListEntry(self.section), None)
+                .value()
+            {
+                Some(v) => out.push(v),
+                None => {
+                    if let Some(id) = entry_id(entry) {
+                        self.broken.insert(id.to_owned());
+                    }
+                }
             }
-            t.iter_mut()
-                .any(|(_, v)| remove_key(v.get_mut(), name, at.clone()))
         }
-        DeValue::Array(a) => a
-            .iter_mut()
-            .any(|v| remove_key(v.get_mut(), name, at.clone())),
-        _ => false,
     }
 }
 

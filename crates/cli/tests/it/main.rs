@@ -39,6 +39,17 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// Runs `args`, which must exit 2 with each of `want` on stderr; the stderr.
+fn fails_with(args: &[&str], want: &[&str]) -> String {
+    let o = run(args);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    for w in want {
+        assert!(err.contains(w), "no {w:?} in:\n{err}");
+    }
+    err
+}
+
 fn json(o: &Output) -> serde_json::Value {
     serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(o)))
 }
@@ -89,12 +100,9 @@ fn bad_input_exits_2_with_every_problem_located() {
 
 #[test]
 fn missing_spec_is_a_clear_error() {
-    let o = run(&["exposure", "no/such/spec.toml"]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("no/such/spec.toml: cannot read the file"),
-        "{}",
-        stderr(&o)
+    fails_with(
+        &["exposure", "no/such/spec.toml"],
+        &["no/such/spec.toml: cannot read the file"],
     );
 }
 
@@ -231,17 +239,12 @@ fn exposure_holder_filter_and_unknown_holder() {
         "vault",
     ]);
     assert_eq!(json(&o)["holders"].as_array().map(Vec::len), Some(1));
-    let o = run(&["exposure", &fixture("small.toml"), "--holder", "vaullt"]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("--holder `vaullt` is not a protocol"),
-        "{}",
-        stderr(&o)
-    );
-    assert!(
-        stderr(&o).contains("did you mean `vault`?"),
-        "{}",
-        stderr(&o)
+    fails_with(
+        &["exposure", &fixture("small.toml"), "--holder", "vaullt"],
+        &[
+            "--holder `vaullt` is not a protocol",
+            "did you mean `vault`?",
+        ],
     );
     // Regression (issue 10 item 10): in table mode `--holder` reprinted the whole ecosystem.
     let out = stdout(&run(&[

@@ -1,7 +1,7 @@
 //! `ringfence stress` through the binary: the CONTAGION.md reference cases as specs, the
 //! calibration cases of the example, and the output contract.
 
-use super::{example, json, root, run, stderr, stdout};
+use super::{example, fails_with, json, root, run, stderr, stdout};
 
 fn stress_fixture(name: &str) -> String {
     root()
@@ -9,6 +9,24 @@ fn stress_fixture(name: &str) -> String {
         .join(name)
         .display()
         .to_string()
+}
+
+/// The example calibrated with `examples/calibration.toml`, in `format`; it must succeed.
+fn calibrate(format: &str) -> std::process::Output {
+    let file = root()
+        .join("examples/calibration.toml")
+        .display()
+        .to_string();
+    let o = run(&[
+        "stress",
+        &example(),
+        "--calibrate",
+        &file,
+        "--format",
+        format,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    o
 }
 
 /// Clearing payments and default waves of a network cleared as given.
@@ -295,14 +313,15 @@ fn html_has_the_waterfall() {
     assert!(stdout(&o).is_empty());
 }
 
+/// Regression (first hour): a typo in `--fail` gave no suggestion.
 #[test]
-fn unknown_component_exits_2_and_names_it() {
-    let o = run(&["stress", &example(), "--fail", "resolv-servce-role"]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("unknown component `resolv-servce-role`"),
-        "{}",
-        stderr(&o)
+fn unknown_component_exits_2_names_it_and_suggests_the_closest() {
+    fails_with(
+        &["stress", &example(), "--fail", "resolv-servce-role"],
+        &[
+            "unknown component `resolv-servce-role`",
+            "did you mean `resolv-service-role`?",
+        ],
     );
 }
 
@@ -378,20 +397,7 @@ fn uncertainty_reports_ordered_bands_and_a_tornado_deterministically() {
 
 #[test]
 fn calibrate_on_resolv_then_validate_on_kelpdao_unchanged() {
-    let file = root()
-        .join("examples/calibration.toml")
-        .display()
-        .to_string();
-    let o = run(&[
-        "stress",
-        &example(),
-        "--calibrate",
-        &file,
-        "--format",
-        "json",
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let v = json(&o);
+    let v = json(&calibrate("json"));
     let incidents = v["incidents"].as_array().cloned().unwrap_or_default();
     assert_eq!(incidents.len(), 2, "{v}");
     assert_eq!(incidents[0]["role"], "fit");
@@ -420,27 +426,15 @@ fn calibrate_on_resolv_then_validate_on_kelpdao_unchanged() {
     let dir = tempfile::tempdir().expect("tempdir");
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "[[param]]\nentities = [\"nope\"]\nfield = \"depth_usd\"\nlow = 1\nhigh = 2\n[fit]\nname = \"x\"\nfail = []\ntarget = []\n").expect("write");
-    let o = run(&[
-        "stress",
-        &example(),
-        "--calibrate",
-        &bad.display().to_string(),
-    ]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("nope"), "{}", stderr(&o));
+    let bad_arg = bad.display().to_string();
+    let args = ["stress", &example(), "--calibrate", &bad_arg];
+    fails_with(&args, &["nope"]);
     std::fs::write(
         &bad,
         "[[param]]\nentities = [\"USR\"]\nfield = \"depth_usd\"\nlow = 1\n",
     )
     .expect("write");
-    let o = run(&[
-        "stress",
-        &example(),
-        "--calibrate",
-        &bad.display().to_string(),
-    ]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("bad.toml"), "{}", stderr(&o));
+    fails_with(&args, &["bad.toml"]);
 }
 
 #[test]
@@ -461,27 +455,22 @@ fn csv_protocols_and_claims_clear_like_the_toml() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let bad = tmp.path().join("claims.csv");
     std::fs::write(&bad, "debtor,creditor,amount_usd\nn0,n1,0.5\nn0,n2,half\n").expect("write");
-    let o = run(&[
+    let (chain, protocols, claims) = (
+        dir("chain.toml"),
+        dir("c1a-protocols.csv"),
+        bad.display().to_string(),
+    );
+    let args = [
         "stress",
-        &dir("chain.toml"),
+        &chain,
         "--protocols",
-        &dir("c1a-protocols.csv"),
+        &protocols,
         "--claims",
-        &bad.display().to_string(),
-    ]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("claims.csv:3"), "{}", stderr(&o));
+        &claims,
+    ];
+    fails_with(&args, &["claims.csv:3"]);
     std::fs::write(&bad, "debtor,creditor,amount_usd\nn0,nobody,0.5\n").expect("write");
-    let o = run(&[
-        "stress",
-        &dir("chain.toml"),
-        "--protocols",
-        &dir("c1a-protocols.csv"),
-        "--claims",
-        &bad.display().to_string(),
-    ]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("nobody"), "{}", stderr(&o));
+    fails_with(&args, &["nobody"]);
 }
 
 #[test]
@@ -508,20 +497,7 @@ fn html_shows_the_two_multipliers_the_ranges_and_the_calibration() {
     ] {
         assert!(html.contains(want), "{want}");
     }
-    let file = root()
-        .join("examples/calibration.toml")
-        .display()
-        .to_string();
-    let o = run(&[
-        "stress",
-        &example(),
-        "--calibrate",
-        &file,
-        "--format",
-        "html",
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let html = stdout(&o);
+    let html = stdout(&calibrate("html"));
     assert!(
         html.contains("fit — ") && html.contains("validation — "),
         "{html}"

@@ -232,18 +232,27 @@ fn parse_chains(file: &FileText) -> Result<BTreeMap<String, ChainInfo>> {
 
 /// `tokens.json`: each token's pool on each chain.
 fn parse_tokens(file: &FileText) -> Result<BTreeMap<String, BTreeMap<String, TokenPool>>> {
-    let mut tokens = BTreeMap::new();
+    two_levels(file, TOKENS_HELP, token_pool)
+}
+
+/// A file that is an object of objects, `{"a": {"b": entry}}`, each entry read with `entry`.
+fn two_levels<T>(
+    file: &FileText,
+    help: &str,
+    mut entry: impl FnMut(At<'_>) -> Result<T>,
+) -> Result<BTreeMap<String, BTreeMap<String, T>>> {
+    let mut out = BTreeMap::new();
     let v = json::parse(&file.path, &file.text)?;
-    At::root(&file.path, &v).each(TOKENS_HELP, |token, t| {
-        let mut per_chain = BTreeMap::new();
-        t.each(TOKENS_HELP, |chain, e| {
-            per_chain.insert(chain.to_owned(), token_pool(e)?);
+    At::root(&file.path, &v).each(help, |outer, o| {
+        let mut inner = BTreeMap::new();
+        o.each(help, |key, e| {
+            inner.insert(key.to_owned(), entry(e)?);
             Ok(())
         })?;
-        tokens.insert(token.to_owned(), per_chain);
+        out.insert(outer.to_owned(), inner);
         Ok(())
     })?;
-    Ok(tokens)
+    Ok(out)
 }
 
 /// One token's pool on one chain (an entry of `tokens.json`).
@@ -287,18 +296,7 @@ fn token_pool(e: At<'_>) -> Result<TokenPool> {
 
 /// `lanes.json`: each lane's on-ramp version and per-token rate limits.
 fn parse_lanes(file: &FileText) -> Result<BTreeMap<String, BTreeMap<String, Lane>>> {
-    let mut lanes = BTreeMap::new();
-    let v = json::parse(&file.path, &file.text)?;
-    At::root(&file.path, &v).each(LANES_HELP, |from, l| {
-        let mut per_remote = BTreeMap::new();
-        l.each(LANES_HELP, |to, lane| {
-            per_remote.insert(to.to_owned(), parse_lane(lane)?);
-            Ok(())
-        })?;
-        lanes.insert(from.to_owned(), per_remote);
-        Ok(())
-    })?;
-    Ok(lanes)
+    two_levels(file, LANES_HELP, parse_lane)
 }
 
 /// One lane (an entry of `lanes.json`).

@@ -27,8 +27,6 @@ mod map;
 
 use std::path::Path;
 
-use ringfence_model::Model;
-
 pub use directory::{
     ChainInfo, Directory, DirectoryFiles, FileText, Lane, Limiter, PoolType, TokenLimits,
     TokenPool, Verifier, parse, read,
@@ -38,6 +36,7 @@ pub use map::{
     verifier_set_id,
 };
 
+use crate::source::validate;
 use crate::{Figure, Import, Prices, Result, Source};
 
 /// The CCIP directory source (`ringfence import ccip-directory DIR`).
@@ -72,9 +71,7 @@ pub fn import_dir(dir: &Path, prices: &Prices) -> Result<CcipImport> {
 pub fn import_files(files: &DirectoryFiles, origin: &str, prices: &Prices) -> Result<CcipImport> {
     let dir = parse(files)?;
     let mapped = map(&dir, prices);
-    let label = format!("{origin} (imported)");
-    // Validation is the importer's own check: every id unique, every reference resolved.
-    Model::from_spec(&label, mapped.spec.clone())?;
+    validate(origin, &mapped.spec)?;
     let figures = figures(&mapped.figures);
     let header = header(origin, &dir, &mapped);
     Ok(CcipImport {
@@ -93,6 +90,7 @@ pub fn import_files(files: &DirectoryFiles, origin: &str, prices: &Prices) -> Re
 
 /// The import's figures, as `ringfence import` prints them.
 fn figures(f: &Figures) -> Vec<Figure> {
+    let fig = Figure::new;
     vec![
         fig("chains", "chains", f.chains),
         fig(
@@ -208,14 +206,6 @@ fn header(origin: &str, dir: &Directory, mapped: &Mapped) -> Vec<String> {
     ];
     header.push(mapped.missing.summary());
     header
-}
-
-fn fig(key: &'static str, label: &str, value: usize) -> Figure {
-    Figure {
-        key,
-        label: label.to_owned(),
-        value,
-    }
 }
 
 impl Source for CcipDirectory {

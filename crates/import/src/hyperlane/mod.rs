@@ -17,11 +17,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use ringfence_model::Model;
 use ringfence_model::spec::{self, AssetKind, Backing, Route, Spec, r};
 
 use crate::chains::{self, address_id};
 use crate::json::{self, At};
+use crate::source::validate;
 use crate::{Error, Figure, Import, MissingValues, Prices, Provenance, Result, Source};
 
 /// The layer id.
@@ -565,16 +565,10 @@ pub fn import_dir_as(dir: &Path, origin: &str, prices: &Prices) -> Result<(Impor
         route.file = rel;
         routes.push(route);
     }
-    let provenance = std::fs::read_to_string(dir.join("SOURCE.md"))
-        .map(|t| Provenance::from_source_md(&t))
-        .unwrap_or_default();
+    let provenance = Provenance::read_in(dir);
     let (spec, f, notes, missing) = map(&routes, &provenance, prices);
-    Model::from_spec(&format!("{origin} (imported)"), spec.clone())?;
-    let fig = |key: &'static str, label: &str, value: usize| Figure {
-        key,
-        label: label.to_owned(),
-        value,
-    };
+    validate(origin, &spec)?;
+    let fig = Figure::new;
     let figures = vec![
         fig("routes", "warp route configs", f.routes),
         fig("tokens", "tokens in them", f.tokens),
@@ -686,7 +680,7 @@ mod tests {
             "{notes:?}"
         );
         assert_eq!(missing.without_price, 2);
-        Model::from_spec("t", spec).expect("valid spec");
+        ringfence_model::Model::from_spec("t", spec).expect("valid spec");
     }
 
     #[test]

@@ -20,11 +20,10 @@ mod map;
 
 use std::path::{Path, PathBuf};
 
-use ringfence_model::Model;
-
 pub use discovered::{Addr, Dvn, Entry, Gate, Kind, Permission, Project, Uln, parse};
 pub use map::{Figures, Mapped, layer_id, map, signer_id};
 
+use crate::source::validate;
 use crate::{Error, Figure, Import, Prices, Provenance, Result, Source};
 
 /// The L2BEAT source (`ringfence import l2beat DIR`).
@@ -86,10 +85,7 @@ pub fn import_dir_as(dir: &Path, origin: &str, prices: &Prices) -> Result<(Impor
         p.file = shown;
         projects.push(p);
     }
-    let provenance = std::fs::read_to_string(dir.join("SOURCE.md"))
-        .map(|t| Provenance::from_source_md(&t))
-        .unwrap_or_default();
-    import_projects(&projects, origin, &provenance, prices)
+    import_projects(&projects, origin, &Provenance::read_in(dir), prices)
 }
 
 /// Maps and validates parsed projects; `origin` names them in the header.
@@ -100,13 +96,9 @@ pub fn import_projects(
     prices: &Prices,
 ) -> Result<(Import, Figures)> {
     let mapped = map(projects, prices);
-    Model::from_spec(&format!("{origin} (imported)"), mapped.spec.clone())?;
+    validate(origin, &mapped.spec)?;
     let f = &mapped.figures;
-    let fig = |key: &'static str, label: &str, value: usize| Figure {
-        key,
-        label: label.to_owned(),
-        value,
-    };
+    let fig = Figure::new;
     let figures = vec![
         fig("projects", "projects (discovered.json files)", f.projects),
         fig("entries", "entries", f.entries),

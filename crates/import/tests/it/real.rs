@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use ringfence_exposure::{Closure, check_limits, exposure_report, lint};
 use ringfence_import::Prices;
-use ringfence_import::ccip::{Figures, import_dir};
+use ringfence_import::ccip::{CcipImport, Figures, import_dir};
 use ringfence_model::Model;
 
 use super::repo;
@@ -30,6 +30,20 @@ fn snapshot() -> std::path::PathBuf {
 fn the_real_snapshot_imports_to_a_valid_spec_with_its_pinned_figures() {
     let started = Instant::now();
     let c = import_dir(&snapshot(), &Prices::none()).unwrap_or_else(|e| panic!("{e}"));
+    figures_notes_and_header(&c);
+    let unbounded = named_deployments(&c);
+    let model = written_spec(&c);
+    lint_exposure_and_limits(&model, &unbounded);
+    // Debug build, shared CI machine: a loose bound; the README has the release timings.
+    assert!(
+        started.elapsed().as_secs() < 60,
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+/// The import's figures, its one note and the provenance in its header.
+fn figures_notes_and_header(c: &CcipImport) {
     assert_eq!(
         c.figures,
         Figures {
@@ -64,8 +78,10 @@ fn the_real_snapshot_imports_to_a_valid_spec_with_its_pinned_figures() {
     );
     let p = &c.import.header[1];
     assert!(p.contains("smartcontractkit/documentation@59e5cde702f7 src/config/data/ccip/v1_2_0/mainnet/ (2026-08-21), licence MIT"), "{p}");
+}
 
-    // Some of the deployments, by name.
+/// Some of the deployments, by name; the burnMint deployments without a rate limit.
+fn named_deployments(c: &CcipImport) -> BTreeSet<&str> {
     let unbounded: BTreeSet<&str> = c.unbounded().map(|i| i.asset.as_str()).collect();
     for id in [
         "LINK@jovay-mainnet",
@@ -99,8 +115,12 @@ fn the_real_snapshot_imports_to_a_valid_spec_with_its_pinned_figures() {
         (cap - 55_000.0).abs() < 1e-6 && (rate - 15.268).abs() < 1e-9,
         "{cap} {rate}"
     );
+    unbounded
+}
 
-    // The written TOML is what `ringfence check` accepts, and equal to the import.
+/// The written TOML is what `ringfence check` accepts, and equal to the import; its chains are
+/// named as every importer names them.
+fn written_spec(c: &CcipImport) -> Model {
     let toml = c.import.to_toml().expect("toml");
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("ccip.toml");
@@ -129,22 +149,26 @@ fn the_real_snapshot_imports_to_a_valid_spec_with_its_pinned_figures() {
             .as_deref()
             .is_some_and(|s| s.contains("59e5cde702f7"))
     }));
+    model
+}
 
+/// Lint reports exactly the deployments without a rate limit; exposure and limits run.
+fn lint_exposure_and_limits(model: &Model, unbounded: &BTreeSet<&str>) {
     // Lint reports exactly the deployments the importer found without a rate limit.
-    let report = lint(&model);
+    let report = lint(model);
     let flagged: BTreeSet<&str> = report
         .findings
         .iter()
         .filter(|f| f.rule == "no-rate-limit")
         .map(|f| f.entity.as_str())
         .collect();
-    assert_eq!(flagged, unbounded);
+    assert_eq!(&flagged, unbounded);
     assert_eq!(flagged.len(), 344);
 
     // Exposure and limits run, and the CCIP assets depend on the layer and the verifier sets.
-    let closure = Closure::compute(&model);
-    let exposure = exposure_report(&model, &closure, None);
-    let _ = check_limits(&model, &closure);
+    let closure = Closure::compute(model);
+    let exposure = exposure_report(model, &closure, None);
+    let _ = check_limits(model, &closure);
     assert!(
         exposure.values_missing,
         "no prices given: the report must say values are missing"
@@ -162,11 +186,5 @@ fn the_real_snapshot_imports_to_a_valid_spec_with_its_pinned_figures() {
         closure.dep(canonical, model.component("ccip").expect("ccip")),
         0.0,
         "a lockRelease home token has no CCIP route"
-    );
-    // Debug build, shared CI machine: a loose bound; the README has the release timings.
-    assert!(
-        started.elapsed().as_secs() < 60,
-        "took {:?}",
-        started.elapsed()
     );
 }

@@ -61,8 +61,17 @@ fn the_shipped_real_map_is_what_the_three_sources_give() {
 #[test]
 fn figures_of_the_real_map() {
     let (_, merged, l2f, hlf) = regenerate();
+    import_figures(&l2f, &hlf);
+    merge_figures(&merged);
+    let model = Model::from_spec("real", merged.spec.clone()).expect("valid");
+    exposure_figures(&model);
+    lint_figures(&model);
+}
+
+/// What each source's import counts.
+fn import_figures(l2f: &l2beat::Figures, hlf: &hyperlane::Figures) {
     assert_eq!(
-        l2f,
+        *l2f,
         l2beat::Figures {
             projects: 14,
             entries: 460,
@@ -79,7 +88,7 @@ fn figures_of_the_real_map() {
         }
     );
     assert_eq!(
-        hlf,
+        *hlf,
         hyperlane::Figures {
             routes: 314,
             tokens: 1062,
@@ -92,6 +101,10 @@ fn figures_of_the_real_map() {
             chains: 92,
         }
     );
+}
+
+/// What the merge joins, drops and reports as a conflict.
+fn merge_figures(merged: &Merged) {
     // The merge: the six Hyperlane escrows L2BEAT and the registry both describe, the `hyperlane`
     // layer and the shared chains are joined; the one conflict is the layer's verifier set
     // (L2BEAT's multisig ISM against the registry's placeholder), located in both files.
@@ -126,8 +139,10 @@ fn figures_of_the_real_map() {
             "{id} cites both sources: {src}"
         );
     }
+}
 
-    let model = Model::from_spec("real", merged.spec.clone()).expect("valid");
+/// The merged map's size and its exposure, in dollars where known.
+fn exposure_figures(model: &Model) {
     let s = &model.spec;
     assert_eq!(
         (
@@ -143,8 +158,8 @@ fn figures_of_the_real_map() {
 
     // In dollars where a published price and an on-chain supply exist: the seven Stargate
     // stablecoin pools; everything else is unknown, and the report says so.
-    let closure = Closure::compute(&model);
-    let e = exposure_report(&model, &closure, None);
+    let closure = Closure::compute(model);
+    let e = exposure_report(model, &closure, None);
     assert_eq!(e.total_value_usd.round(), 24_250_283.0);
     assert!(e.values_missing);
     assert_eq!(e.assets_without_value, 1867);
@@ -194,9 +209,12 @@ fn figures_of_the_real_map() {
             ),
         ]
     );
+}
 
-    // Lint: what the data proves, each finding on an entity whose source cites its entry.
-    let l = lint(&model);
+/// Lint: what the data proves, each finding on an entity whose source cites its entry.
+fn lint_figures(model: &Model) {
+    let s = &model.spec;
+    let l = lint(model);
     let mut by: BTreeMap<&str, usize> = BTreeMap::new();
     for f in &l.findings {
         *by.entry(f.rule).or_default() += 1;

@@ -42,7 +42,7 @@ fn errors(extra: &str) -> Diagnostics {
     }
 }
 
-/// One error, at `line` of the extra text (1-based, counted from the first line of `extra`).
+/// The one error of `extra` (added to the base spec): its entity, a part of its message.
 fn one(extra: &str, entity: Option<&str>, needle: &str) -> ringfence_model::Diagnostic {
     let d = errors(extra);
     assert_eq!(d.len(), 1, "expected one error, got:\n{d}");
@@ -51,6 +51,18 @@ fn one(extra: &str, entity: Option<&str>, needle: &str) -> ringfence_model::Diag
     assert!(e.message.contains(needle), "`{needle}` not in: {e}");
     assert!(!e.help.is_empty(), "no help: {e}");
     assert_eq!(e.file, PathBuf::from("eco.toml"));
+    e
+}
+
+/// As [`one`], at `line` of the extra text (1-based, counted from the first line of `extra`).
+fn one_at(
+    extra: &str,
+    entity: Option<&str>,
+    needle: &str,
+    line: usize,
+) -> ringfence_model::Diagnostic {
+    let e = one(extra, entity, needle);
+    assert_eq!(e.line, base_lines() + line, "{e}");
     e
 }
 
@@ -68,29 +80,28 @@ fn valid_base_loads() {
 
 #[test]
 fn invalid_toml() {
-    let e = one("[[asset]\nid = \"x\"\n", None, "invalid TOML");
-    assert_eq!(e.line, base_lines() + 1);
+    one_at("[[asset]\nid = \"x\"\n", None, "invalid TOML", 1);
 }
 
 #[test]
 fn unknown_key_names_line_and_suggests() {
-    let e = one(
+    let e = one_at(
         "[[asset]]\nid = \"X\"\nchain = \"eth\"\nkind = \"wrapped\"\nprice_usd = 1\nsuplpy = 5\n",
         Some("X"),
         "unknown field `suplpy`",
+        6,
     );
-    assert_eq!(e.line, base_lines() + 6);
     assert!(e.help.contains("`supply`"), "{e}");
 }
 
 #[test]
 fn wrong_type() {
-    let e = one(
+    one_at(
         "[[chain]]\nid = \"arb\"\nchain_id = \"42161\"\n",
         Some("arb"),
         "invalid type",
+        3,
     );
-    assert_eq!(e.line, base_lines() + 3);
 }
 
 #[test]
@@ -104,28 +115,28 @@ fn unknown_enum_value() {
 
 #[test]
 fn duplicate_id_across_kinds_points_at_the_first() {
-    let e = one(
+    let e = one_at(
         "[[key]]\nid = \"bridge\"\nkind = \"eoa\"\n",
         Some("bridge"),
         "duplicate id `bridge`",
+        2,
     );
     assert!(
         e.message
             .contains("already used by a `layer` at eco.toml:22"),
         "{e}"
     );
-    assert_eq!(e.line, base_lines() + 2);
 }
 
 #[test]
 fn dangling_reference_suggests_the_closest_id() {
-    let e = one(
+    let e = one_at(
         "[[asset]]\nid = \"X\"\nchain = \"eth\"\nkind = \"wrapped\"\nprice_usd = 1\nsupply = 5\nroute = { layer = \"brigde\" }\n",
         Some("X"),
         "unknown layer `brigde`",
+        7,
     );
     assert!(e.help.contains("did you mean `bridge`"), "{e}");
-    assert_eq!(e.line, base_lines() + 7);
 }
 
 #[test]
@@ -177,12 +188,12 @@ fn shares_summing_to_one_with_rounding_are_fine() {
 
 #[test]
 fn negative_amount() {
-    let e = one(
+    one_at(
         "[[asset]]\nid = \"X\"\nchain = \"eth\"\nkind = \"native\"\nprice_usd = 1\nsupply = -5\n",
         Some("X"),
         "`supply` is -5",
+        6,
     );
-    assert_eq!(e.line, base_lines() + 6);
 }
 
 #[test]
