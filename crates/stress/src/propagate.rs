@@ -75,7 +75,7 @@ pub struct Round {
     pub fire_sales_usd: f64,
     /// Liquidation penalties paid by borrowers this round.
     pub liquidation_penalties_usd: f64,
-    /// Fire-sale losses this round: mark value of what was sold less the proceeds.
+    /// Fire-sale losses this round: fundamental value of what was sold less the proceeds.
     pub fire_sale_losses_usd: f64,
     /// Protocols that default on their claims this round.
     pub new_defaults: Vec<String>,
@@ -106,7 +106,7 @@ pub struct ProtocolOutcome {
     pub withdrawals_blocked_usd: f64,
     /// Holdings sold to pay withdrawals, at pre-stress prices.
     pub forced_sales_usd: f64,
-    /// Loss on those sales (mark value less proceeds).
+    /// Loss on those sales (fundamental value less proceeds).
     pub fire_sale_loss_usd: f64,
     /// Bad debt in its markets.
     pub bad_debt_usd: f64,
@@ -168,12 +168,16 @@ pub struct Realized {
     /// value is netted instead), and net of the bad debt it became (lenders carry that line).
     pub depeg_usd: f64,
     /// Lenders: debt left without collateral value, except the part already inside the direct
-    /// loss (bad debt on a drained collateral is the holders' loss the attacker took).
+    /// loss (bad debt on a drained collateral is the holders' loss the attacker took). On a
+    /// compromised collateral, the part its fundamental loss explains is the holders' loss that
+    /// lenders carry (moved here from the holders' line, not added); what fire-sale impact adds
+    /// on top is a loss of its own.
     pub bad_debt_usd: f64,
     /// Liquidated borrowers: the liquidation bonus they paid.
     pub liquidation_penalties_usd: f64,
     /// Sellers in fire sales (liquidators selling seized collateral, protocols selling to pay
-    /// withdrawals): the mark value of what they sold less the proceeds.
+    /// withdrawals): the fundamental value of what they sold (its value after the failure, with
+    /// no market impact) less the proceeds, whoever sold first.
     pub fire_sale_usd: f64,
     /// Creditors in the clearing: deadweight default costs (Rogers–Veraart; 0 under
     /// Eisenberg–Noe, where a shortfall passes on a loss already counted above).

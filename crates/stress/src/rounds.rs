@@ -45,18 +45,28 @@ struct Extraction {
     taken_from_holders: f64,
 }
 
-/// Selling `x` (USD at the pre-stress price) of an asset whose price before impact is `pre` (a
-/// ratio of the pre-stress price), `sold` already sold against `depth`: `(proceeds, mark value
-/// before the sale)`.
-fn sell(x: f64, pre: f64, sold: f64, depth: Option<f64>, k: f64) -> (f64, f64) {
+/// The proceeds of selling `x` (USD at the pre-stress price) of an asset whose price before
+/// impact is `pre` (a ratio of the pre-stress price), `sold` already sold against `depth`.
+fn sell(x: f64, pre: f64, sold: f64, depth: Option<f64>, k: f64) -> f64 {
     match depth.filter(|d| *d > 0.0) {
         Some(d) if k > 0.0 => {
             let e0 = (-k * sold / d).exp();
             let e1 = (-k * (sold + x) / d).exp();
-            (pre * d / k * (e0 - e1), x * pre * e0)
+            pre * d / k * (e0 - e1)
         }
-        _ => (x * pre, x * pre),
+        _ => x * pre,
     }
+}
+
+/// The loss on a fire sale of `x` (USD at the pre-stress price) of an asset whose fundamental
+/// value ratio is `fund`: what was given up at fundamental value less the proceeds. Booked
+/// against the fundamental value, not the market price at the time of the sale, so it does not
+/// depend on who sold first: the total over a market is a function of the volume sold into it
+/// (and of what the attacker dumped first), and the price impact an earlier seller leaves is a
+/// loss for the next seller, not for nobody. The fundamental loss itself is the holders' line
+/// (`depeg_usd`) and is not counted here.
+fn sale_loss(x: f64, fund: f64, proceeds: f64) -> f64 {
+    (x * fund - proceeds).max(0.0)
 }
 
 /// How much (USD at the pre-stress price) must be sold to raise `want` of proceeds, capped at
@@ -86,15 +96,19 @@ struct Run<'r, 'm> {
     /// Exponential impact per unit of depth sold.
     k: f64,
     /// Per asset: sold so far (USD at the pre-stress price), units the attacker minted, the
-    /// price ratio before fire-sale impact (`pre`) and after it (`ratio`).
+    /// fundamental value ratio (own loss and backing, no market impact anywhere: what a fire
+    /// sale is booked against), the price ratio before this asset's own fire-sale impact
+    /// (`pre`, which follows the backing's market price) and after it (`ratio`).
     sold: Vec<f64>,
     minted_units: Vec<f64>,
+    fund: Vec<f64>,
     pre: Vec<f64>,
     ratio: Vec<f64>,
     markets: Vec<MarketState>,
     /// Per protocol: its own holdings (sold down by forced sales), withdrawals asked for, paid,
-    /// raised by forced sales, holdings sold (pre-stress USD), the loss on those sales (mark less
-    /// proceeds), their pre-stress value less proceeds, its loss, its external assets.
+    /// raised by forced sales, holdings sold (pre-stress USD), the loss on those sales
+    /// (fundamental value less proceeds), their pre-stress value less proceeds, its loss, its
+    /// external assets.
     held: Vec<Vec<(usize, f64)>>,
     demand: Vec<f64>,
     paid: Vec<f64>,
@@ -104,7 +118,7 @@ struct Run<'r, 'm> {
     realized_sales: Vec<f64>,
     loss: Vec<f64>,
     e: Vec<f64>,
-    /// Liquidators' loss on selling seized collateral (mark less proceeds).
+    /// Liquidators' loss on selling seized collateral (fundamental value less proceeds).
     liquidator_slippage: f64,
     /// Value sold into markets this round.
     round_sales: f64,
@@ -134,6 +148,7 @@ impl<'r, 'm> Run<'r, 'm> {
             k,
             sold: vec![0.0; na],
             minted_units: vec![0.0; na],
+            fund: (0..na).map(|a| fundamental(s, sys.model, a)).collect(),
             pre: vec![1.0; na],
             ratio: vec![1.0; na],
             markets,
@@ -222,7 +237,10 @@ impl<'r, 'm> Run<'r, 'm> {
             let c = mk.collateral;
             let p0 = m.assets[c].price_usd;
             let price = p0 * self.ratio[c];
-            if mk.fixed_oracle {
+            if mk.frozen {
+                // Nothing can be seized: the borrower's whole debt is bad debt.
+                st.bad_fixed = st.buckets.iter().map(|&(_, debt)| debt).sum();
+            } else if mk.fixed_oracle {
                 st.bad_fixed = st
                     .buckets
                     .iter()
@@ -246,16 +264,19 @@ impl<'r, 'm> Run<'r, 'm> {
                         };
                         st.repaid += l.repaid_usd;
                         st.bad_exhausted += l.bad_debt_usd;
-                        st.penalties += l.bonus_units * price;
+                        // The bonus units, valued like the fire sale below at the collateral's
+                        // fundamental value: a price an earlier dump has depressed lowers what the
+                        // liquidator pays for them, not what the borrower gives up.
+                        st.penalties += l.bonus_units * p0 * self.fund[c];
                         let seized_usd = l.seized * p0;
-                        let (proceeds, mark) = sell(
+                        let proceeds = sell(
                             seized_usd,
                             self.pre[c],
                             self.sold[c],
                             m.assets[c].depth_usd,
                             self.k,
                         );
-                        self.liquidator_slippage += (mark - proceeds).max(0.0);
+                        self.liquidator_slippage += sale_loss(seized_usd, self.fund[c], proceeds);
                         self.sold[c] += seized_usd;
                         self.round_sales += seized_usd;
                         pos = l.after;
@@ -379,11 +400,11 @@ impl<'r, 'm> Run<'r, 'm> {
             if x <= 0.0 {
                 continue;
             }
-            let (proceeds, mark) = sell(x, self.pre[a], self.sold[a], depth, self.k);
+            let proceeds = sell(x, self.pre[a], self.sold[a], depth, self.k);
             self.sold[a] += x;
             self.round_sales += x;
             self.forced[p] += x;
-            self.sale_loss[p] += (mark - proceeds).max(0.0);
+            self.sale_loss[p] += sale_loss(x, self.fund[a], proceeds);
             self.realized_sales[p] += (x - proceeds).max(0.0);
             self.raised[p] += proceeds;
             need -= proceeds;
@@ -487,8 +508,17 @@ impl<'r, 'm> Run<'r, 'm> {
             .markets
             .iter()
             .zip(&self.markets)
-            .filter(|(mk, _)| s.dep[mk.collateral] > 0.0)
-            .map(|(_, st)| st.bad_debt())
+            .map(|(mk, st)| {
+                if mk.frozen {
+                    st.bad_debt()
+                } else if s.dep[mk.collateral] > 0.0 {
+                    // Only what the collateral's fundamental loss explains is the holders' loss:
+                    // bad debt from fire-sale impact on top of it is a loss of its own.
+                    st.bad_debt().min(self.fundamental_bad_debt(mk))
+                } else {
+                    0.0
+                }
+            })
             .sum();
         // Holders of compromised assets lose `holders` in all; the attacker's take from them is
         // the direct loss, and the bad debt on compromised collateral is the part lenders carry
@@ -512,6 +542,17 @@ impl<'r, 'm> Run<'r, 'm> {
         out.disruption_multiplier =
             (out.direct_loss_usd > 0.0).then(|| out.disrupted_value_usd / out.direct_loss_usd);
         out.multiplier = out.loss_multiplier;
+    }
+
+    /// The bad debt a market's positions would carry with its collateral at fundamental value
+    /// (the failure's loss, no market impact): `Σ max(0, debt − collateral × fundamental price)`.
+    fn fundamental_bad_debt(&self, mk: &crate::system::MarketRef) -> f64 {
+        let c = mk.collateral;
+        let price = self.sys.model.assets[c].price_usd * self.fund[c];
+        mk.buckets
+            .iter()
+            .map(|&(coll, debt)| (debt - coll * price).max(0.0))
+            .sum()
     }
 
     /// Per-protocol and per-asset detail.

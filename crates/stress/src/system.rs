@@ -37,6 +37,8 @@ pub(crate) struct MarketRef {
     pub rules: ringfence_model::spec::Liquidation,
     /// Positions: `(collateral units, debt USD at pre-stress prices)`, adding up to the market.
     pub buckets: Vec<(f64, f64)>,
+    /// Whether its collateral is frozen (see [`System::freeze_markets`]).
+    pub frozen: bool,
 }
 
 /// Excess health factors (over 1) of the default position distribution, relative to the
@@ -140,6 +142,37 @@ impl<'m> System<'m> {
             total_assets,
             base_events: base_events(model),
         })
+    }
+
+    /// Freezes the collateral of the named markets (`protocol/market`), as an issuer does when
+    /// it pauses its token or blacklists the holder (KelpDAO 2026: Kelp paused rsETH and
+    /// blacklisted the attacker, whose rsETH was posted on Aave). Liquidators cannot seize frozen
+    /// collateral, so nothing liquidates; the borrower is taken not to repay (the attacker
+    /// posted what it took), so the whole debt is bad debt. That bad debt is the attacker's take
+    /// landing on the lender, inside the direct loss, and is not added to the realized loss
+    /// again.
+    pub fn freeze_markets(&mut self, ids: &[&str]) -> Result<()> {
+        for id in ids {
+            let found = id.split_once('/').and_then(|(proto, mk)| {
+                let p = self.model.protocol(proto)?;
+                let mut i = 0;
+                for (pi, proto) in self.model.protocols.iter().enumerate() {
+                    for m in &proto.markets {
+                        if pi == p && m.id.as_deref() == Some(mk) {
+                            return Some(i);
+                        }
+                        i += 1;
+                    }
+                }
+                None
+            });
+            let i = found.ok_or_else(|| Error::Invalid {
+                entity: (*id).to_owned(),
+                message: "no such `protocol/market` to freeze".into(),
+            })?;
+            self.markets[i].frozen = true;
+        }
+        Ok(())
     }
 
     /// The model.
@@ -281,6 +314,7 @@ fn markets(model: &Model) -> Vec<MarketRef> {
                     m.liquidation_threshold,
                     &m.positions,
                 ),
+                frozen: false,
             })
         })
         .collect()
