@@ -173,7 +173,8 @@ pub struct Realized {
     /// lenders carry (moved here from the holders' line, not added); what fire-sale impact adds
     /// on top is a loss of its own.
     pub bad_debt_usd: f64,
-    /// Liquidated borrowers: the liquidation bonus they paid.
+    /// Liquidated borrowers: the liquidation bonus they paid, the bonus units valued at the
+    /// collateral's fundamental value.
     pub liquidation_penalties_usd: f64,
     /// Sellers in fire sales (liquidators selling seized collateral, protocols selling to pay
     /// withdrawals): the fundamental value of what they sold (its value after the failure, with
