@@ -68,6 +68,22 @@ pub struct Incident {
     /// Reported figures.
     #[serde(rename = "target")]
     pub targets: Vec<Target>,
+    /// Markets whose collateral the issuer froze during the incident (see [`Frozen`]).
+    #[serde(default)]
+    pub frozen: Vec<Frozen>,
+}
+
+/// A market whose collateral its issuer froze during the incident (a paused token, a
+/// blacklisted holder): liquidators cannot seize it, so nothing liquidates, and a borrower who
+/// will not repay (the attacker, who posted what it took) leaves the whole debt as bad debt.
+/// An input of the incident, with its source, not a free parameter.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Frozen {
+    /// `protocol/market`.
+    pub market: String,
+    /// Where the freeze is reported.
+    pub source: String,
 }
 
 /// A reported figure: a headline metric of the outcome, or a protocol's.
@@ -253,7 +269,9 @@ fn log_err(model: f64, target: f64) -> f64 {
 }
 
 fn run_incident(model: &Model, inc: &Incident, params: &StressParams) -> Result<Outcome> {
-    let sys = System::new(model)?;
+    let mut sys = System::new(model)?;
+    let frozen: Vec<&str> = inc.frozen.iter().map(|f| f.market.as_str()).collect();
+    sys.freeze_markets(&frozen)?;
     let failed = sys.resolve(&inc.fail)?;
     Ok(sys.run(&failed, params))
 }

@@ -49,6 +49,7 @@ pub mod network;
 pub mod propagate;
 pub mod report;
 pub mod request;
+mod rounds;
 #[cfg(feature = "test-utils")]
 pub mod synth;
 pub mod system;

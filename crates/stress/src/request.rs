@@ -362,16 +362,9 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const SPEC: &str = r#"
-[[chain]]
-id = "ethereum"
-chain_id = 1
-
-[[key]]
-id = "minter"
-kind = "eoa"
-hosting = "aws"
-
+    const SPEC: &str = concat!(
+        include_str!("../tests/it/minter.toml"),
+        r#"
 [[asset]]
 id = "X"
 chain = "ethereum"
@@ -379,7 +372,8 @@ kind = "stablecoin"
 price_usd = 1
 supply = 100000000
 mint_authority = "minter"
-"#;
+"#
+    );
 
     fn model() -> Model {
         match Model::from_str("request.toml", SPEC) {

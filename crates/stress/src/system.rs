@@ -37,6 +37,8 @@ pub(crate) struct MarketRef {
     pub rules: ringfence_model::spec::Liquidation,
     /// Positions: `(collateral units, debt USD at pre-stress prices)`, adding up to the market.
     pub buckets: Vec<(f64, f64)>,
+    /// Whether its collateral is frozen (see [`System::freeze_markets`]).
+    pub frozen: bool,
 }
 
 /// Excess health factors (over 1) of the default position distribution, relative to the
@@ -123,135 +125,54 @@ pub(crate) struct FailScratch {
 impl<'m> System<'m> {
     /// Prepare a validated model.
     pub fn new(model: &'m Model) -> Result<Self> {
-        let markets = model
-            .protocols
-            .iter()
-            .enumerate()
-            .flat_map(|(p, proto)| {
-                proto.markets.iter().map(move |m| MarketRef {
-                    protocol: p,
-                    collateral: m.collateral,
-                    threshold: m.liquidation_threshold,
-                    bonus: m.liquidation_bonus,
-                    fixed_oracle: m.oracle == ringfence_model::spec::Oracle::Fixed,
-                    rules: proto.liquidation,
-                    buckets: buckets(
-                        m.collateral_amount,
-                        model.assets[m.collateral].price_usd,
-                        m.debt_amount * model.assets[m.debt_asset].price_usd,
-                        m.liquidation_threshold,
-                        &m.positions,
-                    ),
-                })
-            })
-            .collect();
-        let n = model.protocols.len();
-        let mut b = ClaimNetworkBuilder::new(n).with_capacity(model.claims.len());
-        let mut base_assets = vec![0.0; n];
-        let own_holdings: Vec<Vec<(usize, f64)>> = model
-            .protocols
-            .iter()
-            .map(|proto| {
-                proto
-                    .holdings
-                    .iter()
-                    .map(|&(a, units)| {
-                        let posted: f64 = proto
-                            .markets
-                            .iter()
-                            .filter(|mk| mk.collateral == a)
-                            .map(|mk| mk.collateral_amount)
-                            .sum();
-                        (a, (units - posted).max(0.0))
-                    })
-                    .collect()
-            })
-            .collect();
-        for (p, proto) in model.protocols.iter().enumerate() {
-            // A lending protocol owns its holdings net of the collateral borrowers posted, and a
-            // claim on its borrowers worth their debt, at most the collateral behind it: the
-            // borrowers' equity is theirs, not the protocol's.
-            let holdings: f64 = own_holdings[p]
-                .iter()
-                .map(|&(a, units)| units * model.assets[a].price_usd)
-                .sum();
-            let loans: f64 = proto
-                .markets
-                .iter()
-                .map(|mk| {
-                    let coll = mk.collateral_amount * model.assets[mk.collateral].price_usd;
-                    let debt = mk.debt_amount * model.assets[mk.debt_asset].price_usd;
-                    debt.min(coll)
-                })
-                .sum();
-            base_assets[p] = proto.external_assets_usd + holdings + loans;
-            let seniority = match proto.seniority {
-                ringfence_model::spec::Seniority::Senior => Seniority::Senior,
-                ringfence_model::spec::Seniority::PariPassu => Seniority::PariPassu,
-            };
-            b.external_assets(p, base_assets[p])
-                .map_err(|e| invalid(&proto.id, e))?;
-            b.external_liabilities(p, proto.external_liabilities_usd, seniority)
-                .map_err(|e| invalid(&proto.id, e))?;
-        }
-        for c in &model.claims {
-            b.claim(c.debtor, c.creditor, c.amount_usd)
-                .map_err(|e| invalid(&model.protocols[c.debtor].id, e))?;
-        }
-        let network = b.build()?;
-        let total_assets = (0..n)
+        let own_holdings = own_holdings(model);
+        let (network, base_assets) = claims_network(model, &own_holdings)?;
+        let total_assets = (0..model.protocols.len())
             .map(|p| base_assets[p] + network.network_receivable(p))
             .collect();
-        let base_events = model
-            .components
-            .iter()
-            .enumerate()
-            .filter_map(|(i, c)| {
-                c.failure_probability
-                    .filter(|p| *p > 0.0)
-                    .map(|p| (i as ComponentIdx, p.min(1.0)))
-            })
-            .collect();
-        let lending: Vec<bool> = model
-            .protocols
-            .iter()
-            .map(|p| {
-                matches!(
-                    p.kind,
-                    ringfence_model::spec::ProtocolKind::Lending
-                        | ringfence_model::spec::ProtocolKind::Cdp
-                )
-            })
-            .collect();
-        let liquid = model
-            .protocols
-            .iter()
-            .zip(&lending)
-            .map(|(p, &lends)| match p.liquid_share {
-                Some(l) => p.deposits_usd * l,
-                // Utilisation from its own markets: what is not lent out can be withdrawn.
-                None if lends => {
-                    let lent: f64 = p
-                        .markets
-                        .iter()
-                        .map(|mk| mk.debt_amount * model.assets[mk.debt_asset].price_usd)
-                        .sum();
-                    (p.deposits_usd - lent).max(0.0)
-                }
-                None => 0.0,
-            })
-            .collect();
+        let lending = lending_flags(model);
         Ok(Self {
-            liquid,
+            liquid: liquid_reserves(model, &lending),
             lending,
             model,
-            markets,
+            markets: markets(model),
             own_holdings,
             network,
             base_assets,
             total_assets,
-            base_events,
+            base_events: base_events(model),
         })
+    }
+
+    /// Freezes the collateral of the named markets (`protocol/market`), as an issuer does when
+    /// it pauses its token or blacklists the holder (KelpDAO 2026: Kelp paused rsETH and
+    /// blacklisted the attacker, whose rsETH was posted on Aave). Liquidators cannot seize frozen
+    /// collateral, so nothing liquidates; the borrower is taken not to repay (the attacker
+    /// posted what it took), so the whole debt is bad debt. That bad debt is the attacker's take
+    /// landing on the lender, inside the direct loss, and is not added to the realized loss
+    /// again.
+    pub fn freeze_markets(&mut self, ids: &[&str]) -> Result<()> {
+        for id in ids {
+            let found = id.split_once('/').and_then(|(proto, mk)| {
+                let p = self.model.protocol(proto)?;
+                let mut i = 0;
+                for (pi, proto) in self.model.protocols.iter().enumerate() {
+                    for m in &proto.markets {
+                        if pi == p && m.id.as_deref() == Some(mk) {
+                            return Some(i);
+                        }
+                        i += 1;
+                    }
+                }
+                None
+            });
+            let i = found.ok_or_else(|| Error::Invalid {
+                entity: (*id).to_owned(),
+                message: "no such `protocol/market` to freeze".into(),
+            })?;
+            self.markets[i].frozen = true;
+        }
+        Ok(())
     }
 
     /// The model.
@@ -370,4 +291,149 @@ fn invalid(entity: &str, e: Error) -> Error {
         entity: entity.to_owned(),
         message: e.to_string(),
     }
+}
+
+/// Every lending market, split into position buckets.
+fn markets(model: &Model) -> Vec<MarketRef> {
+    model
+        .protocols
+        .iter()
+        .enumerate()
+        .flat_map(|(p, proto)| {
+            proto.markets.iter().map(move |m| MarketRef {
+                protocol: p,
+                collateral: m.collateral,
+                threshold: m.liquidation_threshold,
+                bonus: m.liquidation_bonus,
+                fixed_oracle: m.oracle == ringfence_model::spec::Oracle::Fixed,
+                rules: proto.liquidation,
+                buckets: buckets(
+                    m.collateral_amount,
+                    model.assets[m.collateral].price_usd,
+                    m.debt_amount * model.assets[m.debt_asset].price_usd,
+                    m.liquidation_threshold,
+                    &m.positions,
+                ),
+                frozen: false,
+            })
+        })
+        .collect()
+}
+
+/// Each protocol's holdings net of the collateral borrowers posted in its own markets.
+fn own_holdings(model: &Model) -> Vec<Vec<(usize, f64)>> {
+    model
+        .protocols
+        .iter()
+        .map(|proto| {
+            proto
+                .holdings
+                .iter()
+                .map(|&(a, units)| {
+                    let posted: f64 = proto
+                        .markets
+                        .iter()
+                        .filter(|mk| mk.collateral == a)
+                        .map(|mk| mk.collateral_amount)
+                        .sum();
+                    (a, (units - posted).max(0.0))
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The claims network, with each protocol's external assets in it (external assets, own
+/// holdings at pre-stress prices, loans), and those external assets.
+fn claims_network(
+    model: &Model,
+    own_holdings: &[Vec<(usize, f64)>],
+) -> Result<(ClaimNetwork, Vec<f64>)> {
+    let n = model.protocols.len();
+    let mut b = ClaimNetworkBuilder::new(n).with_capacity(model.claims.len());
+    let mut base_assets = vec![0.0; n];
+    for (p, proto) in model.protocols.iter().enumerate() {
+        // A lending protocol owns its holdings net of the collateral borrowers posted, and a
+        // claim on its borrowers worth their debt, at most the collateral behind it: the
+        // borrowers' equity is theirs, not the protocol's.
+        let holdings: f64 = own_holdings[p]
+            .iter()
+            .map(|&(a, units)| units * model.assets[a].price_usd)
+            .sum();
+        let loans: f64 = proto
+            .markets
+            .iter()
+            .map(|mk| {
+                let coll = mk.collateral_amount * model.assets[mk.collateral].price_usd;
+                let debt = mk.debt_amount * model.assets[mk.debt_asset].price_usd;
+                debt.min(coll)
+            })
+            .sum();
+        base_assets[p] = proto.external_assets_usd + holdings + loans;
+        let seniority = match proto.seniority {
+            ringfence_model::spec::Seniority::Senior => Seniority::Senior,
+            ringfence_model::spec::Seniority::PariPassu => Seniority::PariPassu,
+        };
+        b.external_assets(p, base_assets[p])
+            .map_err(|e| invalid(&proto.id, e))?;
+        b.external_liabilities(p, proto.external_liabilities_usd, seniority)
+            .map_err(|e| invalid(&proto.id, e))?;
+    }
+    for c in &model.claims {
+        b.claim(c.debtor, c.creditor, c.amount_usd)
+            .map_err(|e| invalid(&model.protocols[c.debtor].id, e))?;
+    }
+    Ok((b.build()?, base_assets))
+}
+
+/// Components with a failure probability, `(component, p)`.
+fn base_events(model: &Model) -> Vec<(ComponentIdx, f64)> {
+    model
+        .components
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| {
+            c.failure_probability
+                .filter(|p| *p > 0.0)
+                .map(|p| (i as ComponentIdx, p.min(1.0)))
+        })
+        .collect()
+}
+
+/// Whether each protocol is a lending market or CDP.
+fn lending_flags(model: &Model) -> Vec<bool> {
+    model
+        .protocols
+        .iter()
+        .map(|p| {
+            matches!(
+                p.kind,
+                ringfence_model::spec::ProtocolKind::Lending
+                    | ringfence_model::spec::ProtocolKind::Cdp
+            )
+        })
+        .collect()
+}
+
+/// Withdrawals each protocol can pay without selling: `liquid_share × deposits`, else for a
+/// lender what its markets have not lent out, else nothing.
+fn liquid_reserves(model: &Model, lending: &[bool]) -> Vec<f64> {
+    model
+        .protocols
+        .iter()
+        .zip(lending)
+        .map(|(p, &lends)| match p.liquid_share {
+            Some(l) => p.deposits_usd * l,
+            // Utilisation from its own markets: what is not lent out can be withdrawn.
+            None if lends => {
+                let lent: f64 = p
+                    .markets
+                    .iter()
+                    .map(|mk| mk.debt_amount * model.assets[mk.debt_asset].price_usd)
+                    .sum();
+                (p.deposits_usd - lent).max(0.0)
+            }
+            None => 0.0,
+        })
+        .collect()
 }

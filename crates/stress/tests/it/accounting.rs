@@ -10,23 +10,13 @@ fn model(toml: &str) -> Model {
     }
 }
 
-const BASE: &str = r#"
-[[chain]]
-id = "ethereum"
-chain_id = 1
+/// A chain, a single mint key and USDC.
+const HEADER: &str = include_str!("minter.toml");
 
-[[key]]
-id = "minter"
-kind = "eoa"
-hosting = "aws"
-
-[[asset]]
-id = "USDC"
-chain = "ethereum"
-kind = "stablecoin"
-price_usd = 1
-supply = 1000000000
-
+/// X, 100M units at $1 minted by `minter`, in a $2M-deep market.
+const BASE: &str = concat!(
+    include_str!("minter.toml"),
+    r#"
 [[asset]]
 id = "X"
 chain = "ethereum"
@@ -35,21 +25,17 @@ price_usd = 1
 supply = 100000000
 mint_authority = "minter"
 depth_usd = 2000000
-"#;
+"#
+);
 
-/// An unbounded mint of X: X's holders lose its whole value, 100M. Borrowers posted 50M of X
-/// against 40M of debt behind a fixed oracle: lenders carry 40M of bad debt, borrowers lose their
-/// 10M of equity, free holders 50M. The attacker's proceeds came from the buyers of the minted
-/// units. Each of those dollars appears once: realized = direct + 100M, of which bad debt 40M.
-#[test]
-fn a_mint_counts_each_holder_dollar_once() {
-    let spec = format!(
-        r#"{BASE}
+/// A lender holding 50M X posted by borrowers against 40M USDC of debt behind a fixed oracle,
+/// and 10M USDC of its own; 50M of deposits.
+const LENDER: &str = r#"
 [[protocol]]
 id = "lender"
 kind = "lending"
 chain = "ethereum"
-holdings = [{{ asset = "X", amount = 50000000 }}, {{ asset = "USDC", amount = 10000000 }}]
+holdings = [{ asset = "X", amount = 50000000 }, { asset = "USDC", amount = 10000000 }]
 deposits_usd = 50000000
 outflow_sensitivity = 1.0
 
@@ -62,8 +48,15 @@ debt_amount = 40000000
 liquidation_threshold = 0.9
 liquidation_bonus = 1.05
 oracle = "fixed"
-"#
-    );
+"#;
+
+/// An unbounded mint of X: X's holders lose its whole value, 100M. Borrowers posted 50M of X
+/// against 40M of debt behind a fixed oracle: lenders carry 40M of bad debt, borrowers lose their
+/// 10M of equity, free holders 50M. The attacker's proceeds came from the buyers of the minted
+/// units. Each of those dollars appears once: realized = direct + 100M, of which bad debt 40M.
+#[test]
+fn a_mint_counts_each_holder_dollar_once() {
+    let spec = format!("{BASE}{LENDER}");
     let m = model(&spec);
     let sys = System::new(&m).expect("stress-ready");
     let failed = sys.resolve(&["minter".to_owned()]).expect("known");
@@ -324,30 +317,14 @@ liquidation_bonus = 1.05
 fn buckets_liquidate_the_tail_then_the_rest_becomes_bad_debt() {
     let spec = |price: &str| {
         format!(
-            r#"
-[[chain]]
-id = "ethereum"
-chain_id = 1
-
-[[key]]
-id = "oracle-key"
-kind = "eoa"
-hosting = "aws"
-
-[[asset]]
-id = "USDC"
-chain = "ethereum"
-kind = "stablecoin"
-price_usd = 1
-supply = 1000000000
-
+            r#"{HEADER}
 [[asset]]
 id = "Y"
 chain = "ethereum"
 kind = "stablecoin"
 price_usd = 1
 supply = 100000000
-mint_authority = "oracle-key"
+mint_authority = "minter"
 mint_cap = {{ amount = {price}, window_s = 3600 }}
 depth_usd = 1000000000000
 
@@ -374,7 +351,7 @@ positions = [{{ health_factor = 1.05, share = 0.2 }}, {{ health_factor = 1.2, sh
     let run = |cap: &str| {
         let m = model(&spec(cap));
         let sys = System::new(&m).expect("stress-ready");
-        let failed = sys.resolve(&["oracle-key".to_owned()]).expect("known");
+        let failed = sys.resolve(&["minter".to_owned()]).expect("known");
         sys.run(&failed, &StressParams::default())
     };
     let partial = run("17647059");
@@ -397,7 +374,37 @@ positions = [{{ health_factor = 1.05, share = 0.2 }}, {{ health_factor = 1.2, sh
     let text = spec("1").replace("mint_cap = { amount = 1, window_s = 3600 }\n", "");
     let m = model(&text);
     let sys = System::new(&m).expect("stress-ready");
-    let failed = sys.resolve(&["oracle-key".to_owned()]).expect("known");
+    let failed = sys.resolve(&["minter".to_owned()]).expect("known");
     let total = sys.run(&failed, &StressParams::default());
     assert!((total.bad_debt_usd - 7e6).abs() < 1.0, "{total:?}");
+}
+
+/// A market whose collateral the issuer froze (KelpDAO: rsETH paused, the attacker blacklisted):
+/// nothing liquidates, the whole debt is bad debt and the lender loses it, but that bad debt is
+/// the attacker's take landing on the lender, so the realized loss does not count it again.
+#[test]
+fn frozen_collateral_cannot_be_liquidated_and_its_debt_is_bad_debt() {
+    // The lender's market, with a market oracle so that it liquidates when nothing is frozen.
+    let spec = format!("{BASE}{LENDER}")
+        .replace("oracle = \"fixed\"\n", "")
+        .replace(
+            "depth_usd = 2000000",
+            "depth_usd = 2000000\nmint_cap = { amount = 20000000, window_s = 3600 }",
+        );
+    let m = model(&spec);
+    let mut sys = System::new(&m).expect("stress-ready");
+    let failed = sys.resolve(&["minter".to_owned()]).expect("known");
+    let p = StressParams::default();
+    let open = sys.run(&failed, &p);
+    assert!(open.liquidations_usd > 0.0, "{open:?}");
+    assert!(sys.freeze_markets(&["lender/nope"]).is_err());
+    sys.freeze_markets(&["lender/X/USDC"])
+        .expect("known market");
+    let frozen = sys.run(&failed, &p);
+    assert_eq!(frozen.liquidations_usd, 0.0);
+    assert!((frozen.bad_debt_usd - 40e6).abs() < 1.0, "{frozen:?}");
+    assert!(frozen.protocols[0].loss_usd >= 40e6 - 1.0);
+    assert!((frozen.direct_loss_usd - open.direct_loss_usd).abs() < 1e-6);
+    // X's holders lose 20M / 120M of 100M ≈ 16.7M in all; the 40M is not added to it.
+    assert!(frozen.realized.total() < 17e6, "{:?}", frozen.realized);
 }

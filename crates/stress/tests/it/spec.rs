@@ -289,3 +289,32 @@ fn waterfall_of_the_example_is_pinned() {
     }
     insta::assert_snapshot!("example_waterfall", s);
 }
+
+/// The KelpDAO validation freezes the attacker's rsETH market on Aave Ethereum (from the
+/// calibration file): nothing in it liquidates and its whole debt is Aave's bad debt. A market
+/// the spec does not have is an error naming it.
+#[test]
+fn the_kelpdao_validation_freezes_the_attackers_market() {
+    let model = example();
+    let text = std::fs::read_to_string(root().join("examples/calibration.toml")).expect("read");
+    let mut file = ringfence_stress::calibrate::CalibrationFile::from_toml(&text).expect("valid");
+    let kelp = &file.validate[0];
+    assert_eq!(kelp.frozen[0].market, "aave-ethereum/rsETH/WETH");
+    let (cal, _) = ringfence_stress::calibrate::calibrate(&model, &file, &StressParams::default())
+        .expect("calibrates");
+    let bad = cal.incidents[1]
+        .targets
+        .iter()
+        .find(|t| t.target.metric == "bad_debt_usd")
+        .map(|t| t.model)
+        .unwrap_or(0.0);
+    // 75,700 WETH of the attacker's debt, frozen, plus Aave Arbitrum's fixed-oracle market.
+    let weth = model.assets[model.asset("WETH").expect("WETH")].price_usd;
+    assert!(bad >= 75_700.0 * weth - 1.0, "{bad}");
+    let mut sys = System::new(&model).expect("stress-ready");
+    assert!(sys.freeze_markets(&["aave-ethereum/nope"]).is_err());
+    assert!(sys.freeze_markets(&["nope/rsETH/WETH"]).is_err());
+    file.validate[0].frozen[0].market = "aave-ethereum/nope".into();
+    let e = ringfence_stress::calibrate::calibrate(&model, &file, &StressParams::default());
+    assert!(e.is_err_and(|e| e.to_string().contains("aave-ethereum/nope")));
+}
