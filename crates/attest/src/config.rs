@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use alloy::json_abi::Event;
 use alloy::primitives::{Address, U256};
 use ringfence_guard::FieldTolerance;
-use ringfence_guard::config::{MatchItem, read_address, resolve_match_on};
+use ringfence_guard::config::{read_address, read_endpoints, resolve_match_on};
+use ringfence_guard::document::{EndDoc, MatchItem, Rpc};
 use ringfence_model::diag::{Diagnostics, SourceFile};
 use ringfence_model::input::{TomlInput, list};
 use ringfence_quorum::RedactedUrl;
@@ -120,13 +121,6 @@ struct RawAttestor {
 }
 
 #[derive(Deserialize)]
-#[serde(untagged)]
-enum Rpc {
-    One(String),
-    Many(Vec<String>),
-}
-
-#[derive(Deserialize)]
 struct RawChain {
     id: S,
     rpc: Spanned<Rpc>,
@@ -136,18 +130,10 @@ struct RawChain {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawEnd {
-    chain: S,
-    contract: S,
-    event: S,
-}
-
-#[derive(Deserialize)]
 struct RawBridge {
     id: S,
-    source: RawEnd,
-    destination: RawEnd,
+    source: EndDoc,
+    destination: EndDoc,
     match_on: Spanned<Vec<Spanned<MatchItem>>>,
     key: Option<S>,
     verifier: Option<S>,
@@ -468,35 +454,17 @@ impl Cx {
 
     fn chain(&mut self, c: RawChain) -> Option<ChainConfig> {
         let id = c.id.get_ref().clone();
-        let urls = match c.rpc.get_ref() {
-            Rpc::One(u) => vec![u.clone()],
-            Rpc::Many(v) => v.clone(),
-        };
-        let (rpc, quorum) =
-            match ringfence_quorum::check_endpoints(&urls, c.quorum.as_ref().map(|q| *q.get_ref()))
-            {
-                Ok(e) => (e.urls, e.quorum),
-                Err(problems) => {
-                    for p in problems {
-                        let span = match (&c.quorum, p.in_quorum) {
-                            (Some(q), true) => q.span(),
-                            _ => c.rpc.span(),
-                        };
-                        self.err(Some(span), Some(&id), p.message, p.fix);
-                    }
-                    return None;
-                }
-            };
+        let e = read_endpoints(&mut self.input, &c.rpc, c.quorum.as_ref(), &id)?;
         Some(ChainConfig {
             id,
             chain_id: c.chain_id,
-            rpc,
-            quorum: Some(quorum),
+            rpc: e.urls,
+            quorum: Some(e.quorum),
             start_block: c.start_block,
         })
     }
 
-    fn end(&mut self, e: &RawEnd, chains: &[String], id: &str) -> Option<EndConfig> {
+    fn end(&mut self, e: &EndDoc, chains: &[String], id: &str) -> Option<EndConfig> {
         let known = chains.contains(e.chain.get_ref());
         if !known {
             let ids: Vec<&str> = chains.iter().map(String::as_str).collect();

@@ -454,23 +454,7 @@ impl Cx {
 
     fn chain(&mut self, c: &ChainDoc) -> Option<ChainSpec> {
         let id = c.id.get_ref().clone();
-        let urls = c.rpc.get_ref().urls();
-        // One home for what an endpoint list may be (the attestor's config checks the same).
-        let endpoints =
-            match ringfence_quorum::check_endpoints(&urls, c.quorum.as_ref().map(|q| *q.get_ref()))
-            {
-                Ok(e) => e,
-                Err(problems) => {
-                    for p in problems {
-                        let span = match (&c.quorum, p.in_quorum) {
-                            (Some(q), true) => q.span(),
-                            _ => c.rpc.span(),
-                        };
-                        self.err(Some(span), Some(&id), p.message, p.fix);
-                    }
-                    return None;
-                }
-            };
+        let endpoints = read_endpoints(&mut self.input, &c.rpc, c.quorum.as_ref(), &id)?;
         let rpc: Vec<crate::secret::RpcUrl> = endpoints
             .urls
             .iter()
@@ -1436,6 +1420,31 @@ pub fn read_address(input: &mut TomlInput, s: &Spanned<String>, entity: &str) ->
                 format!("`{}` is not an address", s.get_ref()),
                 "write a 20-byte hex address, e.g. \"0x5FbDB2315678afecb367f032d93F642f64180aa3\"",
             );
+            None
+        }
+    }
+}
+
+/// Checks a chain's `rpc` and `quorum` as written (every problem recorded at the value it is
+/// about, under the chain `id`). The guard's and the attestor's `[[chain]]` both read their
+/// endpoints here, and ringfence_quorum::check_endpoints says what an endpoint list may be.
+pub fn read_endpoints(
+    input: &mut TomlInput,
+    rpc: &Spanned<Rpc>,
+    quorum: Option<&Spanned<i64>>,
+    id: &str,
+) -> Option<ringfence_quorum::Endpoints> {
+    let urls = rpc.get_ref().urls();
+    match ringfence_quorum::check_endpoints(&urls, quorum.map(|q| *q.get_ref())) {
+        Ok(e) => Some(e),
+        Err(problems) => {
+            for p in problems {
+                let span = match (quorum, p.in_quorum) {
+                    (Some(q), true) => q.span(),
+                    _ => rpc.span(),
+                };
+                input.err(Some(span), Some(id), p.message, p.fix);
+            }
             None
         }
     }
