@@ -5,7 +5,7 @@ use alloy::primitives::Address;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::window::SlidingSum;
+use super::window::{SlidingSum, crossed};
 use super::{alert, token};
 use crate::alert::{Alert, Severity};
 use crate::amount::{format_units, to_f64};
@@ -61,9 +61,7 @@ impl OutflowRate {
         let Some(tok) = token(w, t) else { return };
         let usd = to_f64(amount, tok.decimals) * tok.price_usd;
         self.window.evict(ev.timestamp, *window_s);
-        if max_usd.is_some_and(|m| self.window.sum() <= m) {
-            self.latched = false;
-        }
+        let before = self.window.sum();
         let total = self.window.push(ev.timestamp, usd, *window_s);
         if let Some(big) = big_transfer_usd
             && usd >= *big
@@ -83,30 +81,25 @@ impl OutflowRate {
                 }),
             ));
         }
-        if let Some(max) = max_usd {
-            if total > *max {
-                if !self.latched {
-                    self.latched = true;
-                    out.push(alert(
-                        r,
-                        Severity::Trip,
-                        Reason::WindowExceeded,
-                        ev,
-                        json!({
-                            "contract": contract,
-                            "token": tok.id,
-                            "to": to,
-                            "amount": format_units(amount, tok.decimals),
-                            "usd": usd,
-                            "window_s": window_s,
-                            "window_usd": total,
-                            "max_usd": max,
-                        }),
-                    ));
-                }
-            } else {
-                self.latched = false;
-            }
+        if let Some(max) = max_usd
+            && crossed(&mut self.latched, before, total, *max)
+        {
+            out.push(alert(
+                r,
+                Severity::Trip,
+                Reason::WindowExceeded,
+                ev,
+                json!({
+                    "contract": contract,
+                    "token": tok.id,
+                    "to": to,
+                    "amount": format_units(amount, tok.decimals),
+                    "usd": usd,
+                    "window_s": window_s,
+                    "window_usd": total,
+                    "max_usd": max,
+                }),
+            ));
         }
     }
 }
