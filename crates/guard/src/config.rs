@@ -1093,6 +1093,24 @@ impl Cx {
         }
     }
 
+    /// What an outflow is measured on (an `outflow-rate` rule, an `outflow` anomaly): a chain,
+    /// a contract on it, and the tokens counted (default every token of the chain).
+    fn outflow_of(
+        &mut self,
+        spec: &GuardSpec,
+        chain: &Option<S>,
+        contract: &Option<S>,
+        tokens: &Option<Vec<S>>,
+        at: &RuleAt<'_>,
+    ) -> Option<(u16, Address, Vec<u16>)> {
+        let chain = self.required(chain, "chain", at).cloned();
+        let contract = self.required(contract, "contract", at).cloned();
+        let chain = self.chain_ref(&spec.chains, &chain?, at.id)?;
+        let contract = self.address(&contract?, at.id)?;
+        let tokens = self.tokens_on(spec, tokens, chain, at.id)?;
+        Some((chain, contract, tokens))
+    }
+
     fn rule(&mut self, spec: &GuardSpec, r: &RuleDoc, kind_span: Range<usize>) -> Option<RuleSpec> {
         let id = r.id().get_ref().clone();
         let mut actions = Vec::new();
@@ -1180,12 +1198,9 @@ impl Cx {
         at: &RuleAt<'_>,
     ) -> Option<RuleKind> {
         let id = at.id;
-        let chain = self.required(&r.chain, "chain", at).cloned();
-        let contract = self.required(&r.contract, "contract", at).cloned();
         let window_s = self.window(&r.window_s, at);
-        let chain = self.chain_ref(&spec.chains, &chain?, id)?;
-        let contract = self.address(&contract?, id)?;
-        let tokens = self.tokens_on(spec, &r.tokens, chain, id)?;
+        let (chain, contract, tokens) =
+            self.outflow_of(spec, &r.chain, &r.contract, &r.tokens, at)?;
         let max_usd = self.positive_f64(&r.max_usd, "max_usd", id)?;
         let big_transfer_usd = self.positive_f64(&r.big_transfer_usd, "big_transfer_usd", id)?;
         if max_usd.is_none() && big_transfer_usd.is_none() {
@@ -1354,11 +1369,8 @@ impl Cx {
                 }
             }
             "outflow" => {
-                let chain = self.required(&r.chain, "chain", at).cloned();
-                let contract = self.required(&r.contract, "contract", at).cloned();
-                let chain = self.chain_ref(&spec.chains, &chain?, id)?;
-                let contract = self.address(&contract?, id)?;
-                let tokens = self.tokens_on(spec, &r.tokens, chain, id)?;
+                let (chain, contract, tokens) =
+                    self.outflow_of(spec, &r.chain, &r.contract, &r.tokens, at)?;
                 AnomalyMetric::Outflow {
                     chain,
                     contract,

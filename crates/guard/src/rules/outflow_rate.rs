@@ -63,6 +63,20 @@ impl OutflowRate {
         self.window.evict(ev.timestamp, *window_s);
         let before = self.window.sum();
         let total = self.window.push(ev.timestamp, usd, *window_s);
+        // What both alerts say about the transfer, followed by what each adds.
+        let evidence = |extra: serde_json::Value| {
+            let mut e = json!({
+                "contract": contract,
+                "token": tok.id,
+                "to": to,
+                "amount": format_units(amount, tok.decimals),
+                "usd": usd,
+            });
+            if let (Some(m), serde_json::Value::Object(x)) = (e.as_object_mut(), extra) {
+                m.extend(x);
+            }
+            e
+        };
         if let Some(big) = big_transfer_usd
             && usd >= *big
         {
@@ -71,14 +85,7 @@ impl OutflowRate {
                 Severity::Alert,
                 Reason::BigTransfer,
                 ev,
-                json!({
-                    "contract": contract,
-                    "token": tok.id,
-                    "to": to,
-                    "amount": format_units(amount, tok.decimals),
-                    "usd": usd,
-                    "big_transfer_usd": big,
-                }),
+                evidence(json!({ "big_transfer_usd": big })),
             ));
         }
         if let Some(max) = max_usd
@@ -89,16 +96,11 @@ impl OutflowRate {
                 Severity::Trip,
                 Reason::WindowExceeded,
                 ev,
-                json!({
-                    "contract": contract,
-                    "token": tok.id,
-                    "to": to,
-                    "amount": format_units(amount, tok.decimals),
-                    "usd": usd,
+                evidence(json!({
                     "window_s": window_s,
                     "window_usd": total,
                     "max_usd": max,
-                }),
+                })),
             ));
         }
     }
@@ -151,6 +153,30 @@ big_transfer_usd = 8"#;
                 (Severity::Trip, "window-exceeded")
             ]
         );
+        let keys = |i: usize| -> Vec<String> {
+            a[i].evidence
+                .as_object()
+                .map(|m| m.keys().cloned().collect())
+                .unwrap_or_default()
+        };
+        let transfer = ["amount", "contract", "to", "token", "usd"];
+        let mut big: Vec<&str> = transfer.to_vec();
+        big.push("big_transfer_usd");
+        let mut window: Vec<&str> = transfer.to_vec();
+        window.extend(["max_usd", "window_s", "window_usd"]);
+        let (mut k0, mut k1) = (keys(0), keys(1));
+        k0.sort();
+        k1.sort();
+        big.sort_unstable();
+        window.sort_unstable();
+        assert_eq!(
+            (k0, k1),
+            (
+                big.iter().map(|k| k.to_string()).collect(),
+                window.iter().map(|k| k.to_string()).collect()
+            )
+        );
+        assert_eq!(a[1].evidence["usd"], 9.0);
         // Latched inside the window; after it rolls, a new excess trips again.
         assert!(run(&mut e, &[out_of(0x77, 5, 1)]).is_empty());
         let a = run(&mut e, &[out_of(0x77, 200, 7), out_of(0x77, 201, 7)]);
