@@ -25,6 +25,8 @@ use serde::de::{DeserializeOwned, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use toml::Spanned;
 
+use crate::secret::redact_url;
+
 /// A string value with its place in the file.
 pub type Text = Spanned<String>;
 
@@ -69,14 +71,22 @@ impl Default for StoreDoc {
     }
 }
 
-/// A chain's `rpc`: one URL, or several read through a quorum.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// A chain's `rpc`: one URL, or several read through a quorum. `Debug` shows them redacted
+/// (a hosted endpoint's URL carries its API key).
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Rpc {
     /// One endpoint.
     One(String),
     /// Several endpoints.
     Many(Vec<String>),
+}
+
+impl std::fmt::Debug for Rpc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let urls: Vec<String> = self.urls().iter().map(|u| redact_url(u)).collect();
+        f.debug_list().entries(urls).finish()
+    }
 }
 
 impl Rpc {
@@ -368,8 +378,9 @@ pub struct CancelDoc {
     pub gas_limit: Option<u64>,
 }
 
-/// `kind = "webhook"`: the alert POSTed to a URL.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// `kind = "webhook"`: the alert POSTed to a URL. `Debug` shows the URL redacted (a Slack or
+/// Discord webhook URL carries its secret in its path).
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct WebhookDoc {
     /// Id used by rules.
     pub id: Text,
@@ -385,6 +396,20 @@ pub struct WebhookDoc {
     pub timeout_ms: Option<Spanned<u64>>,
     /// Attempts after the first.
     pub retries: Option<Spanned<u32>>,
+}
+
+impl std::fmt::Debug for WebhookDoc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookDoc")
+            .field("id", &self.id)
+            .field("url", &self.url.as_ref().map(|u| redact_url(u.get_ref())))
+            .field("format", &self.format)
+            .field("secret_env", &self.secret_env)
+            .field("ca_file", &self.ca_file)
+            .field("timeout_ms", &self.timeout_ms)
+            .field("retries", &self.retries)
+            .finish()
+    }
 }
 
 /// `[[rule]]`: one struct per `kind`. Every kind has `id` and `actions`; a kind's required keys
@@ -789,6 +814,30 @@ mod tests {
         keys.sort_unstable();
         sections.sort_unstable();
         assert_eq!(keys, sections);
+    }
+
+    #[test]
+    fn debug_never_shows_an_endpoint_or_webhook_secret() {
+        let rpc = Rpc::Many(vec![
+            "https://mainnet.infura.io/v3/SECRETKEY".to_owned(),
+            "wss://user:pw@node.example:8546/ws".to_owned(),
+        ]);
+        let hook = WebhookDoc {
+            id: plain("h".to_owned()),
+            url: Some(plain(
+                "https://hooks.slack.com/services/T0/B0/XSECRET".to_owned(),
+            )),
+            format: None,
+            secret_env: None,
+            ca_file: None,
+            timeout_ms: None,
+            retries: None,
+        };
+        let shown = format!("{rpc:?} {hook:?}");
+        for secret in ["SECRETKEY", "pw@", "XSECRET"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(shown.contains("https://mainnet.infura.io/…"), "{shown}");
     }
 
     #[test]

@@ -2079,7 +2079,7 @@ fn guard_config(
     starts: &[u64],
 ) -> Result<String> {
     let doc = guard_document(s, policy, ports, src, dep, db, starts);
-    toml::to_string(&doc).map_err(|e| Error::GuardConfig(format!("{e}\n{doc:?}")))
+    toml::to_string(&doc).map_err(|e| Error::GuardConfig(e.to_string()))
 }
 
 /// The document of [`guard_config`].
