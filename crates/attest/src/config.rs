@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use alloy::json_abi::Event;
 use alloy::primitives::{Address, U256};
 use ringfence_guard::FieldTolerance;
-use ringfence_guard::config::{MatchItem, read_address, resolve_match_on};
+use ringfence_guard::config::{read_address, read_endpoints, resolve_match_on};
+use ringfence_guard::document::{ChainDoc, EndDoc, MatchItem, Rpc, fields};
 use ringfence_model::diag::{Diagnostics, SourceFile};
 use ringfence_model::input::{TomlInput, list};
 use ringfence_quorum::RedactedUrl;
@@ -120,13 +121,6 @@ struct RawAttestor {
 }
 
 #[derive(Deserialize)]
-#[serde(untagged)]
-enum Rpc {
-    One(String),
-    Many(Vec<String>),
-}
-
-#[derive(Deserialize)]
 struct RawChain {
     id: S,
     rpc: Spanned<Rpc>,
@@ -136,18 +130,10 @@ struct RawChain {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawEnd {
-    chain: S,
-    contract: S,
-    event: S,
-}
-
-#[derive(Deserialize)]
 struct RawBridge {
     id: S,
-    source: RawEnd,
-    destination: RawEnd,
+    source: EndDoc,
+    destination: EndDoc,
     match_on: Spanned<Vec<Spanned<MatchItem>>>,
     key: Option<S>,
     verifier: Option<S>,
@@ -162,40 +148,17 @@ struct RawBridge {
 const TOP: &[&str] = &[
     "attestor", "chain", "bridge", "store", "token", "action", "rule",
 ];
-const ATTESTOR_KEYS: &[&str] = &[
-    "key_env",
-    "listen",
-    "store",
-    "routes",
-    "confirmations",
-    "poll_ms",
-];
-/// The guard's chain keys (not used by the attestor) are allowed so one file serves both.
-const CHAIN_KEYS: &[&str] = &[
-    "id",
-    "rpc",
-    "chain_id",
-    "quorum",
-    "start_block",
-    "confirmations",
-    "poll_ms",
-    "max_block_range",
-    "stale_after_s",
-];
-const BRIDGE_KEYS: &[&str] = &[
-    "id",
-    "source",
-    "destination",
-    "match_on",
-    "key",
-    "verifier",
-    "verifier_timelock_s",
-    "max_amount",
-    "window_s",
-    "asset",
-    "amount",
-    "recipient",
-];
+/// The keys of a `[[chain]]`: the attestor's, then the guard's (not used by the attestor, allowed
+/// so that one file serves both), each list read from its struct.
+fn chain_keys() -> Vec<&'static str> {
+    let mut keys = fields::<RawChain>().to_vec();
+    for k in fields::<ChainDoc>() {
+        if !keys.contains(k) {
+            keys.push(k);
+        }
+    }
+    keys
+}
 
 /// The `[attestor]` table, the `[[chain]]` entries and the `[[bridge]]` entries of a config.
 type Sections<'a> = (
@@ -255,11 +218,11 @@ impl Cx {
             );
             return None;
         };
-        let a: RawAttestor = self.entry(&attestor, ATTESTOR_KEYS, "attestor")?;
+        let a: RawAttestor = self.entry(&attestor, fields::<RawAttestor>(), "attestor")?;
         let (chain_ids, all_chains) = self.chains(&chains);
         let raw_bridges: Vec<RawBridge> = bridges
             .iter()
-            .filter_map(|v| self.entry(v, BRIDGE_KEYS, "bridge"))
+            .filter_map(|v| self.entry(v, fields::<RawBridge>(), "bridge"))
             .collect();
         let key_env = self.key_env(&a);
         let listen = self.listen(&a);
@@ -330,9 +293,10 @@ impl Cx {
     /// Every declared chain's id (valid or not, for references) and the valid chains; a
     /// duplicate id is an error.
     fn chains(&mut self, chains: &[Spanned<DeValue<'_>>]) -> (Vec<String>, Vec<ChainConfig>) {
+        let keys = chain_keys();
         let raw_chains: Vec<RawChain> = chains
             .iter()
-            .filter_map(|v| self.entry(v, CHAIN_KEYS, "chain"))
+            .filter_map(|v| self.entry(v, &keys, "chain"))
             .collect();
         let chain_ids: Vec<String> = raw_chains.iter().map(|c| c.id.get_ref().clone()).collect();
         let mut all_chains = Vec::new();
@@ -468,35 +432,17 @@ impl Cx {
 
     fn chain(&mut self, c: RawChain) -> Option<ChainConfig> {
         let id = c.id.get_ref().clone();
-        let urls = match c.rpc.get_ref() {
-            Rpc::One(u) => vec![u.clone()],
-            Rpc::Many(v) => v.clone(),
-        };
-        let (rpc, quorum) =
-            match ringfence_quorum::check_endpoints(&urls, c.quorum.as_ref().map(|q| *q.get_ref()))
-            {
-                Ok(e) => (e.urls, e.quorum),
-                Err(problems) => {
-                    for p in problems {
-                        let span = match (&c.quorum, p.in_quorum) {
-                            (Some(q), true) => q.span(),
-                            _ => c.rpc.span(),
-                        };
-                        self.err(Some(span), Some(&id), p.message, p.fix);
-                    }
-                    return None;
-                }
-            };
+        let e = read_endpoints(&mut self.input, &c.rpc, c.quorum.as_ref(), &id)?;
         Some(ChainConfig {
             id,
             chain_id: c.chain_id,
-            rpc,
-            quorum: Some(quorum),
+            rpc: e.urls,
+            quorum: Some(e.quorum),
             start_block: c.start_block,
         })
     }
 
-    fn end(&mut self, e: &RawEnd, chains: &[String], id: &str) -> Option<EndConfig> {
+    fn end(&mut self, e: &EndDoc, chains: &[String], id: &str) -> Option<EndConfig> {
         let known = chains.contains(e.chain.get_ref());
         if !known {
             let ids: Vec<&str> = chains.iter().map(String::as_str).collect();
@@ -703,6 +649,24 @@ impl Cx {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn chain_keys_are_the_attestors_then_the_guards() {
+        assert_eq!(
+            super::chain_keys(),
+            [
+                "id",
+                "rpc",
+                "chain_id",
+                "quorum",
+                "start_block",
+                "confirmations",
+                "poll_ms",
+                "max_block_range",
+                "stale_after_s",
+            ]
+        );
+    }
+
     use super::*;
     use proptest::prelude::*;
 

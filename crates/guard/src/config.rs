@@ -1,6 +1,7 @@
-//! Guard config loading: TOML parsed with recovery, each entry deserialised on its own so that
-//! every problem (syntax, unknown key, wrong type, dangling reference, bad address, amount or
-//! event signature) is reported at once with its file, line and column.
+//! Guard config loading: TOML parsed with recovery, each entry read on its own into the
+//! [`crate::document`] types so that every problem (syntax, unknown key, wrong type, dangling
+//! reference, bad address, amount or event signature) is reported at once with its file, line
+//! and column; the entries read are then resolved into a [`GuardSpec`].
 
 use std::collections::HashSet;
 use std::ops::Range;
@@ -9,13 +10,14 @@ use std::str::FromStr;
 
 use alloy::json_abi::{Event as AbiEvent, Function};
 use alloy::primitives::{Address, U256};
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Deserializer};
+use serde::de::{DeserializeOwned, IgnoredAny};
 use toml::Spanned;
 use toml::de::DeValue;
 
 use crate::amount::parse_units;
 use crate::diag::{Diagnostics, SourceFile};
+pub use crate::document::MatchItem;
+use crate::document::*;
 use crate::event::MAX_FIELDS;
 use crate::layers::{LAYER_EVENTS, Layer, LayerEvent};
 use crate::spec::*;
@@ -33,324 +35,27 @@ pub fn load(path: &Path) -> crate::Result<GuardSpec> {
 /// Validates a guard config given as text; `path` is only used in diagnostics and to resolve a
 /// relative `[store] path` (relative paths are kept as written).
 pub fn parse(path: &Path, text: &str) -> Result<GuardSpec, Diagnostics> {
+    read(path, text).map(|(_, spec)| spec)
+}
+
+/// The document of a valid guard config given as text, as written (every entry in file
+/// order, defaults not filled in): what [`parse`] resolves, and what `toml::to_string` writes
+/// back. A config with a problem is refused with the same diagnostics as [`parse`] gives.
+pub fn parse_document(path: &Path, text: &str) -> Result<GuardDocument, Diagnostics> {
+    read(path, text).map(|(doc, _)| doc)
+}
+
+fn read(path: &Path, text: &str) -> Result<(GuardDocument, GuardSpec), Diagnostics> {
     let mut cx = Cx {
         input: TomlInput::new(SourceFile::new(path, text)),
         handlers: Vec::new(),
     };
-    let spec = cx.parse(text);
-    cx.input.finish(spec)
-}
-
-/// A decimal amount written as a string (`"1000000"`, `"2.5"`) or a TOML integer.
-#[derive(Clone, Debug)]
-struct AmountText(String);
-
-impl<'de> Deserialize<'de> for AmountText {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl serde::de::Visitor<'_> for V {
-            type Value = AmountText;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a decimal amount as a string, e.g. \"1000000\" or \"2.5\"")
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<AmountText, E> {
-                Ok(AmountText(v.to_owned()))
-            }
-            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<AmountText, E> {
-                Ok(AmountText(v.to_string()))
-            }
-            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<AmountText, E> {
-                Ok(AmountText(v.to_string()))
-            }
-        }
-        d.deserialize_any(V)
-    }
+    let read = cx.parse(text);
+    cx.input.finish(read)
 }
 
 type S = Spanned<String>;
 
-/// One `match_on` entry: a parameter name, or `{ name = "amount", scale = 12, fee_bps = 30 }`
-/// (shared with the attestor's config). A bare name carries an empty span.
-#[derive(Clone, Debug)]
-pub struct MatchItem {
-    /// The parameter.
-    pub name: S,
-    /// Its decimal scale, as written.
-    pub scale: Option<Spanned<i64>>,
-    /// Its fee tolerance, as written.
-    pub fee_bps: Option<Spanned<i64>>,
-}
-
-impl<'de> Deserialize<'de> for MatchItem {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = MatchItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(
-                    "a parameter name, or a table { name = \"amount\", scale = 12, fee_bps = 30 }",
-                )
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<MatchItem, E> {
-                Ok(MatchItem {
-                    name: Spanned::new(0..0, v.to_owned()),
-                    scale: None,
-                    fee_bps: None,
-                })
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut m: A,
-            ) -> Result<MatchItem, A::Error> {
-                let (mut name, mut scale, mut fee_bps) = (None, None, None);
-                while let Some(k) = m.next_key::<String>()? {
-                    match k.as_str() {
-                        "name" => name = Some(m.next_value::<S>()?),
-                        "scale" => scale = Some(m.next_value::<Spanned<i64>>()?),
-                        "fee_bps" => fee_bps = Some(m.next_value::<Spanned<i64>>()?),
-                        other => {
-                            return Err(serde::de::Error::unknown_field(
-                                other,
-                                &["name", "scale", "fee_bps"],
-                            ));
-                        }
-                    }
-                }
-                let name = name.ok_or_else(|| serde::de::Error::missing_field("name"))?;
-                Ok(MatchItem {
-                    name,
-                    scale,
-                    fee_bps,
-                })
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-#[derive(Deserialize)]
-struct RawStore {
-    path: S,
-}
-
-/// A chain's `rpc`: one URL, or several read through a quorum.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Rpc {
-    One(String),
-    Many(Vec<String>),
-}
-
-#[derive(Deserialize)]
-struct RawChain {
-    id: S,
-    rpc: Spanned<Rpc>,
-    quorum: Option<Spanned<i64>>,
-    confirmations: Option<u64>,
-    poll_ms: Option<Spanned<u64>>,
-    start_block: Option<u64>,
-    max_block_range: Option<Spanned<u64>>,
-    stale_after_s: Option<u64>,
-}
-
-#[derive(Deserialize)]
-struct RawToken {
-    id: S,
-    chain: S,
-    address: S,
-    decimals: Spanned<u8>,
-    price_usd: Option<Spanned<f64>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawEnd {
-    chain: S,
-    contract: S,
-    event: S,
-}
-
-#[derive(Deserialize)]
-struct RawBridge {
-    id: S,
-    source: RawEnd,
-    destination: RawEnd,
-    match_on: Spanned<Vec<Spanned<MatchItem>>>,
-    key: Option<S>,
-}
-
-#[derive(Deserialize)]
-struct RawAction {
-    id: S,
-    kind: S,
-    chain: Option<S>,
-    contract: Option<S>,
-    call: Option<S>,
-    key_env: Option<S>,
-    url: Option<S>,
-    format: Option<S>,
-    secret_env: Option<S>,
-    ca_file: Option<S>,
-    timeout_ms: Option<Spanned<u64>>,
-    retries: Option<Spanned<u32>>,
-    gas_limit: Option<u64>,
-    arg: Option<S>,
-    only_if: Option<S>,
-}
-
-#[derive(Deserialize)]
-struct RawRule {
-    id: S,
-    kind: S,
-    actions: Option<Vec<S>>,
-    token: Option<S>,
-    backing_token: Option<S>,
-    holder: Option<S>,
-    chain: Option<S>,
-    contract: Option<S>,
-    contracts: Option<Vec<S>>,
-    tokens: Option<Vec<S>>,
-    bridge: Option<S>,
-    window_s: Option<Spanned<u64>>,
-    max_amount: Option<Spanned<AmountText>>,
-    max_share_of_supply: Option<Spanned<f64>>,
-    max_per_minter: Option<Spanned<AmountText>>,
-    max_usd: Option<Spanned<f64>>,
-    big_transfer_usd: Option<Spanned<f64>>,
-    timeout_s: Option<u64>,
-    relay_delay_s: Option<u64>,
-    source_wait_s: Option<u64>,
-    tolerance: Option<Spanned<AmountText>>,
-    changes: Option<Vec<S>>,
-    extra_events: Option<Vec<S>>,
-    layers: Option<Vec<S>>,
-    severity: Option<S>,
-    metric: Option<S>,
-    bucket_s: Option<Spanned<u64>>,
-    alpha: Option<Spanned<f64>>,
-    factor: Option<Spanned<f64>>,
-    warmup_buckets: Option<u32>,
-    min_value: Option<f64>,
-}
-
-const TOP_KEYS: [&str; 6] = ["store", "chain", "token", "bridge", "action", "rule"];
-const CHAIN_KEYS: &[&str] = &[
-    "id",
-    "rpc",
-    "quorum",
-    "confirmations",
-    "poll_ms",
-    "start_block",
-    "max_block_range",
-    "stale_after_s",
-];
-const TOKEN_KEYS: &[&str] = &["id", "chain", "address", "decimals", "price_usd"];
-const BRIDGE_KEYS: &[&str] = &["id", "source", "destination", "match_on", "key"];
-const ACTION_KINDS: &[(&str, &[&str])] = &[
-    (
-        "pause",
-        &[
-            "id",
-            "kind",
-            "chain",
-            "contract",
-            "call",
-            "key_env",
-            "gas_limit",
-        ],
-    ),
-    (
-        "cancel",
-        &[
-            "id",
-            "kind",
-            "chain",
-            "contract",
-            "call",
-            "arg",
-            "only_if",
-            "key_env",
-            "gas_limit",
-        ],
-    ),
-    (
-        "webhook",
-        &[
-            "id",
-            "kind",
-            "url",
-            "format",
-            "secret_env",
-            "ca_file",
-            "timeout_ms",
-            "retries",
-        ],
-    ),
-];
-const RULE_COMMON: &[&str] = &["id", "kind", "actions"];
-const RULE_KINDS: &[(&str, &[&str])] = &[
-    (
-        "mint-rate",
-        &[
-            "token",
-            "window_s",
-            "max_amount",
-            "max_share_of_supply",
-            "max_per_minter",
-        ],
-    ),
-    (
-        "outflow-rate",
-        &[
-            "chain",
-            "contract",
-            "tokens",
-            "window_s",
-            "max_usd",
-            "big_transfer_usd",
-        ],
-    ),
-    (
-        "message-match",
-        &["bridge", "timeout_s", "relay_delay_s", "source_wait_s"],
-    ),
-    (
-        "backing",
-        &[
-            "token",
-            "backing_token",
-            "holder",
-            "tolerance",
-            "relay_delay_s",
-        ],
-    ),
-    (
-        "privileged",
-        &[
-            "chain",
-            "contracts",
-            "changes",
-            "extra_events",
-            "layers",
-            "severity",
-        ],
-    ),
-    (
-        "anomaly",
-        &[
-            "metric",
-            "token",
-            "chain",
-            "contract",
-            "tokens",
-            "bucket_s",
-            "alpha",
-            "factor",
-            "warmup_buckets",
-            "min_value",
-        ],
-    ),
-];
 const CHANGE_NAMES: [&str; 8] = [
     "role-granted",
     "role-revoked",
@@ -380,6 +85,34 @@ struct HandlerUse {
     span: Range<usize>,
 }
 
+/// The rule being resolved: its id, and its `kind` with where it is written (a missing key is
+/// reported there).
+struct RuleAt<'a> {
+    id: &'a str,
+    kind: &'static str,
+    kind_span: Range<usize>,
+}
+
+/// The keys a pause and a cancel action share, borrowed from either.
+struct TxDoc<'a> {
+    kind: &'static str,
+    id: &'a S,
+    chain: &'a Option<S>,
+    contract: &'a Option<S>,
+    call: &'a Option<S>,
+    key_env: &'a Option<S>,
+    gas_limit: Option<u64>,
+}
+
+/// The transaction of a pause or cancel action, resolved.
+struct Tx {
+    chain: u16,
+    contract: Address,
+    func: Function,
+    key_env: String,
+    gas_limit: u64,
+}
+
 impl Cx {
     fn err(
         &mut self,
@@ -391,11 +124,11 @@ impl Cx {
         self.input.err(span, entity, msg, help);
     }
 
-    fn parse(&mut self, text: &str) -> Option<GuardSpec> {
+    fn parse(&mut self, text: &str) -> Option<(GuardDocument, GuardSpec)> {
         let (root, _) = self.input.document(text);
         let mut sections: [Vec<Spanned<DeValue<'_>>>; 6] = Default::default();
         for (k, v) in root.iter() {
-            match TOP_KEYS.iter().position(|t| *t == k.get_ref().as_ref()) {
+            match SECTIONS.iter().position(|t| *t == k.get_ref().as_ref()) {
                 Some(i) => match v.get_ref() {
                     DeValue::Array(items) if i > 0 => sections[i].extend(items.iter().cloned()),
                     DeValue::Table(_) if i == 0 => sections[0].push(v.clone()),
@@ -408,7 +141,7 @@ impl Cx {
                         let help = if i == 0 {
                             "write `[store]`".to_owned()
                         } else {
-                            format!("write `[[{}]]`", TOP_KEYS[i])
+                            format!("write `[[{}]]`", SECTIONS[i])
                         };
                         self.err(
                             Some(v.span()),
@@ -422,18 +155,14 @@ impl Cx {
                     Some(k.span()),
                     None,
                     format!("unknown section `{}`", k.get_ref()),
-                    format!("sections are {}", list(&TOP_KEYS)),
+                    format!("sections are {}", list(&SECTIONS)),
                 ),
             }
         }
         let [store, chains, tokens, bridges, actions, rules] = sections;
 
-        let store = match store.first() {
-            Some(v) => self
-                .entry::<RawStore>(v, &["path"], "store")
-                .map(|s| StoreSpec {
-                    path: PathBuf::from(s.path.into_inner()),
-                }),
+        let store_doc = match store.first() {
+            Some(v) => self.entry::<StoreDoc>(v, "store"),
             None => {
                 self.err(
                     None,
@@ -445,16 +174,10 @@ impl Cx {
             }
         };
 
-        let raw_chains: Vec<RawChain> = chains
-            .iter()
-            .filter_map(|v| self.entry(v, CHAIN_KEYS, "chain"))
-            .collect();
-        let chains: Vec<ChainSpec> = raw_chains
-            .into_iter()
-            .filter_map(|c| self.chain(c))
-            .collect();
-        self.unique(chains.iter().map(|c| c.id.as_str()), "chain");
-        if chains.is_empty() {
+        let chain_docs: Vec<ChainDoc> = self.entries(&chains, "chain");
+        let chain_specs: Vec<ChainSpec> = chain_docs.iter().filter_map(|c| self.chain(c)).collect();
+        self.unique(chain_specs.iter().map(|c| c.id.as_str()), "chain");
+        if chain_specs.is_empty() {
             self.err(
                 None,
                 None,
@@ -463,92 +186,86 @@ impl Cx {
             );
         }
 
-        let raw_tokens: Vec<RawToken> = tokens
-            .iter()
-            .filter_map(|v| self.entry(v, TOKEN_KEYS, "token"))
-            .collect();
-        let mut ids = HashSet::new();
-        let mut token_specs = Vec::new();
-        for t in raw_tokens {
-            if !ids.insert(t.id.get_ref().clone()) {
-                self.dup(&t.id, "token");
-            }
-            if let Some(s) = self.token(&chains, t) {
-                token_specs.push(s);
-            }
-        }
+        let token_docs: Vec<TokenDoc> = self.entries(&tokens, "token");
+        let token_specs = self.resolve_each(
+            &token_docs,
+            |t| &t.id,
+            "token",
+            |cx, t| cx.token(&chain_specs, t),
+        );
 
-        let raw_bridges: Vec<RawBridge> = bridges
-            .iter()
-            .filter_map(|v| self.entry(v, BRIDGE_KEYS, "bridge"))
-            .collect();
-        let mut ids = HashSet::new();
-        let mut bridge_specs = Vec::new();
-        for b in raw_bridges {
-            if !ids.insert(b.id.get_ref().clone()) {
-                self.dup(&b.id, "bridge");
-            }
-            if let Some(s) = self.bridge(&chains, b) {
-                bridge_specs.push(s);
-            }
-        }
+        let bridge_docs: Vec<BridgeDoc> = self.entries(&bridges, "bridge");
+        let bridge_specs = self.resolve_each(
+            &bridge_docs,
+            |b| &b.id,
+            "bridge",
+            |cx, b| cx.bridge(&chain_specs, b),
+        );
 
-        let mut ids = HashSet::new();
-        let mut action_specs = Vec::new();
-        for v in &actions {
-            let Some(kind_keys) = self.kind_keys(v, ACTION_KINDS, "action") else {
-                continue;
-            };
-            let Some(a) = self.entry::<RawAction>(v, kind_keys, "action") else {
-                continue;
-            };
-            if !ids.insert(a.id.get_ref().clone()) {
-                self.dup(&a.id, "action");
-            }
-            if let Some(s) = self.action(&chains, a) {
-                action_specs.push(s);
-            }
-        }
+        let action_docs: Vec<ActionDoc> =
+            actions.iter().filter_map(|v| self.action_doc(v)).collect();
+        let action_specs = self.resolve_each(&action_docs, ActionDoc::id, "action", |cx, a| {
+            cx.action(&chain_specs, a)
+        });
 
+        let rule_docs: Vec<(RuleDoc, Range<usize>)> =
+            rules.iter().filter_map(|v| self.rule_doc(v)).collect();
+        let mut spec = GuardSpec {
+            store: StoreSpec {
+                path: PathBuf::new(),
+            },
+            chains: chain_specs,
+            tokens: token_specs,
+            bridges: bridge_specs,
+            actions: action_specs,
+            rules: Vec::new(),
+        };
         let mut ids = HashSet::new();
         let mut rule_specs = Vec::new();
-        for v in &rules {
-            let Some(kind_keys) = self.kind_keys(v, RULE_KINDS, "rule") else {
-                continue;
-            };
-            let mut keys: Vec<&str> = RULE_COMMON.to_vec();
-            keys.extend_from_slice(kind_keys);
-            let Some(r) = self.entry::<RawRule>(v, &keys, "rule") else {
-                continue;
-            };
-            if !ids.insert(r.id.get_ref().clone()) {
-                self.dup(&r.id, "rule");
+        for (r, kind_span) in &rule_docs {
+            if !ids.insert(r.id().get_ref().clone()) {
+                self.dup(r.id(), "rule");
             }
-            let spec = GuardSpec {
-                store: StoreSpec {
-                    path: PathBuf::new(),
-                },
-                chains: chains.clone(),
-                tokens: token_specs.clone(),
-                bridges: bridge_specs.clone(),
-                actions: action_specs.clone(),
-                rules: Vec::new(),
-            };
-            if let Some(s) = self.rule(&spec, r) {
+            if let Some(s) = self.rule(&spec, r, kind_span.clone()) {
                 rule_specs.push(s);
             }
         }
 
         self.collisions();
 
-        Some(GuardSpec {
-            store: store?,
-            chains,
-            tokens: token_specs,
-            bridges: bridge_specs,
-            actions: action_specs,
-            rules: rule_specs,
-        })
+        let store_doc = store_doc?;
+        spec.store.path = PathBuf::from(store_doc.path.get_ref());
+        spec.rules = rule_specs;
+        let doc = GuardDocument {
+            store: store_doc,
+            chain: chain_docs,
+            token: token_docs,
+            bridge: bridge_docs,
+            action: action_docs,
+            rule: rule_docs.into_iter().map(|(r, _)| r).collect(),
+        };
+        Some((doc, spec))
+    }
+
+    /// Resolves the entries of one section in file order, refusing a repeated id.
+    fn resolve_each<D, T>(
+        &mut self,
+        docs: &[D],
+        id: impl Fn(&D) -> &S,
+        what: &str,
+        mut resolve: impl FnMut(&mut Self, &D) -> Option<T>,
+    ) -> Vec<T> {
+        let mut ids = HashSet::new();
+        let mut out = Vec::new();
+        for d in docs {
+            if !ids.insert(id(d).get_ref().clone()) {
+                self.dup(id(d), what);
+            }
+            if let Some(s) = resolve(self, d) {
+                out.push(s);
+            }
+        }
+        out
     }
 
     /// Two different handlers on one (chain, contract, topic 0): the decoder would serve one and
@@ -600,49 +317,45 @@ impl Cx {
         }
     }
 
-    /// Reads `kind` of a table and returns the keys allowed for it.
-    fn kind_keys<'k>(
+    /// Reads the `kind` of an entry of a tagged section (`action`, `rule`): the entry must be a
+    /// table whose `kind` is one of `kinds`. Returns the kind and where it is written.
+    fn kind_of(
         &mut self,
         v: &Spanned<DeValue<'_>>,
-        kinds: &[(&str, &'k [&'k str])],
+        kinds: &[&'static str],
         what: &str,
-    ) -> Option<&'k [&'k str]> {
+    ) -> Option<(&'static str, Range<usize>)> {
+        // The shared check that an entry is a table (any table deserialises as `IgnoredAny`).
+        self.input.entry::<IgnoredAny>(v, what, None)?;
         let DeValue::Table(t) = v.get_ref() else {
-            self.err(
-                Some(v.span()),
-                None,
-                format!("`{what}` entries must be tables"),
-                "",
-            );
             return None;
         };
         let id = t
             .get("id")
             .and_then(|v| v.get_ref().as_str())
             .map(str::to_owned);
-        let names: Vec<&str> = kinds.iter().map(|(k, _)| *k).collect();
         match t.get("kind") {
             None => {
                 self.err(
                     Some(v.span()),
                     id.as_deref(),
                     format!("{what} has no `kind`"),
-                    format!("kinds are {}", list(&names)),
+                    format!("kinds are {}", list(kinds)),
                 );
                 None
             }
             Some(k) => match k
                 .get_ref()
                 .as_str()
-                .and_then(|s| kinds.iter().find(|(n, _)| *n == s))
+                .and_then(|s| kinds.iter().find(|n| **n == s))
             {
-                Some((_, keys)) => Some(keys),
+                Some(kind) => Some((*kind, k.span())),
                 None => {
                     self.err(
                         Some(k.span()),
                         id.as_deref(),
                         format!("unknown {what} kind {}", show_value(k.get_ref())),
-                        format!("kinds are {}", list(&names)),
+                        format!("kinds are {}", list(kinds)),
                     );
                     None
                 }
@@ -650,14 +363,48 @@ impl Cx {
         }
     }
 
-    /// Checks a table's keys and deserialises it.
-    fn entry<T: DeserializeOwned>(
+    /// Checks an untagged entry's keys against `T`'s fields and deserialises it.
+    fn entry<T: DeserializeOwned>(&mut self, v: &Spanned<DeValue<'_>>, what: &str) -> Option<T> {
+        self.input.entry(v, what, Some(fields::<T>()))
+    }
+
+    /// [`Cx::entry`] of every entry of a section that reads.
+    fn entries<T: DeserializeOwned>(
         &mut self,
-        v: &Spanned<DeValue<'_>>,
-        keys: &[&str],
+        items: &[Spanned<DeValue<'_>>],
         what: &str,
-    ) -> Option<T> {
-        self.input.entry(v, what, Some(keys))
+    ) -> Vec<T> {
+        items.iter().filter_map(|v| self.entry(v, what)).collect()
+    }
+
+    /// Checks a tagged entry's keys (`id`, `kind` and `T`'s fields) and deserialises it.
+    fn tagged<T: DeserializeOwned>(&mut self, v: &Spanned<DeValue<'_>>, what: &str) -> Option<T> {
+        let keys = kind_fields::<T>();
+        self.input.entry(v, what, Some(&keys))
+    }
+
+    /// One `[[action]]`, read as the struct of its kind.
+    fn action_doc(&mut self, v: &Spanned<DeValue<'_>>) -> Option<ActionDoc> {
+        let (kind, _) = self.kind_of(v, &ACTION_KINDS, "action")?;
+        match kind {
+            kind::PAUSE => self.tagged(v, "action").map(ActionDoc::Pause),
+            kind::CANCEL => self.tagged(v, "action").map(ActionDoc::Cancel),
+            _ => self.tagged(v, "action").map(ActionDoc::Webhook),
+        }
+    }
+
+    /// One `[[rule]]`, read as the struct of its kind, with where its `kind` is written.
+    fn rule_doc(&mut self, v: &Spanned<DeValue<'_>>) -> Option<(RuleDoc, Range<usize>)> {
+        let (kind, span) = self.kind_of(v, &RULE_KINDS, "rule")?;
+        let doc = match kind {
+            kind::MINT_RATE => self.tagged(v, "rule").map(RuleDoc::MintRate),
+            kind::OUTFLOW_RATE => self.tagged(v, "rule").map(RuleDoc::OutflowRate),
+            kind::MESSAGE_MATCH => self.tagged(v, "rule").map(RuleDoc::MessageMatch),
+            kind::BACKING => self.tagged(v, "rule").map(RuleDoc::Backing),
+            kind::PRIVILEGED => self.tagged(v, "rule").map(RuleDoc::Privileged),
+            _ => self.tagged(v, "rule").map(RuleDoc::Anomaly),
+        };
+        Some((doc?, span))
     }
 
     fn address(&mut self, s: &S, entity: &str) -> Option<Address> {
@@ -705,28 +452,9 @@ impl Cx {
         }
     }
 
-    fn chain(&mut self, c: RawChain) -> Option<ChainSpec> {
+    fn chain(&mut self, c: &ChainDoc) -> Option<ChainSpec> {
         let id = c.id.get_ref().clone();
-        let urls = match c.rpc.get_ref() {
-            Rpc::One(u) => vec![u.clone()],
-            Rpc::Many(v) => v.clone(),
-        };
-        // One home for what an endpoint list may be (the attestor's config checks the same).
-        let endpoints =
-            match ringfence_quorum::check_endpoints(&urls, c.quorum.as_ref().map(|q| *q.get_ref()))
-            {
-                Ok(e) => e,
-                Err(problems) => {
-                    for p in problems {
-                        let span = match (&c.quorum, p.in_quorum) {
-                            (Some(q), true) => q.span(),
-                            _ => c.rpc.span(),
-                        };
-                        self.err(Some(span), Some(&id), p.message, p.fix);
-                    }
-                    return None;
-                }
-            };
+        let endpoints = read_endpoints(&mut self.input, &c.rpc, c.quorum.as_ref(), &id)?;
         let rpc: Vec<crate::secret::RpcUrl> = endpoints
             .urls
             .iter()
@@ -765,14 +493,14 @@ impl Cx {
             quorum: endpoints.quorum,
             transport,
             confirmations: c.confirmations.unwrap_or(0),
-            poll_ms: c.poll_ms.map_or(200, Spanned::into_inner),
+            poll_ms: c.poll_ms.as_ref().map_or(200, |p| *p.get_ref()),
             start_block: c.start_block,
-            max_block_range: c.max_block_range.map_or(2000, Spanned::into_inner),
+            max_block_range: c.max_block_range.as_ref().map_or(2000, |m| *m.get_ref()),
             stale_after_s: c.stale_after_s.unwrap_or(30),
         })
     }
 
-    fn token(&mut self, chains: &[ChainSpec], t: RawToken) -> Option<TokenSpec> {
+    fn token(&mut self, chains: &[ChainSpec], t: &TokenDoc) -> Option<TokenSpec> {
         let id = t.id.get_ref().clone();
         let chain = self.chain_ref(chains, &t.chain, &id);
         let address = self.address(&t.address, &id);
@@ -786,7 +514,7 @@ impl Cx {
             );
             return None;
         }
-        let price_usd = match t.price_usd {
+        let price_usd = match &t.price_usd {
             Some(p) if !p.get_ref().is_finite() || *p.get_ref() < 0.0 => {
                 self.err(
                     Some(p.span()),
@@ -796,7 +524,7 @@ impl Cx {
                 );
                 return None;
             }
-            Some(p) => p.into_inner(),
+            Some(p) => *p.get_ref(),
             None => 0.0,
         };
         let (chain, address) = (chain?, address?);
@@ -820,7 +548,7 @@ impl Cx {
     fn bridge_end(
         &mut self,
         chains: &[ChainSpec],
-        e: &RawEnd,
+        e: &EndDoc,
         id: &str,
     ) -> Option<BridgeEventSpec> {
         let chain = self.chain_ref(chains, &e.chain, id);
@@ -835,7 +563,7 @@ impl Cx {
         })
     }
 
-    fn bridge(&mut self, chains: &[ChainSpec], b: RawBridge) -> Option<BridgeSpec> {
+    fn bridge(&mut self, chains: &[ChainSpec], b: &BridgeDoc) -> Option<BridgeSpec> {
         let id = b.id.get_ref().clone();
         let source = self.bridge_end(chains, &b.source, &id);
         let destination = self.bridge_end(chains, &b.destination, &id);
@@ -872,201 +600,250 @@ impl Cx {
         })
     }
 
-    fn action(&mut self, chains: &[ChainSpec], a: RawAction) -> Option<ActionSpec> {
-        let id = a.id.get_ref().clone();
-        let kind = match a.kind.get_ref().as_str() {
-            kind @ ("pause" | "cancel") => {
-                let cancel = kind == "cancel";
-                let need = |v: &Option<S>, key: &str, cx: &mut Self| {
-                    if v.is_none() {
-                        cx.err(
-                            Some(a.id.span()),
-                            Some(&id),
-                            format!("{kind} action needs `{key}`"),
-                            "",
-                        );
-                    }
-                };
-                need(&a.chain, "chain", self);
-                need(&a.contract, "contract", self);
-                need(&a.call, "call", self);
-                need(&a.key_env, "key_env", self);
-                if cancel {
-                    need(&a.arg, "arg", self);
-                }
-                let (Some(chain), Some(contract), Some(call), Some(key_env)) =
-                    (&a.chain, &a.contract, &a.call, &a.key_env)
-                else {
-                    return None;
-                };
-                let chain = self.chain_ref(chains, chain, &id);
-                let contract = self.address(contract, &id);
-                let (want, example) = if cancel {
-                    (
-                        "takes exactly one `bytes32` argument",
-                        "\"cancel(bytes32)\"",
-                    )
-                } else {
-                    ("takes no arguments", "\"pause()\"")
-                };
-                let func = match Function::parse(call.get_ref()) {
-                    Ok(f)
-                        if (!cancel && f.inputs.is_empty())
-                            || (cancel && f.inputs.len() == 1 && f.inputs[0].ty == "bytes32") =>
-                    {
-                        Some(f)
-                    }
-                    Ok(_) => {
-                        self.err(
-                            Some(call.span()),
-                            Some(&id),
-                            format!("a {kind} call {want}"),
-                            format!("write e.g. {example}"),
-                        );
-                        None
-                    }
-                    Err(e) => {
-                        self.err(
-                            Some(call.span()),
-                            Some(&id),
-                            format!("not a function signature: {e}"),
-                            format!("write e.g. {example}"),
-                        );
-                        None
-                    }
-                };
-                let env = self.key_env(key_env, &id);
-                let (func, env) = (func?, env?);
-                if cancel {
-                    ActionKind::Cancel {
-                        chain: chain?,
-                        contract: contract?,
-                        call: func.signature(),
-                        selector: func.selector().0,
-                        arg: a.arg.as_ref()?.get_ref().clone(),
-                        only_if: a.only_if.as_ref().map(|s| s.get_ref().clone()),
-                        key_env: env,
-                        gas_limit: a.gas_limit.unwrap_or(200_000),
-                    }
-                } else {
-                    ActionKind::Pause {
-                        chain: chain?,
-                        contract: contract?,
-                        call: func.signature(),
-                        selector: func.selector().0,
-                        key_env: env,
-                        gas_limit: a.gas_limit.unwrap_or(200_000),
-                    }
-                }
+    fn action(&mut self, chains: &[ChainSpec], a: &ActionDoc) -> Option<ActionSpec> {
+        let kind = match a {
+            ActionDoc::Pause(p) => self.pause(chains, p)?,
+            ActionDoc::Cancel(c) => self.cancel(chains, c)?,
+            ActionDoc::Webhook(w) => self.webhook(w)?,
+        };
+        Some(ActionSpec {
+            id: a.id().get_ref().clone(),
+            kind,
+        })
+    }
+
+    /// A `pause` action: a transaction calling a function without arguments.
+    fn pause(&mut self, chains: &[ChainSpec], p: &PauseDoc) -> Option<ActionKind> {
+        let tx = TxDoc {
+            kind: kind::PAUSE,
+            id: &p.id,
+            chain: &p.chain,
+            contract: &p.contract,
+            call: &p.call,
+            key_env: &p.key_env,
+            gas_limit: p.gas_limit,
+        };
+        let t = self.transaction(
+            chains,
+            &tx,
+            &[],
+            |f| f.inputs.is_empty(),
+            ("takes no arguments", "\"pause()\""),
+        )?;
+        Some(ActionKind::Pause {
+            chain: t.chain,
+            contract: t.contract,
+            call: t.func.signature(),
+            selector: t.func.selector().0,
+            key_env: t.key_env,
+            gas_limit: t.gas_limit,
+        })
+    }
+
+    /// A `cancel` action: a transaction calling a one-`bytes32` function with the `arg`
+    /// parameter of the tripping event.
+    fn cancel(&mut self, chains: &[ChainSpec], c: &CancelDoc) -> Option<ActionKind> {
+        let tx = TxDoc {
+            kind: kind::CANCEL,
+            id: &c.id,
+            chain: &c.chain,
+            contract: &c.contract,
+            call: &c.call,
+            key_env: &c.key_env,
+            gas_limit: c.gas_limit,
+        };
+        let t = self.transaction(
+            chains,
+            &tx,
+            &[(&c.arg, "arg")],
+            |f| f.inputs.len() == 1 && f.inputs[0].ty == "bytes32",
+            (
+                "takes exactly one `bytes32` argument",
+                "\"cancel(bytes32)\"",
+            ),
+        )?;
+        Some(ActionKind::Cancel {
+            chain: t.chain,
+            contract: t.contract,
+            call: t.func.signature(),
+            selector: t.func.selector().0,
+            arg: c.arg.as_ref()?.get_ref().clone(),
+            only_if: c.only_if.as_ref().map(|s| s.get_ref().clone()),
+            key_env: t.key_env,
+            gas_limit: t.gas_limit,
+        })
+    }
+
+    /// The transaction of a pause or cancel action: every required key present (with `more`
+    /// of the kind), the chain and contract resolved, `call` a function `takes` accepts
+    /// (`want`, with an example, says what it must take), the key named by an environment
+    /// variable.
+    fn transaction(
+        &mut self,
+        chains: &[ChainSpec],
+        tx: &TxDoc<'_>,
+        more: &[(&Option<S>, &str)],
+        takes: fn(&Function) -> bool,
+        (want, example): (&str, &str),
+    ) -> Option<Tx> {
+        let (kind, id) = (tx.kind, tx.id.get_ref());
+        let needed = [
+            (tx.chain, "chain"),
+            (tx.contract, "contract"),
+            (tx.call, "call"),
+            (tx.key_env, "key_env"),
+        ];
+        for (v, key) in needed.iter().chain(more) {
+            if v.is_none() {
+                self.err(
+                    Some(tx.id.span()),
+                    Some(id),
+                    format!("{kind} action needs `{key}`"),
+                    "",
+                );
             }
-            _ => {
-                let Some(url) = &a.url else {
-                    self.err(
-                        Some(a.id.span()),
-                        Some(&id),
-                        "webhook action needs `url`",
-                        "",
-                    );
-                    return None;
-                };
-                let u = url.get_ref().trim();
-                if !(u.starts_with("http://") || u.starts_with("https://")) {
-                    self.err(
-                        Some(url.span()),
-                        Some(&id),
-                        format!("`{}` is not an http(s) URL", crate::secret::redact_url(u)),
-                        "write e.g. \"https://hooks.slack.com/services/…\"",
-                    );
-                    return None;
-                }
-                let mut ok = true;
-                let format = match a.format.as_ref().map(|f| f.get_ref().as_str()) {
-                    None | Some("json") => WebhookFormat::Json,
-                    Some("slack") => WebhookFormat::Slack,
-                    Some("discord") => WebhookFormat::Discord,
-                    Some(other) => {
-                        self.err(
-                            a.format.as_ref().map(Spanned::span),
-                            Some(&id),
-                            format!("unknown webhook format `{other}`"),
-                            "formats are `json` (signed with `secret_env`), `slack` and `discord`",
-                        );
-                        ok = false;
-                        WebhookFormat::Json
-                    }
-                };
-                let secret_env = match &a.secret_env {
-                    None => None,
-                    Some(e) => {
-                        if format != WebhookFormat::Json {
-                            self.err(
-                                Some(e.span()),
-                                Some(&id),
-                                format!("`secret_env` signs `json` bodies; a `{}` webhook is authenticated by its URL", format.name()),
-                                "remove `secret_env`, or set `format = \"json\"`",
-                            );
-                            ok = false;
-                        }
-                        self.env_name(e, &id, "secret_env", "export the signing secret, e.g. RINGFENCE_WEBHOOK_SECRET=…, and write secret_env = \"RINGFENCE_WEBHOOK_SECRET\"")
-                    }
-                };
-                let ca_file = a.ca_file.as_ref().and_then(|c| {
-                    let p = PathBuf::from(c.get_ref());
-                    if p.is_file() {
-                        Some(p)
-                    } else {
-                        self.err(
-                            Some(c.span()),
-                            Some(&id),
-                            format!("`ca_file` `{}` is not a readable file", c.get_ref()),
-                            "give the path of a PEM file of CA certificates (relative paths are read from the working directory)",
-                        );
-                        ok = false;
-                        None
-                    }
-                });
-                let timeout_ms = match &a.timeout_ms {
-                    Some(t) if *t.get_ref() == 0 || *t.get_ref() > 600_000 => {
-                        self.err(
-                            Some(t.span()),
-                            Some(&id),
-                            "`timeout_ms` must be between 1 and 600000",
-                            "",
-                        );
-                        ok = false;
-                        0
-                    }
-                    Some(t) => *t.get_ref(),
-                    None => 10_000,
-                };
-                let retries = match &a.retries {
-                    Some(r) if *r.get_ref() > 20 => {
-                        self.err(
-                            Some(r.span()),
-                            Some(&id),
-                            "`retries` must be at most 20",
-                            "",
-                        );
-                        ok = false;
-                        0
-                    }
-                    Some(r) => *r.get_ref(),
-                    None => 5,
-                };
-                if !ok {
-                    return None;
-                }
-                ActionKind::Webhook {
-                    url: crate::secret::RpcUrl::new(u),
-                    format,
-                    secret_env,
-                    ca_file,
-                    timeout_ms,
-                    retries,
-                }
+        }
+        let (Some(chain), Some(contract), Some(call), Some(key_env)) =
+            (tx.chain, tx.contract, tx.call, tx.key_env)
+        else {
+            return None;
+        };
+        let chain = self.chain_ref(chains, chain, id);
+        let contract = self.address(contract, id);
+        let func = match Function::parse(call.get_ref()) {
+            Ok(f) if takes(&f) => Some(f),
+            Ok(_) => {
+                self.err(
+                    Some(call.span()),
+                    Some(id),
+                    format!("a {kind} call {want}"),
+                    format!("write e.g. {example}"),
+                );
+                None
+            }
+            Err(e) => {
+                self.err(
+                    Some(call.span()),
+                    Some(id),
+                    format!("not a function signature: {e}"),
+                    format!("write e.g. {example}"),
+                );
+                None
             }
         };
-        Some(ActionSpec { id, kind })
+        let key_env = self.key_env(key_env, id);
+        let (func, key_env) = (func?, key_env?);
+        Some(Tx {
+            chain: chain?,
+            contract: contract?,
+            func,
+            key_env,
+            gas_limit: tx.gas_limit.unwrap_or(200_000),
+        })
+    }
+
+    /// A `webhook` action: the alert POSTed to an http(s) URL.
+    fn webhook(&mut self, w: &WebhookDoc) -> Option<ActionKind> {
+        let id = w.id.get_ref();
+        let Some(url) = &w.url else {
+            self.err(
+                Some(w.id.span()),
+                Some(id),
+                "webhook action needs `url`",
+                "",
+            );
+            return None;
+        };
+        let u = url.get_ref().trim();
+        if !(u.starts_with("http://") || u.starts_with("https://")) {
+            self.err(
+                Some(url.span()),
+                Some(id),
+                format!("`{}` is not an http(s) URL", crate::secret::redact_url(u)),
+                "write e.g. \"https://hooks.slack.com/services/…\"",
+            );
+            return None;
+        }
+        let mut ok = true;
+        let format = match w.format.as_ref().map(|f| f.get_ref().as_str()) {
+            None | Some("json") => WebhookFormat::Json,
+            Some("slack") => WebhookFormat::Slack,
+            Some("discord") => WebhookFormat::Discord,
+            Some(other) => {
+                self.err(
+                    w.format.as_ref().map(Spanned::span),
+                    Some(id),
+                    format!("unknown webhook format `{other}`"),
+                    "formats are `json` (signed with `secret_env`), `slack` and `discord`",
+                );
+                ok = false;
+                WebhookFormat::Json
+            }
+        };
+        let secret_env = match &w.secret_env {
+            None => None,
+            Some(e) => {
+                if format != WebhookFormat::Json {
+                    self.err(
+                        Some(e.span()),
+                        Some(id),
+                        format!("`secret_env` signs `json` bodies; a `{}` webhook is authenticated by its URL", format.name()),
+                        "remove `secret_env`, or set `format = \"json\"`",
+                    );
+                    ok = false;
+                }
+                self.env_name(e, id, "secret_env", "export the signing secret, e.g. RINGFENCE_WEBHOOK_SECRET=…, and write secret_env = \"RINGFENCE_WEBHOOK_SECRET\"")
+            }
+        };
+        let ca_file = w.ca_file.as_ref().and_then(|c| {
+            let p = PathBuf::from(c.get_ref());
+            if p.is_file() {
+                Some(p)
+            } else {
+                self.err(
+                    Some(c.span()),
+                    Some(id),
+                    format!("`ca_file` `{}` is not a readable file", c.get_ref()),
+                    "give the path of a PEM file of CA certificates (relative paths are read from the working directory)",
+                );
+                ok = false;
+                None
+            }
+        });
+        let timeout_ms = match &w.timeout_ms {
+            Some(t) if *t.get_ref() == 0 || *t.get_ref() > 600_000 => {
+                self.err(
+                    Some(t.span()),
+                    Some(id),
+                    "`timeout_ms` must be between 1 and 600000",
+                    "",
+                );
+                ok = false;
+                0
+            }
+            Some(t) => *t.get_ref(),
+            None => 10_000,
+        };
+        let retries = match &w.retries {
+            Some(r) if *r.get_ref() > 20 => {
+                self.err(Some(r.span()), Some(id), "`retries` must be at most 20", "");
+                ok = false;
+                0
+            }
+            Some(r) => *r.get_ref(),
+            None => 5,
+        };
+        if !ok {
+            return None;
+        }
+        Some(ActionKind::Webhook {
+            url: crate::secret::RpcUrl::new(u),
+            format,
+            secret_env,
+            ca_file,
+            timeout_ms,
+            retries,
+        })
     }
 
     /// The name of the environment variable holding a guardian key; a pasted key is refused.
@@ -1101,9 +878,9 @@ impl Cx {
     /// A rule that runs a cancel action must trip on an event that has the action's `arg`
     /// (`bytes32`) and `only_if` (`bool`) parameters: only `message-match` trips do, on the
     /// bridge's destination event.
-    fn cancel_refs(&mut self, spec: &GuardSpec, r: &RawRule, kind: &RuleKind) {
-        let id = r.id.get_ref();
-        for a in r.actions.iter().flatten() {
+    fn cancel_refs(&mut self, spec: &GuardSpec, r: &RuleDoc, kind: &RuleKind) {
+        let id = r.id().get_ref();
+        for a in r.actions().into_iter().flatten() {
             let Some(ActionKind::Cancel { arg, only_if, .. }) = spec
                 .actions
                 .iter()
@@ -1183,12 +960,12 @@ impl Cx {
         }
     }
 
-    fn required<'r, T>(&mut self, v: &'r Option<T>, key: &str, r: &RawRule) -> Option<&'r T> {
+    fn required<'r, T>(&mut self, v: &'r Option<T>, key: &str, at: &RuleAt<'_>) -> Option<&'r T> {
         if v.is_none() {
             self.err(
-                Some(r.kind.span()),
-                Some(r.id.get_ref()),
-                format!("a `{}` rule needs `{key}`", r.kind.get_ref()),
+                Some(at.kind_span.clone()),
+                Some(at.id),
+                format!("a `{}` rule needs `{key}`", at.kind),
                 "",
             );
         }
@@ -1218,7 +995,7 @@ impl Cx {
 
     fn amount(
         &mut self,
-        v: &Option<Spanned<AmountText>>,
+        v: &Option<Spanned<Amount>>,
         decimals: u8,
         key: &str,
         id: &str,
@@ -1240,12 +1017,12 @@ impl Cx {
         }
     }
 
-    fn window(&mut self, r: &RawRule) -> Option<u64> {
-        let w = self.required(&r.window_s, "window_s", r)?;
+    fn window(&mut self, window_s: &Option<Spanned<u64>>, at: &RuleAt<'_>) -> Option<u64> {
+        let w = self.required(window_s, "window_s", at)?;
         if *w.get_ref() == 0 {
             self.err(
                 Some(w.span()),
-                Some(r.id.get_ref()),
+                Some(at.id),
                 "`window_s` must be at least 1",
                 "",
             );
@@ -1256,8 +1033,8 @@ impl Cx {
 
     /// A `privileged` rule's `layers`: every layer when absent, none for `[]`; an unknown name
     /// is reported at its position.
-    fn layers(&mut self, r: &RawRule, id: &str) -> Vec<Layer> {
-        let Some(names) = &r.layers else {
+    fn layers(&mut self, layers: &Option<Vec<S>>, id: &str) -> Vec<Layer> {
+        let Some(names) = layers else {
             return Layer::ALL.to_vec();
         };
         let mut out = Vec::new();
@@ -1282,9 +1059,14 @@ impl Cx {
         out
     }
 
-    fn tokens_on(&mut self, spec: &GuardSpec, r: &RawRule, chain: u16) -> Option<Vec<u16>> {
-        let id = r.id.get_ref();
-        match &r.tokens {
+    fn tokens_on(
+        &mut self,
+        spec: &GuardSpec,
+        tokens: &Option<Vec<S>>,
+        chain: u16,
+        id: &str,
+    ) -> Option<Vec<u16>> {
+        match tokens {
             None => Some(
                 (0..spec.tokens.len())
                     .filter(|i| spec.tokens[*i].chain == chain)
@@ -1311,10 +1093,28 @@ impl Cx {
         }
     }
 
-    fn rule(&mut self, spec: &GuardSpec, r: RawRule) -> Option<RuleSpec> {
-        let id = r.id.get_ref().clone();
+    /// What an outflow is measured on (an `outflow-rate` rule, an `outflow` anomaly): a chain,
+    /// a contract on it, and the tokens counted (default every token of the chain).
+    fn outflow_of(
+        &mut self,
+        spec: &GuardSpec,
+        chain: &Option<S>,
+        contract: &Option<S>,
+        tokens: &Option<Vec<S>>,
+        at: &RuleAt<'_>,
+    ) -> Option<(u16, Address, Vec<u16>)> {
+        let chain = self.required(chain, "chain", at).cloned();
+        let contract = self.required(contract, "contract", at).cloned();
+        let chain = self.chain_ref(&spec.chains, &chain?, at.id)?;
+        let contract = self.address(&contract?, at.id)?;
+        let tokens = self.tokens_on(spec, tokens, chain, at.id)?;
+        Some((chain, contract, tokens))
+    }
+
+    fn rule(&mut self, spec: &GuardSpec, r: &RuleDoc, kind_span: Range<usize>) -> Option<RuleSpec> {
+        let id = r.id().get_ref().clone();
         let mut actions = Vec::new();
-        for a in r.actions.iter().flatten() {
+        for a in r.actions().into_iter().flatten() {
             match spec.actions.iter().position(|x| &x.id == a.get_ref()) {
                 Some(i) => actions.push(u16::try_from(i).ok()?),
                 None => {
@@ -1328,22 +1128,33 @@ impl Cx {
                 }
             }
         }
-        let kind = match r.kind.get_ref().as_str() {
-            "mint-rate" => self.mint_rate(spec, &r, &id)?,
-            "outflow-rate" => self.outflow_rate(spec, &r, &id)?,
-            "message-match" => self.message_match(spec, &r, &id)?,
-            "backing" => self.backing(spec, &r, &id)?,
-            "privileged" => self.privileged(spec, &r, &id)?,
-            _ => self.anomaly(spec, &r, &id)?,
+        let at = RuleAt {
+            id: &id,
+            kind: r.kind(),
+            kind_span,
         };
-        self.cancel_refs(spec, &r, &kind);
+        let kind = match r {
+            RuleDoc::MintRate(d) => self.mint_rate(spec, d, &at)?,
+            RuleDoc::OutflowRate(d) => self.outflow_rate(spec, d, &at)?,
+            RuleDoc::MessageMatch(d) => self.message_match(spec, d, &at)?,
+            RuleDoc::Backing(d) => self.backing(spec, d, &at)?,
+            RuleDoc::Privileged(d) => self.privileged(spec, d, &at)?,
+            RuleDoc::Anomaly(d) => self.anomaly(spec, d, &at)?,
+        };
+        self.cancel_refs(spec, r, &kind);
         Some(RuleSpec { id, actions, kind })
     }
 
     /// A `mint-rate` rule: a token's mints over a window, by amount, share of supply or minter.
-    fn mint_rate(&mut self, spec: &GuardSpec, r: &RawRule, id: &str) -> Option<RuleKind> {
-        let token = self.required(&r.token, "token", r).cloned();
-        let window_s = self.window(r);
+    fn mint_rate(
+        &mut self,
+        spec: &GuardSpec,
+        r: &MintRateDoc,
+        at: &RuleAt<'_>,
+    ) -> Option<RuleKind> {
+        let id = at.id;
+        let token = self.required(&r.token, "token", at).cloned();
+        let window_s = self.window(&r.window_s, at);
         let token = self.token_ref(spec, &token?, id)?;
         let dec = spec.tokens[usize::from(token)].decimals;
         let max_amount = self.amount(&r.max_amount, dec, "max_amount", id)?;
@@ -1363,7 +1174,7 @@ impl Cx {
         };
         if max_amount.is_none() && max_share_ppm.is_none() && max_per_minter.is_none() {
             self.err(
-                Some(r.kind.span()),
+                Some(at.kind_span.clone()),
                 Some(id),
                 "a `mint-rate` rule needs a limit",
                 "set `max_amount`, `max_share_of_supply` or `max_per_minter`",
@@ -1380,18 +1191,21 @@ impl Cx {
     }
 
     /// An `outflow-rate` rule: what leaves a contract over a window, in USD, and single big transfers.
-    fn outflow_rate(&mut self, spec: &GuardSpec, r: &RawRule, id: &str) -> Option<RuleKind> {
-        let chain = self.required(&r.chain, "chain", r).cloned();
-        let contract = self.required(&r.contract, "contract", r).cloned();
-        let window_s = self.window(r);
-        let chain = self.chain_ref(&spec.chains, &chain?, id)?;
-        let contract = self.address(&contract?, id)?;
-        let tokens = self.tokens_on(spec, r, chain)?;
+    fn outflow_rate(
+        &mut self,
+        spec: &GuardSpec,
+        r: &OutflowRateDoc,
+        at: &RuleAt<'_>,
+    ) -> Option<RuleKind> {
+        let id = at.id;
+        let window_s = self.window(&r.window_s, at);
+        let (chain, contract, tokens) =
+            self.outflow_of(spec, &r.chain, &r.contract, &r.tokens, at)?;
         let max_usd = self.positive_f64(&r.max_usd, "max_usd", id)?;
         let big_transfer_usd = self.positive_f64(&r.big_transfer_usd, "big_transfer_usd", id)?;
         if max_usd.is_none() && big_transfer_usd.is_none() {
             self.err(
-                Some(r.kind.span()),
+                Some(at.kind_span.clone()),
                 Some(id),
                 "an `outflow-rate` rule needs a limit",
                 "set `max_usd` and/or `big_transfer_usd`",
@@ -1409,8 +1223,14 @@ impl Cx {
     }
 
     /// A `message-match` rule: every release on a bridge's destination paired with its source event.
-    fn message_match(&mut self, spec: &GuardSpec, r: &RawRule, id: &str) -> Option<RuleKind> {
-        let b = self.required(&r.bridge, "bridge", r)?.clone();
+    fn message_match(
+        &mut self,
+        spec: &GuardSpec,
+        r: &MessageMatchDoc,
+        at: &RuleAt<'_>,
+    ) -> Option<RuleKind> {
+        let id = at.id;
+        let b = self.required(&r.bridge, "bridge", at)?.clone();
         let bridge = match spec.bridges.iter().position(|x| &x.id == b.get_ref()) {
             Some(i) => u16::try_from(i).ok()?,
             None => {
@@ -1433,10 +1253,13 @@ impl Cx {
     }
 
     /// A `backing` rule: a wrapped token's supply never above what its holder keeps of the backing token.
-    fn backing(&mut self, spec: &GuardSpec, r: &RawRule, id: &str) -> Option<RuleKind> {
-        let token = self.required(&r.token, "token", r).cloned();
-        let backing = self.required(&r.backing_token, "backing_token", r).cloned();
-        let holder = self.required(&r.holder, "holder", r).cloned();
+    fn backing(&mut self, spec: &GuardSpec, r: &BackingDoc, at: &RuleAt<'_>) -> Option<RuleKind> {
+        let id = at.id;
+        let token = self.required(&r.token, "token", at).cloned();
+        let backing = self
+            .required(&r.backing_token, "backing_token", at)
+            .cloned();
+        let holder = self.required(&r.holder, "holder", at).cloned();
         let token = self.token_ref(spec, &token?, id);
         let backing_token = self.token_ref(spec, &backing?, id);
         let holder = self.address(&holder?, id);
@@ -1455,9 +1278,15 @@ impl Cx {
     }
 
     /// A `privileged` rule: admin, signer-set, pause and layer-configuration changes of some contracts (its handlers registered as shared).
-    fn privileged(&mut self, spec: &GuardSpec, r: &RawRule, id: &str) -> Option<RuleKind> {
-        let chain = self.required(&r.chain, "chain", r).cloned();
-        let contracts_raw = self.required(&r.contracts, "contracts", r).cloned();
+    fn privileged(
+        &mut self,
+        spec: &GuardSpec,
+        r: &PrivilegedDoc,
+        at: &RuleAt<'_>,
+    ) -> Option<RuleKind> {
+        let id = at.id;
+        let chain = self.required(&r.chain, "chain", at).cloned();
+        let contracts_raw = self.required(&r.contracts, "contracts", at).cloned();
         let chain = self.chain_ref(&spec.chains, &chain?, id);
         let mut contracts = Vec::new();
         for c in contracts_raw.iter().flatten() {
@@ -1480,7 +1309,7 @@ impl Cx {
         for e in r.extra_events.iter().flatten() {
             extra_events.push(self.event(e, id));
         }
-        let layers = self.layers(r, id);
+        let layers = self.layers(&r.layers, id);
         let trip = match &r.severity {
             None => true,
             Some(s) if s.get_ref() == "trip" => true,
@@ -1529,21 +1358,19 @@ impl Cx {
     }
 
     /// An `anomaly` rule: a metric's bucket far above its moving average.
-    fn anomaly(&mut self, spec: &GuardSpec, r: &RawRule, id: &str) -> Option<RuleKind> {
-        let metric = self.required(&r.metric, "metric", r)?.clone();
+    fn anomaly(&mut self, spec: &GuardSpec, r: &AnomalyDoc, at: &RuleAt<'_>) -> Option<RuleKind> {
+        let id = at.id;
+        let metric = self.required(&r.metric, "metric", at)?.clone();
         let metric = match metric.get_ref().as_str() {
             "mint" => {
-                let token = self.required(&r.token, "token", r)?.clone();
+                let token = self.required(&r.token, "token", at)?.clone();
                 AnomalyMetric::Mint {
                     token: self.token_ref(spec, &token, id)?,
                 }
             }
             "outflow" => {
-                let chain = self.required(&r.chain, "chain", r).cloned();
-                let contract = self.required(&r.contract, "contract", r).cloned();
-                let chain = self.chain_ref(&spec.chains, &chain?, id)?;
-                let contract = self.address(&contract?, id)?;
-                let tokens = self.tokens_on(spec, r, chain)?;
+                let (chain, contract, tokens) =
+                    self.outflow_of(spec, &r.chain, &r.contract, &r.tokens, at)?;
                 AnomalyMetric::Outflow {
                     chain,
                     contract,
@@ -1605,6 +1432,31 @@ pub fn read_address(input: &mut TomlInput, s: &Spanned<String>, entity: &str) ->
                 format!("`{}` is not an address", s.get_ref()),
                 "write a 20-byte hex address, e.g. \"0x5FbDB2315678afecb367f032d93F642f64180aa3\"",
             );
+            None
+        }
+    }
+}
+
+/// Checks a chain's `rpc` and `quorum` as written (every problem recorded at the value it is
+/// about, under the chain `id`). The guard's and the attestor's `[[chain]]` both read their
+/// endpoints here, and ringfence_quorum::check_endpoints says what an endpoint list may be.
+pub fn read_endpoints(
+    input: &mut TomlInput,
+    rpc: &Spanned<Rpc>,
+    quorum: Option<&Spanned<i64>>,
+    id: &str,
+) -> Option<ringfence_quorum::Endpoints> {
+    let urls = rpc.get_ref().urls();
+    match ringfence_quorum::check_endpoints(&urls, quorum.map(|q| *q.get_ref())) {
+        Ok(e) => Some(e),
+        Err(problems) => {
+            for p in problems {
+                let span = match (quorum, p.in_quorum) {
+                    (Some(q), true) => q.span(),
+                    _ => rpc.span(),
+                };
+                input.err(Some(span), Some(id), p.message, p.fix);
+            }
             None
         }
     }

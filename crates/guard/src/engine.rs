@@ -380,31 +380,18 @@ impl Engine {
             }
             EventKind::Mint {
                 token, to, amount, ..
-            } => {
-                if let Some(Some(s)) = w.supply.get_mut(usize::from(token)) {
-                    *s = s.saturating_add(amount);
-                }
-                credit(&mut w.balances, token, to, amount);
-            }
+            } => move_units(w, token, None, Some(to), amount),
             EventKind::Burn {
                 token,
                 from,
                 amount,
-            } => {
-                if let Some(Some(s)) = w.supply.get_mut(usize::from(token)) {
-                    *s = s.saturating_sub(amount);
-                }
-                debit(&mut w.balances, token, from, amount);
-            }
+            } => move_units(w, token, Some(from), None, amount),
             EventKind::Transfer {
                 token,
                 from,
                 to,
                 amount,
-            } => {
-                debit(&mut w.balances, token, from, amount);
-                credit(&mut w.balances, token, to, amount);
-            }
+            } => move_units(w, token, Some(from), Some(to), amount),
             EventKind::SupplyObserved { token, supply } => {
                 if let Some(s) = w.supply.get_mut(usize::from(token)) {
                     *s = Some(supply);
@@ -460,34 +447,31 @@ impl Engine {
     }
 }
 
-fn credit(
-    balances: &mut [(TokenIdx, Address, Option<U256>)],
+/// Moves `amount` of `token` from `from` to `to` in the tracked balances (the sender debited
+/// first); a mint (no `from`) raises the observed supply, a burn (no `to`) lowers it.
+fn move_units(
+    w: &mut World,
     token: TokenIdx,
-    who: Address,
-    v: U256,
+    from: Option<Address>,
+    to: Option<Address>,
+    amount: U256,
 ) {
-    for b in balances.iter_mut() {
-        if b.0 == token
-            && b.1 == who
-            && let Some(x) = &mut b.2
-        {
-            *x = x.saturating_add(v);
+    let supply = w.supply.get_mut(usize::from(token));
+    if let Some(Some(s)) = supply {
+        match (from, to) {
+            (None, Some(_)) => *s = s.saturating_add(amount),
+            (Some(_), None) => *s = s.saturating_sub(amount),
+            _ => {}
         }
     }
-}
-
-fn debit(
-    balances: &mut [(TokenIdx, Address, Option<U256>)],
-    token: TokenIdx,
-    who: Address,
-    v: U256,
-) {
-    for b in balances.iter_mut() {
-        if b.0 == token
-            && b.1 == who
-            && let Some(x) = &mut b.2
-        {
-            *x = x.saturating_sub(v);
+    for b in w.balances.iter_mut().filter(|b| b.0 == token) {
+        if let Some(x) = &mut b.2 {
+            if Some(b.1) == from {
+                *x = x.saturating_sub(amount);
+            }
+            if Some(b.1) == to {
+                *x = x.saturating_add(amount);
+            }
         }
     }
 }

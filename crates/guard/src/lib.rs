@@ -22,6 +22,7 @@ mod alert;
 pub mod amount;
 pub mod config;
 pub mod diag;
+pub mod document;
 mod engine;
 mod error;
 mod event;
@@ -32,6 +33,7 @@ pub mod secret;
 mod spec;
 
 pub use alert::{ActionRecord, ActionStatus, Alert, AlertRecord, Severity};
+pub use document::GuardDocument;
 pub use engine::{Engine, Matched, Snapshot};
 pub use error::{Error, Result};
 pub use event::{

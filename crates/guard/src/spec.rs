@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use alloy::json_abi::Event as AbiEvent;
 use alloy::primitives::{Address, B256, U256};
 
+use crate::document::kind;
 use crate::event::{ChainIdx, TokenIdx};
 use crate::layers::{LAYER_EVENTS, Layer};
 use crate::reason::AlertKind;
@@ -390,9 +391,9 @@ impl ActionKind {
     /// The config name of the kind.
     pub fn name(&self) -> &'static str {
         match self {
-            Self::Pause { .. } => "pause",
-            Self::Cancel { .. } => "cancel",
-            Self::Webhook { .. } => "webhook",
+            Self::Pause { .. } => kind::PAUSE,
+            Self::Cancel { .. } => kind::CANCEL,
+            Self::Webhook { .. } => kind::WEBHOOK,
         }
     }
 
@@ -578,12 +579,12 @@ impl RuleKind {
     /// The config name of the kind.
     pub fn name(&self) -> &'static str {
         match self {
-            Self::MintRate { .. } => "mint-rate",
-            Self::OutflowRate { .. } => "outflow-rate",
-            Self::MessageMatch { .. } => "message-match",
-            Self::Backing { .. } => "backing",
-            Self::Privileged { .. } => "privileged",
-            Self::Anomaly { .. } => "anomaly",
+            Self::MintRate { .. } => kind::MINT_RATE,
+            Self::OutflowRate { .. } => kind::OUTFLOW_RATE,
+            Self::MessageMatch { .. } => kind::MESSAGE_MATCH,
+            Self::Backing { .. } => kind::BACKING,
+            Self::Privileged { .. } => kind::PRIVILEGED,
+            Self::Anomaly { .. } => kind::ANOMALY,
         }
     }
 }

@@ -7,7 +7,7 @@ use alloy::primitives::map::AddressHashMap;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::window::SlidingSum;
+use super::window::{SlidingSum, crossed};
 use super::{alert, token};
 use crate::alert::{Alert, Severity};
 use crate::amount::format_units;
@@ -70,63 +70,48 @@ impl MintRate {
             let share = base.saturating_mul(U256::from(*ppm)) / U256::from(1_000_000u64);
             limit = Some(limit.map_or(share, |l| l.min(share)));
         }
-        if let Some(limit) = limit {
-            if before <= limit {
-                self.total_latched = false;
-            }
-            if total > limit {
-                if !self.total_latched {
-                    self.total_latched = true;
-                    out.push(alert(
-                        r,
-                        Severity::Trip,
-                        Reason::WindowExceeded,
-                        ev,
-                        json!({
-                            "scope": "token",
-                            "token": tok.id,
-                            "to": to,
-                            "minter": minter,
-                            "amount": format_units(amount, tok.decimals),
-                            "window_s": window_s,
-                            "window_total": format_units(total, tok.decimals),
-                            "limit": format_units(limit, tok.decimals),
-                        }),
-                    ));
-                }
-            } else {
-                self.total_latched = false;
-            }
+        if let Some(limit) = limit
+            && crossed(&mut self.total_latched, before, total, limit)
+        {
+            out.push(alert(
+                r,
+                Severity::Trip,
+                Reason::WindowExceeded,
+                ev,
+                json!({
+                    "scope": "token",
+                    "token": tok.id,
+                    "to": to,
+                    "minter": minter,
+                    "amount": format_units(amount, tok.decimals),
+                    "window_s": window_s,
+                    "window_total": format_units(total, tok.decimals),
+                    "limit": format_units(limit, tok.decimals),
+                }),
+            ));
         }
         if let (Some(max), Some(m)) = (max_per_minter, minter) {
             let e = self.per_minter.entry(m).or_default();
             e.0.evict(ev.timestamp, *window_s);
-            if e.0.sum() <= *max {
-                e.1 = false;
-            }
+            let before = e.0.sum();
             let sum = e.0.push(ev.timestamp, amount, *window_s);
-            if sum > *max {
-                if !e.1 {
-                    e.1 = true;
-                    out.push(alert(
-                        r,
-                        Severity::Trip,
-                        Reason::MinterWindowExceeded,
-                        ev,
-                        json!({
-                            "scope": "minter",
-                            "token": tok.id,
-                            "to": to,
-                            "minter": m,
-                            "amount": format_units(amount, tok.decimals),
-                            "window_s": window_s,
-                            "window_total": format_units(sum, tok.decimals),
-                            "limit": format_units(*max, tok.decimals),
-                        }),
-                    ));
-                }
-            } else {
-                e.1 = false;
+            if crossed(&mut e.1, before, sum, *max) {
+                out.push(alert(
+                    r,
+                    Severity::Trip,
+                    Reason::MinterWindowExceeded,
+                    ev,
+                    json!({
+                        "scope": "minter",
+                        "token": tok.id,
+                        "to": to,
+                        "minter": m,
+                        "amount": format_units(amount, tok.decimals),
+                        "window_s": window_s,
+                        "window_total": format_units(sum, tok.decimals),
+                        "limit": format_units(*max, tok.decimals),
+                    }),
+                ));
             }
         }
     }

@@ -5,7 +5,7 @@ use alloy::primitives::Address;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::window::SlidingSum;
+use super::window::{SlidingSum, crossed};
 use super::{alert, token};
 use crate::alert::{Alert, Severity};
 use crate::amount::{format_units, to_f64};
@@ -61,10 +61,22 @@ impl OutflowRate {
         let Some(tok) = token(w, t) else { return };
         let usd = to_f64(amount, tok.decimals) * tok.price_usd;
         self.window.evict(ev.timestamp, *window_s);
-        if max_usd.is_some_and(|m| self.window.sum() <= m) {
-            self.latched = false;
-        }
+        let before = self.window.sum();
         let total = self.window.push(ev.timestamp, usd, *window_s);
+        // What both alerts say about the transfer, followed by what each adds.
+        let evidence = |extra: serde_json::Value| {
+            let mut e = json!({
+                "contract": contract,
+                "token": tok.id,
+                "to": to,
+                "amount": format_units(amount, tok.decimals),
+                "usd": usd,
+            });
+            if let (Some(m), serde_json::Value::Object(x)) = (e.as_object_mut(), extra) {
+                m.extend(x);
+            }
+            e
+        };
         if let Some(big) = big_transfer_usd
             && usd >= *big
         {
@@ -73,40 +85,23 @@ impl OutflowRate {
                 Severity::Alert,
                 Reason::BigTransfer,
                 ev,
-                json!({
-                    "contract": contract,
-                    "token": tok.id,
-                    "to": to,
-                    "amount": format_units(amount, tok.decimals),
-                    "usd": usd,
-                    "big_transfer_usd": big,
-                }),
+                evidence(json!({ "big_transfer_usd": big })),
             ));
         }
-        if let Some(max) = max_usd {
-            if total > *max {
-                if !self.latched {
-                    self.latched = true;
-                    out.push(alert(
-                        r,
-                        Severity::Trip,
-                        Reason::WindowExceeded,
-                        ev,
-                        json!({
-                            "contract": contract,
-                            "token": tok.id,
-                            "to": to,
-                            "amount": format_units(amount, tok.decimals),
-                            "usd": usd,
-                            "window_s": window_s,
-                            "window_usd": total,
-                            "max_usd": max,
-                        }),
-                    ));
-                }
-            } else {
-                self.latched = false;
-            }
+        if let Some(max) = max_usd
+            && crossed(&mut self.latched, before, total, *max)
+        {
+            out.push(alert(
+                r,
+                Severity::Trip,
+                Reason::WindowExceeded,
+                ev,
+                evidence(json!({
+                    "window_s": window_s,
+                    "window_usd": total,
+                    "max_usd": max,
+                })),
+            ));
         }
     }
 }
@@ -158,6 +153,30 @@ big_transfer_usd = 8"#;
                 (Severity::Trip, "window-exceeded")
             ]
         );
+        let keys = |i: usize| -> Vec<String> {
+            a[i].evidence
+                .as_object()
+                .map(|m| m.keys().cloned().collect())
+                .unwrap_or_default()
+        };
+        let transfer = ["amount", "contract", "to", "token", "usd"];
+        let mut big: Vec<&str> = transfer.to_vec();
+        big.push("big_transfer_usd");
+        let mut window: Vec<&str> = transfer.to_vec();
+        window.extend(["max_usd", "window_s", "window_usd"]);
+        let (mut k0, mut k1) = (keys(0), keys(1));
+        k0.sort();
+        k1.sort();
+        big.sort_unstable();
+        window.sort_unstable();
+        assert_eq!(
+            (k0, k1),
+            (
+                big.iter().map(|k| k.to_string()).collect(),
+                window.iter().map(|k| k.to_string()).collect()
+            )
+        );
+        assert_eq!(a[1].evidence["usd"], 9.0);
         // Latched inside the window; after it rolls, a new excess trips again.
         assert!(run(&mut e, &[out_of(0x77, 5, 1)]).is_empty());
         let a = run(&mut e, &[out_of(0x77, 200, 7), out_of(0x77, 201, 7)]);

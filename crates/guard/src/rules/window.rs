@@ -40,6 +40,20 @@ impl<T: Copy + Default + Add<Output = T> + Sub<Output = T>> SlidingSum<T> {
     }
 }
 
+/// A window limit's latch: whether a trip fires now that the window's sum went from `before`
+/// to `total`. A trip fires when the sum is over `limit`, once: the latch holds it until the
+/// sum is back at or under the limit (before or after this value).
+pub(crate) fn crossed<T: PartialOrd>(latched: &mut bool, before: T, total: T, limit: T) -> bool {
+    if before <= limit || total <= limit {
+        *latched = false;
+    }
+    if total > limit && !*latched {
+        *latched = true;
+        return true;
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -52,5 +66,17 @@ mod tests {
         assert_eq!(w.push(110, 1, 10), 6); // 100 is out: (100, 110]
         w.evict(200, 10);
         assert_eq!(w.sum(), 0);
+    }
+
+    #[test]
+    fn a_limit_trips_once_until_the_sum_is_back_under_it() {
+        let mut latched = false;
+        assert!(!crossed(&mut latched, 0, 5, 10));
+        assert!(crossed(&mut latched, 5, 11, 10));
+        assert!(!crossed(&mut latched, 11, 12, 10), "latched");
+        assert!(!crossed(&mut latched, 12, 9, 10), "released");
+        assert!(crossed(&mut latched, 9, 13, 10));
+        // Back under before this value (old values left the window): trips again.
+        assert!(crossed(&mut latched, 10, 14, 10));
     }
 }

@@ -2,6 +2,7 @@
 //! normalised events.
 
 mod config;
+mod document;
 mod endpoints;
 mod props;
 mod rules;
