@@ -8,7 +8,7 @@ use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::rpc::types::TransactionRequest;
 use alloy::sol;
 use alloy::sol_types::{SolCall, SolValue};
-use ringfence_lab::anvil::Anvil;
+use ringfence_lab::anvil::{self, Anvil};
 
 use crate::{repo, require_anvil};
 
@@ -61,9 +61,9 @@ fn key() -> B256 {
 impl Lab {
     async fn new() -> Self {
         require_anvil();
-        let anvil = Anvil::spawn(31_337, true).expect("anvil");
+        let anvil = anvil::spawn(31_337, true).expect("anvil");
         let p = ProviderBuilder::new()
-            .connect_http(anvil.url().parse().expect("url"))
+            .connect_http(anvil.http().parse().expect("url"))
             .erased();
         let accts = p.get_accounts().await.expect("accounts");
         let (admin, guardian, relayer, user) = (accts[0], accts[1], accts[2], accts[3]);
