@@ -222,43 +222,9 @@ async fn of_two_racing_members_exactly_one_claims_each_alert() {
     nats.kill(0);
     let t0 = Instant::now();
     let id = "after-a-node-died";
-    let created = loop {
-        match b::create(
-            &bb.claims,
-            &claim::key(id),
-            &claim_of("b", id, ClaimState::Claimed),
-        )
-        .await
-        {
-            Ok(r) => break r,
-            Err(e) => {
-                assert!(
-                    t0.elapsed() < Duration::from_secs(20),
-                    "no claim after a node died: {e}"
-                );
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-        }
-    };
+    let created = claim_retrying(&bb.claims, "b", id, t0).await;
     assert!(created.is_some());
-    let again = loop {
-        match b::create(
-            &a.claims,
-            &claim::key(id),
-            &claim_of("a", id, ClaimState::Claimed),
-        )
-        .await
-        {
-            Ok(r) => break r,
-            Err(e) => {
-                assert!(
-                    t0.elapsed() < Duration::from_secs(20),
-                    "bus down after a node died: {e}"
-                );
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-        }
-    };
+    let again = claim_retrying(&a.claims, "a", id, t0).await;
     assert_eq!(again, None, "still claimed once with a node down");
     eprintln!("NODE KILLED: claims answer again after {:?}", t0.elapsed());
 }
@@ -298,4 +264,32 @@ async fn appends_are_fenced_by_the_subjects_last_sequence() {
         Some((s2, b"two".to_vec()))
     );
     assert_eq!(bus.last("ringfence.blocks.none").await.expect("last"), None);
+}
+
+/// `member` claims `id` (`b::create`: the revision, or `None` when already claimed), retried
+/// while the bus does not answer (a node just died), for 20 s from `t0` at most.
+async fn claim_retrying(
+    claims: &async_nats::jetstream::kv::Store,
+    member: &str,
+    id: &str,
+    t0: Instant,
+) -> Option<u64> {
+    loop {
+        match b::create(
+            claims,
+            &claim::key(id),
+            &claim_of(member, id, ClaimState::Claimed),
+        )
+        .await
+        {
+            Ok(r) => return r,
+            Err(e) => {
+                assert!(
+                    t0.elapsed() < Duration::from_secs(20),
+                    "{member}'s claim got no answer after a node died: {e}"
+                );
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
 }
