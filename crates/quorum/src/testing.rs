@@ -14,7 +14,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 mod anvil;
-pub use anvil::{ANVIL_IN_REPO, Anvil, AnvilOptions, DEV_KEYS, Mining, dev_account, repo};
+pub use anvil::{
+    ANVIL_IN_REPO, Anvil, AnvilOptions, DEV_KEYS, Mining, bytecode, deploy, dev_account, repo,
+};
 
 /// One lie the proxy tells.
 #[derive(Clone, Debug, PartialEq, Eq)]

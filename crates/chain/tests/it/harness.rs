@@ -6,26 +6,13 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use alloy::network::TransactionBuilder;
-use alloy::primitives::{Address, B256, Bytes, U256};
+use alloy::primitives::{Address, B256, U256};
 use alloy::providers::{DynProvider, Provider};
-use alloy::rpc::types::{TransactionReceipt, TransactionRequest};
+use alloy::rpc::types::TransactionReceipt;
 use alloy::sol;
 use alloy::sol_types::{SolEvent, SolValue};
 
-/// Sends a contract call and waits for its receipt: `mined!(call, "what")`.
-macro_rules! mined {
-    ($call:expr, $what:expr) => {
-        $call
-            .send()
-            .await
-            .expect("send")
-            .get_receipt()
-            .await
-            .expect($what)
-    };
-}
-pub(crate) use mined;
+pub(crate) use ringfence_quorum::mined;
 
 sol! {
     #[sol(rpc)]
@@ -54,7 +41,9 @@ sol! {
 
 /// The workspace's anvil harness; `Anvil::as_account(i)` signs as development account `i`:
 /// 0 deployer / admin, 1 guardian, 2 compromised minter, 3 relayer, 4 user.
-pub(crate) use ringfence_quorum::testing::{Anvil, DEV_KEYS as KEYS, dev_account as account, repo};
+pub(crate) use ringfence_quorum::testing::{
+    Anvil, DEV_KEYS as KEYS, deploy, dev_account as account, repo,
+};
 
 /// The guardian key's name in test configs.
 pub(crate) const KEY_ENV: &str = "RINGFENCE_TEST_GUARDIAN_KEY";
@@ -62,28 +51,6 @@ pub(crate) const KEY_ENV: &str = "RINGFENCE_TEST_GUARDIAN_KEY";
 /// A chain with `chain_id` on a free port, a block every `block_time` seconds (else automine).
 pub(crate) fn anvil(chain_id: u64, block_time: Option<u64>) -> Anvil {
     Anvil::spawn(chain_id, block_time).unwrap_or_else(|e| panic!("anvil: {e}"))
-}
-
-/// Bytecode of a compiled fixture from contracts/out.
-pub(crate) fn bytecode(name: &str) -> Bytes {
-    let path = repo().join(format!("contracts/out/{name}.json"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let v: serde_json::Value = serde_json::from_str(&text).expect("artifact json");
-    v["bytecode"]
-        .as_str()
-        .expect("bytecode")
-        .parse()
-        .expect("hex")
-}
-
-pub(crate) async fn deploy(p: &DynProvider, name: &str, args: Vec<u8>) -> Address {
-    let mut code = bytecode(name).to_vec();
-    code.extend(args);
-    let tx = TransactionRequest::default().with_deploy_code(code);
-    let pending = p.send_transaction(tx).await.expect("deploy");
-    let r = receipt(p, *pending.tx_hash()).await;
-    assert!(r.status(), "deploy {name} reverted");
-    r.contract_address.expect("address")
 }
 
 pub(crate) async fn deploy_token(

@@ -9,8 +9,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{Duration, Instant};
 
-use alloy::primitives::Address;
+use alloy::network::TransactionBuilder;
+use alloy::primitives::{Address, Bytes};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::rpc::types::TransactionRequest;
 use alloy::signers::local::PrivateKeySigner;
 
 /// Where the anvil binary lies below the repository root.
@@ -242,4 +244,55 @@ impl Drop for Anvil {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Sends a contract call and waits for its receipt, panicking (with `what`) when it cannot be
+/// sent or mined: `mined!(token.mint(to, amount), "mint")`. For tests.
+#[macro_export]
+macro_rules! mined {
+    ($call:expr, $what:expr) => {
+        $call
+            .send()
+            .await
+            .expect("send")
+            .get_receipt()
+            .await
+            .expect($what)
+    };
+}
+
+/// The creation bytecode of a compiled contract of `contracts/out` (`scripts/compile-contracts.sh`).
+///
+/// # Panics
+/// When the artifact is missing or holds no hex bytecode.
+pub fn bytecode(name: &str) -> Bytes {
+    let path = repo().join(format!("contracts/out/{name}.json"));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (run scripts/compile-contracts.sh)", path.display()));
+    let v: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    v["bytecode"]
+        .as_str()
+        .and_then(|h| h.parse().ok())
+        .unwrap_or_else(|| panic!("{}: no hex bytecode", path.display()))
+}
+
+/// Deploys the compiled contract `name` with the ABI-encoded constructor `args` and returns
+/// its address.
+///
+/// # Panics
+/// When the artifact is missing, or the deployment cannot be sent, is not mined or reverts.
+pub async fn deploy(p: &DynProvider, name: &str, args: Vec<u8>) -> Address {
+    let mut code = bytecode(name).to_vec();
+    code.extend(args);
+    let tx = TransactionRequest::default().with_deploy_code(code);
+    let r = p
+        .send_transaction(tx)
+        .await
+        .expect("deploy")
+        .get_receipt()
+        .await
+        .expect("receipt");
+    assert!(r.status(), "deploy {name} reverted");
+    r.contract_address.expect("address")
 }
