@@ -50,7 +50,11 @@ pub fn anvil_bin() -> Result<PathBuf> {
 pub fn spawn(chain_id: u64, automine: bool) -> Result<Anvil> {
     let mut options = AnvilOptions::new(
         chain_id,
-        if automine { Mining::Auto } else { Mining::Manual },
+        if automine {
+            Mining::Auto
+        } else {
+            Mining::Manual
+        },
     );
     options.bin = anvil_bin()?;
     options.ports = Some(PORTS);

@@ -10,7 +10,7 @@ use alloy::sol;
 use alloy::sol_types::{SolCall, SolValue};
 use ringfence_lab::anvil::{self, Anvil};
 
-use crate::{repo, require_anvil};
+use crate::require_anvil;
 
 sol! {
     interface IGateway {
@@ -43,13 +43,6 @@ struct Lab {
     user: Address,
     gateway: Address,
     token: Address,
-}
-
-fn artifact(name: &str) -> Vec<u8> {
-    let text = std::fs::read_to_string(repo().join(format!("contracts/out/{name}.json")))
-        .expect("artifact: run scripts/compile-contracts.sh");
-    let v: serde_json::Value = serde_json::from_str(&text).expect("json");
-    alloy::primitives::hex::decode(v["bytecode"].as_str().expect("bytecode")).expect("hex")
 }
 
 const ASSET: &str = "USDX";
@@ -121,7 +114,7 @@ impl Lab {
     }
 
     async fn deploy(&self, name: &str, args: Vec<u8>) -> Address {
-        let mut code = artifact(name);
+        let mut code = ringfence_quorum::testing::bytecode(name).to_vec();
         code.extend(args);
         let tx = TransactionRequest::default()
             .from(self.admin)
@@ -152,6 +145,18 @@ impl Lab {
             .await
             .expect("receipt")
             .status()
+    }
+
+    /// The user executes queued transfer `q` at the gateway; whether it went through.
+    async fn execute(&self, q: B256) -> bool {
+        let data = IGateway::executeCall { queueId: q }.abi_encode();
+        self.call(self.user, self.gateway, data).await
+    }
+
+    /// `from` cancels queued transfer `q` at the gateway; whether it went through.
+    async fn cancel(&self, from: Address, q: B256) -> bool {
+        let data = IGateway::cancelCall { queueId: q }.abi_encode();
+        self.call(from, self.gateway, data).await
     }
 
     async fn ok(&self, from: Address, to: Address, data: Vec<u8>) {
@@ -330,55 +335,13 @@ async fn delay_queue_holds_large_transfers_and_the_guardian_cancels_them() {
     assert!(lab.deliver(700).await);
     assert_eq!(lab.balance().await, units(50), "nothing paid yet");
     let (q500, q700) = (lab.queue_id(2), lab.queue_id(3));
-    assert!(
-        !lab.call(
-            lab.user,
-            lab.gateway,
-            IGateway::executeCall { queueId: q500 }.abi_encode()
-        )
-        .await,
-        "still delayed"
-    );
-    assert!(
-        !lab.call(
-            lab.user,
-            lab.gateway,
-            IGateway::cancelCall { queueId: q700 }.abi_encode()
-        )
-        .await,
-        "only a guardian cancels"
-    );
-    lab.ok(
-        lab.guardian,
-        lab.gateway,
-        IGateway::cancelCall { queueId: q700 }.abi_encode(),
-    )
-    .await;
+    assert!(!lab.execute(q500).await, "still delayed");
+    assert!(!lab.cancel(lab.user, q700).await, "only a guardian cancels");
+    assert!(lab.cancel(lab.guardian, q700).await, "the guardian cancels");
     lab.warp(3601).await;
-    lab.ok(
-        lab.user,
-        lab.gateway,
-        IGateway::executeCall { queueId: q500 }.abi_encode(),
-    )
-    .await;
-    assert!(
-        !lab.call(
-            lab.user,
-            lab.gateway,
-            IGateway::executeCall { queueId: q500 }.abi_encode()
-        )
-        .await,
-        "paid once"
-    );
-    assert!(
-        !lab.call(
-            lab.user,
-            lab.gateway,
-            IGateway::executeCall { queueId: q700 }.abi_encode()
-        )
-        .await,
-        "cancelled stays cancelled"
-    );
+    assert!(lab.execute(q500).await, "paid once the delay passed");
+    assert!(!lab.execute(q500).await, "paid once");
+    assert!(!lab.execute(q700).await, "cancelled stays cancelled");
     assert_eq!(lab.balance().await, units(550));
 }
 
@@ -422,15 +385,7 @@ async fn pause_is_guardian_only_and_only_the_admin_unpauses() {
     assert!(!lab.deliver(1).await, "paused: no delivery");
     lab.warp(61).await;
     assert!(
-        !lab.call(
-            lab.user,
-            lab.gateway,
-            IGateway::executeCall {
-                queueId: lab.queue_id(1)
-            }
-            .abi_encode()
-        )
-        .await,
+        !lab.execute(lab.queue_id(1)).await,
         "paused: queued transfers frozen"
     );
     assert!(
@@ -462,14 +417,6 @@ async fn pause_is_guardian_only_and_only_the_admin_unpauses() {
         IGateway::unpauseCall {}.abi_encode(),
     )
     .await;
-    lab.ok(
-        lab.user,
-        lab.gateway,
-        IGateway::executeCall {
-            queueId: lab.queue_id(1),
-        }
-        .abi_encode(),
-    )
-    .await;
+    assert!(lab.execute(lab.queue_id(1)).await, "unpaused: paid");
     assert_eq!(lab.balance().await, units(500));
 }
