@@ -32,18 +32,24 @@ fn claim_of(m: &str, alert: &str, state: ClaimState) -> Claim {
     }
 }
 
-/// A lease is held while renewed, taken over within its TTL once its holder stops, and the old
-/// holder's renewal is then refused.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_lease_is_taken_over_within_its_ttl_once_its_holder_stops_renewing() {
+/// A three-node cluster and two members on it, "a" and "b", whose leases live `ttl`.
+async fn two_members(ttl: Duration) -> (Nats, Bus, Bus) {
     let nats = Nats::cluster().expect("nats-server: run scripts/setup-nats.sh");
-    let ttl = Duration::from_secs(2);
     let a = Bus::connect(&nats.urls(), "a", &opts(ttl, 3))
         .await
         .expect("bus");
     let bb = Bus::connect(&nats.urls(), "b", &opts(ttl, 3))
         .await
         .expect("bus");
+    (nats, a, bb)
+}
+
+/// A lease is held while renewed, taken over within its TTL once its holder stops, and the old
+/// holder's renewal is then refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lease_is_taken_over_within_its_ttl_once_its_holder_stops_renewing() {
+    let ttl = Duration::from_secs(2);
+    let (_nats, a, bb) = two_members(ttl).await;
     let key = lease::ingest_key("dst");
     let mut rev = b::create(&a.leases, &key, &lease_of("a"))
         .await
@@ -107,14 +113,8 @@ async fn a_lease_is_taken_over_within_its_ttl_once_its_holder_stops_renewing() {
 /// is killed and claims still work.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn of_two_racing_members_exactly_one_claims_each_alert() {
-    let mut nats = Nats::cluster().expect("nats-server: run scripts/setup-nats.sh");
     let ttl = Duration::from_secs(3);
-    let a = Bus::connect(&nats.urls(), "a", &opts(ttl, 3))
-        .await
-        .expect("bus");
-    let bb = Bus::connect(&nats.urls(), "b", &opts(ttl, 3))
-        .await
-        .expect("bus");
+    let (mut nats, a, bb) = two_members(ttl).await;
     let ids: Vec<String> = (0..40)
         .map(|i| format!("wbtc-messages-dst-{i}-0xabc-{i}"))
         .collect();

@@ -147,6 +147,17 @@ impl Lab {
             .status()
     }
 
+    /// The admin holds transfers above `threshold` tokens for `delay` seconds.
+    async fn configure_delay(&self, threshold: u64, delay: u64) {
+        let data = IGateway::configureDelayCall {
+            asset: key(),
+            threshold: units(threshold),
+            delay,
+        }
+        .abi_encode();
+        self.ok(self.admin, self.gateway, data).await;
+    }
+
     /// The user executes queued transfer `q` at the gateway; whether it went through.
     async fn execute(&self, q: B256) -> bool {
         let data = IGateway::executeCall { queueId: q }.abi_encode();
@@ -315,17 +326,7 @@ async fn regression_config_update_never_refills_the_bucket() {
 #[tokio::test]
 async fn delay_queue_holds_large_transfers_and_the_guardian_cancels_them() {
     let lab = Lab::new().await;
-    lab.ok(
-        lab.admin,
-        lab.gateway,
-        IGateway::configureDelayCall {
-            asset: key(),
-            threshold: units(100),
-            delay: 3600,
-        }
-        .abi_encode(),
-    )
-    .await;
+    lab.configure_delay(100, 3600).await;
     assert!(lab.deliver(50).await, "small transfers pass at once");
     assert_eq!(lab.balance().await, units(50));
     assert!(
@@ -348,17 +349,7 @@ async fn delay_queue_holds_large_transfers_and_the_guardian_cancels_them() {
 #[tokio::test]
 async fn pause_is_guardian_only_and_only_the_admin_unpauses() {
     let lab = Lab::new().await;
-    lab.ok(
-        lab.admin,
-        lab.gateway,
-        IGateway::configureDelayCall {
-            asset: key(),
-            threshold: units(100),
-            delay: 60,
-        }
-        .abi_encode(),
-    )
-    .await;
+    lab.configure_delay(100, 60).await;
     assert!(lab.deliver(500).await);
     assert!(
         !lab.call(lab.user, lab.gateway, IGateway::pauseCall {}.abi_encode())
