@@ -10,7 +10,7 @@ use ringfence_quorum::testing::{ANVIL_IN_REPO, AnvilOptions, Mining};
 
 use crate::error::{Error, Result};
 
-/// The lab's port range (the guard's tests use 18500–18999).
+/// The lab's port range (the other crates' tests take any port the system hands out).
 pub const PORTS: std::ops::Range<u16> = 19_000..19_500;
 
 /// The repository root: `RINGFENCE_ROOT`, else the nearest ancestor of the current directory

@@ -4,7 +4,7 @@
 //! chain read through a quorum with a lying endpoint),
 //! guardian key, webhook URL and signing secret, provoking every alert kind, whose every output
 //! (stdout, trace-level stderr, the SQLite files, webhook requests, the HTTP API) is searched for
-//! the secrets. Ports 19000-19299.
+//! the secrets. Its RPC proxies listen on ports 19022-19024.
 
 use std::io::BufRead as _;
 use std::net::SocketAddr;

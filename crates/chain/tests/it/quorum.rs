@@ -14,8 +14,7 @@ use ringfence_guard::AlertRecord;
 use ringfence_quorum::testing::{Lie, LyingProxy};
 
 use crate::harness::{
-    Bridge, account, bridge, bridge_config, forged_release, lock_and_id, receipt,
-    release, units,
+    Bridge, account, bridge, bridge_config, forged_release, lock_and_id, receipt, release, units,
 };
 use crate::{Guard, wait_ingested};
 

@@ -78,7 +78,8 @@ async fn one_liar_confirms_nothing_and_the_honest_majority_confirms() {
 
 async fn anvil_header_hash(anvil: &Anvil, n: u64) -> B256 {
     use alloy::providers::Provider;
-    anvil.as_account(0)
+    anvil
+        .as_account(0)
         .get_block_by_number(n.into())
         .await
         .expect("rpc")
