@@ -176,16 +176,7 @@ async fn collect(
                     sigs.push((signer, sig));
                 }
             }
-            att = Some(Attestation {
-                routeId: a.routeId,
-                srcChainId: a.srcChainId,
-                srcTxHash: a.srcTxHash,
-                srcLogIndex: a.srcLogIndex,
-                messageId: a.messageId,
-                asset: a.asset,
-                amount: a.amount,
-                recipient: a.recipient,
-            });
+            att = Some(to_sol(&a));
         }
         sigs.sort_by_key(|(a, _)| *a);
         sigs.dedup_by_key(|(a, _)| *a);

@@ -54,3 +54,17 @@ sol! {
         function delivered(bytes32 id) external view returns (bool);
     }
 }
+
+/// The attestor's attestation as the contracts' `Attestation`.
+pub(crate) fn to_sol(a: &ringfence_attest::Attestation) -> Attestation {
+    Attestation {
+        routeId: a.routeId,
+        srcChainId: a.srcChainId,
+        srcTxHash: a.srcTxHash,
+        srcLogIndex: a.srcLogIndex,
+        messageId: a.messageId,
+        asset: a.asset,
+        amount: a.amount,
+        recipient: a.recipient,
+    }
+}

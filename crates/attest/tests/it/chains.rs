@@ -144,19 +144,6 @@ pub(crate) async fn request(
     r.block_number.expect("block")
 }
 
-pub(crate) fn to_sol(a: &ringfence_attest::Attestation) -> Attestation {
-    Attestation {
-        routeId: a.routeId,
-        srcChainId: a.srcChainId,
-        srcTxHash: a.srcTxHash,
-        srcLogIndex: a.srcLogIndex,
-        messageId: a.messageId,
-        asset: a.asset,
-        amount: a.amount,
-        recipient: a.recipient,
-    }
-}
-
 /// Submits a delivery; `Ok` when mined successfully, `Err(reason)` when it reverts.
 pub(crate) async fn deliver(
     p: &DynProvider,
