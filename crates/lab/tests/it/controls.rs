@@ -89,25 +89,21 @@ impl Lab {
             .abi_encode(),
         )
         .await;
-        lab.ok(
+        lab.gateway_ok(
             admin,
-            lab.gateway,
             IGateway::setRouteCall {
                 asset: key(),
                 token: lab.token,
                 mints: true,
-            }
-            .abi_encode(),
+            },
         )
         .await;
-        lab.ok(
+        lab.gateway_ok(
             admin,
-            lab.gateway,
             IGateway::setGuardianCall {
                 account: guardian,
                 enabled: true,
-            }
-            .abi_encode(),
+            },
         )
         .await;
         lab
@@ -145,6 +141,16 @@ impl Lab {
             .await
             .expect("receipt")
             .status()
+    }
+
+    /// `from` sends `call` to the gateway; whether it went through.
+    async fn gateway_call(&self, from: Address, call: impl SolCall) -> bool {
+        self.call(from, self.gateway, call.abi_encode()).await
+    }
+
+    /// `from` sends `call` to the gateway, which must go through.
+    async fn gateway_ok(&self, from: Address, call: impl SolCall) {
+        self.ok(from, self.gateway, call.abi_encode()).await;
     }
 
     /// The admin holds transfers above `threshold` tokens for `delay` seconds.
@@ -246,15 +252,13 @@ fn units(n: u64) -> U256 {
 async fn token_bucket_caps_a_burst_and_refills_at_its_rate() {
     let lab = Lab::new().await;
     // capacity 1,000, 1 token per second
-    lab.ok(
+    lab.gateway_ok(
         lab.admin,
-        lab.gateway,
         IGateway::configureBucketCall {
             asset: key(),
             capacity: units(1000),
             ratePerSecond: units(1),
-        }
-        .abi_encode(),
+        },
     )
     .await;
     assert!(lab.deliver(600).await);
@@ -277,29 +281,25 @@ async fn token_bucket_caps_a_burst_and_refills_at_its_rate() {
 #[tokio::test]
 async fn regression_config_update_never_refills_the_bucket() {
     let lab = Lab::new().await;
-    lab.ok(
+    lab.gateway_ok(
         lab.admin,
-        lab.gateway,
         IGateway::configureBucketCall {
             asset: key(),
             capacity: units(1000),
             ratePerSecond: U256::ZERO,
-        }
-        .abi_encode(),
+        },
     )
     .await;
     assert!(lab.deliver(900).await);
     assert_eq!(lab.available().await, units(100));
     // Raising the capacity (or re-sending the same config) must not reset the bucket to full.
-    lab.ok(
+    lab.gateway_ok(
         lab.admin,
-        lab.gateway,
         IGateway::configureBucketCall {
             asset: key(),
             capacity: units(2000),
             ratePerSecond: U256::ZERO,
-        }
-        .abi_encode(),
+        },
     )
     .await;
     assert_eq!(
@@ -309,15 +309,13 @@ async fn regression_config_update_never_refills_the_bucket() {
     );
     assert!(!lab.deliver(500).await);
     // Lowering it clamps.
-    lab.ok(
+    lab.gateway_ok(
         lab.admin,
-        lab.gateway,
         IGateway::configureBucketCall {
             asset: key(),
             capacity: units(50),
             ratePerSecond: U256::ZERO,
-        }
-        .abi_encode(),
+        },
     )
     .await;
     assert_eq!(lab.available().await, units(50));
@@ -352,27 +350,15 @@ async fn pause_is_guardian_only_and_only_the_admin_unpauses() {
     lab.configure_delay(100, 60).await;
     assert!(lab.deliver(500).await);
     assert!(
-        !lab.call(lab.user, lab.gateway, IGateway::pauseCall {}.abi_encode())
-            .await,
+        !lab.gateway_call(lab.user, IGateway::pauseCall {}).await,
         "anyone else cannot pause"
     );
     assert!(
-        !lab.call(lab.admin, lab.gateway, IGateway::pauseCall {}.abi_encode())
-            .await,
+        !lab.gateway_call(lab.admin, IGateway::pauseCall {}).await,
         "the admin is not a guardian"
     );
-    lab.ok(
-        lab.guardian,
-        lab.gateway,
-        IGateway::pauseCall {}.abi_encode(),
-    )
-    .await;
-    lab.ok(
-        lab.guardian,
-        lab.gateway,
-        IGateway::pauseCall {}.abi_encode(),
-    )
-    .await; // idempotent
+    lab.gateway_ok(lab.guardian, IGateway::pauseCall {}).await;
+    lab.gateway_ok(lab.guardian, IGateway::pauseCall {}).await; // idempotent
     assert!(!lab.deliver(1).await, "paused: no delivery");
     lab.warp(61).await;
     assert!(
@@ -380,34 +366,23 @@ async fn pause_is_guardian_only_and_only_the_admin_unpauses() {
         "paused: queued transfers frozen"
     );
     assert!(
-        !lab.call(
-            lab.guardian,
-            lab.gateway,
-            IGateway::unpauseCall {}.abi_encode()
-        )
-        .await,
+        !lab.gateway_call(lab.guardian, IGateway::unpauseCall {})
+            .await,
         "a guardian cannot unpause"
     );
     assert!(
-        !lab.call(
+        !lab.gateway_call(
             lab.guardian,
-            lab.gateway,
             IGateway::configureBucketCall {
                 asset: key(),
                 capacity: U256::ZERO,
                 ratePerSecond: U256::ZERO
             }
-            .abi_encode()
         )
         .await,
         "nor reconfigure"
     );
-    lab.ok(
-        lab.admin,
-        lab.gateway,
-        IGateway::unpauseCall {}.abi_encode(),
-    )
-    .await;
+    lab.gateway_ok(lab.admin, IGateway::unpauseCall {}).await;
     assert!(lab.execute(lab.queue_id(1)).await, "unpaused: paid");
     assert_eq!(lab.balance().await, units(500));
 }
