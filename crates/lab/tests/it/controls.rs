@@ -153,6 +153,16 @@ impl Lab {
         self.ok(from, self.gateway, call.abi_encode()).await;
     }
 
+    /// The admin sets the gateway's token bucket: `capacity`, refilled at `rate` a second.
+    async fn configure_bucket(&self, capacity: U256, rate: U256) {
+        let call = IGateway::configureBucketCall {
+            asset: key(),
+            capacity,
+            ratePerSecond: rate,
+        };
+        self.gateway_ok(self.admin, call).await;
+    }
+
     /// The admin holds transfers above `threshold` tokens for `delay` seconds.
     async fn configure_delay(&self, threshold: u64, delay: u64) {
         let data = IGateway::configureDelayCall {
@@ -252,15 +262,7 @@ fn units(n: u64) -> U256 {
 async fn token_bucket_caps_a_burst_and_refills_at_its_rate() {
     let lab = Lab::new().await;
     // capacity 1,000, 1 token per second
-    lab.gateway_ok(
-        lab.admin,
-        IGateway::configureBucketCall {
-            asset: key(),
-            capacity: units(1000),
-            ratePerSecond: units(1),
-        },
-    )
-    .await;
+    lab.configure_bucket(units(1000), units(1)).await;
     assert!(lab.deliver(600).await);
     assert!(
         !lab.deliver(600).await,
@@ -281,27 +283,11 @@ async fn token_bucket_caps_a_burst_and_refills_at_its_rate() {
 #[tokio::test]
 async fn regression_config_update_never_refills_the_bucket() {
     let lab = Lab::new().await;
-    lab.gateway_ok(
-        lab.admin,
-        IGateway::configureBucketCall {
-            asset: key(),
-            capacity: units(1000),
-            ratePerSecond: U256::ZERO,
-        },
-    )
-    .await;
+    lab.configure_bucket(units(1000), U256::ZERO).await;
     assert!(lab.deliver(900).await);
     assert_eq!(lab.available().await, units(100));
     // Raising the capacity (or re-sending the same config) must not reset the bucket to full.
-    lab.gateway_ok(
-        lab.admin,
-        IGateway::configureBucketCall {
-            asset: key(),
-            capacity: units(2000),
-            ratePerSecond: U256::ZERO,
-        },
-    )
-    .await;
+    lab.configure_bucket(units(2000), U256::ZERO).await;
     assert_eq!(
         lab.available().await,
         units(100),
@@ -309,15 +295,7 @@ async fn regression_config_update_never_refills_the_bucket() {
     );
     assert!(!lab.deliver(500).await);
     // Lowering it clamps.
-    lab.gateway_ok(
-        lab.admin,
-        IGateway::configureBucketCall {
-            asset: key(),
-            capacity: units(50),
-            ratePerSecond: U256::ZERO,
-        },
-    )
-    .await;
+    lab.configure_bucket(units(50), U256::ZERO).await;
     assert_eq!(lab.available().await, units(50));
 }
 
