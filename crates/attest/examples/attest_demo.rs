@@ -19,39 +19,25 @@ use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::rpc::types::TransactionRequest;
 use alloy::signers::local::PrivateKeySigner;
-use alloy::sol;
 use alloy::sol_types::SolValue;
 use ringfence_attest::attestation::route_id;
 
-sol! {
-    #[sol(rpc)]
-    interface IToken {
-        function mint(address to, uint256 amount) external;
-        function grantRole(bytes32 role, address account) external;
-        function approve(address spender, uint256 amount) external returns (bool);
-        function balanceOf(address who) external view returns (uint256);
-    }
-    #[sol(rpc)]
-    interface ISource {
-        function setRoute(bytes32 asset, address token, bool burn_) external;
-        function send(bytes32 id, bytes32 asset, uint256 amount, address recipient) external;
-    }
-    struct Attestation {
-        bytes32 routeId;
-        uint256 srcChainId;
-        bytes32 srcTxHash;
-        uint256 srcLogIndex;
-        bytes32 messageId;
-        bytes32 asset;
-        uint256 amount;
-        address recipient;
-    }
-    #[sol(rpc)]
-    interface IGateway {
-        function setRoute(bytes32 asset, address token, bool mints) external;
-        function request(bytes32 id, bytes32 asset, uint256 amount, address recipient) external;
-        function deliver(Attestation calldata a, bytes[] calldata signatures) external;
-    }
+// The contracts' ABI, shared with the tests.
+#[allow(dead_code)]
+#[path = "../tests/it/abi.rs"]
+mod abi;
+use abi::*;
+
+/// Sends a contract call and waits for its receipt; an error when it could not be sent or
+/// reverted (`what` names it).
+macro_rules! mined {
+    ($call:expr, $what:expr) => {{
+        let r = $call.send().await?.get_receipt().await?;
+        if !r.status() {
+            return Err(format!("{} reverted", $what).into());
+        }
+        r
+    }};
 }
 
 /// anvil accounts: 0 deployer, 1 relayer, 2 user.
@@ -112,14 +98,6 @@ async fn deploy(p: &DynProvider, name: &str, args: Vec<u8>) -> Res<Address> {
     Ok(r.contract_address.ok_or("no address")?)
 }
 
-async fn ok(r: alloy::rpc::types::TransactionReceipt, what: &str) -> Res<()> {
-    if r.status() {
-        Ok(())
-    } else {
-        Err(format!("{what} reverted").into())
-    }
-}
-
 async fn deploy_all() -> Res<()> {
     let (src, dst) = (provider(false, 0)?, provider(true, 0)?);
     let token_args = |s: &str| -> Res<Vec<u8>> {
@@ -128,43 +106,14 @@ async fn deploy_all() -> Res<()> {
     // Source: USD (nonce 0), a minter grant (1), LabSource (2).
     let usd = deploy(&src, "GuardedToken", token_args("USD")?).await?;
     let t = IToken::new(usd, &src);
-    ok(
-        t.grantRole(keccak256("MINTER_ROLE"), address(0)?)
-            .send()
-            .await?
-            .get_receipt()
-            .await?,
-        "grant",
-    )
-    .await?;
+    mined!(t.grantRole(keccak256("MINTER_ROLE"), address(0)?), "grant");
     let source = deploy(&src, "LabSource", Vec::new()).await?;
     let s = ISource::new(source, &src);
-    ok(
-        s.setRoute(ASSET, usd, false)
-            .send()
-            .await?
-            .get_receipt()
-            .await?,
-        "route",
-    )
-    .await?;
+    mined!(s.setRoute(ASSET, usd, false), "route");
     let big = U256::from(10u64).pow(U256::from(30u64));
-    ok(
-        t.mint(address(2)?, big).send().await?.get_receipt().await?,
-        "mint",
-    )
-    .await?;
+    mined!(t.mint(address(2)?, big), "mint");
     let user = provider(false, 2)?;
-    ok(
-        IToken::new(usd, &user)
-            .approve(source, big)
-            .send()
-            .await?
-            .get_receipt()
-            .await?,
-        "approve",
-    )
-    .await?;
+    mined!(IToken::new(usd, &user).approve(source, big), "approve");
     // Destination: verifier (nonce 0), gateway (1), wUSD (2).
     let attestors: Vec<Address> = ATTESTORS
         .iter()
@@ -176,25 +125,9 @@ async fn deploy_all() -> Res<()> {
     let gateway = deploy(&dst, "RingfenceAttestedGateway", args).await?;
     let wusd = deploy(&dst, "GuardedToken", token_args("wUSD")?).await?;
     let w = IToken::new(wusd, &dst);
-    ok(
-        w.grantRole(keccak256("MINTER_ROLE"), gateway)
-            .send()
-            .await?
-            .get_receipt()
-            .await?,
-        "grant",
-    )
-    .await?;
+    mined!(w.grantRole(keccak256("MINTER_ROLE"), gateway), "grant");
     let g = IGateway::new(gateway, &dst);
-    ok(
-        g.setRoute(ASSET, wusd, true)
-            .send()
-            .await?
-            .get_receipt()
-            .await?,
-        "route",
-    )
-    .await?;
+    mined!(g.setRoute(ASSET, wusd, true), "route");
     println!(
         "{}",
         serde_json::json!({"source": source, "usd": usd, "verifier": verifier, "gateway": gateway, "wusd": wusd, "attestors": attestors, "threshold": 2})
@@ -243,16 +176,7 @@ async fn collect(
                     sigs.push((signer, sig));
                 }
             }
-            att = Some(Attestation {
-                routeId: a.routeId,
-                srcChainId: a.srcChainId,
-                srcTxHash: a.srcTxHash,
-                srcLogIndex: a.srcLogIndex,
-                messageId: a.messageId,
-                asset: a.asset,
-                amount: a.amount,
-                recipient: a.recipient,
-            });
+            att = Some(to_sol(&a));
         }
         sigs.sort_by_key(|(a, _)| *a);
         sigs.dedup_by_key(|(a, _)| *a);
@@ -276,25 +200,14 @@ async fn transfer(forged: bool) -> Res<()> {
     let mut source_block = None;
     if !forged {
         let user = provider(false, 2)?;
-        let r = ISource::new(SOURCE.parse()?, &user)
-            .send(id, ASSET, amount, recipient)
-            .send()
-            .await?
-            .get_receipt()
-            .await?;
+        let r = mined!(
+            ISource::new(SOURCE.parse()?, &user).send(id, ASSET, amount, recipient),
+            "lock"
+        );
         source_block = r.block_number;
-        ok(r, "lock").await?;
     }
     let g = IGateway::new(gateway, &relayer);
-    ok(
-        g.request(id, ASSET, amount, recipient)
-            .send()
-            .await?
-            .get_receipt()
-            .await?,
-        "request",
-    )
-    .await?;
+    mined!(g.request(id, ASSET, amount, recipient), "request");
     let started = Instant::now();
     let wait = Duration::from_secs(if forged { 15 } else { 60 });
     let (att, sigs) = collect(id, 2, wait).await;

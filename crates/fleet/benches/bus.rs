@@ -5,7 +5,6 @@
 //! per block is the same in both modes (single-process `watch` commits each block too) and is
 //! left out of both.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, B256, U256};
@@ -14,33 +13,8 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use futures_util::StreamExt;
 use ringfence_fleet::bus::{Bus, BusOptions};
 use ringfence_fleet::codec::{self, Body, Envelope, Header, VERSION};
-use ringfence_fleet::testing::Nats;
-use ringfence_guard::{Engine, Event, EventKind, GuardSpec};
-
-fn spec() -> Arc<GuardSpec> {
-    let text = r#"
-[store]
-path = "bench.db"
-[[chain]]
-id = "c"
-rpc = "http://127.0.0.1:1"
-[[token]]
-id = "T"
-chain = "c"
-address = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
-decimals = 6
-[[rule]]
-id = "mr"
-kind = "mint-rate"
-token = "T"
-window_s = 3600
-max_amount = "1000000000000"
-"#;
-    match ringfence_guard::config::parse(std::path::Path::new("bench.toml"), text) {
-        Ok(s) => Arc::new(s),
-        Err(e) => panic!("{e}"),
-    }
-}
+use ringfence_fleet::testing::{Nats, mint_rate_spec};
+use ringfence_guard::{Engine, Event, EventKind};
 
 fn blocks(n: u64, per_block: u64) -> Vec<Envelope> {
     (1..=n)
@@ -90,7 +64,7 @@ fn events_of(env: &Envelope) -> &[Event] {
 
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let spec = spec();
+    let spec = mint_rate_spec(6, "1000000000000");
     let mut g = c.benchmark_group("bus_vs_in_process");
     g.sample_size(10);
     g.measurement_time(Duration::from_secs(5));

@@ -1002,28 +1002,7 @@ mod tests {
     use super::*;
 
     fn spec() -> Arc<GuardSpec> {
-        let text = r#"
-[store]
-path = "t.db"
-[[chain]]
-id = "c"
-rpc = "http://127.0.0.1:1"
-[[token]]
-id = "T"
-chain = "c"
-address = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
-decimals = 0
-[[rule]]
-id = "mr"
-kind = "mint-rate"
-token = "T"
-window_s = 3600
-max_amount = "100"
-"#;
-        match ringfence_guard::config::parse(std::path::Path::new("t.toml"), text) {
-            Ok(s) => Arc::new(s),
-            Err(e) => panic!("{e}"),
-        }
+        crate::testing::mint_rate_spec(0, "100")
     }
 
     fn hash(n: u64, fork: u8) -> B256 {

@@ -1,7 +1,8 @@
 //! Test helpers (feature `test-utils`): real `nats-server` processes on loopback — one
 //! JetStream node, or a three-node JetStream cluster — each with its own temporary store
 //! directory, on free ports from the OS, killed on drop. The binary is `RINGFENCE_NATS_SERVER`
-//! or `nats-server` on `PATH` (`scripts/setup-nats.sh` installs Debian's, pinned).
+//! or `nats-server` on `PATH` (`scripts/setup-nats.sh` installs Debian's, pinned). And the
+//! guard spec the fleet's tests and benchmarks run their blocks against ([`mint_rate_spec`]).
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -160,5 +161,40 @@ impl Drop for Nats {
         for i in 0..self.nodes.len() {
             self.kill(i);
         }
+    }
+}
+
+/// A guard spec for tests and benchmarks: one chain `c` (an RPC nobody answers), a token `T` with
+/// `decimals`, and a mint-rate rule `mr` allowing `max_amount` of it an hour.
+///
+/// # Panics
+/// When `max_amount` makes the text an invalid config.
+pub fn mint_rate_spec(
+    decimals: u8,
+    max_amount: &str,
+) -> std::sync::Arc<ringfence_guard::GuardSpec> {
+    let text = format!(
+        r#"
+[store]
+path = "test.db"
+[[chain]]
+id = "c"
+rpc = "http://127.0.0.1:1"
+[[token]]
+id = "T"
+chain = "c"
+address = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+decimals = {decimals}
+[[rule]]
+id = "mr"
+kind = "mint-rate"
+token = "T"
+window_s = 3600
+max_amount = "{max_amount}"
+"#
+    );
+    match ringfence_guard::config::parse(std::path::Path::new("test.toml"), &text) {
+        Ok(s) => std::sync::Arc::new(s),
+        Err(e) => panic!("the mint-rate test spec: {e}"),
     }
 }

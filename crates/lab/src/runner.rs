@@ -571,8 +571,8 @@ impl<'a> ArmRun<'a> {
         let single = s.incident.class.single_chain();
         let mut chains = Vec::new();
         for i in 0..if single { 1 } else { 2 } {
-            let a = Anvil::spawn(31_337 + i, true)?;
-            let p = connect(&a.url()).await?;
+            let a = crate::anvil::spawn(31_337 + i, true)?;
+            let p = connect(&a.http()).await?;
             chains.push(Chain {
                 _anvil: a,
                 p,
@@ -1702,7 +1702,7 @@ impl LabVerifier {
                 let mut ps = Vec::with_capacity(v.endpoints);
                 for _ in 0..v.endpoints {
                     ps.push(
-                        LyingProxy::start(&c._anvil.url())
+                        LyingProxy::start(&c._anvil.http())
                             .await
                             .map_err(|e| Error::Verifier(format!("RPC proxy: {e}")))?,
                     );

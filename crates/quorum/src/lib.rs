@@ -13,7 +13,8 @@
 //! and a config's endpoint list and quorum are checked by one function, [`check_endpoints`].
 //!
 //! With the `test-utils` feature, `testing::LyingProxy` is a real JSON-RPC proxy on loopback
-//! that lies on demand (injects a log, drops logs, rewrites a block hash, goes down).
+//! that lies on demand (injects a log, drops logs, rewrites a block hash, goes down), and
+//! `testing::Anvil` the workspace's one anvil harness.
 //!
 //! ```
 //! use ringfence_quorum::{RedactedUrl, redact};

@@ -1,6 +1,7 @@
 //! A real lying JSON-RPC proxy for tests: an HTTP server on 127.0.0.1 that forwards every call to
 //! an honest node and rewrites the answers as told — the poisoned RPC node of the KelpDAO
-//! exploit. Shared with other crates' tests through the `test-utils` feature.
+//! exploit. Shared with other crates' tests through the `test-utils` feature, with the one anvil
+//! harness of the workspace ([`Anvil`]: a real chain on loopback, killed on drop).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -11,6 +12,11 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
+
+mod anvil;
+pub use anvil::{
+    ANVIL_IN_REPO, Anvil, AnvilOptions, DEV_KEYS, Mining, bytecode, deploy, dev_account, repo,
+};
 
 /// One lie the proxy tells.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -256,84 +262,5 @@ async fn rewrite(s: &Shared, lies: &[Lie], req: &Value, resp: &mut Value) {
             }
         }
         _ => {}
-    }
-}
-
-/// An anvil chain for tests: the binary of the npm package (`scripts/setup.sh` installs it) on a
-/// free loopback port, killed on drop.
-pub struct Anvil {
-    child: std::process::Child,
-    port: u16,
-    /// `--cache-path`: anvil writes old block states here and never deletes them; removed on drop.
-    _states: tempfile::TempDir,
-}
-
-impl Anvil {
-    /// Starts anvil with `chain_id` (and a block every `block_time` seconds, else automine) and
-    /// waits until it accepts connections.
-    pub fn spawn(chain_id: u64, block_time: Option<u64>) -> std::io::Result<Self> {
-        let bin = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil");
-        if !bin.exists() {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                format!("anvil not found at {}: run scripts/setup.sh", bin.display()),
-            ));
-        }
-        let port = std::net::TcpListener::bind(("127.0.0.1", 0))?
-            .local_addr()?
-            .port();
-        let states = tempfile::Builder::new().prefix("anvil-states").tempdir()?;
-        let mut cmd = std::process::Command::new(bin);
-        cmd.args(["--port", &port.to_string(), "--host", "127.0.0.1"])
-            .arg("--cache-path")
-            .arg(states.path())
-            .args(["--chain-id", &chain_id.to_string()]);
-        if let Some(t) = block_time {
-            cmd.args(["--block-time", &t.to_string()]);
-        }
-        let child = cmd
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()?;
-        // Owned from here: dropped (killed) on every early return.
-        let anvil = Self {
-            child,
-            port,
-            _states: states,
-        };
-        let start = std::time::Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if start.elapsed() > std::time::Duration::from_secs(20) {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    format!("anvil did not listen on port {port} within 20 s"),
-                ));
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        Ok(anvil)
-    }
-
-    /// Its port.
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
-    /// `http://127.0.0.1:PORT`.
-    pub fn http(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// `ws://127.0.0.1:PORT`.
-    pub fn ws(&self) -> String {
-        format!("ws://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for Anvil {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }

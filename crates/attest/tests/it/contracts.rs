@@ -31,8 +31,8 @@ fn sigs(keys: &[&AttestorKey], a: &Attestation, d: &alloy::sol_types::Eip712Doma
 #[tokio::test]
 async fn k_attestations_execute_and_nothing_less_does() {
     let dst = Anvil::spawn(4242, None).expect("anvil");
-    let admin = as_account(&dst, 0);
-    let relayer = as_account(&dst, 1);
+    let admin = dst.as_account(0);
+    let relayer = dst.as_account(1);
     let keys = keys();
     let addrs: Vec<Address> = keys.iter().map(AttestorKey::address).collect();
     let route = route_id("lab");
@@ -163,14 +163,14 @@ async fn k_attestations_execute_and_nothing_less_does() {
 #[tokio::test]
 async fn the_attestor_set_changes_only_through_the_timelock() {
     let dst = Anvil::spawn(4243, None).expect("anvil");
-    let admin = as_account(&dst, 0);
+    let admin = dst.as_account(0);
     let keys = keys();
     let addrs: Vec<Address> = keys.iter().map(AttestorKey::address).collect();
     let d = deploy_destination(&admin, &addrs, 2, 3600, route_id("lab"), 1).await;
     let v = IVerifier::new(d.verifier, &admin);
     let attacker = Address::repeat_byte(0xee);
     // Only the admin may propose.
-    let stranger = IVerifier::new(d.verifier, as_account(&dst, 2));
+    let stranger = IVerifier::new(d.verifier, dst.as_account(2));
     let e = stranger
         .proposeAttestorSet(vec![attacker], U256::from(1u64))
         .call()
@@ -178,14 +178,10 @@ async fn the_attestor_set_changes_only_through_the_timelock() {
         .expect_err("stranger");
     assert!(e.to_string().contains("not admin"), "{e}");
     // The admin proposes a 1-of-1 set of its own: nothing changes before the timelock.
-    let r = v
-        .proposeAttestorSet(vec![attacker], U256::from(1u64))
-        .send()
-        .await
-        .expect("send")
-        .get_receipt()
-        .await
-        .expect("r");
+    let r = mined!(
+        v.proposeAttestorSet(vec![attacker], U256::from(1u64)),
+        "propose"
+    );
     assert!(r.status());
     let e = v.executeAttestorSet().call().await.expect_err("early");
     assert!(e.to_string().contains("timelock not passed"), "{e}");
@@ -201,14 +197,7 @@ async fn the_attestor_set_changes_only_through_the_timelock() {
         .raw_request::<_, serde_json::Value>("evm_mine".into(), ())
         .await
         .expect("mine");
-    let r = v
-        .executeAttestorSet()
-        .send()
-        .await
-        .expect("send")
-        .get_receipt()
-        .await
-        .expect("r");
+    let r = mined!(v.executeAttestorSet(), "execute");
     assert!(r.status());
     assert!(v.isAttestor(attacker).call().await.expect("is"));
     assert!(!v.isAttestor(addrs[0]).call().await.expect("is"));

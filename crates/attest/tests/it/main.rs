@@ -1,5 +1,6 @@
 //! The verifier contracts and three attestors on real anvil chains, with a real lying proxy.
 
+mod abi;
 mod chains;
 mod contracts;
 mod reorg;

@@ -13,53 +13,10 @@ use crate::three::{get, start};
 async fn a_source_event_reorged_out_is_never_attested() {
     let src = Anvil::spawn(1337, None).expect("anvil");
     let dst = Anvil::spawn(1338, None).expect("anvil");
-    let (src_admin, user) = (as_account(&src, 0), as_account(&src, 2));
-    let (dst_admin, relayer) = (as_account(&dst, 0), as_account(&dst, 1));
-    let usd = deploy_token(&src_admin, "USD").await;
-    grant_minter(&src_admin, usd, account(0)).await;
-    let source = deploy(&src_admin, "LabSource", Vec::new()).await;
-    let k = ISource::new(source, &src_admin);
-    assert!(
-        k.setRoute(ASSET, usd, false)
-            .send()
-            .await
-            .expect("send")
-            .get_receipt()
-            .await
-            .expect("r")
-            .status()
-    );
-    let big = U256::from(10u64).pow(U256::from(30u64));
-    let k = IToken::new(usd, &src_admin);
-    assert!(
-        k.mint(account(2), big)
-            .send()
-            .await
-            .expect("send")
-            .get_receipt()
-            .await
-            .expect("r")
-            .status()
-    );
-    let k = IToken::new(usd, &user);
-    assert!(
-        k.approve(source, big)
-            .send()
-            .await
-            .expect("send")
-            .get_receipt()
-            .await
-            .expect("r")
-            .status()
-    );
-    let addrs: Vec<Address> = ATTESTOR_KEYS[..3]
-        .iter()
-        .map(|k| {
-            ringfence_attest::AttestorKey::from_hex("T", k)
-                .expect("key")
-                .address()
-        })
-        .collect();
+    let src_admin = src.as_account(0);
+    let (dst_admin, relayer) = (dst.as_account(0), dst.as_account(1));
+    let (_, source) = deploy_source(&src).await;
+    let addrs = attestor_addresses(3);
     let d = deploy_destination(&dst_admin, &addrs, 2, 3600, route_id("lab"), 1337).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let mut a = start(
@@ -78,16 +35,7 @@ async fn a_source_event_reorged_out_is_never_attested() {
     // depth 0 and waits for 2 confirmations.
     let id = B256::with_last_byte(0x42);
     let amount = U256::from(7u64) * U256::from(10u64).pow(U256::from(18u64));
-    let k = ISource::new(source, &user);
-    let lock = k
-        .send(id, ASSET, amount, Address::repeat_byte(0x77))
-        .send()
-        .await
-        .expect("send")
-        .get_receipt()
-        .await
-        .expect("r");
-    assert!(lock.status());
+    let lock = lock(&src, source, id, amount, Address::repeat_byte(0x77)).await;
     let at = request(&relayer, d.gateway, id, amount, Address::repeat_byte(0x77)).await;
     let request_ts = dst_admin
         .get_block_by_number(at.into())

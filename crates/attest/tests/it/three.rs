@@ -135,55 +135,23 @@ fn sent_log(id: B256, amount: U256, to: Address) -> (Vec<B256>, Bytes) {
 async fn two_of_three_attest_real_messages_and_none_attest_a_forged_one() {
     let src = Anvil::spawn(1337, Some(1)).expect("anvil");
     let dst = Anvil::spawn(1338, Some(1)).expect("anvil");
-    let (src_admin, user) = (as_account(&src, 0), as_account(&src, 2));
-    let (dst_admin, relayer) = (as_account(&dst, 0), as_account(&dst, 1));
+    let src_admin = src.as_account(0);
+    let (dst_admin, relayer) = (dst.as_account(0), dst.as_account(1));
 
     // Source: a token the user locks in the lab's source contract.
-    let usd = deploy_token(&src_admin, "USD").await;
-    grant_minter(&src_admin, usd, account(0)).await;
-    let source = deploy(&src_admin, "LabSource", Vec::new()).await;
-    let k = ISource::new(source, &src_admin);
-    let tx = k.setRoute(ASSET, usd, false);
-    assert!(
-        tx.send()
-            .await
-            .expect("send")
-            .get_receipt()
-            .await
-            .expect("r")
-            .status()
-    );
-    let big = U256::from(10u64).pow(U256::from(30u64));
-    let k = IToken::new(usd, &src_admin);
-    let tx = k.mint(account(2), big);
-    assert!(
-        tx.send()
-            .await
-            .expect("send")
-            .get_receipt()
-            .await
-            .expect("r")
-            .status()
-    );
-    let k = IToken::new(usd, &user);
-    let tx = k.approve(source, big);
-    assert!(
-        tx.send()
-            .await
-            .expect("send")
-            .get_receipt()
-            .await
-            .expect("r")
-            .status()
-    );
+    let (_, source) = deploy_source(&src).await;
 
     // Destination: 2-of-3 verifier and the attested gateway.
     let keys = [ATTESTOR_KEYS[0], ATTESTOR_KEYS[1], ATTESTOR_KEYS[2]];
-    let addrs: Vec<Address> = keys
-        .iter()
-        .map(|k| AttestorKey::from_hex("T", k).expect("key").address())
-        .collect();
-    let d = deploy_destination(&dst_admin, &addrs, 2, 3600, route_id("lab"), 1337).await;
+    let d = deploy_destination(
+        &dst_admin,
+        &attestor_addresses(3),
+        2,
+        3600,
+        route_id("lab"),
+        1337,
+    )
+    .await;
 
     // Attestor A reads the source over two honest transports; B is down (never started);
     // C reads it through a liar, an honest proxy and the node itself.
@@ -247,34 +215,14 @@ async fn two_of_three_attest_real_messages_and_none_attest_a_forged_one() {
     for (i, amount) in [1_000u64, 250_000].into_iter().enumerate() {
         let id = B256::with_last_byte(i as u8 + 1);
         let amount = U256::from(amount) * U256::from(10u64).pow(U256::from(18u64));
-        let k = ISource::new(source, &user);
-        let tx = k.send(id, ASSET, amount, recipient);
-        assert!(
-            tx.send()
-                .await
-                .expect("send")
-                .get_receipt()
-                .await
-                .expect("r")
-                .status()
-        );
+        lock(&src, source, id, amount, recipient).await;
         request(&relayer, d.gateway, id, amount, recipient).await;
         real.push((id, amount));
     }
     // A tampered message: 5 tokens locked, 5,000,000 requested.
     let tampered = B256::with_last_byte(9);
     let five = U256::from(5u64) * U256::from(10u64).pow(U256::from(18u64));
-    let k = ISource::new(source, &user);
-    let tx = k.send(tampered, ASSET, five, recipient);
-    assert!(
-        tx.send()
-            .await
-            .expect("send")
-            .get_receipt()
-            .await
-            .expect("r")
-            .status()
-    );
+    lock(&src, source, tampered, five, recipient).await;
     request(
         &relayer,
         d.gateway,

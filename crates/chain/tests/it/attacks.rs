@@ -1,14 +1,14 @@
 use std::time::Instant;
 
-use alloy::primitives::{Address, B256};
+use alloy::primitives::B256;
 use alloy::providers::Provider;
-use alloy::sol_types::SolEvent;
 
 use crate::harness::{
-    Anvil, IEndpoint, ILockbox, IToken, account, block_ts, deploy, deploy_guarded_usdx,
-    deploy_token, grant, receipt, units,
+    Bridge, IEndpoint, IToken, account, anvil, block_ts, bridge, deploy_guarded_usdx,
+    forged_release, grant, lock_and_id, mined, mint_rate_toml, pause_toml, receipt, release,
+    store_and_chains, token_toml, units,
 };
-use crate::{Guard, KEY_ENV, wait_ingested};
+use crate::{Guard, guard_bridge, wait_ingested};
 
 fn revert_reason(e: impl std::fmt::Display) -> String {
     e.to_string()
@@ -19,7 +19,7 @@ fn revert_reason(e: impl std::fmt::Display) -> String {
 /// the setup's role grants raise nothing; a later role grant is reported.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unbacked_mint_over_the_window_trips_and_the_pause_lands_in_the_next_block() {
-    let chain = Anvil::spawn(18_510, 31_510, Some(1));
+    let chain = anvil(31_510, Some(1));
     let admin = chain.as_account(0);
     let usdx = deploy_guarded_usdx(&admin).await;
     let token = IToken::new(usdx, &admin);
@@ -59,49 +59,30 @@ async fn unbacked_mint_over_the_window_trips_and_the_pause_lands_in_the_next_blo
     });
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("guard.db");
-    let config = format!(
-        r#"
-[store]
-path = "{db}"
-[[chain]]
-id = "dst"
-rpc = "{rpc}"
-poll_ms = 100
-[[token]]
-id = "USDX"
-chain = "dst"
-address = "{usdx}"
-decimals = 18
-price_usd = 1.0
-[[action]]
-id = "pause-usdx"
-kind = "pause"
-chain = "dst"
-contract = "{usdx}"
-call = "pause()"
-key_env = "{KEY_ENV}"
-[[action]]
+    let config = [
+        store_and_chains(&db, &[("dst", &chain.http())]),
+        token_toml("USDX", "dst", usdx, 18, Some("1.0")),
+        pause_toml("pause-usdx", "dst", usdx),
+        format!(
+            r#"[[action]]
 id = "hook"
 kind = "webhook"
 url = "http://127.0.0.1:{hook_port}/hook"
-[[rule]]
-id = "usdx-mint-rate"
-kind = "mint-rate"
-token = "USDX"
-window_s = 3600
-max_amount = "1000000"
-actions = ["pause-usdx"]
-[[rule]]
+"#
+        ),
+        mint_rate_toml("usdx-mint-rate", "USDX", 3600, "1000000", &["pause-usdx"]),
+        format!(
+            r#"[[rule]]
 id = "usdx-admin"
 kind = "privileged"
 chain = "dst"
 contracts = ["{usdx}"]
 severity = "alert"
 actions = ["pause-usdx", "hook"]
-"#,
-        db = db.display(),
-        rpc = chain.http(),
-    );
+"#
+        ),
+    ]
+    .concat();
     let mut guard = Guard::start(&config);
     let head = admin.get_block_number().await.expect("rpc");
     wait_ingested(&db, "dst", head).await;
@@ -109,25 +90,11 @@ actions = ["pause-usdx", "hook"]
     // Benign: a normal mint under the limit.
     let minter = chain.as_account(2);
     let as_minter = IToken::new(usdx, &minter);
-    as_minter
-        .mint(account(4), units(100, 18))
-        .send()
-        .await
-        .expect("send")
-        .get_receipt()
-        .await
-        .expect("mint");
+    mined!(as_minter.mint(account(4), units(100, 18)), "mint");
     guard.quiet(1_500).await;
 
     // The attack: 50M in one mint.
-    let r = as_minter
-        .mint(account(2), units(50_000_000, 18))
-        .send()
-        .await
-        .expect("send")
-        .get_receipt()
-        .await
-        .expect("mint");
+    let r = mined!(as_minter.mint(account(2), units(50_000_000, 18)), "mint");
     let attack_block = r.block_number.expect("block");
     let t_mined = Instant::now();
     let trip = guard.next(10).await;
@@ -198,147 +165,12 @@ actions = ["pause-usdx", "hook"]
     guard.stop().await;
 }
 
-pub(crate) struct Bridge {
-    pub(crate) src: Anvil,
-    pub(crate) dst: Anvil,
-    pub(crate) btc: Address,
-    pub(crate) lockbox: Address,
-    pub(crate) wbtc: Address,
-    pub(crate) endpoint: Address,
-}
-
-pub(crate) async fn bridge(src_port: u16, dst_port: u16) -> Bridge {
-    let src = Anvil::spawn(src_port, u64::from(src_port) + 13_000, Some(1));
-    let dst = Anvil::spawn(dst_port, u64::from(dst_port) + 13_000, Some(1));
-    let s0 = src.as_account(0);
-    let btc = deploy_token(&s0, "BTC", 8, account(0)).await;
-    let lockbox = deploy(&s0, "Lockbox", vec![]).await;
-    IToken::new(btc, &s0)
-        .mint(account(4), units(100, 8))
-        .send()
-        .await
-        .expect("send")
-        .get_receipt()
-        .await
-        .expect("mint");
-    let user = src.as_account(4);
-    IToken::new(btc, &user)
-        .approve(lockbox, units(100, 8))
-        .send()
-        .await
-        .expect("send")
-        .get_receipt()
-        .await
-        .expect("approve");
-    let d0 = dst.as_account(0);
-    let wbtc = deploy_token(&d0, "wBTC", 8, account(0)).await;
-    use alloy::sol_types::SolValue;
-    let endpoint = deploy(
-        &d0,
-        "BridgeEndpoint",
-        (account(3), account(1)).abi_encode_params(),
-    )
-    .await;
-    grant(&d0, wbtc, "MINTER_ROLE", endpoint).await;
-    Bridge {
-        src,
-        dst,
-        btc,
-        lockbox,
-        wbtc,
-        endpoint,
-    }
-}
-
-pub(crate) fn bridge_config(b: &Bridge, db: &std::path::Path, src_rpc: &str) -> String {
-    format!(
-        r#"
-[store]
-path = "{db}"
-[[chain]]
-id = "src"
-rpc = "{src_rpc}"
-poll_ms = 100
-[[chain]]
-id = "dst"
-rpc = "{dst}"
-poll_ms = 100
-[[token]]
-id = "BTC"
-chain = "src"
-address = "{btc}"
-decimals = 8
-price_usd = 60000
-[[token]]
-id = "wBTC"
-chain = "dst"
-address = "{wbtc}"
-decimals = 8
-price_usd = 60000
-[[bridge]]
-id = "wbtc"
-source = {{ chain = "src", contract = "{lockbox}", event = "Locked(bytes32 indexed id, address token, uint256 amount, address recipient)" }}
-destination = {{ chain = "dst", contract = "{endpoint}", event = "Released(bytes32 indexed id, address token, uint256 amount, address recipient)" }}
-match_on = ["id", "amount", "recipient"]
-[[action]]
-id = "pause-bridge"
-kind = "pause"
-chain = "dst"
-contract = "{endpoint}"
-call = "pause()"
-key_env = "{KEY_ENV}"
-[[rule]]
-id = "wbtc-messages"
-kind = "message-match"
-bridge = "wbtc"
-relay_delay_s = 3
-actions = ["pause-bridge"]
-[[rule]]
-id = "wbtc-backing"
-kind = "backing"
-token = "wBTC"
-backing_token = "BTC"
-holder = "{lockbox}"
-relay_delay_s = 3
-"#,
-        db = db.display(),
-        dst = b.dst.http(),
-        btc = b.btc,
-        wbtc = b.wbtc,
-        lockbox = b.lockbox,
-        endpoint = b.endpoint,
-    )
-}
-
 /// A lock then its matching release: nothing. Returns the lock's id.
 async fn benign_round_trip(b: &Bridge, guard: &mut Guard, db: &std::path::Path) -> B256 {
-    let user = b.src.as_account(4);
-    let r = ILockbox::new(b.lockbox, &user)
-        .lock(b.btc, units(1, 8), account(4))
-        .send()
-        .await
-        .expect("send")
-        .get_receipt()
-        .await
-        .expect("lock");
-    let id = r
-        .inner
-        .logs()
-        .iter()
-        .find_map(|l| ILockbox::Locked::decode_log(&l.inner).ok())
-        .expect("Locked log")
-        .id;
+    let (r, id) = lock_and_id(&b.src, b.lockbox, b.btc).await;
     // A relayer waits for the source; the test waits for the guard to have read it.
     wait_ingested(db, "src", r.block_number.expect("block")).await;
-    let relayer = b.dst.as_account(3);
-    IEndpoint::new(b.endpoint, &relayer)
-        .release(id, b.wbtc, units(1, 8), account(4))
-        .send()
-        .await
-        .expect("send")
-        .get_receipt()
-        .await
-        .expect("release");
+    release(&b.dst, b.endpoint, b.wbtc, id, units(1, 8), account(4)).await;
     guard.quiet(1_500).await;
     id
 }
@@ -348,30 +180,13 @@ async fn benign_round_trip(b: &Bridge, guard: &mut Guard, db: &std::path::Path) 
 /// source chain is followed over WebSocket.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_release_with_no_lock_trips_and_pauses_the_bridge() {
-    let b = bridge(18_520, 18_521).await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = dir.path().join("guard.db");
-    let mut guard = Guard::start(&bridge_config(&b, &db, &b.src.ws()));
+    let b = bridge(31_520, 31_521).await;
+    let (_dir, db, mut guard) = guard_bridge(&b, &b.src.ws()).await;
     let d0 = b.dst.as_account(0);
-    wait_ingested(&db, "dst", d0.get_block_number().await.expect("rpc")).await;
-    wait_ingested(
-        &db,
-        "src",
-        b.src.as_account(0).get_block_number().await.expect("rpc"),
-    )
-    .await;
     benign_round_trip(&b, &mut guard, &db).await;
 
     let relayer = b.dst.as_account(3);
-    let forged = B256::repeat_byte(0x66);
-    let r = IEndpoint::new(b.endpoint, &relayer)
-        .release(forged, b.wbtc, units(50, 8), account(2))
-        .send()
-        .await
-        .expect("send")
-        .get_receipt()
-        .await
-        .expect("release");
+    let r = forged_release(&b.dst, b.endpoint, b.wbtc, B256::repeat_byte(0x66)).await;
     let block = r.block_number.expect("block");
     let mut got = [guard.next(10).await, guard.next(10).await];
     got.sort_by(|x, y| x.rule.cmp(&y.rule));
@@ -410,49 +225,12 @@ async fn forged_release_with_no_lock_trips_and_pauses_the_bridge() {
 /// A release whose amount and recipient differ from its lock trips with the differing fields.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn release_differing_from_its_lock_trips_with_the_fields_named() {
-    let b = bridge(18_530, 18_531).await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = dir.path().join("guard.db");
-    let mut guard = Guard::start(&bridge_config(&b, &db, &b.src.http()));
+    let b = bridge(31_530, 31_531).await;
+    let (_dir, db, mut guard) = guard_bridge(&b, &b.src.http()).await;
     let d0 = b.dst.as_account(0);
-    wait_ingested(&db, "dst", d0.get_block_number().await.expect("rpc")).await;
-    wait_ingested(
-        &db,
-        "src",
-        b.src.as_account(0).get_block_number().await.expect("rpc"),
-    )
-    .await;
-    let user = b.src.as_account(4);
-    let r = ILockbox::new(b.lockbox, &user)
-        .lock(b.btc, units(1, 8), account(4))
-        .send()
-        .await
-        .expect("send")
-        .get_receipt()
-        .await
-        .expect("lock");
-    let id = r
-        .inner
-        .logs()
-        .iter()
-        .find_map(|l| ILockbox::Locked::decode_log(&l.inner).ok())
-        .expect("Locked")
-        .id;
+    let (r, id) = lock_and_id(&b.src, b.lockbox, b.btc).await;
     wait_ingested(&db, "src", r.block_number.expect("block")).await;
-    let relayer = b.dst.as_account(3);
-    let rr = IEndpoint::new(b.endpoint, &relayer)
-        .release(
-            id,
-            b.wbtc,
-            units(1, 8) * alloy::primitives::U256::from(100u8),
-            account(2),
-        )
-        .send()
-        .await
-        .expect("send")
-        .get_receipt()
-        .await
-        .expect("release");
+    let rr = release(&b.dst, b.endpoint, b.wbtc, id, units(100, 8), account(2)).await;
     let mut got = [guard.next(10).await, guard.next(10).await];
     got.sort_by(|x, y| x.rule.cmp(&y.rule));
     let msg = &got[1];
@@ -468,12 +246,6 @@ async fn release_differing_from_its_lock_trips_with_the_fields_named() {
     assert_eq!(msg.evidence["destination"]["amount"], "10000000000");
     let pr = receipt(&d0, msg.actions[0].tx.expect("pause sent")).await;
     assert_eq!(pr.block_number, Some(rr.block_number.expect("block") + 1));
-    assert!(
-        IEndpoint::new(b.endpoint, &d0)
-            .paused()
-            .call()
-            .await
-            .expect("call")
-    );
+    assert!(b.paused().await);
     guard.stop().await;
 }

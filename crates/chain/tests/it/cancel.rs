@@ -8,8 +8,11 @@ use alloy::providers::{DynProvider, Provider};
 use alloy::sol;
 use alloy::sol_types::{SolEvent, SolValue};
 
-use crate::harness::{Anvil, IToken, account, deploy, deploy_token, grant, receipt, units};
-use crate::{Guard, KEY_ENV, wait_ingested};
+use crate::harness::{
+    IToken, KEY_ENV, account, anvil, deploy, deploy_token, grant, message_rule_toml, mined,
+    pause_toml, receipt, store_and_chains, units,
+};
+use crate::{Guard, wait_ingested};
 
 sol! {
     #[sol(rpc)]
@@ -43,14 +46,10 @@ fn asset() -> B256 {
 
 /// Delivers a message as the relayer; returns (block, queueId, queued).
 async fn deliver(gw: Address, relayer: &DynProvider, id: B256, amount: U256) -> (u64, B256, bool) {
-    let r = ILabGateway::new(gw, relayer)
-        .deliver(id, asset(), amount, account(4))
-        .send()
-        .await
-        .expect("send")
-        .get_receipt()
-        .await
-        .expect("deliver");
+    let r = mined!(
+        ILabGateway::new(gw, relayer).deliver(id, asset(), amount, account(4)),
+        "deliver"
+    );
     assert!(r.status(), "deliver reverted");
     let d = r
         .inner
@@ -72,20 +71,16 @@ async fn state(gw: Address, p: &DynProvider, q: B256) -> u8 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_queued_delivery_is_cancelled_and_never_paid() {
-    let src = Anvil::spawn(18_590, 31_590, Some(1));
-    let dst = Anvil::spawn(18_591, 31_591, Some(1));
+    let src = anvil(31_590, Some(1));
+    let dst = anvil(31_591, Some(1));
     // Source: the lab's LabSource; `sendUnlocked` emits `Sent` without moving tokens, which is
     // all message matching looks at.
     let s0 = src.as_account(0);
     let source = deploy(&s0, "LabSource", vec![]).await;
-    ILabSource::new(source, &s0)
-        .setRoute(asset(), Address::repeat_byte(1), false)
-        .send()
-        .await
-        .expect("send")
-        .get_receipt()
-        .await
-        .expect("route");
+    mined!(
+        ILabSource::new(source, &s0).setRoute(asset(), Address::repeat_byte(1), false),
+        "route"
+    );
     // Destination: LabGateway minting USDX, guardian = account 1, relayer = account 3, transfers
     // above 1,000 USDX wait an hour.
     let d0 = dst.as_account(0);
@@ -116,19 +111,9 @@ async fn forged_queued_delivery_is_cancelled_and_never_paid() {
 
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("guard.db");
-    let config = format!(
-        r#"
-[store]
-path = "{db}"
-[[chain]]
-id = "src"
-rpc = "{src}"
-poll_ms = 100
-[[chain]]
-id = "dst"
-rpc = "{dst}"
-poll_ms = 100
-[[bridge]]
+    let config = store_and_chains(&db, &[("src", &src.http()), ("dst", &dst.http())])
+        + &format!(
+            r#"[[bridge]]
 id = "lab"
 source = {{ chain = "src", contract = "{source}", event = "Sent(bytes32 indexed id, bytes32 asset, uint256 amount, address recipient)" }}
 destination = {{ chain = "dst", contract = "{gw}", event = "Delivered(bytes32 indexed id, bytes32 asset, uint256 amount, address recipient, bytes32 queueId, bool queued)" }}
@@ -142,24 +127,10 @@ call = "cancel(bytes32)"
 arg = "queueId"
 only_if = "queued"
 key_env = "{KEY_ENV}"
-[[action]]
-id = "pause-gateway"
-kind = "pause"
-chain = "dst"
-contract = "{gw}"
-call = "pause()"
-key_env = "{KEY_ENV}"
-[[rule]]
-id = "messages"
-kind = "message-match"
-bridge = "lab"
-relay_delay_s = 3
-actions = ["cancel-queued", "pause-gateway"]
-"#,
-        db = db.display(),
-        src = src.http(),
-        dst = dst.http(),
-    );
+"#
+        )
+        + &pause_toml("pause-gateway", "dst", gw)
+        + &message_rule_toml("messages", "lab", &["cancel-queued", "pause-gateway"]);
     let mut guard = Guard::start(&config);
     wait_ingested(&db, "dst", d0.get_block_number().await.expect("rpc")).await;
     wait_ingested(&db, "src", s0.get_block_number().await.expect("rpc")).await;
@@ -167,14 +138,15 @@ actions = ["cancel-queued", "pause-gateway"]
     // A benign large transfer: sent at the source, delivered, queued. Nothing trips.
     let user = src.as_account(4);
     let benign_id = B256::repeat_byte(0x11);
-    let r = ILabSource::new(source, &user)
-        .sendUnlocked(benign_id, asset(), units(5_000, 18), account(4))
-        .send()
-        .await
-        .expect("send")
-        .get_receipt()
-        .await
-        .expect("sent");
+    let r = mined!(
+        ILabSource::new(source, &user).sendUnlocked(
+            benign_id,
+            asset(),
+            units(5_000, 18),
+            account(4)
+        ),
+        "sent"
+    );
     wait_ingested(&db, "src", r.block_number.expect("block")).await;
     let relayer = dst.as_account(3);
     let (b, benign_q, queued) = deliver(gw, &relayer, benign_id, units(5_000, 18)).await;
@@ -237,14 +209,7 @@ actions = ["cancel-queued", "pause-gateway"]
         .raw_request("evm_increaseTime".into(), (DELAY_S + 1,))
         .await
         .expect("increaseTime");
-    let r = g
-        .unpause()
-        .send()
-        .await
-        .expect("send")
-        .get_receipt()
-        .await
-        .expect("unpause");
+    let r = mined!(g.unpause(), "unpause");
     assert!(r.status());
     // From an account of its own: a failed send may leave a cached nonce behind.
     let anyone = dst.as_account(4);
@@ -254,14 +219,7 @@ actions = ["cancel-queued", "pause-gateway"]
         .await
         .expect_err("a cancelled transfer must not execute");
     assert!(err.to_string().contains("not queued"), "{err}");
-    let r = ILabGateway::new(gw, &d0)
-        .execute(benign_q)
-        .send()
-        .await
-        .expect("send")
-        .get_receipt()
-        .await
-        .expect("execute");
+    let r = mined!(ILabGateway::new(gw, &d0).execute(benign_q), "execute");
     assert!(r.status(), "the benign queued transfer must be paid");
     let paid = IToken::new(usdx, &d0)
         .balanceOf(account(4))

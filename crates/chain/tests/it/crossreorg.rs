@@ -4,52 +4,23 @@
 use std::time::{Duration, Instant};
 
 use alloy::providers::Provider;
-use alloy::sol_types::SolEvent;
 
-use crate::attacks::{bridge, bridge_config};
-use crate::harness::{IEndpoint, ILockbox, account, receipt, units};
-use crate::{Guard, wait_ingested};
+use crate::harness::{account, bridge, lock_and_id, receipt, release, units};
+use crate::{guard_bridge, wait_ingested};
 
 /// The lock is matched, then a reorg of the source chain removes it: the release is judged
 /// again and trips `source-reorged`, and the bridge is paused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn source_reorg_removing_a_matched_lock_trips_source_reorged() {
-    let b = bridge(19_310, 19_311).await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = dir.path().join("guard.db");
-    let mut guard = Guard::start(&bridge_config(&b, &db, &b.src.http()));
+    let b = bridge(32_310, 32_311).await;
+    let (_dir, db, mut guard) = guard_bridge(&b, &b.src.http()).await;
     let s0 = b.src.as_account(0);
     let d0 = b.dst.as_account(0);
-    wait_ingested(&db, "dst", d0.get_block_number().await.expect("rpc")).await;
-    wait_ingested(&db, "src", s0.get_block_number().await.expect("rpc")).await;
 
-    let user = b.src.as_account(4);
-    let lock = ILockbox::new(b.lockbox, &user)
-        .lock(b.btc, units(1, 8), account(4))
-        .send()
-        .await
-        .expect("send")
-        .get_receipt()
-        .await
-        .expect("lock");
-    let id = lock
-        .inner
-        .logs()
-        .iter()
-        .find_map(|l| ILockbox::Locked::decode_log(&l.inner).ok())
-        .expect("Locked log")
-        .id;
+    let (lock, id) = lock_and_id(&b.src, b.lockbox, b.btc).await;
     let lock_block = lock.block_number.expect("block");
     wait_ingested(&db, "src", lock_block).await;
-    let relayer = b.dst.as_account(3);
-    let release = IEndpoint::new(b.endpoint, &relayer)
-        .release(id, b.wbtc, units(1, 8), account(4))
-        .send()
-        .await
-        .expect("send")
-        .get_receipt()
-        .await
-        .expect("release");
+    let release = release(&b.dst, b.endpoint, b.wbtc, id, units(1, 8), account(4)).await;
     let release_block = release.block_number.expect("block");
     wait_ingested(&db, "dst", release_block + 1).await;
     guard.quiet(1_000).await; // matched: nothing
@@ -90,13 +61,7 @@ async fn source_reorg_removing_a_matched_lock_trips_source_reorged() {
     assert_eq!(pause.id, "pause-bridge");
     let pr = receipt(&d0, pause.tx.expect("pause sent")).await;
     assert!(pr.status());
-    assert!(
-        IEndpoint::new(b.endpoint, &d0)
-            .paused()
-            .call()
-            .await
-            .expect("call")
-    );
+    assert!(b.paused().await);
     let s = ringfence_store::Store::open(&db).expect("store");
     assert!(s.alert(&trip.id).expect("query").is_some(), "stored");
     guard.stop().await;

@@ -6,8 +6,11 @@ use alloy::providers::Provider;
 use alloy::sol;
 use alloy::sol_types::SolValue;
 
-use crate::harness::{Anvil, KEYS, account, deploy, deploy_token, grant, receipt, units};
-use crate::{Guard, KEY_ENV, wait_ingested};
+use crate::harness::{
+    KEYS, account, anvil, deploy, deploy_token, grant, mint_rate_toml, pause_toml, receipt,
+    store_and_chains, token_toml, units,
+};
+use crate::{Guard, wait_ingested};
 
 sol! {
     #[sol(rpc)]
@@ -20,36 +23,19 @@ sol! {
 }
 
 fn config(db: &std::path::Path, rpc: &str, usdx: Address, gateway: Address) -> String {
-    format!(
-        r#"
-[store]
-path = "{db}"
-[[chain]]
-id = "dst"
-rpc = "{rpc}"
-poll_ms = 100
-[[token]]
-id = "USDX"
-chain = "dst"
-address = "{usdx}"
-decimals = 18
-[[action]]
-id = "pause-gateway"
-kind = "pause"
-chain = "dst"
-contract = "{gateway}"
-call = "pause()"
-key_env = "{KEY_ENV}"
-[[rule]]
-id = "usdx-mint-rate"
-kind = "mint-rate"
-token = "USDX"
-window_s = 3600
-max_amount = "1000000"
-actions = ["pause-gateway"]
-"#,
-        db = db.display()
-    )
+    [
+        store_and_chains(db, &[("dst", rpc)]),
+        token_toml("USDX", "dst", usdx, 18, None),
+        pause_toml("pause-gateway", "dst", gateway),
+        mint_rate_toml(
+            "usdx-mint-rate",
+            "USDX",
+            3600,
+            "1000000",
+            &["pause-gateway"],
+        ),
+    ]
+    .concat()
 }
 
 /// Two guards on one config: the same trip with the same id in both stores, one pause from each
@@ -57,7 +43,7 @@ actions = ["pause-gateway"]
 /// paused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_guards_on_one_config_agree_and_pause_once_each() {
-    let chain = Anvil::spawn(19_320, 19_320, Some(1));
+    let chain = anvil(19_320, Some(1));
     let admin = chain.as_account(0);
     let usdx = deploy_token(&admin, "USDX", 18, account(0)).await;
     let gateway = deploy(

@@ -17,8 +17,10 @@ use alloy::rpc::types::TransactionRequest;
 use alloy::sol;
 use alloy::sol_types::SolEvent;
 
-use crate::harness::{Anvil, IToken, account, deploy_guarded_usdx, receipt};
-use crate::{Guard, KEY_ENV, wait_ingested};
+use crate::harness::{
+    Anvil, IToken, account, anvil, deploy_guarded_usdx, pause_toml, receipt, store_and_chains,
+};
+use crate::{Guard, wait_ingested};
 
 sol! {
     // As declared in LayerZero-v2 ILayerZeroEndpointV2.sol and uln/UlnBase.sol.
@@ -58,7 +60,7 @@ async fn emit(chain: &Anvil, to: Address, topic0: alloy::primitives::B256, data:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_delegate_change_then_a_dvn_change_trips_at_the_delegate_change() {
-    let chain = Anvil::spawn(19_200, 32_200, Some(1));
+    let chain = anvil(32_200, Some(1));
     let admin = chain.as_account(0);
     // The OApp whose route is being taken over; the guardian (account 1) may pause it.
     let oapp = deploy_guarded_usdx(&admin).await;
@@ -71,31 +73,17 @@ async fn a_delegate_change_then_a_dvn_change_trips_at_the_delegate_change() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("guard.db");
     // No `layers` key: every known layer's configuration events count.
-    let config = format!(
-        r#"
-[store]
-path = "{db}"
-[[chain]]
-id = "eth"
-rpc = "{rpc}"
-poll_ms = 100
-[[action]]
-id = "pause-oapp"
-kind = "pause"
-chain = "eth"
-contract = "{oapp}"
-call = "pause()"
-key_env = "{KEY_ENV}"
-[[rule]]
+    let config = store_and_chains(&db, &[("eth", &chain.http())])
+        + &pause_toml("pause-oapp", "eth", oapp)
+        + &format!(
+            r#"[[rule]]
 id = "lz-config"
 kind = "privileged"
 chain = "eth"
 contracts = ["{ENDPOINT}", "{ULN302}"]
 actions = ["pause-oapp"]
-"#,
-        db = db.display(),
-        rpc = chain.http(),
-    );
+"#
+        );
     let mut guard = Guard::start(&config);
     wait_ingested(&db, "eth", admin.get_block_number().await.expect("rpc")).await;
 

@@ -16,14 +16,26 @@ mod restart;
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ringfence_chain::{WatchOptions, Watcher};
 use ringfence_guard::AlertRecord;
 use tokio::sync::{mpsc, oneshot};
 
-/// The guardian key name used by test configs.
-pub(crate) const KEY_ENV: &str = "RINGFENCE_TEST_GUARDIAN_KEY";
+pub(crate) use harness::{KEY_ENV, wait_ingested};
+
+/// A guard on [`harness::bridge_config`] (the source read at `src_rpc`) in a temporary folder,
+/// once it has read both chains: the folder, its store and the guard.
+pub(crate) async fn guard_bridge(
+    b: &harness::Bridge,
+    src_rpc: &str,
+) -> (tempfile::TempDir, std::path::PathBuf, Guard) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("guard.db");
+    let guard = Guard::start(&harness::bridge_config(b, &db, src_rpc));
+    b.wait_synced(&db).await;
+    (dir, db, guard)
+}
 
 /// A guard running in-process.
 pub(crate) struct Guard {
@@ -103,25 +115,5 @@ impl Guard {
             let _ = s.send(());
         }
         let _ = tokio::time::timeout(Duration::from_secs(5), &mut self.task).await;
-    }
-}
-
-/// Waits until the guard's store has ingested `chain` up to `block`.
-pub(crate) async fn wait_ingested(db: &Path, chain: &str, block: u64) {
-    let start = Instant::now();
-    loop {
-        if let Ok(s) = ringfence_store::Store::open(db)
-            && s.checkpoint(chain)
-                .ok()
-                .flatten()
-                .is_some_and(|c| c.number >= block)
-        {
-            return;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "guard did not ingest {chain} block {block}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

@@ -4,7 +4,7 @@
 //! chain read through a quorum with a lying endpoint),
 //! guardian key, webhook URL and signing secret, provoking every alert kind, whose every output
 //! (stdout, trace-level stderr, the SQLite files, webhook requests, the HTTP API) is searched for
-//! the secrets. Ports 19000-19299.
+//! the secrets. Its RPC proxies listen on ports 19022-19024.
 
 use std::io::BufRead as _;
 use std::net::SocketAddr;
@@ -15,14 +15,15 @@ use std::time::{Duration, Instant};
 
 use alloy::primitives::B256;
 use alloy::providers::Provider;
-use alloy::sol_types::SolEvent as _;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use hmac::Mac as _;
 use ringfence_guard::ActionStatus;
 
 use crate::harness::{
-    IEndpoint, ILockbox, IToken, KEYS, account, deploy_guarded_usdx, grant, units,
+    IToken, KEYS, account, anvil, backing_rule_toml, bridge, bridge_toml, deploy_guarded_usdx,
+    forged_release, grant, lock_and_id, message_rule_toml, mined, mint_rate_toml, pause_toml,
+    store_and_chains, token_toml, units,
 };
 use crate::{Guard, KEY_ENV, wait_ingested};
 
@@ -163,7 +164,7 @@ async fn wait_for<T>(secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
 /// the retry delivered it. An endpoint that never answers ends `failed`, with its attempts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhooks_reach_https_with_a_private_ca_signed_and_retried() {
-    let chain = crate::harness::Anvil::spawn(19_000, 32_000, Some(1));
+    let chain = anvil(32_000, Some(1));
     let admin = chain.as_account(0);
     let usdx = deploy_guarded_usdx(&admin).await;
     let dir = tempfile::tempdir().expect("tempdir");
@@ -172,15 +173,9 @@ async fn webhooks_reach_https_with_a_private_ca_signed_and_retried() {
     let (plain_addr, plain_hits) = http_hook(0).await;
     let db = dir.path().join("guard.db");
     let secret_env = "RINGFENCE_TEST_HOOK_SECRET";
-    let config = format!(
-        r#"
-[store]
-path = "{db}"
-[[chain]]
-id = "dst"
-rpc = "{rpc}"
-poll_ms = 100
-[[action]]
+    let config = store_and_chains(&db, &[("dst", &chain.http())])
+        + &format!(
+            r#"[[action]]
 id = "signed"
 kind = "webhook"
 url = "https://127.0.0.1:{tls}/hooks/signed"
@@ -212,16 +207,14 @@ contracts = ["{usdx}"]
 severity = "alert"
 actions = ["signed", "slack", "discord", "down"]
 "#,
-        db = db.display(),
-        rpc = chain.http(),
-        tls = tls_addr.port(),
-        plain = plain_addr.port(),
-        ca = ca.display(),
-        down = {
-            let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-            l.local_addr().expect("addr").port()
-        },
-    );
+            tls = tls_addr.port(),
+            plain = plain_addr.port(),
+            ca = ca.display(),
+            down = {
+                let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+                l.local_addr().expect("addr").port()
+            },
+        );
     let spec =
         Arc::new(ringfence_guard::config::parse(Path::new("hooks.toml"), &config).expect("config"));
     let (tx, mut alerts) = tokio::sync::mpsc::unbounded_channel();
@@ -316,59 +309,25 @@ actions = ["signed", "slack", "discord", "down"]
 /// pause that was sent — the same hash — and it is mined.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn regression_two_trips_sharing_a_pause_both_show_its_hash() {
-    let chain = crate::harness::Anvil::spawn(19_010, 32_010, Some(1));
+    let chain = anvil(32_010, Some(1));
     let admin = chain.as_account(0);
     let usdx = deploy_guarded_usdx(&admin).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("guard.db");
-    let config = format!(
-        r#"
-[store]
-path = "{db}"
-[[chain]]
-id = "dst"
-rpc = "{rpc}"
-poll_ms = 100
-[[token]]
-id = "USDX"
-chain = "dst"
-address = "{usdx}"
-decimals = 18
-[[action]]
-id = "pause-usdx"
-kind = "pause"
-chain = "dst"
-contract = "{usdx}"
-call = "pause()"
-key_env = "{KEY_ENV}"
-[[rule]]
-id = "hourly"
-kind = "mint-rate"
-token = "USDX"
-window_s = 3600
-max_amount = "1000000"
-actions = ["pause-usdx"]
-[[rule]]
-id = "daily"
-kind = "mint-rate"
-token = "USDX"
-window_s = 86400
-max_amount = "5000000"
-actions = ["pause-usdx"]
-"#,
-        db = db.display(),
-        rpc = chain.http(),
-    );
+    let config = [
+        store_and_chains(&db, &[("dst", &chain.http())]),
+        token_toml("USDX", "dst", usdx, 18, None),
+        pause_toml("pause-usdx", "dst", usdx),
+        mint_rate_toml("hourly", "USDX", 3600, "1000000", &["pause-usdx"]),
+        mint_rate_toml("daily", "USDX", 86_400, "5000000", &["pause-usdx"]),
+    ]
+    .concat();
     let mut guard = Guard::start(&config);
     wait_ingested(&db, "dst", admin.get_block_number().await.expect("rpc")).await;
-    IToken::new(usdx, &chain.as_account(2))
-        .mint(account(2), units(50_000_000, 18))
-        .send()
-        .await
-        .expect("send")
-        .get_receipt()
-        .await
-        .expect("mint");
+    mined!(
+        IToken::new(usdx, &chain.as_account(2)).mint(account(2), units(50_000_000, 18)),
+        "mint"
+    );
     let (a, b) = (guard.next(10).await, guard.next(10).await);
     assert_eq!(a.block, b.block);
     let hashes: Vec<Option<B256>> = [&a, &b].iter().map(|r| r.actions[0].tx).collect();
@@ -475,7 +434,7 @@ async fn secrets_never_leak_from_any_output() {
     const QUERY_KEY: &str = "SECRET2queryvalue7c1";
     const HOOK_PATH: &str = "HOOKSECRETpath41d";
     const HMAC: &str = "HMACSECRETvalue0b7";
-    let b = crate::attacks::bridge(19_020, 19_021).await;
+    let b = bridge(32_020, 32_021).await;
     let src = rpc_proxy(19_022, b.src.http()).await;
     let dst = rpc_proxy(19_023, b.dst.http()).await;
     let secret_url = |a: SocketAddr| {
@@ -519,50 +478,12 @@ id = "gone"
 rpc = "{gone_rpc}"
 poll_ms = 100
 stale_after_s = 2
-[[token]]
-id = "BTC"
-chain = "src"
-address = "{btc}"
-decimals = 8
-price_usd = 60000
-[[token]]
-id = "wBTC"
-chain = "dst"
-address = "{wbtc}"
-decimals = 8
-price_usd = 60000
-[[bridge]]
-id = "wbtc"
-source = {{ chain = "src", contract = "{lockbox}", event = "Locked(bytes32 indexed id, address token, uint256 amount, address recipient)" }}
-destination = {{ chain = "dst", contract = "{endpoint}", event = "Released(bytes32 indexed id, address token, uint256 amount, address recipient)" }}
-match_on = ["id", "amount", "recipient"]
-[[action]]
-id = "pause-bridge"
-kind = "pause"
-chain = "dst"
-contract = "{endpoint}"
-call = "pause()"
-key_env = "{KEY_ENV}"
-[[action]]
+{bridge}[[action]]
 id = "hook"
 kind = "webhook"
 url = "http://127.0.0.1:{hook_port}/services/{HOOK_PATH}"
 secret_env = "RINGFENCE_TEST_HOOK_SECRET"
-[[rule]]
-id = "messages"
-kind = "message-match"
-bridge = "wbtc"
-relay_delay_s = 3
-actions = ["pause-bridge", "hook"]
-[[rule]]
-id = "backing"
-kind = "backing"
-token = "wBTC"
-backing_token = "BTC"
-holder = "{lockbox}"
-relay_delay_s = 3
-actions = ["pause-bridge", "hook"]
-[[rule]]
+{bridge_rules}[[rule]]
 id = "mints"
 kind = "mint-rate"
 token = "wBTC"
@@ -600,10 +521,19 @@ actions = ["hook"]
         dst2_rpc = secret_url(dst2),
         liar_rpc = secret_url(liar_addr),
         gone_rpc = secret_url(gone),
-        btc = b.btc,
+        bridge = [
+            token_toml("BTC", "src", b.btc, 8, Some("60000")),
+            token_toml("wBTC", "dst", b.wbtc, 8, Some("60000")),
+            bridge_toml("wbtc", b.lockbox, b.endpoint),
+            pause_toml("pause-bridge", "dst", b.endpoint),
+        ]
+        .concat(),
+        bridge_rules = [
+            message_rule_toml("messages", "wbtc", &["pause-bridge", "hook"]),
+            backing_rule_toml("backing", b.lockbox, &["pause-bridge", "hook"]),
+        ]
+        .concat(),
         wbtc = b.wbtc,
-        lockbox = b.lockbox,
-        endpoint = b.endpoint,
         user = account(4),
         hook_port = hook.port(),
     );
@@ -686,29 +616,9 @@ actions = ["hook"]
         data: alloy::primitives::Bytes::from(vec![0u8; 96]),
     });
     // A lock by the watched user: outflow-rate's big transfer.
-    let r = ILockbox::new(b.lockbox, &b.src.as_account(4))
-        .lock(b.btc, units(1, 8), account(4))
-        .send()
-        .await
-        .expect("send")
-        .get_receipt()
-        .await
-        .expect("lock");
-    assert!(
-        r.inner
-            .logs()
-            .iter()
-            .any(|l| ILockbox::Locked::decode_log(&l.inner).is_ok())
-    );
+    lock_and_id(&b.src, b.lockbox, b.btc).await;
     // A forged release: message-match, backing, mint-rate and the anomaly; the pause.
-    IEndpoint::new(b.endpoint, &b.dst.as_account(3))
-        .release(B256::repeat_byte(0x66), b.wbtc, units(50, 8), account(2))
-        .send()
-        .await
-        .expect("send")
-        .get_receipt()
-        .await
-        .expect("release");
+    forged_release(&b.dst, b.endpoint, b.wbtc, B256::repeat_byte(0x66)).await;
     // A role grant on the wrapped token: privileged.
     grant(&d0, b.wbtc, "MINTER_ROLE", account(3)).await;
 
@@ -746,13 +656,7 @@ actions = ["hook"]
             .then_some(())
     })
     .await;
-    assert!(
-        IEndpoint::new(b.endpoint, &d0)
-            .paused()
-            .call()
-            .await
-            .expect("paused()")
-    );
+    assert!(b.paused().await);
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     // The HTTP API over the same store.

@@ -3,18 +3,19 @@
 //! drops a real one and rewrites a block hash: each lie raises `rpc-disagreement` and nothing
 //! else, and a real attack in the same run still trips and pauses. With two liars of three the
 //! daemon halts on the chain (no pause on the liars' word) and says so, on the alert stream and
-//! in its health. Ports 19300-19599.
+//! in its health.
 
 use std::time::{Duration, Instant};
 
 use alloy::primitives::{B256, Bytes, keccak256};
 use alloy::providers::Provider;
-use alloy::sol_types::{SolEvent, SolValue};
+use alloy::sol_types::SolValue;
 use ringfence_guard::AlertRecord;
 use ringfence_quorum::testing::{Lie, LyingProxy};
 
-use crate::attacks::{Bridge, bridge, bridge_config};
-use crate::harness::{IEndpoint, ILockbox, account, receipt, units};
+use crate::harness::{
+    Bridge, account, bridge, bridge_config, forged_release, lock_and_id, receipt, release, units,
+};
 use crate::{Guard, wait_ingested};
 
 /// Blocks the guard stays behind the destination head: time to set a lie about a block after it
@@ -38,7 +39,7 @@ fn quorum_config(b: &Bridge, db: &std::path::Path, endpoints: &[String]) -> Stri
 }
 
 /// A `Released` log of the bridge endpoint that never happened: 50 wBTC to account 2.
-fn forged_release(b: &Bridge, block: u64) -> Lie {
+fn forged_release_log(b: &Bridge, block: u64) -> Lie {
     Lie::InjectLog {
         block,
         address: b.endpoint,
@@ -93,37 +94,41 @@ async fn wait_synced(b: &Bridge, db: &std::path::Path) {
 
 /// Locks 1 BTC on the source chain and waits until the guard has read the lock; returns its id.
 async fn lock(b: &Bridge, db: &std::path::Path) -> B256 {
-    let r = ILockbox::new(b.lockbox, &b.src.as_account(4))
-        .lock(b.btc, units(1, 8), account(4))
-        .send()
-        .await
-        .expect("send")
-        .get_receipt()
-        .await
-        .expect("lock");
+    let (r, id) = lock_and_id(&b.src, b.lockbox, b.btc).await;
     wait_ingested(db, "src", r.block_number.expect("block")).await;
-    r.inner
-        .logs()
-        .iter()
-        .find_map(|l| ILockbox::Locked::decode_log(&l.inner).ok())
-        .expect("Locked log")
-        .id
+    id
+}
+
+/// A guard reading the destination through anvil and two proxies in front of it (honest until
+/// told to lie), once it has read both chains: the proxies, the guard's folder, its store and
+/// the guard.
+async fn guard_behind_proxies(
+    b: &Bridge,
+) -> (
+    LyingProxy,
+    LyingProxy,
+    tempfile::TempDir,
+    std::path::PathBuf,
+    Guard,
+) {
+    let p1 = LyingProxy::start(&b.dst.http()).await.expect("proxy");
+    let p2 = LyingProxy::start(&b.dst.http()).await.expect("proxy");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("guard.db");
+    let endpoints = [b.dst.http(), p1.url(), p2.url()];
+    let guard = Guard::start(&quorum_config(b, &db, &endpoints));
+    wait_synced(b, &db).await;
+    (p1, p2, dir, db, guard)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_liar_of_three_raises_only_rpc_disagreement_and_a_real_attack_still_pauses() {
-    let b = bridge(19_300, 19_301).await;
-    let honest = LyingProxy::start(&b.dst.http()).await.expect("proxy");
-    let liar = LyingProxy::start(&b.dst.http()).await.expect("proxy");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = dir.path().join("guard.db");
-    let endpoints = [b.dst.http(), honest.url(), liar.url()];
-    let mut guard = Guard::start(&quorum_config(&b, &db, &endpoints));
-    wait_synced(&b, &db).await;
+    let b = bridge(32_300, 32_301).await;
+    let (_honest, liar, _dir, db, mut guard) = guard_behind_proxies(&b).await;
 
     // (a) The liar injects a release that never happened into a block to come.
     let target = dst_head(&b).await + 2;
-    liar.lie(forged_release(&b, target));
+    liar.lie(forged_release_log(&b, target));
     let a = disagreement_on(&mut guard, target, 20).await;
     assert_eq!(a.evidence["dissenting"][0]["endpoint"], liar.url(), "{a:?}");
     assert_eq!(a.evidence["no_quorum"], false);
@@ -142,14 +147,7 @@ async fn one_liar_of_three_raises_only_rpc_disagreement_and_a_real_attack_still_
 
     // (b) A real lock and its release; the liar drops the release from its answers.
     let id = lock(&b, &db).await;
-    let r = IEndpoint::new(b.endpoint, &b.dst.as_account(3))
-        .release(id, b.wbtc, units(1, 8), account(4))
-        .send()
-        .await
-        .expect("send")
-        .get_receipt()
-        .await
-        .expect("release");
+    let r = release(&b.dst, b.endpoint, b.wbtc, id, units(1, 8), account(4)).await;
     let released = r.block_number.expect("block");
     liar.lie(Lie::DropLogs { block: released });
     let a = disagreement_on(&mut guard, released, 20).await;
@@ -179,26 +177,12 @@ async fn one_liar_of_three_raises_only_rpc_disagreement_and_a_real_attack_still_
         "{:?}",
         guard.health.halted()
     );
-    assert!(
-        !IEndpoint::new(b.endpoint, &b.dst.as_account(0))
-            .paused()
-            .call()
-            .await
-            .expect("paused()"),
-        "no lie paused the bridge"
-    );
+    assert!(!b.paused().await, "no lie paused the bridge");
 
     // A real attack in the same run (the liar still lying about another block): a release
     // with no lock trips and the pause is mined.
-    liar.lie(forged_release(&b, dst_head(&b).await + 1));
-    let r = IEndpoint::new(b.endpoint, &b.dst.as_account(3))
-        .release(B256::repeat_byte(0x66), b.wbtc, units(50, 8), account(2))
-        .send()
-        .await
-        .expect("send")
-        .get_receipt()
-        .await
-        .expect("release");
+    liar.lie(forged_release_log(&b, dst_head(&b).await + 1));
+    let r = forged_release(&b.dst, b.endpoint, b.wbtc, B256::repeat_byte(0x66)).await;
     let block = r.block_number.expect("block");
     let start = Instant::now();
     let trip = loop {
@@ -226,31 +210,19 @@ async fn one_liar_of_three_raises_only_rpc_disagreement_and_a_real_attack_still_
         }
     };
     assert!(receipt(&d0, pause).await.status());
-    assert!(
-        IEndpoint::new(b.endpoint, &d0)
-            .paused()
-            .call()
-            .await
-            .expect("paused()")
-    );
+    assert!(b.paused().await);
     guard.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_liars_of_three_halt_the_chain_and_no_pause_is_sent() {
-    let b = bridge(19_310, 19_311).await;
-    let l1 = LyingProxy::start(&b.dst.http()).await.expect("proxy");
-    let l2 = LyingProxy::start(&b.dst.http()).await.expect("proxy");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = dir.path().join("guard.db");
-    let endpoints = [b.dst.http(), l1.url(), l2.url()];
-    let mut guard = Guard::start(&quorum_config(&b, &db, &endpoints));
-    wait_synced(&b, &db).await;
+    let b = bridge(32_310, 32_311).await;
+    let (l1, l2, _dir, db, mut guard) = guard_behind_proxies(&b).await;
 
     // Two different lies about one block: no quorum forms. The daemon stays on the block,
     // says so, and goes on once the endpoints agree again.
     let target = dst_head(&b).await + 2;
-    l1.lie(forged_release(&b, target));
+    l1.lie(forged_release_log(&b, target));
     l2.lie(Lie::OtherHash { block: target });
     let a = disagreement_on(&mut guard, target, 20).await;
     assert_eq!(
@@ -280,8 +252,8 @@ async fn two_liars_of_three_halt_the_chain_and_no_pause_is_sent() {
     // The two liars agree on a release that never happened: the quorum confirms it, the honest
     // endpoint contradicts it. Nothing is acted on: the chain is halted, no pause is sent.
     let target = dst_head(&b).await + 2;
-    l1.lie(forged_release(&b, target));
-    l2.lie(forged_release(&b, target));
+    l1.lie(forged_release_log(&b, target));
+    l2.lie(forged_release_log(&b, target));
     let a = disagreement_on(&mut guard, target, 20).await;
     assert_eq!(
         a.evidence["dissenting"][0]["endpoint"],
@@ -311,14 +283,7 @@ async fn two_liars_of_three_halt_the_chain_and_no_pause_is_sent() {
         rest.iter().all(|a| a.kind == "rpc-disagreement"),
         "{rest:#?}"
     );
-    assert!(
-        !IEndpoint::new(b.endpoint, &b.dst.as_account(0))
-            .paused()
-            .call()
-            .await
-            .expect("paused()"),
-        "no pause on the liars' word"
-    );
+    assert!(!b.paused().await, "no pause on the liars' word");
     let store = ringfence_store::Store::open(&db).expect("store");
     assert!(
         store

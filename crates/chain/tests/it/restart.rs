@@ -4,7 +4,10 @@ use std::time::{Duration, Instant};
 
 use alloy::providers::Provider;
 
-use crate::harness::{Anvil, IToken, KEYS, account, deploy_guarded_usdx, deploy_token, units};
+use crate::harness::{
+    Anvil, IToken, KEYS, account, anvil, deploy_guarded_usdx, deploy_token, mined, mint_rate_toml,
+    pause_toml, store_and_chains, token_toml, units,
+};
 use crate::{Guard, KEY_ENV, wait_ingested};
 
 const CHILD_ENV: &str = "RINGFENCE_TEST_CHILD_CONFIG";
@@ -65,41 +68,18 @@ impl Drop for Proc {
     }
 }
 
-fn mint_config(db: &Path, rpc: &str, usdx: alloy::primitives::Address, actions: &str) -> String {
-    format!(
-        r#"
-[store]
-path = "{db}"
-[[chain]]
-id = "dst"
-rpc = "{rpc}"
-poll_ms = 100
-[[token]]
-id = "USDX"
-chain = "dst"
-address = "{usdx}"
-decimals = 18
-[[action]]
-id = "pause-usdx"
-kind = "pause"
-chain = "dst"
-contract = "{usdx}"
-call = "pause()"
-key_env = "{KEY_ENV}"
-[[rule]]
-id = "usdx-mint-rate"
-kind = "mint-rate"
-token = "USDX"
-window_s = 3600
-max_amount = "1000000"
-actions = [{actions}]
-"#,
-        db = db.display()
-    )
+fn mint_config(db: &Path, rpc: &str, usdx: alloy::primitives::Address, actions: &[&str]) -> String {
+    [
+        store_and_chains(db, &[("dst", rpc)]),
+        token_toml("USDX", "dst", usdx, 18, None),
+        pause_toml("pause-usdx", "dst", usdx),
+        mint_rate_toml("usdx-mint-rate", "USDX", 3600, "1000000", actions),
+    ]
+    .concat()
 }
 
-async fn setup(port: u16) -> (Anvil, alloy::primitives::Address) {
-    let chain = Anvil::spawn(port, u64::from(port), Some(1));
+async fn setup(chain_id: u64) -> (Anvil, alloy::primitives::Address) {
+    let chain = anvil(chain_id, Some(1));
     let admin = chain.as_account(0);
     let usdx = deploy_guarded_usdx(&admin).await;
     (chain, usdx)
@@ -114,11 +94,7 @@ async fn kill_9_and_restart_miss_nothing_and_repeat_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("guard.db");
     let cfg = dir.path().join("guard.toml");
-    std::fs::write(
-        &cfg,
-        mint_config(&db, &chain.http(), usdx, "\"pause-usdx\""),
-    )
-    .expect("write");
+    std::fs::write(&cfg, mint_config(&db, &chain.http(), usdx, &["pause-usdx"])).expect("write");
 
     let first = Proc::spawn(&cfg);
     wait_ingested(&db, "dst", admin.get_block_number().await.expect("rpc")).await;
@@ -126,14 +102,10 @@ async fn kill_9_and_restart_miss_nothing_and_repeat_nothing() {
 
     // The attack happens while the guard is down.
     let minter = chain.as_account(2);
-    let r = IToken::new(usdx, &minter)
-        .mint(account(2), units(50_000_000, 18))
-        .send()
-        .await
-        .expect("send")
-        .get_receipt()
-        .await
-        .expect("mint");
+    let r = mined!(
+        IToken::new(usdx, &minter).mint(account(2), units(50_000_000, 18)),
+        "mint"
+    );
     tokio::time::sleep(Duration::from_millis(1_500)).await;
 
     let second = Proc::spawn(&cfg);
@@ -181,17 +153,13 @@ async fn reorg_removing_the_evidence_retracts_the_alert() {
     let admin = chain.as_account(0);
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("guard.db");
-    let mut guard = Guard::start(&mint_config(&db, &chain.http(), usdx, ""));
+    let mut guard = Guard::start(&mint_config(&db, &chain.http(), usdx, &[]));
     wait_ingested(&db, "dst", admin.get_block_number().await.expect("rpc")).await;
     let minter = chain.as_account(2);
-    let r = IToken::new(usdx, &minter)
-        .mint(account(2), units(50_000_000, 18))
-        .send()
-        .await
-        .expect("send")
-        .get_receipt()
-        .await
-        .expect("mint");
+    let r = mined!(
+        IToken::new(usdx, &minter).mint(account(2), units(50_000_000, 18)),
+        "mint"
+    );
     let n = r.block_number.expect("block");
     let trip = guard.next(10).await;
     assert_eq!(trip.block, n);
@@ -225,7 +193,7 @@ async fn backfill_blocks_per_second() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(2_000);
     let rounds = blocks.div_ceil(500);
-    let chain = Anvil::spawn(18_560, 18_560, None);
+    let chain = anvil(18_560, None);
     let admin = chain.as_account(0);
     let usdx = deploy_token(&admin, "USDX", 18, account(0)).await;
     let token = IToken::new(usdx, &admin);
@@ -250,7 +218,7 @@ async fn backfill_blocks_per_second() {
     assert!(head >= blocks);
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("guard.db");
-    let mut cfg = mint_config(&db, &chain.http(), usdx, "").replace(
+    let mut cfg = mint_config(&db, &chain.http(), usdx, &[]).replace(
         "poll_ms = 100",
         "poll_ms = 100\nstart_block = 1\nmax_block_range = 2000",
     );

@@ -32,18 +32,24 @@ fn claim_of(m: &str, alert: &str, state: ClaimState) -> Claim {
     }
 }
 
-/// A lease is held while renewed, taken over within its TTL once its holder stops, and the old
-/// holder's renewal is then refused.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_lease_is_taken_over_within_its_ttl_once_its_holder_stops_renewing() {
+/// A three-node cluster and two members on it, "a" and "b", whose leases live `ttl`.
+async fn two_members(ttl: Duration) -> (Nats, Bus, Bus) {
     let nats = Nats::cluster().expect("nats-server: run scripts/setup-nats.sh");
-    let ttl = Duration::from_secs(2);
     let a = Bus::connect(&nats.urls(), "a", &opts(ttl, 3))
         .await
         .expect("bus");
     let bb = Bus::connect(&nats.urls(), "b", &opts(ttl, 3))
         .await
         .expect("bus");
+    (nats, a, bb)
+}
+
+/// A lease is held while renewed, taken over within its TTL once its holder stops, and the old
+/// holder's renewal is then refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lease_is_taken_over_within_its_ttl_once_its_holder_stops_renewing() {
+    let ttl = Duration::from_secs(2);
+    let (_nats, a, bb) = two_members(ttl).await;
     let key = lease::ingest_key("dst");
     let mut rev = b::create(&a.leases, &key, &lease_of("a"))
         .await
@@ -107,14 +113,8 @@ async fn a_lease_is_taken_over_within_its_ttl_once_its_holder_stops_renewing() {
 /// is killed and claims still work.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn of_two_racing_members_exactly_one_claims_each_alert() {
-    let mut nats = Nats::cluster().expect("nats-server: run scripts/setup-nats.sh");
     let ttl = Duration::from_secs(3);
-    let a = Bus::connect(&nats.urls(), "a", &opts(ttl, 3))
-        .await
-        .expect("bus");
-    let bb = Bus::connect(&nats.urls(), "b", &opts(ttl, 3))
-        .await
-        .expect("bus");
+    let (mut nats, a, bb) = two_members(ttl).await;
     let ids: Vec<String> = (0..40)
         .map(|i| format!("wbtc-messages-dst-{i}-0xabc-{i}"))
         .collect();
@@ -222,43 +222,9 @@ async fn of_two_racing_members_exactly_one_claims_each_alert() {
     nats.kill(0);
     let t0 = Instant::now();
     let id = "after-a-node-died";
-    let created = loop {
-        match b::create(
-            &bb.claims,
-            &claim::key(id),
-            &claim_of("b", id, ClaimState::Claimed),
-        )
-        .await
-        {
-            Ok(r) => break r,
-            Err(e) => {
-                assert!(
-                    t0.elapsed() < Duration::from_secs(20),
-                    "no claim after a node died: {e}"
-                );
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-        }
-    };
+    let created = claim_retrying(&bb.claims, "b", id, t0).await;
     assert!(created.is_some());
-    let again = loop {
-        match b::create(
-            &a.claims,
-            &claim::key(id),
-            &claim_of("a", id, ClaimState::Claimed),
-        )
-        .await
-        {
-            Ok(r) => break r,
-            Err(e) => {
-                assert!(
-                    t0.elapsed() < Duration::from_secs(20),
-                    "bus down after a node died: {e}"
-                );
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-        }
-    };
+    let again = claim_retrying(&a.claims, "a", id, t0).await;
     assert_eq!(again, None, "still claimed once with a node down");
     eprintln!("NODE KILLED: claims answer again after {:?}", t0.elapsed());
 }
@@ -298,4 +264,32 @@ async fn appends_are_fenced_by_the_subjects_last_sequence() {
         Some((s2, b"two".to_vec()))
     );
     assert_eq!(bus.last("ringfence.blocks.none").await.expect("last"), None);
+}
+
+/// `member` claims `id` (`b::create`: the revision, or `None` when already claimed), retried
+/// while the bus does not answer (a node just died), for 20 s from `t0` at most.
+async fn claim_retrying(
+    claims: &async_nats::jetstream::kv::Store,
+    member: &str,
+    id: &str,
+    t0: Instant,
+) -> Option<u64> {
+    loop {
+        match b::create(
+            claims,
+            &claim::key(id),
+            &claim_of(member, id, ClaimState::Claimed),
+        )
+        .await
+        {
+            Ok(r) => return r,
+            Err(e) => {
+                assert!(
+                    t0.elapsed() < Duration::from_secs(20),
+                    "{member}'s claim got no answer after a node died: {e}"
+                );
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
 }

@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, B256};
 use alloy::providers::Provider;
-use alloy::sol_types::SolValue;
 use futures_util::StreamExt;
 use ringfence_fleet::bus::{self as b, Bus, BusOptions};
 use ringfence_fleet::codec::{self, Body};
@@ -21,17 +20,10 @@ use ringfence_fleet::testing::Nats;
 use ringfence_guard::AlertRecord;
 
 use crate::harness::{
-    Anvil, IEndpoint, ILockbox, IToken, KEYS, account, deploy, deploy_token, grant, receipt, units,
+    Anvil, Bridge, IEndpoint, KEY_ENV, KEYS, account, bridge, bridge_toml, deploy, forged_release,
+    lock_and_id, message_rule_toml, pause_toml, receipt, release, store_and_chains, token_toml,
+    units, wait_ingested,
 };
-
-const KEY_ENV: &str = "RINGFENCE_TEST_GUARDIAN_KEY";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
 
 /// The `ringfence` binary next to this test's build.
 fn ringfence_bin() -> PathBuf {
@@ -58,119 +50,43 @@ struct Chains {
 }
 
 async fn chains() -> Chains {
-    let (ps, pd) = (free_port(), free_port());
-    let src = Anvil::spawn(ps, 41_001, Some(1));
-    let dst = Anvil::spawn(pd, 41_002, Some(1));
-    let s0 = src.as_account(0);
-    let btc = deploy_token(&s0, "BTC", 8, account(0)).await;
-    let lockbox = [
-        deploy(&s0, "Lockbox", vec![]).await,
-        deploy(&s0, "Lockbox", vec![]).await,
-    ];
-    IToken::new(btc, &s0)
-        .mint(account(4), units(100, 8))
-        .send()
-        .await
-        .expect("send")
-        .get_receipt()
-        .await
-        .expect("mint");
-    IToken::new(btc, &src.as_account(4))
-        .approve(lockbox[0], units(100, 8))
-        .send()
-        .await
-        .expect("send")
-        .get_receipt()
-        .await
-        .expect("approve");
-    let d0 = dst.as_account(0);
-    let wbtc = deploy_token(&d0, "wBTC", 8, account(0)).await;
-    let mut ep = [Address::ZERO; 2];
-    for e in &mut ep {
-        *e = deploy(
-            &d0,
-            "BridgeEndpoint",
-            (account(3), account(1)).abi_encode_params(),
-        )
-        .await;
-        grant(&d0, wbtc, "MINTER_ROLE", *e).await;
-    }
+    let b = bridge(41_001, 41_002).await;
+    let lockbox = deploy(&b.src.as_account(0), "Lockbox", vec![]).await;
+    let ep = b.deploy_endpoint().await;
+    let Bridge {
+        src,
+        dst,
+        btc,
+        lockbox: lockbox0,
+        wbtc,
+        endpoint: ep0,
+    } = b;
     Chains {
         src,
         dst,
         btc,
-        lockbox,
+        lockbox: [lockbox0, lockbox],
         wbtc,
-        ep,
+        ep: [ep0, ep],
     }
 }
 
 /// The guard config: two bridges, each from its lockbox to its endpoint, a message-match rule
 /// each, pausing its endpoint (`actions` false: the same rules with nothing to send).
 fn config(c: &Chains, db: &Path, actions: bool) -> String {
-    let mut s = format!(
-        r#"
-[store]
-path = "{db}"
-[[chain]]
-id = "src"
-rpc = "{src}"
-poll_ms = 100
-[[chain]]
-id = "dst"
-rpc = "{dst}"
-poll_ms = 100
-[[token]]
-id = "BTC"
-chain = "src"
-address = "{btc}"
-decimals = 8
-[[token]]
-id = "wBTC"
-chain = "dst"
-address = "{wbtc}"
-decimals = 8
-"#,
-        db = db.display(),
-        src = c.src.http(),
-        dst = c.dst.http(),
-        btc = c.btc,
-        wbtc = c.wbtc,
-    );
+    let mut s = [
+        store_and_chains(db, &[("src", &c.src.http()), ("dst", &c.dst.http())]),
+        token_toml("BTC", "src", c.btc, 8, None),
+        token_toml("wBTC", "dst", c.wbtc, 8, None),
+    ]
+    .concat();
     for (i, ep) in c.ep.iter().enumerate() {
-        s += &format!(
-            r#"
-[[bridge]]
-id = "b{i}"
-source = {{ chain = "src", contract = "{lockbox}", event = "Locked(bytes32 indexed id, address token, uint256 amount, address recipient)" }}
-destination = {{ chain = "dst", contract = "{ep}", event = "Released(bytes32 indexed id, address token, uint256 amount, address recipient)" }}
-match_on = ["id", "amount", "recipient"]
-[[rule]]
-id = "b{i}-messages"
-kind = "message-match"
-bridge = "b{i}"
-relay_delay_s = 3
-{act}
-"#,
-            lockbox = c.lockbox[i],
-            act = if actions {
-                format!(r#"actions = ["pause-{i}"]"#)
-            } else {
-                String::new()
-            },
-        );
+        let (bridge, pause) = (format!("b{i}"), format!("pause-{i}"));
+        s += &bridge_toml(&bridge, c.lockbox[i], *ep);
+        let run: &[&str] = if actions { &[&pause] } else { &[] };
+        s += &message_rule_toml(&format!("b{i}-messages"), &bridge, run);
         if actions {
-            s += &format!(
-                r#"
-[[action]]
-id = "pause-{i}"
-kind = "pause"
-chain = "dst"
-contract = "{ep}"
-call = "pause()"
-key_env = "{KEY_ENV}"
-"#
-            );
+            s += &pause_toml(&pause, "dst", *ep);
         }
     }
     s
@@ -251,36 +167,9 @@ async fn wait_logged(bus: &Bus, chain: &str, block: u64, within: Duration) {
     }
 }
 
-async fn wait_ingested(db: &Path, chain: &str, block: u64) {
-    let t = Instant::now();
-    loop {
-        if let Ok(s) = ringfence_store::Store::open(db)
-            && s.checkpoint(chain)
-                .ok()
-                .flatten()
-                .is_some_and(|c| c.number >= block)
-        {
-            return;
-        }
-        assert!(
-            t.elapsed() < Duration::from_secs(30),
-            "the single-process guard did not ingest {chain} block {block}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// A forged release (no lock behind it) on endpoint `i`; its block.
 async fn forge(c: &Chains, i: usize, id: u8) -> (u64, B256) {
-    let relayer = c.dst.as_account(3);
-    let r = IEndpoint::new(c.ep[i], &relayer)
-        .release(B256::repeat_byte(id), c.wbtc, units(50, 8), account(2))
-        .send()
-        .await
-        .expect("send")
-        .get_receipt()
-        .await
-        .expect("release");
+    let r = forged_release(&c.dst, c.ep[i], c.wbtc, B256::repeat_byte(id)).await;
     assert!(r.status());
     (r.block_number.expect("block"), r.transaction_hash)
 }
@@ -408,35 +297,11 @@ async fn the_fleet_survives_kill_9_of_the_destination_member_with_every_attack_t
     );
 
     // Benign: a lock and its matching release on endpoint 0.
-    let r = ILockbox::new(c.lockbox[0], &c.src.as_account(4))
-        .lock(c.btc, units(1, 8), account(4))
-        .send()
-        .await
-        .expect("send")
-        .get_receipt()
-        .await
-        .expect("lock");
-    let id = r
-        .inner
-        .logs()
-        .iter()
-        .find_map(|l| {
-            alloy::sol_types::SolEvent::decode_log(&l.inner)
-                .ok()
-                .map(|e: alloy::primitives::Log<ILockbox::Locked>| e.data.id)
-        })
-        .expect("Locked log");
+    let (r, id) = lock_and_id(&c.src, c.lockbox[0], c.btc).await;
     let lock_block = r.block_number.expect("block");
     wait_logged(&bus, "src", lock_block, Duration::from_secs(20)).await;
     wait_ingested(&ref_db, "src", lock_block).await;
-    IEndpoint::new(c.ep[0], &c.dst.as_account(3))
-        .release(id, c.wbtc, units(1, 8), account(4))
-        .send()
-        .await
-        .expect("send")
-        .get_receipt()
-        .await
-        .expect("release");
+    release(&c.dst, c.ep[0], c.wbtc, id, units(1, 8), account(4)).await;
 
     // Attack 1 on endpoint 0, judged and paused by the fleet.
     let (block1, tx1) = forge(&c, 0, 0x61).await;

@@ -5,6 +5,6 @@ mod bus;
 mod failover;
 mod member;
 // The chain crate's anvil harness and fixture helpers, shared rather than copied.
-#[allow(dead_code, unreachable_pub)]
+#[allow(dead_code, unreachable_pub, unused_imports)]
 #[path = "../../../chain/tests/it/harness.rs"]
 mod harness;

@@ -8,9 +8,9 @@ use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::rpc::types::TransactionRequest;
 use alloy::sol;
 use alloy::sol_types::{SolCall, SolValue};
-use ringfence_lab::anvil::Anvil;
+use ringfence_lab::anvil::{self, Anvil};
 
-use crate::{repo, require_anvil};
+use crate::require_anvil;
 
 sol! {
     interface IGateway {
@@ -45,13 +45,6 @@ struct Lab {
     token: Address,
 }
 
-fn artifact(name: &str) -> Vec<u8> {
-    let text = std::fs::read_to_string(repo().join(format!("contracts/out/{name}.json")))
-        .expect("artifact: run scripts/compile-contracts.sh");
-    let v: serde_json::Value = serde_json::from_str(&text).expect("json");
-    alloy::primitives::hex::decode(v["bytecode"].as_str().expect("bytecode")).expect("hex")
-}
-
 const ASSET: &str = "USDX";
 
 fn key() -> B256 {
@@ -61,9 +54,9 @@ fn key() -> B256 {
 impl Lab {
     async fn new() -> Self {
         require_anvil();
-        let anvil = Anvil::spawn(31_337, true).expect("anvil");
+        let anvil = anvil::spawn(31_337, true).expect("anvil");
         let p = ProviderBuilder::new()
-            .connect_http(anvil.url().parse().expect("url"))
+            .connect_http(anvil.http().parse().expect("url"))
             .erased();
         let accts = p.get_accounts().await.expect("accounts");
         let (admin, guardian, relayer, user) = (accts[0], accts[1], accts[2], accts[3]);
@@ -96,32 +89,28 @@ impl Lab {
             .abi_encode(),
         )
         .await;
-        lab.ok(
+        lab.gateway_ok(
             admin,
-            lab.gateway,
             IGateway::setRouteCall {
                 asset: key(),
                 token: lab.token,
                 mints: true,
-            }
-            .abi_encode(),
+            },
         )
         .await;
-        lab.ok(
+        lab.gateway_ok(
             admin,
-            lab.gateway,
             IGateway::setGuardianCall {
                 account: guardian,
                 enabled: true,
-            }
-            .abi_encode(),
+            },
         )
         .await;
         lab
     }
 
     async fn deploy(&self, name: &str, args: Vec<u8>) -> Address {
-        let mut code = artifact(name);
+        let mut code = ringfence_quorum::testing::bytecode(name).to_vec();
         code.extend(args);
         let tx = TransactionRequest::default()
             .from(self.admin)
@@ -152,6 +141,49 @@ impl Lab {
             .await
             .expect("receipt")
             .status()
+    }
+
+    /// `from` sends `call` to the gateway; whether it went through.
+    async fn gateway_call(&self, from: Address, call: impl SolCall) -> bool {
+        self.call(from, self.gateway, call.abi_encode()).await
+    }
+
+    /// `from` sends `call` to the gateway, which must go through.
+    async fn gateway_ok(&self, from: Address, call: impl SolCall) {
+        self.ok(from, self.gateway, call.abi_encode()).await;
+    }
+
+    /// The admin sets the gateway's token bucket: `capacity`, refilled at `rate` a second.
+    async fn configure_bucket(&self, capacity: U256, rate: U256) {
+        let call = IGateway::configureBucketCall {
+            asset: key(),
+            capacity,
+            ratePerSecond: rate,
+        };
+        self.gateway_ok(self.admin, call).await;
+    }
+
+    /// The admin holds transfers above `threshold` tokens for `delay` seconds.
+    async fn configure_delay(&self, threshold: u64, delay: u64) {
+        let data = IGateway::configureDelayCall {
+            asset: key(),
+            threshold: units(threshold),
+            delay,
+        }
+        .abi_encode();
+        self.ok(self.admin, self.gateway, data).await;
+    }
+
+    /// The user executes queued transfer `q` at the gateway; whether it went through.
+    async fn execute(&self, q: B256) -> bool {
+        let data = IGateway::executeCall { queueId: q }.abi_encode();
+        self.call(self.user, self.gateway, data).await
+    }
+
+    /// `from` cancels queued transfer `q` at the gateway; whether it went through.
+    async fn cancel(&self, from: Address, q: B256) -> bool {
+        let data = IGateway::cancelCall { queueId: q }.abi_encode();
+        self.call(from, self.gateway, data).await
     }
 
     async fn ok(&self, from: Address, to: Address, data: Vec<u8>) {
@@ -230,17 +262,7 @@ fn units(n: u64) -> U256 {
 async fn token_bucket_caps_a_burst_and_refills_at_its_rate() {
     let lab = Lab::new().await;
     // capacity 1,000, 1 token per second
-    lab.ok(
-        lab.admin,
-        lab.gateway,
-        IGateway::configureBucketCall {
-            asset: key(),
-            capacity: units(1000),
-            ratePerSecond: units(1),
-        }
-        .abi_encode(),
-    )
-    .await;
+    lab.configure_bucket(units(1000), units(1)).await;
     assert!(lab.deliver(600).await);
     assert!(
         !lab.deliver(600).await,
@@ -261,31 +283,11 @@ async fn token_bucket_caps_a_burst_and_refills_at_its_rate() {
 #[tokio::test]
 async fn regression_config_update_never_refills_the_bucket() {
     let lab = Lab::new().await;
-    lab.ok(
-        lab.admin,
-        lab.gateway,
-        IGateway::configureBucketCall {
-            asset: key(),
-            capacity: units(1000),
-            ratePerSecond: U256::ZERO,
-        }
-        .abi_encode(),
-    )
-    .await;
+    lab.configure_bucket(units(1000), U256::ZERO).await;
     assert!(lab.deliver(900).await);
     assert_eq!(lab.available().await, units(100));
     // Raising the capacity (or re-sending the same config) must not reset the bucket to full.
-    lab.ok(
-        lab.admin,
-        lab.gateway,
-        IGateway::configureBucketCall {
-            asset: key(),
-            capacity: units(2000),
-            ratePerSecond: U256::ZERO,
-        }
-        .abi_encode(),
-    )
-    .await;
+    lab.configure_bucket(units(2000), U256::ZERO).await;
     assert_eq!(
         lab.available().await,
         units(100),
@@ -293,34 +295,14 @@ async fn regression_config_update_never_refills_the_bucket() {
     );
     assert!(!lab.deliver(500).await);
     // Lowering it clamps.
-    lab.ok(
-        lab.admin,
-        lab.gateway,
-        IGateway::configureBucketCall {
-            asset: key(),
-            capacity: units(50),
-            ratePerSecond: U256::ZERO,
-        }
-        .abi_encode(),
-    )
-    .await;
+    lab.configure_bucket(units(50), U256::ZERO).await;
     assert_eq!(lab.available().await, units(50));
 }
 
 #[tokio::test]
 async fn delay_queue_holds_large_transfers_and_the_guardian_cancels_them() {
     let lab = Lab::new().await;
-    lab.ok(
-        lab.admin,
-        lab.gateway,
-        IGateway::configureDelayCall {
-            asset: key(),
-            threshold: units(100),
-            delay: 3600,
-        }
-        .abi_encode(),
-    )
-    .await;
+    lab.configure_delay(100, 3600).await;
     assert!(lab.deliver(50).await, "small transfers pass at once");
     assert_eq!(lab.balance().await, units(50));
     assert!(
@@ -330,146 +312,55 @@ async fn delay_queue_holds_large_transfers_and_the_guardian_cancels_them() {
     assert!(lab.deliver(700).await);
     assert_eq!(lab.balance().await, units(50), "nothing paid yet");
     let (q500, q700) = (lab.queue_id(2), lab.queue_id(3));
-    assert!(
-        !lab.call(
-            lab.user,
-            lab.gateway,
-            IGateway::executeCall { queueId: q500 }.abi_encode()
-        )
-        .await,
-        "still delayed"
-    );
-    assert!(
-        !lab.call(
-            lab.user,
-            lab.gateway,
-            IGateway::cancelCall { queueId: q700 }.abi_encode()
-        )
-        .await,
-        "only a guardian cancels"
-    );
-    lab.ok(
-        lab.guardian,
-        lab.gateway,
-        IGateway::cancelCall { queueId: q700 }.abi_encode(),
-    )
-    .await;
+    assert!(!lab.execute(q500).await, "still delayed");
+    assert!(!lab.cancel(lab.user, q700).await, "only a guardian cancels");
+    assert!(lab.cancel(lab.guardian, q700).await, "the guardian cancels");
     lab.warp(3601).await;
-    lab.ok(
-        lab.user,
-        lab.gateway,
-        IGateway::executeCall { queueId: q500 }.abi_encode(),
-    )
-    .await;
-    assert!(
-        !lab.call(
-            lab.user,
-            lab.gateway,
-            IGateway::executeCall { queueId: q500 }.abi_encode()
-        )
-        .await,
-        "paid once"
-    );
-    assert!(
-        !lab.call(
-            lab.user,
-            lab.gateway,
-            IGateway::executeCall { queueId: q700 }.abi_encode()
-        )
-        .await,
-        "cancelled stays cancelled"
-    );
+    assert!(lab.execute(q500).await, "paid once the delay passed");
+    assert!(!lab.execute(q500).await, "paid once");
+    assert!(!lab.execute(q700).await, "cancelled stays cancelled");
     assert_eq!(lab.balance().await, units(550));
 }
 
 #[tokio::test]
 async fn pause_is_guardian_only_and_only_the_admin_unpauses() {
     let lab = Lab::new().await;
-    lab.ok(
-        lab.admin,
-        lab.gateway,
-        IGateway::configureDelayCall {
-            asset: key(),
-            threshold: units(100),
-            delay: 60,
-        }
-        .abi_encode(),
-    )
-    .await;
+    lab.configure_delay(100, 60).await;
     assert!(lab.deliver(500).await);
     assert!(
-        !lab.call(lab.user, lab.gateway, IGateway::pauseCall {}.abi_encode())
-            .await,
+        !lab.gateway_call(lab.user, IGateway::pauseCall {}).await,
         "anyone else cannot pause"
     );
     assert!(
-        !lab.call(lab.admin, lab.gateway, IGateway::pauseCall {}.abi_encode())
-            .await,
+        !lab.gateway_call(lab.admin, IGateway::pauseCall {}).await,
         "the admin is not a guardian"
     );
-    lab.ok(
-        lab.guardian,
-        lab.gateway,
-        IGateway::pauseCall {}.abi_encode(),
-    )
-    .await;
-    lab.ok(
-        lab.guardian,
-        lab.gateway,
-        IGateway::pauseCall {}.abi_encode(),
-    )
-    .await; // idempotent
+    lab.gateway_ok(lab.guardian, IGateway::pauseCall {}).await;
+    lab.gateway_ok(lab.guardian, IGateway::pauseCall {}).await; // idempotent
     assert!(!lab.deliver(1).await, "paused: no delivery");
     lab.warp(61).await;
     assert!(
-        !lab.call(
-            lab.user,
-            lab.gateway,
-            IGateway::executeCall {
-                queueId: lab.queue_id(1)
-            }
-            .abi_encode()
-        )
-        .await,
+        !lab.execute(lab.queue_id(1)).await,
         "paused: queued transfers frozen"
     );
     assert!(
-        !lab.call(
-            lab.guardian,
-            lab.gateway,
-            IGateway::unpauseCall {}.abi_encode()
-        )
-        .await,
+        !lab.gateway_call(lab.guardian, IGateway::unpauseCall {})
+            .await,
         "a guardian cannot unpause"
     );
     assert!(
-        !lab.call(
+        !lab.gateway_call(
             lab.guardian,
-            lab.gateway,
             IGateway::configureBucketCall {
                 asset: key(),
                 capacity: U256::ZERO,
                 ratePerSecond: U256::ZERO
             }
-            .abi_encode()
         )
         .await,
         "nor reconfigure"
     );
-    lab.ok(
-        lab.admin,
-        lab.gateway,
-        IGateway::unpauseCall {}.abi_encode(),
-    )
-    .await;
-    lab.ok(
-        lab.user,
-        lab.gateway,
-        IGateway::executeCall {
-            queueId: lab.queue_id(1),
-        }
-        .abi_encode(),
-    )
-    .await;
+    lab.gateway_ok(lab.admin, IGateway::unpauseCall {}).await;
+    assert!(lab.execute(lab.queue_id(1)).await, "unpaused: paid");
     assert_eq!(lab.balance().await, units(500));
 }

@@ -6,11 +6,7 @@ mod corpus;
 mod parser;
 mod replays;
 
-use std::path::{Path, PathBuf};
-
-pub(crate) fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+pub(crate) use ringfence_quorum::testing::repo;
 
 /// Fails with the setup hint when anvil is missing (CI runs scripts/setup.sh first).
 pub(crate) fn require_anvil() {

@@ -5,7 +5,7 @@ use alloy::primitives::{Address, B256, Bytes, U256};
 use ringfence_quorum::testing::{Lie, LyingProxy};
 use ringfence_quorum::{Difference, LogQuery, Outcome, QuorumReader};
 
-use crate::anvil::{Anvil, deploy_source, deployer, emit_sent, sent_topic};
+use crate::anvil::{Anvil, deploy_source, emit_sent, sent_topic};
 
 fn forged_sent(source: Address, block: u64) -> Lie {
     // A `Sent` of 1,000,000 tokens to the attacker that the source contract never emitted.
@@ -31,7 +31,7 @@ fn query(source: Address) -> LogQuery {
 #[tokio::test]
 async fn one_liar_confirms_nothing_and_the_honest_majority_confirms() {
     let anvil = Anvil::spawn(31337, None).expect("anvil");
-    let p = deployer(&anvil);
+    let p = anvil.as_account(0);
     let source = deploy_source(&p).await;
     let honest = LyingProxy::start(&anvil.http()).await.expect("proxy");
     let liar = LyingProxy::start(&anvil.http()).await.expect("proxy");
@@ -78,7 +78,8 @@ async fn one_liar_confirms_nothing_and_the_honest_majority_confirms() {
 
 async fn anvil_header_hash(anvil: &Anvil, n: u64) -> B256 {
     use alloy::providers::Provider;
-    deployer(anvil)
+    anvil
+        .as_account(0)
         .get_block_by_number(n.into())
         .await
         .expect("rpc")
@@ -90,7 +91,7 @@ async fn anvil_header_hash(anvil: &Anvil, n: u64) -> B256 {
 #[tokio::test]
 async fn liars_in_the_majority_halt_the_reader() {
     let anvil = Anvil::spawn(31337, None).expect("anvil");
-    let p = deployer(&anvil);
+    let p = anvil.as_account(0);
     let source = deploy_source(&p).await;
     let block = emit_sent(&p, source, 0x21, 500).await;
     let a = LyingProxy::start(&anvil.http()).await.expect("proxy");
@@ -136,7 +137,7 @@ async fn liars_in_the_majority_halt_the_reader() {
 #[tokio::test]
 async fn laggards_and_dead_endpoints_are_not_disagreements() {
     let anvil = Anvil::spawn(31337, None).expect("anvil");
-    let p = deployer(&anvil);
+    let p = anvil.as_account(0);
     let source = deploy_source(&p).await;
     let block = emit_sent(&p, source, 0x31, 500).await;
     let down = LyingProxy::start(&anvil.http()).await.expect("proxy");
