@@ -248,37 +248,9 @@ impl<'de> Deserialize<'de> for MatchItem {
 }
 
 /// A decimal amount of token units written as a string (`"1000000"`, `"2.5"`) or a TOML
-/// integer; written back as a string.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Amount(pub String);
-
-impl Serialize for Amount {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for Amount {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Amount;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a decimal amount as a string, e.g. \"1000000\" or \"2.5\"")
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Amount, E> {
-                Ok(Amount(v.to_owned()))
-            }
-            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Amount, E> {
-                Ok(Amount(v.to_string()))
-            }
-            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Amount, E> {
-                Ok(Amount(v.to_string()))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
+/// integer; written back as a string. The one amount reader of every config
+/// ([`ringfence_model::input::AmountText`]), exact amounts only.
+pub use ringfence_model::input::AmountText as Amount;
 
 /// `[[action]]`: one struct per `kind`.
 #[derive(Clone, Debug, PartialEq, Serialize)]

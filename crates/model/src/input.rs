@@ -349,6 +349,13 @@ pub fn entry_id<'v>(v: &'v Spanned<DeValue<'_>>) -> Option<&'v str> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AmountText<const FLOATS: bool = false>(pub String);
 
+impl<const FLOATS: bool> serde::Serialize for AmountText<FLOATS> {
+    /// Written back as a string: no digit is lost, whatever the reader.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
 impl<'de, const FLOATS: bool> serde::Deserialize<'de> for AmountText<FLOATS> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V<const FLOATS: bool>;
