@@ -48,7 +48,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::anvil::Anvil;
 use crate::error::{Error, Result, rpc};
-use crate::policy::{PAUSING_KINDS, Policy};
+use crate::policy::{GuardPolicy, PAUSING_KINDS, Policy, VerifierPolicy};
 use crate::report::{ArmReport, FirstTrip, ReplayReport, TripRecord};
 use crate::scenario::{AdminAction, Scenario, StepKind};
 
@@ -568,17 +568,7 @@ struct ArmRun<'a> {
 impl<'a> ArmRun<'a> {
     /// Fresh chains, the deployment, the arm's guard and attestors, and the schedule.
     async fn start(s: &'a Scenario, policy: &'a Policy, arm: Arm) -> Result<Self> {
-        let single = s.incident.class.single_chain();
-        let mut chains = Vec::new();
-        for i in 0..if single { 1 } else { 2 } {
-            let a = crate::anvil::spawn(31_337 + i, true)?;
-            let p = connect(&a.http()).await?;
-            chains.push(Chain {
-                _anvil: a,
-                p,
-                nonces: HashMap::new(),
-            });
-        }
+        let mut chains = spawn_chains(s.incident.class.single_chain()).await?;
         let (src, dst) = (0usize, chains.len() - 1);
         let a = accounts(&chains[0]).await?;
 
@@ -589,14 +579,7 @@ impl<'a> ArmRun<'a> {
             Vec::new()
         };
         let attestors: Vec<Address> = keys.iter().map(AttestorKey::address).collect();
-        let mut chain_ids = Vec::with_capacity(chains.len());
-        for c in &chains {
-            chain_ids.push(
-                c.p.get_chain_id()
-                    .await
-                    .map_err(|e| rpc("eth_chainId", e))?,
-            );
-        }
+        let chain_ids = chain_ids(&chains).await?;
         let dep = setup(
             s,
             policy,
@@ -611,34 +594,13 @@ impl<'a> ArmRun<'a> {
         for c in &chains {
             c.rpc("evm_setAutomine", serde_json::json!([false])).await?;
         }
-        // The heads after setup: the guard and the attestors start reading at the next block;
-        // the scenario starts LEAD_S after the latest of them.
-        let mut heads = Vec::with_capacity(chains.len());
-        let mut last_ts = 0;
-        for c in &chains {
-            let b =
-                c.p.get_block_number()
-                    .await
-                    .map_err(|e| rpc("eth_blockNumber", e))?;
-            if let Some(blk) =
-                c.p.get_block_by_number(b.into())
-                    .await
-                    .map_err(|e| rpc("eth_getBlockByNumber", e))?
-            {
-                last_ts = last_ts.max(blk.header.timestamp);
-            }
-            heads.push(b);
-        }
+        // The guard and the attestors start reading at the block after these heads; the
+        // scenario starts LEAD_S after the latest of them.
+        let (heads, last_ts) = heads(&chains).await?;
         let t0 = last_ts + LEAD_S;
 
         let guard = if arm.guard() {
-            if a.guardian != guardian_address() {
-                return Err(rpc(
-                    "eth_accounts",
-                    "anvil's account #1 is not the lab guardian whose key the guard signs with",
-                ));
-            }
-            Some(LabGuard::start(s, policy, &chains, src, &dep, &heads).await?)
+            Some(start_guard(s, policy, &chains, src, &a, &dep, &heads).await?)
         } else {
             None
         };
@@ -650,22 +612,6 @@ impl<'a> ArmRun<'a> {
             None => None,
         };
 
-        let mut schedule: BTreeMap<u64, Vec<Act>> = BTreeMap::new();
-        for (i, st) in s.steps.iter().enumerate() {
-            schedule.entry(t0 + st.t_s).or_default().push(Act::Step(i));
-        }
-        let ids = (0..s.steps.len())
-            .map(|i| {
-                s.steps[i].source_id.unwrap_or_else(|| {
-                    let kind = if s.steps[i].kind == StepKind::Attack {
-                        "attack"
-                    } else {
-                        "benign"
-                    };
-                    keccak256(format!("{}/{kind}/{i}", s.incident.id))
-                })
-            })
-            .collect();
         Ok(Self {
             s,
             policy,
@@ -675,13 +621,13 @@ impl<'a> ArmRun<'a> {
             a,
             dep,
             chain_ids,
-            ids,
+            ids: message_ids(s),
             t0,
             last_ts,
             heads,
             guard,
             verifier,
-            schedule,
+            schedule: schedule(s, t0),
             outcome: vec![Outcome::Pending; s.steps.len()],
             tags: HashMap::new(),
             pending_txs: 0,
@@ -1180,6 +1126,101 @@ impl<'a> ArmRun<'a> {
     }
 }
 
+/// The arm's fresh anvil chains: one for a single-chain incident, else source and destination.
+async fn spawn_chains(single: bool) -> Result<Vec<Chain>> {
+    let mut chains = Vec::new();
+    for i in 0..if single { 1 } else { 2 } {
+        let a = crate::anvil::spawn(31_337 + i, true)?;
+        let p = connect(&a.http()).await?;
+        chains.push(Chain {
+            _anvil: a,
+            p,
+            nonces: HashMap::new(),
+        });
+    }
+    Ok(chains)
+}
+
+/// Each chain's EVM chain id.
+async fn chain_ids(chains: &[Chain]) -> Result<Vec<u64>> {
+    let mut ids = Vec::with_capacity(chains.len());
+    for c in chains {
+        ids.push(
+            c.p.get_chain_id()
+                .await
+                .map_err(|e| rpc("eth_chainId", e))?,
+        );
+    }
+    Ok(ids)
+}
+
+/// Each chain's head block, and the latest of their timestamps.
+async fn heads(chains: &[Chain]) -> Result<(Vec<u64>, u64)> {
+    let mut heads = Vec::with_capacity(chains.len());
+    let mut last_ts = 0;
+    for c in chains {
+        let b =
+            c.p.get_block_number()
+                .await
+                .map_err(|e| rpc("eth_blockNumber", e))?;
+        if let Some(blk) =
+            c.p.get_block_by_number(b.into())
+                .await
+                .map_err(|e| rpc("eth_getBlockByNumber", e))?
+        {
+            last_ts = last_ts.max(blk.header.timestamp);
+        }
+        heads.push(b);
+    }
+    Ok((heads, last_ts))
+}
+
+/// The guard arms' daemon, once anvil's account #1 is known to be the lab guardian whose key
+/// the guard signs with.
+async fn start_guard(
+    s: &Scenario,
+    policy: &Policy,
+    chains: &[Chain],
+    src: usize,
+    a: &Accounts,
+    dep: &Deployment,
+    heads: &[u64],
+) -> Result<LabGuard> {
+    if a.guardian != guardian_address() {
+        return Err(rpc(
+            "eth_accounts",
+            "anvil's account #1 is not the lab guardian whose key the guard signs with",
+        ));
+    }
+    LabGuard::start(s, policy, chains, src, dep, heads).await
+}
+
+/// The scenario's steps by block timestamp, the first at `t0` plus its offset.
+fn schedule(s: &Scenario, t0: u64) -> BTreeMap<u64, Vec<Act>> {
+    let mut schedule: BTreeMap<u64, Vec<Act>> = BTreeMap::new();
+    for (i, st) in s.steps.iter().enumerate() {
+        schedule.entry(t0 + st.t_s).or_default().push(Act::Step(i));
+    }
+    schedule
+}
+
+/// Each step's message id: the incident's own where it has one, else one derived from the
+/// incident, the step's kind and its index.
+fn message_ids(s: &Scenario) -> Vec<B256> {
+    (0..s.steps.len())
+        .map(|i| {
+            s.steps[i].source_id.unwrap_or_else(|| {
+                let kind = if s.steps[i].kind == StepKind::Attack {
+                    "attack"
+                } else {
+                    "benign"
+                };
+                keccak256(format!("{}/{kind}/{i}", s.incident.id))
+            })
+        })
+        .collect()
+}
+
 /// Anvil's development accounts in the roles the lab gives them.
 async fn accounts(chain: &Chain) -> Result<Accounts> {
     let accts: Vec<Address> =
@@ -1667,87 +1708,23 @@ impl LabVerifier {
             path: std::env::temp_dir(),
             source,
         })?;
-        let v = &policy.verifier;
-        let event = |sig: &str| {
-            alloy::json_abi::Event::parse(sig).map_err(|e| Error::Verifier(format!("{sig}: {e}")))
-        };
-        // One route for every asset: a rate cap only where one asset is at stake (the window
-        // sums raw amounts), from the guard's own daily share of what is at risk.
-        let max_amount = match s.assets.as_slice() {
-            [only] => {
-                let (share, window) = if s.incident.class.mints() {
-                    (
-                        policy.guard.mint_max_share_of_supply,
-                        policy.guard.mint_window_s,
-                    )
-                } else {
-                    (
-                        policy.guard.outflow_max_share_of_locked,
-                        policy.guard.outflow_window_s,
-                    )
-                };
-                Some((share_of(s.at_risk(only), share), window))
-            }
-            _ => None,
-        };
-        let n = chains.len();
+        let max_amount = verifier_max_amount(s, policy);
         let mut alerts = Vec::with_capacity(keys.len());
         let mut attestors = Vec::with_capacity(keys.len());
         let mut stores = Vec::with_capacity(keys.len());
         let mut proxies = Vec::with_capacity(keys.len());
         for (i, key) in keys.into_iter().enumerate() {
-            let mut per_chain = Vec::with_capacity(n);
-            let mut cfg_chains = Vec::with_capacity(n);
-            for (ci, c) in chains.iter().enumerate() {
-                let mut ps = Vec::with_capacity(v.endpoints);
-                for _ in 0..v.endpoints {
-                    ps.push(
-                        LyingProxy::start(&c._anvil.http())
-                            .await
-                            .map_err(|e| Error::Verifier(format!("RPC proxy: {e}")))?,
-                    );
-                }
-                cfg_chains.push(ChainConfig {
-                    id: chain_id(ci, src, n).to_owned(),
-                    chain_id: None,
-                    rpc: ps.iter().map(|p| RedactedUrl::new(p.url())).collect(),
-                    quorum: Some(v.quorum),
-                    start_block: Some(heads[ci] + 1),
-                });
-                per_chain.push(ps);
-            }
-            let route = RouteConfig {
-                id: ROUTE.to_owned(),
-                source: EndConfig {
-                    chain: chain_id(src, src, n).to_owned(),
-                    contract: dep.source,
-                    event: event(SOURCE_EVENT)?,
-                },
-                destination: EndConfig {
-                    chain: "dst".to_owned(),
-                    contract: dep.gateway,
-                    event: event(REQUEST_EVENT)?,
-                },
-                match_on: ["id", "asset", "amount", "recipient"]
-                    .map(str::to_owned)
-                    .to_vec(),
-                tolerance: vec![
-                    FieldTolerance::default(),
-                    FieldTolerance::default(),
-                    FieldTolerance {
-                        scale: route_scale(s),
-                        fee_bps: route_fee_bps(s),
-                    },
-                ],
-                key: "id".to_owned(),
-                asset: "asset".to_owned(),
-                amount: "amount".to_owned(),
-                recipient: "recipient".to_owned(),
+            let (per_chain, cfg_chains) =
+                attestor_chains(&policy.verifier, chains, heads, src).await?;
+            let route = attestor_route(
+                s,
+                &policy.verifier,
+                chains.len(),
+                src,
+                dep,
                 verifier,
-                verifier_timelock_s: v.timelock_s,
                 max_amount,
-                confirmations: v.confirmations,
-            };
+            )?;
             let cfg = AttestorConfig {
                 key_env: format!("RINGFENCE_LAB_ATTESTOR_KEY_{i}"),
                 listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -1865,6 +1842,109 @@ impl LabVerifier {
     }
 }
 
+/// The verifier route's rate cap: only where one asset is at stake (the window sums raw
+/// amounts), from the guard's own daily share of what is at risk.
+fn verifier_max_amount(s: &Scenario, policy: &Policy) -> Option<(U256, u64)> {
+    match s.assets.as_slice() {
+        [only] => {
+            let (share, window) = if s.incident.class.mints() {
+                (
+                    policy.guard.mint_max_share_of_supply,
+                    policy.guard.mint_window_s,
+                )
+            } else {
+                (
+                    policy.guard.outflow_max_share_of_locked,
+                    policy.guard.outflow_window_s,
+                )
+            };
+            Some((share_of(s.at_risk(only), share), window))
+        }
+        _ => None,
+    }
+}
+
+/// One attestor's view of the chains: `v.endpoints` fresh proxies in front of each chain's
+/// anvil (`[chain][endpoint]`), and the chain configs that read through them with the quorum,
+/// from the block after each chain's head.
+async fn attestor_chains(
+    v: &VerifierPolicy,
+    chains: &[Chain],
+    heads: &[u64],
+    src: usize,
+) -> Result<(Vec<Vec<LyingProxy>>, Vec<ChainConfig>)> {
+    let n = chains.len();
+    let mut per_chain = Vec::with_capacity(n);
+    let mut cfg_chains = Vec::with_capacity(n);
+    for (ci, c) in chains.iter().enumerate() {
+        let mut ps = Vec::with_capacity(v.endpoints);
+        for _ in 0..v.endpoints {
+            ps.push(
+                LyingProxy::start(&c._anvil.http())
+                    .await
+                    .map_err(|e| Error::Verifier(format!("RPC proxy: {e}")))?,
+            );
+        }
+        cfg_chains.push(ChainConfig {
+            id: chain_id(ci, src, n).to_owned(),
+            chain_id: None,
+            rpc: ps.iter().map(|p| RedactedUrl::new(p.url())).collect(),
+            quorum: Some(v.quorum),
+            start_block: Some(heads[ci] + 1),
+        });
+        per_chain.push(ps);
+    }
+    Ok((per_chain, cfg_chains))
+}
+
+/// The attestors' one route for every asset: the source's `Sent` matched with the gateway's
+/// request, checked by `verifier`, capped by `max_amount`.
+fn attestor_route(
+    s: &Scenario,
+    v: &VerifierPolicy,
+    n: usize,
+    src: usize,
+    dep: &Deployment,
+    verifier: Address,
+    max_amount: Option<(U256, u64)>,
+) -> Result<RouteConfig> {
+    let event = |sig: &str| {
+        alloy::json_abi::Event::parse(sig).map_err(|e| Error::Verifier(format!("{sig}: {e}")))
+    };
+    Ok(RouteConfig {
+        id: ROUTE.to_owned(),
+        source: EndConfig {
+            chain: chain_id(src, src, n).to_owned(),
+            contract: dep.source,
+            event: event(SOURCE_EVENT)?,
+        },
+        destination: EndConfig {
+            chain: "dst".to_owned(),
+            contract: dep.gateway,
+            event: event(REQUEST_EVENT)?,
+        },
+        match_on: ["id", "asset", "amount", "recipient"]
+            .map(str::to_owned)
+            .to_vec(),
+        tolerance: vec![
+            FieldTolerance::default(),
+            FieldTolerance::default(),
+            FieldTolerance {
+                scale: route_scale(s),
+                fee_bps: route_fee_bps(s),
+            },
+        ],
+        key: "id".to_owned(),
+        asset: "asset".to_owned(),
+        amount: "amount".to_owned(),
+        recipient: "recipient".to_owned(),
+        verifier,
+        verifier_timelock_s: v.timelock_s,
+        max_amount,
+        confirmations: v.confirmations,
+    })
+}
+
 /// Per attacked asset, the lesser of the attack and the bucket's capacity, in USD.
 fn adaptive_bound(s: &Scenario, policy: &Policy) -> f64 {
     s.assets
@@ -1950,7 +2030,7 @@ impl LabGuard {
         })?;
         let starts: Vec<u64> = heads.iter().map(|h| h + 1).collect();
         let ports: Vec<u16> = chains.iter().map(|c| c._anvil.port).collect();
-        let text = guard_config(
+        let text = guard_config(&guard_document(
             s,
             policy,
             &ports,
@@ -1958,7 +2038,7 @@ impl LabGuard {
             dep,
             &dir.path().join("guard.db"),
             &starts,
-        )?;
+        ))?;
         let spec =
             ringfence_guard::config::parse(std::path::Path::new("<generated guard config>"), &text)
                 .map_err(|d| Error::GuardConfig(format!("{d:?}\n{text}")))?;
@@ -2066,23 +2146,14 @@ impl LabGuard {
     }
 }
 
-/// The guard config the policy gives for a deployed scenario on chains listening on `ports`
-/// (TOML, parsed and validated by the guard crate exactly as `ringfence watch` parses a config
-/// file).
-fn guard_config(
-    s: &Scenario,
-    policy: &Policy,
-    ports: &[u16],
-    src: usize,
-    dep: &Deployment,
-    db: &std::path::Path,
-    starts: &[u64],
-) -> Result<String> {
-    let doc = guard_document(s, policy, ports, src, dep, db, starts);
-    toml::to_string(&doc).map_err(|e| Error::GuardConfig(e.to_string()))
+/// The guard config the policy gives for a deployed scenario (TOML, parsed and validated by the
+/// guard crate exactly as `ringfence watch` parses a config file).
+fn guard_config(doc: &GuardDocument) -> Result<String> {
+    toml::to_string(doc).map_err(|e| Error::GuardConfig(e.to_string()))
 }
 
-/// The document of [`guard_config`].
+/// The document of [`guard_config`] for a deployed scenario on chains listening on `ports`:
+/// its store at `db`, each chain read from `starts[i]`.
 fn guard_document(
     s: &Scenario,
     policy: &Policy,
@@ -2092,10 +2163,32 @@ fn guard_document(
     db: &std::path::Path,
     starts: &[u64],
 ) -> GuardDocument {
-    let g = &policy.guard;
-    let text = |v: &str| plain(v.to_owned());
-    let texts = |v: &[String]| Some(v.iter().map(|x| text(x)).collect::<Vec<_>>());
-    let chain = ports
+    let src_id = if ports.len() == 2 { "src" } else { "dst" };
+    GuardDocument {
+        store: StoreDoc {
+            path: plain(db.display().to_string()),
+        },
+        chain: guard_chains(ports, src, starts),
+        token: guard_tokens(s, dep, src_id),
+        bridge: guard_bridge(s, dep, src_id),
+        action: guard_actions(dep),
+        rule: guard_rules(s, &policy.guard, dep),
+    }
+}
+
+/// A text value of the generated document.
+fn text(v: &str) -> Text {
+    plain(v.to_owned())
+}
+
+/// A list of text values of the generated document.
+fn texts(v: &[String]) -> Option<Vec<Text>> {
+    Some(v.iter().map(|x| text(x)).collect())
+}
+
+/// `[[chain]]`: each arm chain, read over WebSocket from its start block.
+fn guard_chains(ports: &[u16], src: usize, starts: &[u64]) -> Vec<ChainDoc> {
+    ports
         .iter()
         .enumerate()
         .map(|(i, port)| ChainDoc {
@@ -2109,8 +2202,11 @@ fn guard_document(
             max_block_range: None,
             stale_after_s: Some(86_400),
         })
-        .collect();
-    let src_id = if ports.len() == 2 { "src" } else { "dst" };
+        .collect()
+}
+
+/// `[[token]]`: each asset on the source chain (`src-SYMBOL`) and on the destination (`SYMBOL`).
+fn guard_tokens(s: &Scenario, dep: &Deployment, src_id: &str) -> Vec<TokenDoc> {
     let mut token = Vec::new();
     for (i, a) in s.assets.iter().enumerate() {
         for (id, chain, address, decimals) in [
@@ -2131,12 +2227,17 @@ fn guard_document(
             });
         }
     }
+    token
+}
+
+/// `[[bridge]]`: the lab route, source `Sent` to destination delivery.
+fn guard_bridge(s: &Scenario, dep: &Deployment, src_id: &str) -> Vec<BridgeDoc> {
     let end = |chain: &str, contract: Address, event: &str| EndDoc {
         chain: text(chain),
         contract: plain(contract.to_string()),
         event: text(event),
     };
-    let bridge = vec![BridgeDoc {
+    vec![BridgeDoc {
         id: text("lab"),
         source: end(src_id, dep.source, SOURCE_EVENT),
         destination: end("dst", dep.gateway, DESTINATION_EVENT),
@@ -2151,10 +2252,13 @@ fn guard_document(
             plain(MatchItem::name("recipient")),
         ]),
         key: None,
-    }];
-    // The guardian pauses the gateway, and cancels a flagged delivery while it waits in the
-    // delay queue (skipped when the delivery was not queued).
-    let action = vec![
+    }]
+}
+
+/// `[[action]]`: the guardian pauses the gateway, and cancels a flagged delivery while it waits
+/// in the delay queue (skipped when the delivery was not queued).
+fn guard_actions(dep: &Deployment) -> Vec<ActionDoc> {
+    vec![
         ActionDoc::Pause(PauseDoc {
             id: text("pause-gateway"),
             chain: Some(text("dst")),
@@ -2173,94 +2277,109 @@ fn guard_document(
             key_env: Some(text(GUARDIAN_KEY_ENV)),
             gas_limit: None,
         }),
-    ];
-    let actions = |kind: &str, extra: &[&str]| {
-        let mut v: Vec<Text> = extra.iter().map(|x| text(x)).collect();
-        if g.pause_on.iter().any(|k| k == kind) && PAUSING_KINDS.contains(&kind) {
-            v.insert(0, text("pause-gateway"));
-        }
-        Some(v)
-    };
+    ]
+}
+
+/// The actions of a rule of `kind`: `extra`, after `pause-gateway` when the policy pauses on
+/// that kind and the kind may pause.
+fn rule_actions(g: &GuardPolicy, kind: &str, extra: &[&str]) -> Option<Vec<Text>> {
+    let mut v: Vec<Text> = extra.iter().map(|x| text(x)).collect();
+    if g.pause_on.iter().any(|k| k == kind) && PAUSING_KINDS.contains(&kind) {
+        v.insert(0, text("pause-gateway"));
+    }
+    Some(v)
+}
+
+/// `[[rule]]`: message matching (when the policy has it), the admin-changes rule, then each
+/// asset's rules.
+fn guard_rules(s: &Scenario, g: &GuardPolicy, dep: &Deployment) -> Vec<RuleDoc> {
     let mut rule = Vec::new();
     if g.message_match {
         rule.push(RuleDoc::MessageMatch(MessageMatchDoc {
             id: text("messages"),
-            actions: actions(kind::MESSAGE_MATCH, &["cancel-queued"]),
+            actions: rule_actions(g, kind::MESSAGE_MATCH, &["cancel-queued"]),
             bridge: Some(text("lab")),
             timeout_s: Some(3600),
             relay_delay_s: Some(0),
             source_wait_s: None,
         }));
     }
-    // The gateway's (and its verifier's) own configuration: an admin who lifts a limit, removes
-    // the guardian, unpauses or proposes another attestor set is the first step of an attack.
+    rule.push(admin_rule(g, dep));
+    for a in &s.assets {
+        asset_rules(s, g, dep, a, &mut rule);
+    }
+    rule
+}
+
+/// The gateway's (and its verifier's) own configuration: an admin who lifts a limit, removes
+/// the guardian, unpauses or proposes another attestor set is the first step of an attack.
+fn admin_rule(g: &GuardPolicy, dep: &Deployment) -> RuleDoc {
     let mut watched = vec![dep.gateway.to_string()];
     if let Some(v) = dep.verifier {
         watched.push(v.to_string());
     }
     let admin_events: Vec<String> = LAB_ADMIN_EVENTS.iter().map(|e| (*e).to_owned()).collect();
-    rule.push(RuleDoc::Privileged(PrivilegedDoc {
+    RuleDoc::Privileged(PrivilegedDoc {
         id: text("admin-changes"),
-        actions: actions(kind::PRIVILEGED, &[]),
+        actions: rule_actions(g, kind::PRIVILEGED, &[]),
         chain: Some(text("dst")),
         contracts: texts(&watched),
         changes: None,
         extra_events: texts(&admin_events),
         layers: None,
         severity: None,
-    }));
+    })
+}
+
+/// One asset's rules, pushed onto `rule`: its backing (when the policy has it), then its mint
+/// rate (minting incidents) or its outflow rate.
+fn asset_rules(
+    s: &Scenario,
+    g: &GuardPolicy,
+    dep: &Deployment,
+    a: &crate::scenario::Asset,
+    rule: &mut Vec<RuleDoc>,
+) {
     let mints = s.incident.class.mints();
-    for a in &s.assets {
-        let sym = &a.symbol;
-        if g.backing {
-            let (token, backing, holder) = if mints {
-                (sym.clone(), format!("src-{sym}"), dep.source)
-            } else {
-                (format!("src-{sym}"), sym.clone(), dep.gateway)
-            };
-            rule.push(RuleDoc::Backing(BackingDoc {
-                id: plain(format!("backing-{sym}")),
-                actions: actions(kind::BACKING, &[]),
-                token: Some(plain(token)),
-                backing_token: Some(plain(backing)),
-                holder: Some(plain(holder.to_string())),
-                tolerance: Some(plain(Amount("0".to_owned()))),
-                relay_delay_s: Some(0),
-            }));
-        }
-        if mints {
-            rule.push(RuleDoc::MintRate(MintRateDoc {
-                id: plain(format!("mint-rate-{sym}")),
-                actions: actions(kind::MINT_RATE, &[]),
-                token: Some(text(sym)),
-                window_s: Some(plain(g.mint_window_s)),
-                max_amount: None,
-                max_share_of_supply: Some(plain(g.mint_max_share_of_supply)),
-                max_per_minter: None,
-            }));
+    let sym = &a.symbol;
+    if g.backing {
+        let (token, backing, holder) = if mints {
+            (sym.clone(), format!("src-{sym}"), dep.source)
         } else {
-            let max_usd = a.usd(a.locked) * g.outflow_max_share_of_locked;
-            rule.push(RuleDoc::OutflowRate(OutflowRateDoc {
-                id: plain(format!("outflow-{sym}")),
-                actions: actions(kind::OUTFLOW_RATE, &[]),
-                chain: Some(text("dst")),
-                contract: Some(plain(dep.gateway.to_string())),
-                tokens: Some(vec![text(sym)]),
-                window_s: Some(plain(g.outflow_window_s)),
-                max_usd: Some(plain(max_usd.max(1.0))),
-                big_transfer_usd: None,
-            }));
-        }
+            (format!("src-{sym}"), sym.clone(), dep.gateway)
+        };
+        rule.push(RuleDoc::Backing(BackingDoc {
+            id: plain(format!("backing-{sym}")),
+            actions: rule_actions(g, kind::BACKING, &[]),
+            token: Some(plain(token)),
+            backing_token: Some(plain(backing)),
+            holder: Some(plain(holder.to_string())),
+            tolerance: Some(plain(Amount("0".to_owned()))),
+            relay_delay_s: Some(0),
+        }));
     }
-    GuardDocument {
-        store: StoreDoc {
-            path: plain(db.display().to_string()),
-        },
-        chain,
-        token,
-        bridge,
-        action,
-        rule,
+    if mints {
+        rule.push(RuleDoc::MintRate(MintRateDoc {
+            id: plain(format!("mint-rate-{sym}")),
+            actions: rule_actions(g, kind::MINT_RATE, &[]),
+            token: Some(text(sym)),
+            window_s: Some(plain(g.mint_window_s)),
+            max_amount: None,
+            max_share_of_supply: Some(plain(g.mint_max_share_of_supply)),
+            max_per_minter: None,
+        }));
+    } else {
+        let max_usd = a.usd(a.locked) * g.outflow_max_share_of_locked;
+        rule.push(RuleDoc::OutflowRate(OutflowRateDoc {
+            id: plain(format!("outflow-{sym}")),
+            actions: rule_actions(g, kind::OUTFLOW_RATE, &[]),
+            chain: Some(text("dst")),
+            contract: Some(plain(dep.gateway.to_string())),
+            tokens: Some(vec![text(sym)]),
+            window_s: Some(plain(g.outflow_window_s)),
+            max_usd: Some(plain(max_usd.max(1.0))),
+            big_transfer_usd: None,
+        }));
     }
 }
 
@@ -2311,8 +2430,7 @@ mod tests {
                 };
                 let db = std::path::Path::new("/tmp/lab guard \"x\".db");
                 let doc = guard_document(s, &policy, &ports, 0, &dep, db, &[5, 7]);
-                let text = guard_config(s, &policy, &ports, 0, &dep, db, &[5, 7])
-                    .unwrap_or_else(|e| panic!("{e}"));
+                let text = guard_config(&doc).unwrap_or_else(|e| panic!("{e}"));
                 let path = std::path::Path::new("lab.toml");
                 let read = ringfence_guard::config::parse_document(path, &text)
                     .unwrap_or_else(|e| panic!("{}: {e}\n{text}", s.incident.id));
