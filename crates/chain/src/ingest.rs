@@ -51,6 +51,26 @@ pub fn block_events(
     events
 }
 
+/// One complete block as the ingest task hands it over.
+#[derive(Debug)]
+pub struct BlockMsg {
+    /// Chain index.
+    pub chain: u16,
+    /// The block's header.
+    pub block: BlockRecord,
+    /// Its engine events ([`block_events`]).
+    pub events: Vec<Event>,
+    /// When it was read.
+    pub seen: Instant,
+    /// The chain's head when it was read.
+    pub head: u64,
+    /// Transactions of logs an endpoint contradicted (quorum chains).
+    pub contested: Vec<B256>,
+    /// Quorum chains: the daemon answers whether it took the block (`false`: a finding rests
+    /// on contradicted data; the chain task stays on the block and reads it again).
+    pub verdict: Option<oneshot::Sender<bool>>,
+}
+
 /// What a chain's ingest task tells the daemon (or, in a fleet, the member that publishes it
 /// on the bus). `chain` is the chain's index in the config.
 #[derive(Debug)]
@@ -63,23 +83,7 @@ pub enum Msg {
         events: Vec<Event>,
     },
     /// One complete block: its watched events, then its head event.
-    Block {
-        /// Chain index.
-        chain: u16,
-        /// The block's header.
-        block: BlockRecord,
-        /// Its engine events ([`block_events`]).
-        events: Vec<Event>,
-        /// When it was read.
-        seen: Instant,
-        /// The chain's head when it was read.
-        head: u64,
-        /// Transactions of logs an endpoint contradicted (quorum chains).
-        contested: Vec<B256>,
-        /// Quorum chains: the daemon answers whether it took the block (`false`: a finding
-        /// rests on contradicted data; the chain task stays on the block and reads it again).
-        verdict: Option<oneshot::Sender<bool>>,
-    },
+    Block(BlockMsg),
     /// The endpoints of a quorum chain contradicted each other about a block.
     Contradiction {
         /// Chain index.
@@ -334,7 +338,7 @@ impl<R: ChainReader> Ingest<R> {
             };
             if self
                 .tx
-                .send(Msg::Block {
+                .send(Msg::Block(BlockMsg {
                     chain: self.chain,
                     block: h,
                     events,
@@ -342,7 +346,7 @@ impl<R: ChainReader> Ingest<R> {
                     head,
                     contested: raw.contested,
                     verdict,
-                })
+                }))
                 .await
                 .is_err()
             {

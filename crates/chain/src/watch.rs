@@ -19,7 +19,7 @@ use tokio::sync::{Notify, mpsc};
 use crate::actions::{Actions, Update};
 use crate::decode::Decoder;
 use crate::error::{Error, Result, rpc};
-use crate::ingest::{Ingest, KEEP, Msg};
+use crate::ingest::{BlockMsg, Ingest, KEEP, Msg};
 use crate::metrics::{self, Metrics};
 use crate::quorum_reader::QuorumChainReader;
 use crate::reader::{Contradiction, RpcReader};
@@ -303,17 +303,6 @@ struct Daemon {
     found: Vec<Alert>,
 }
 
-/// A block as the ingest task hands it over (the fields of [`Msg::Block`]).
-struct BlockIn {
-    chain: u16,
-    block: ringfence_store::BlockRecord,
-    events: Vec<ringfence_guard::Event>,
-    seen: std::time::Instant,
-    head: u64,
-    contested: Vec<B256>,
-    verdict: Option<tokio::sync::oneshot::Sender<bool>>,
-}
-
 type Channels = (
     Daemon,
     mpsc::Receiver<Msg>,
@@ -409,16 +398,7 @@ impl Daemon {
     }
 
     fn emit(&self, rec: &AlertRecord) {
-        if self.opts.stdout
-            && let Ok(line) = serde_json::to_string(rec)
-        {
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{line}");
-            let _ = out.flush();
-        }
-        if let Some(tx) = &self.opts.alerts {
-            let _ = tx.send(rec.clone());
-        }
+        print_alert(self.opts.stdout, self.opts.alerts.as_ref(), rec);
     }
 
     /// Stores an alert the daemon raised itself and prints it.
@@ -503,26 +483,7 @@ impl Daemon {
     async fn on_msg(&mut self, msg: Msg) -> Result<()> {
         match msg {
             Msg::Observed { chain, events } => self.on_observed(chain, events).await,
-            Msg::Block {
-                chain,
-                block,
-                events,
-                seen,
-                head,
-                contested,
-                verdict,
-            } => {
-                self.on_block(BlockIn {
-                    chain,
-                    block,
-                    events,
-                    seen,
-                    head,
-                    contested,
-                    verdict,
-                })
-                .await
-            }
+            Msg::Block(b) => self.on_block(b).await,
             Msg::Reorg { chain, fork } => self.on_reorg(chain, fork).await,
             Msg::Stale { chain, error, last } => {
                 let c = &self.spec.chains[usize::from(chain)];
@@ -563,8 +524,8 @@ impl Daemon {
 
     /// One block: applied to the engine (and its shadow), held back if a finding rests on
     /// contradicted data, otherwise committed, its alerts printed and their actions dispatched.
-    async fn on_block(&mut self, b: BlockIn) -> Result<()> {
-        let BlockIn {
+    async fn on_block(&mut self, b: BlockMsg) -> Result<()> {
+        let BlockMsg {
             chain,
             block,
             events,
@@ -824,6 +785,23 @@ impl Daemon {
             self.halt(chain, reason);
         }
         self.raise(rpc_alert(&cid, block, evidence)).await
+    }
+}
+
+/// Prints an alert as a JSON line on stdout (with `stdout`) and sends it to `alerts`: how
+/// `watch` and a fleet member report an alert they are done with.
+pub fn print_alert(
+    stdout: bool,
+    alerts: Option<&mpsc::UnboundedSender<AlertRecord>>,
+    rec: &AlertRecord,
+) {
+    if stdout && let Ok(line) = serde_json::to_string(rec) {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
+    }
+    if let Some(tx) = alerts {
+        let _ = tx.send(rec.clone());
     }
 }
 

@@ -5,7 +5,6 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -114,16 +113,7 @@ impl Member {
     }
 
     fn emit(&self, bus: &Bus, rec: &AlertRecord) {
-        if self.opts.stdout
-            && let Ok(line) = serde_json::to_string(rec)
-        {
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{line}");
-            let _ = out.flush();
-        }
-        if let Some(tx) = &self.opts.alerts {
-            let _ = tx.send(rec.clone());
-        }
+        ringfence_chain::print_alert(self.opts.stdout, self.opts.alerts.as_ref(), rec);
         let env = Envelope {
             v: VERSION,
             config: self.config.clone(),
@@ -884,22 +874,14 @@ impl Ingester {
         let chain = self.chain.clone();
         match msg {
             IngestMsg::Observed { events, .. } => Some((Body::Observed { chain, events }, None)),
-            IngestMsg::Block {
-                block,
-                events,
-                verdict,
-                ..
-            } => {
-                let header = Header::from(block);
-                Some((
-                    Body::Block {
-                        chain,
-                        header,
-                        events,
-                    },
-                    verdict,
-                ))
-            }
+            IngestMsg::Block(b) => Some((
+                Body::Block {
+                    chain,
+                    header: Header::from(b.block),
+                    events: b.events,
+                },
+                b.verdict,
+            )),
             IngestMsg::Reorg { fork, .. } => Some((
                 Body::Reorg {
                     chain,

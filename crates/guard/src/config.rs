@@ -124,9 +124,10 @@ impl Cx {
         self.input.err(span, entity, msg, help);
     }
 
-    fn parse(&mut self, text: &str) -> Option<(GuardDocument, GuardSpec)> {
-        let (root, _) = self.input.document(text);
-        let mut sections: [Vec<Spanned<DeValue<'_>>>; 6] = Default::default();
+    /// The file's sections in [`SECTIONS`] order: `[store]` and each `[[…]]` list's entries; a
+    /// section of the wrong shape or an unknown one is reported.
+    fn sections<'t>(&mut self, root: &toml::de::DeTable<'t>) -> [Vec<Spanned<DeValue<'t>>>; 6] {
+        let mut sections: [Vec<Spanned<DeValue<'t>>>; 6] = Default::default();
         for (k, v) in root.iter() {
             match SECTIONS.iter().position(|t| *t == k.get_ref().as_ref()) {
                 Some(i) => match v.get_ref() {
@@ -159,6 +160,12 @@ impl Cx {
                 ),
             }
         }
+        sections
+    }
+
+    fn parse(&mut self, text: &str) -> Option<(GuardDocument, GuardSpec)> {
+        let (root, _) = self.input.document(text);
+        let sections = self.sections(&root);
         let [store, chains, tokens, bridges, actions, rules] = sections;
 
         let store_doc = match store.first() {

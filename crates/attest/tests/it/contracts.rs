@@ -28,6 +28,7 @@ fn sigs(keys: &[&AttestorKey], a: &Attestation, d: &alloy::sol_types::Eip712Doma
     s.into_iter().map(|(_, b)| b).collect()
 }
 
+// Kept long: one verifier contract taken through every way a delivery can fail, in order, on one chain.
 #[tokio::test]
 async fn k_attestations_execute_and_nothing_less_does() {
     let dst = Anvil::spawn(4242, None).expect("anvil");

@@ -131,6 +131,7 @@ fn sent_log(id: B256, amount: U256, to: Address) -> (Vec<B256>, Bytes) {
     (vec![ISource::Sent::SIGNATURE_HASH, id], Bytes::from(data))
 }
 
+// Kept long: three attestors, real and forged messages and a fourth attestor behind two liars on one set of chains; the steps share the chains and the attestors' state.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_of_three_attest_real_messages_and_none_attest_a_forged_one() {
     let src = Anvil::spawn(1337, Some(1)).expect("anvil");

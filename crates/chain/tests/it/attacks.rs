@@ -17,6 +17,7 @@ fn revert_reason(e: impl std::fmt::Display) -> String {
 /// Resolv: a compromised minter key mints far over the window limit. The guard trips in the
 /// mint's block, its pause lands in the next block, and the second mint reverts. Benign mints and
 /// the setup's role grants raise nothing; a later role grant is reported.
+// Kept long: the Resolv attack told in order on one chain (setup, benign mints, the mint, the pause, the reverted mint, the late role grant).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unbacked_mint_over_the_window_trips_and_the_pause_lands_in_the_next_block() {
     let chain = anvil(31_510, Some(1));

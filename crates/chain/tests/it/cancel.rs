@@ -69,6 +69,7 @@ async fn state(gw: Address, p: &DynProvider, q: B256) -> u8 {
         .state
 }
 
+// Kept long: the queue's life told in order (queue, trip, cancel, the real delivery executes, the forged one never does) on one pair of chains.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_queued_delivery_is_cancelled_and_never_paid() {
     let src = anvil(31_590, Some(1));

@@ -162,6 +162,7 @@ async fn wait_for<T>(secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
 /// back-off, signed, and both attempts are recorded; Slack and Discord bodies go to a plain http
 /// endpoint. The alert is printed at once, with the first attempt's failure, and again when
 /// the retry delivered it. An endpoint that never answers ends `failed`, with its attempts.
+// Kept long: one daemon posting to four endpoints (https with a private CA, Slack, Discord, one that never answers); the retries are timed against each other.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhooks_reach_https_with_a_private_ca_signed_and_retried() {
     let chain = anvil(32_000, Some(1));
@@ -428,6 +429,7 @@ fn child_watch_process() {
 /// a guardian key, a webhook URL with a secret path and a signing secret; every rule kind and
 /// `stale` are provoked; no secret appears in stdout, stderr at trace level, the SQLite files,
 /// the webhook requests or the HTTP API.
+// Kept long: one daemon run that must provoke every alert kind before every output is searched; split, the search would no longer cover one run's outputs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secrets_never_leak_from_any_output() {
     const PATH_KEY: &str = "SECRETKEYpathpart9f3";

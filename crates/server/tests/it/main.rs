@@ -584,6 +584,7 @@ fn alert(id: &str, severity: &str, block: u64, pause_tx: Option<&str>) -> AlertR
     .expect("alert record")
 }
 
+// Kept long: one store and one event stream followed through paging, acks and the stream's events in order; split, the stream would miss the events it checks.
 #[tokio::test]
 async fn trips_are_paged_acked_and_streamed() {
     let dir = tempfile::tempdir().expect("tempdir");
