@@ -59,8 +59,13 @@ impl Store {
 
     fn init(conn: Connection) -> Result<Self> {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // WAL with full sync: every commit (an attestation, a block of the checkpoint) is on disk
+        // when it returns, at one fsync instead of the rollback journal's several (a block of the
+        // checkpoint costs well under a millisecond instead of ~10 ms).
         conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS attestation (
+            "PRAGMA journal_mode = WAL;
+            PRAGMA synchronous = FULL;
+            CREATE TABLE IF NOT EXISTS attestation (
                 message_id TEXT PRIMARY KEY,
                 route TEXT NOT NULL,
                 route_id TEXT NOT NULL,
@@ -484,6 +489,8 @@ mod tests {
         );
         let logs = s.logs(src).expect("logs");
         let at = |l: &StoredLog| (l.block, l.timestamp, l.log.clone());
+        let numbers =
+            |s: &Store| -> Vec<u64> { s.blocks(src).expect("blocks").keys().copied().collect() };
         assert_eq!(
             logs.iter().map(at).collect::<Vec<_>>(),
             vec![(10, 100, log(1)), (10, 100, log(2)), (12, 124, log(0))]
@@ -491,14 +498,7 @@ mod tests {
 
         // Pruned to the last `keep` blocks; their logs stay.
         s.record_block(src, 13, h(13), 136, &[], 3).expect("record");
-        assert_eq!(
-            s.blocks(src)
-                .expect("blocks")
-                .keys()
-                .copied()
-                .collect::<Vec<_>>(),
-            vec![11, 12, 13]
-        );
+        assert_eq!(numbers(&s), vec![11, 12, 13]);
         assert_eq!(s.logs(src).expect("logs").len(), 3);
 
         // Settled messages, per route.
@@ -509,14 +509,7 @@ mod tests {
 
         // A reorg forgets block 12: its hash, its logs, its settlements; not the other chain's.
         s.forget_block(src, 12).expect("forget");
-        assert_eq!(
-            s.blocks(src)
-                .expect("blocks")
-                .keys()
-                .copied()
-                .collect::<Vec<_>>(),
-            vec![11, 13]
-        );
+        assert_eq!(numbers(&s), vec![11, 13]);
         assert_eq!(
             s.logs(src)
                 .expect("logs")
