@@ -18,12 +18,16 @@ use crate::attestation::{AttestorKey, domain, route_id};
 use crate::config::{AttestorConfig, RouteConfig};
 use crate::decide::{self, Context, Decoded, Disagreement, RoutePolicy, Verdict};
 use crate::error::{Error, Result};
-use crate::store::{Record, Store};
+use crate::store::{ChainKey, Record, Store};
 
 alloy::sol! {
     event AttestorSetProposed(address[] attestors, uint256 threshold, uint64 eta);
     event AttestorSetChanged(address[] attestors, uint256 threshold);
 }
+
+/// Blocks kept in `Chain::read` and in the store's checkpoint (reorg detection needs the recent
+/// ones only).
+const KEEP_BLOCKS: usize = 4096;
 
 struct Chain {
     id: String,
@@ -39,6 +43,13 @@ struct Chain {
 impl Chain {
     fn last_read(&self) -> Option<u64> {
         self.read.last_key_value().map(|(n, _)| *n)
+    }
+
+    fn key(&self) -> ChainKey<'_> {
+        ChainKey {
+            id: &self.id,
+            chain_id: self.chain_id,
+        }
     }
 }
 
@@ -104,6 +115,11 @@ fn decode(
 impl Attestor {
     /// Connects to every chain (checking the chain ids the endpoints report) and opens the
     /// store. `alerts` receives one JSON value per attestation, refusal or RPC problem.
+    ///
+    /// A chain with a checkpoint in the store resumes after its last stored block (a configured
+    /// `start_block` is used only when there is none), and the stored logs are ingested again,
+    /// so source events read before a restart are known and messages not yet settled are
+    /// decided again; settled ones are not reported twice.
     pub async fn new(
         cfg: &AttestorConfig,
         key: AttestorKey,
@@ -195,14 +211,49 @@ impl Attestor {
                 reported: HashSet::new(),
             });
         }
-        Ok(Self {
+        let mut attestor = Self {
             key,
             store,
             chains,
             routes,
             poll: Duration::from_millis(cfg.poll_ms),
             alerts,
-        })
+        };
+        attestor.restore()?;
+        Ok(attestor)
+    }
+
+    /// Resumes every chain from its checkpoint in the store (see [`Attestor::new`]).
+    fn restore(&mut self) -> Result<()> {
+        for c in 0..self.chains.len() {
+            let read = self.store.blocks(self.chains[c].key())?;
+            let Some(last) = read.last_key_value().map(|(n, _)| *n) else {
+                continue;
+            };
+            let logs = self.store.logs(self.chains[c].key())?;
+            tracing::info!(chain = %self.chains[c].id, block = last, logs = logs.len(), "resuming from the checkpoint");
+            self.chains[c].read = read;
+            self.chains[c].next = last + 1;
+            for block in logs.chunk_by(|a, b| a.block == b.block) {
+                let (n, ts) = (block[0].block, block[0].timestamp);
+                let entries: Vec<LogEntry> = block.iter().map(|l| l.log.clone()).collect();
+                self.ingest(c, n, ts, &entries);
+            }
+        }
+        for ri in 0..self.routes.len() {
+            let pending = std::mem::take(&mut self.routes[ri].pending);
+            let mut keep = Vec::new();
+            for m in pending {
+                if !self
+                    .store
+                    .settled(&self.routes[ri].cfg.id, m.tx_hash, m.log_index)?
+                {
+                    keep.push(m);
+                }
+            }
+            self.routes[ri].pending = keep;
+        }
+        Ok(())
     }
 
     /// The attestor's address.
@@ -235,14 +286,14 @@ impl Attestor {
     /// Reads every chain up to its quorum head, then decides on every pending message.
     pub async fn step(&mut self) -> Result<()> {
         for c in 0..self.chains.len() {
-            self.follow(c).await;
+            self.follow(c).await?;
         }
         self.decide_all()
     }
 
-    async fn follow(&mut self, c: usize) {
+    async fn follow(&mut self, c: usize) -> Result<()> {
         let Some(head) = self.chains[c].reader.head().await else {
-            return;
+            return Ok(());
         };
         while self.chains[c].next <= head {
             let n = self.chains[c].next;
@@ -263,6 +314,7 @@ impl Attestor {
                             "kind": "reorg", "chain": self.chains[c].id, "block": back,
                             "action": "re-reading; events of the replaced blocks are forgotten",
                         }));
+                        self.store.forget_block(self.chains[c].key(), back)?;
                         self.chains[c].read.remove(&back);
                         self.chains[c].next = back;
                         for r in &mut self.routes {
@@ -283,13 +335,21 @@ impl Attestor {
                         }));
                     }
                     let ts = b.header.timestamp;
+                    self.store.record_block(
+                        self.chains[c].key(),
+                        n,
+                        b.header.hash,
+                        ts,
+                        &b.logs,
+                        KEEP_BLOCKS,
+                    )?;
                     self.ingest(c, n, ts, &b.logs);
                     let ch = &mut self.chains[c];
                     if ch.halted.take().is_some() {
                         tracing::info!(chain = %ch.id, block = n, "quorum restored");
                     }
                     ch.read.insert(n, (b.header.hash, ts));
-                    while ch.read.len() > 4096 {
+                    while ch.read.len() > KEEP_BLOCKS {
                         ch.read.pop_first();
                     }
                     ch.next = n + 1;
@@ -313,11 +373,12 @@ impl Attestor {
                         }));
                     }
                     self.chains[c].halted = Some(d);
-                    return;
+                    return Ok(());
                 }
-                Outcome::Lagging { .. } => return,
+                Outcome::Lagging { .. } => return Ok(()),
             }
         }
+        Ok(())
     }
 
     fn ingest(&mut self, c: usize, block: u64, ts: u64, logs: &[LogEntry]) {
@@ -354,7 +415,16 @@ impl Attestor {
             let pending = std::mem::take(&mut self.routes[ri].pending);
             let mut keep = Vec::new();
             for msg in pending {
-                if !self.decide_one(ri, &msg)? {
+                if self.decide_one(ri, &msg)? {
+                    let r = &self.routes[ri];
+                    self.store.settle(
+                        &r.cfg.id,
+                        self.chains[r.dst].key(),
+                        msg.block,
+                        msg.tx_hash,
+                        msg.log_index,
+                    )?;
+                } else {
                     keep.push(msg);
                 }
             }

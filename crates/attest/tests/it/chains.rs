@@ -1,7 +1,7 @@
 //! anvil chains on free loopback ports (the workspace's harness) and the compiled contracts.
 
 use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
-use alloy::providers::DynProvider;
+use alloy::providers::{DynProvider, Provider};
 use alloy::sol_types::SolValue;
 
 pub(crate) use crate::abi::*;
@@ -168,4 +168,55 @@ pub(crate) async fn deliver(
             }
         }
     }
+}
+
+/// Two automining chains (source 1337, destination 1338) with the lab's source contract and a
+/// 2-of-3 destination (one-hour timelock) for route `lab`.
+pub(crate) struct Lab {
+    pub(crate) src: Anvil,
+    pub(crate) dst: Anvil,
+    pub(crate) source: Address,
+    pub(crate) d: Destination,
+}
+
+/// Starts and deploys a [`Lab`].
+pub(crate) async fn lab() -> Lab {
+    let src = Anvil::spawn(1337, None).expect("anvil");
+    let dst = Anvil::spawn(1338, None).expect("anvil");
+    let (_, source) = deploy_source(&src).await;
+    let addrs = attestor_addresses(3);
+    let d = deploy_destination(
+        &dst.as_account(0),
+        &addrs,
+        2,
+        3600,
+        ringfence_attest::attestation::route_id("lab"),
+        1337,
+    )
+    .await;
+    Lab {
+        src,
+        dst,
+        source,
+        d,
+    }
+}
+
+/// Mines `n` empty blocks on the chain behind `p`.
+pub(crate) async fn mine(p: &DynProvider, n: usize) {
+    for _ in 0..n {
+        p.raw_request::<_, serde_json::Value>("evm_mine".into(), ())
+            .await
+            .expect("mine");
+    }
+}
+
+/// The timestamp of block `n` of the chain behind `p`.
+pub(crate) async fn block_timestamp(p: &DynProvider, n: u64) -> u64 {
+    p.get_block_by_number(n.into())
+        .await
+        .expect("rpc")
+        .expect("block")
+        .header
+        .timestamp
 }

@@ -4,4 +4,5 @@ mod abi;
 mod chains;
 mod contracts;
 mod reorg;
+mod restart;
 mod three;

@@ -4,20 +4,20 @@ use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, B256, U256};
 use alloy::providers::Provider;
-use ringfence_attest::attestation::route_id;
 
 use crate::chains::*;
 use crate::three::{get, start};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_source_event_reorged_out_is_never_attested() {
-    let src = Anvil::spawn(1337, None).expect("anvil");
-    let dst = Anvil::spawn(1338, None).expect("anvil");
+    let Lab {
+        src,
+        dst,
+        source,
+        d,
+    } = lab().await;
     let src_admin = src.as_account(0);
     let (dst_admin, relayer) = (dst.as_account(0), dst.as_account(1));
-    let (_, source) = deploy_source(&src).await;
-    let addrs = attestor_addresses(3);
-    let d = deploy_destination(&dst_admin, &addrs, 2, 3600, route_id("lab"), 1337).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let mut a = start(
         dir.path(),
@@ -37,13 +37,7 @@ async fn a_source_event_reorged_out_is_never_attested() {
     let amount = U256::from(7u64) * U256::from(10u64).pow(U256::from(18u64));
     let lock = lock(&src, source, id, amount, Address::repeat_byte(0x77)).await;
     let at = request(&relayer, d.gateway, id, amount, Address::repeat_byte(0x77)).await;
-    let request_ts = dst_admin
-        .get_block_by_number(at.into())
-        .await
-        .expect("rpc")
-        .expect("block")
-        .header
-        .timestamp;
+    let request_ts = block_timestamp(&dst_admin, at).await;
     let t = Instant::now();
     while !a
         .drain()
@@ -65,12 +59,7 @@ async fn a_source_event_reorged_out_is_never_attested() {
         .raw_request::<_, serde_json::Value>("evm_setNextBlockTimestamp".into(), (request_ts + 5,))
         .await
         .expect("time");
-    for _ in 0..4 {
-        src_admin
-            .raw_request::<_, serde_json::Value>("evm_mine".into(), ())
-            .await
-            .expect("mine");
-    }
+    mine(&src_admin, 4).await;
     let gone = src_admin
         .get_transaction_receipt(lock.transaction_hash)
         .await
