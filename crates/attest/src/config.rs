@@ -5,7 +5,6 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use alloy::json_abi::Event;
@@ -181,16 +180,6 @@ pub fn parse(path: &Path, text: &str) -> std::result::Result<AttestorConfig, Dia
 }
 
 impl Cx {
-    fn err(
-        &mut self,
-        span: Option<Range<usize>>,
-        entity: Option<&str>,
-        msg: impl Into<String>,
-        help: impl Into<String>,
-    ) {
-        self.input.err(span, entity, msg, help);
-    }
-
     /// Checks a table's keys and deserialises it.
     fn entry<T: DeserializeOwned>(
         &mut self,
@@ -210,7 +199,7 @@ impl Cx {
         let (root, _) = self.input.document(text);
         let (attestor, chains, bridges) = self.sections(&root);
         let Some(attestor) = attestor else {
-            self.err(
+            self.input.err(
                 None,
                 None,
                 "missing `[attestor]`",
@@ -227,7 +216,7 @@ impl Cx {
         let key_env = self.key_env(&a);
         let listen = self.listen(&a);
         if a.store.get_ref().trim().is_empty() {
-            self.err(
+            self.input.err(
                 Some(a.store.span()),
                 Some("attestor"),
                 "`store` is empty",
@@ -266,7 +255,7 @@ impl Cx {
                 ("attestor", DeValue::Table(_)) => attestor = Some(v.clone()),
                 ("chain", DeValue::Array(a)) => chains.extend(a.iter().cloned()),
                 ("bridge", DeValue::Array(a)) => bridges.extend(a.iter().cloned()),
-                ("attestor" | "chain" | "bridge", _) => self.err(
+                ("attestor" | "chain" | "bridge", _) => self.input.err(
                     Some(v.span()),
                     None,
                     format!("`{name}` has the wrong shape"),
@@ -279,7 +268,7 @@ impl Cx {
                 (n, _) if TOP.contains(&n) => {
                     tracing::debug!(section = n, "guard section, not read by the attestor");
                 }
-                _ => self.err(
+                _ => self.input.err(
                     Some(k.span()),
                     None,
                     format!("unknown section `{name}`"),
@@ -303,7 +292,7 @@ impl Cx {
         let mut seen = HashSet::new();
         for c in raw_chains {
             if !seen.insert(c.id.get_ref().clone()) {
-                self.err(
+                self.input.err(
                     Some(c.id.span()),
                     Some(c.id.get_ref()),
                     format!("duplicate chain id `{}`", c.id.get_ref()),
@@ -331,7 +320,7 @@ impl Cx {
                 .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
             && !key_env.starts_with(|c: char| c.is_ascii_digit());
         if looks_like_key || !valid_name {
-            self.err(
+            self.input.err(
                 Some(a.key_env.span()),
                 Some("attestor"),
                 "`key_env` must name an environment variable (A-Z, 0-9, _)",
@@ -346,7 +335,7 @@ impl Cx {
         match a.listen.get_ref().parse::<SocketAddr>() {
             Ok(l) => Some(l),
             Err(_) => {
-                self.err(
+                self.input.err(
                     Some(a.listen.span()),
                     Some("attestor"),
                     format!("`{}` is not an address and port", a.listen.get_ref()),
@@ -361,7 +350,7 @@ impl Cx {
     fn poll_ms(&mut self, a: &RawAttestor) -> u64 {
         match &a.poll_ms {
             Some(p) if *p.get_ref() == 0 => {
-                self.err(
+                self.input.err(
                     Some(p.span()),
                     Some("attestor"),
                     "`poll_ms` must be > 0",
@@ -379,7 +368,7 @@ impl Cx {
         for chain in a.confirmations.get_ref().keys() {
             if !chain_ids.contains(chain) {
                 let ids: Vec<&str> = chain_ids.iter().map(String::as_str).collect();
-                self.err(
+                self.input.err(
                     Some(a.confirmations.span()),
                     Some("attestor"),
                     format!("`confirmations` names an unknown chain `{chain}`"),
@@ -397,7 +386,7 @@ impl Cx {
         chain_ids: &[String],
     ) -> Vec<RouteConfig> {
         if a.routes.get_ref().is_empty() {
-            self.err(
+            self.input.err(
                 Some(a.routes.span()),
                 Some("attestor"),
                 "`routes` is empty",
@@ -418,7 +407,7 @@ impl Cx {
                 }
                 None => {
                     let ids: Vec<&str> = bridge_ids.iter().map(String::as_str).collect();
-                    self.err(
+                    self.input.err(
                         Some(r.span()),
                         Some("attestor"),
                         format!("unknown route `{}`", r.get_ref()),
@@ -446,7 +435,7 @@ impl Cx {
         let known = chains.contains(e.chain.get_ref());
         if !known {
             let ids: Vec<&str> = chains.iter().map(String::as_str).collect();
-            self.err(
+            self.input.err(
                 Some(e.chain.span()),
                 Some(id),
                 format!("unknown chain `{}`", e.chain.get_ref()),
@@ -457,7 +446,7 @@ impl Cx {
         let event = match Event::parse(e.event.get_ref()) {
             Ok(ev) if ev.inputs.iter().all(|p| !p.name.is_empty()) => Some(ev),
             Ok(_) => {
-                self.err(
+                self.input.err(
                     Some(e.event.span()),
                     Some(id),
                     "every event parameter needs a name",
@@ -466,7 +455,7 @@ impl Cx {
                 None
             }
             Err(_) => {
-                self.err(
+                self.input.err(
                     Some(e.event.span()),
                     Some(id),
                     format!("`{}` is not an event signature", e.event.get_ref()),
@@ -562,7 +551,7 @@ impl Cx {
                             "the destination event has no parameter `{name}` for the attestation's {what}"
                         ),
                     };
-                    self.err(
+                    self.input.err(
                         span.or_else(|| Some(b.destination.event.span())),
                         Some(id),
                         why,
@@ -581,7 +570,7 @@ impl Cx {
             Some(v) => self.address(v, id),
             None => {
                 *ok = false;
-                self.err(
+                self.input.err(
                     Some(b.id.span()),
                     Some(id),
                     "a route the attestor serves needs `verifier`",
@@ -601,7 +590,7 @@ impl Cx {
                     Ok(v) => Some((v, *w.get_ref())),
                     Err(_) => {
                         *ok = false;
-                        self.err(
+                        self.input.err(
                             Some(m.span()),
                             Some(id),
                             format!(
@@ -616,7 +605,7 @@ impl Cx {
             }
             (m, w) => {
                 *ok = false;
-                self.err(
+                self.input.err(
                     m.as_ref()
                         .map(|m| m.span())
                         .or_else(|| w.as_ref().map(|w| w.span())),
@@ -635,7 +624,7 @@ impl Cx {
             Some(c) => *c.get_ref(),
             None => {
                 *ok = false;
-                self.err(
+                self.input.err(
                     Some(a.confirmations.span()),
                     Some("attestor"),
                     format!("no `confirmations` for the source chain `{source}` of route `{id}`"),

@@ -114,16 +114,6 @@ struct Tx {
 }
 
 impl Cx {
-    fn err(
-        &mut self,
-        span: Option<Range<usize>>,
-        entity: Option<&str>,
-        msg: impl Into<String>,
-        help: impl Into<String>,
-    ) {
-        self.input.err(span, entity, msg, help);
-    }
-
     /// The file's sections in [`SECTIONS`] order: `[store]` and each `[[…]]` list's entries; a
     /// section of the wrong shape or an unknown one is reported.
     fn sections<'t>(&mut self, root: &toml::de::DeTable<'t>) -> [Vec<Spanned<DeValue<'t>>>; 6] {
@@ -144,7 +134,7 @@ impl Cx {
                         } else {
                             format!("write `[[{}]]`", SECTIONS[i])
                         };
-                        self.err(
+                        self.input.err(
                             Some(v.span()),
                             None,
                             format!("`{k}` must be {want}", k = k.get_ref()),
@@ -152,7 +142,7 @@ impl Cx {
                         );
                     }
                 },
-                None => self.err(
+                None => self.input.err(
                     Some(k.span()),
                     None,
                     format!("unknown section `{}`", k.get_ref()),
@@ -171,7 +161,7 @@ impl Cx {
         let store_doc = match store.first() {
             Some(v) => self.entry::<StoreDoc>(v, "store"),
             None => {
-                self.err(
+                self.input.err(
                     None,
                     None,
                     "missing `[store]`",
@@ -185,7 +175,7 @@ impl Cx {
         let chain_specs: Vec<ChainSpec> = chain_docs.iter().filter_map(|c| self.chain(c)).collect();
         self.unique(chain_specs.iter().map(|c| c.id.as_str()), "chain");
         if chain_specs.is_empty() {
-            self.err(
+            self.input.err(
                 None,
                 None,
                 "no `[[chain]]`",
@@ -292,7 +282,7 @@ impl Cx {
                         continue;
                     }
                     let (line, _) = self.input.file.line_col(first.span.start);
-                    self.err(
+                    self.input.err(
                         Some(u.span.clone()),
                         None,
                         format!(
@@ -307,7 +297,7 @@ impl Cx {
     }
 
     fn dup(&mut self, id: &S, what: &str) {
-        self.err(
+        self.input.err(
             Some(id.span()),
             Some(id.get_ref()),
             format!("duplicate {what} id `{}`", id.get_ref()),
@@ -319,7 +309,8 @@ impl Cx {
         let mut seen = HashSet::new();
         for id in ids {
             if !seen.insert(id) {
-                self.err(None, Some(id), format!("duplicate {what} id `{id}`"), "");
+                self.input
+                    .err(None, Some(id), format!("duplicate {what} id `{id}`"), "");
             }
         }
     }
@@ -343,7 +334,7 @@ impl Cx {
             .map(str::to_owned);
         match t.get("kind") {
             None => {
-                self.err(
+                self.input.err(
                     Some(v.span()),
                     id.as_deref(),
                     format!("{what} has no `kind`"),
@@ -358,7 +349,7 @@ impl Cx {
             {
                 Some(kind) => Some((*kind, k.span())),
                 None => {
-                    self.err(
+                    self.input.err(
                         Some(k.span()),
                         id.as_deref(),
                         format!("unknown {what} kind {}", show_value(k.get_ref())),
@@ -424,7 +415,7 @@ impl Cx {
             Some(i) => Some(i),
             None => {
                 let ids: Vec<&str> = chains.iter().map(|c| c.id.as_str()).collect();
-                self.err(
+                self.input.err(
                     Some(s.span()),
                     Some(entity),
                     format!("unknown chain `{}`", s.get_ref()),
@@ -439,7 +430,7 @@ impl Cx {
         match AbiEvent::parse(s.get_ref()) {
             Ok(e) if e.inputs.len() <= MAX_FIELDS => Some(e),
             Ok(_) => {
-                self.err(
+                self.input.err(
                     Some(s.span()),
                     Some(entity),
                     format!("event has more than {MAX_FIELDS} parameters"),
@@ -448,7 +439,7 @@ impl Cx {
                 None
             }
             Err(e) => {
-                self.err(
+                self.input.err(
                     Some(s.span()),
                     Some(entity),
                     format!("not an event signature: {e}"),
@@ -475,7 +466,7 @@ impl Cx {
         if let Some(p) = &c.poll_ms
             && *p.get_ref() == 0
         {
-            self.err(
+            self.input.err(
                 Some(p.span()),
                 Some(&id),
                 "`poll_ms` must be at least 1",
@@ -486,7 +477,7 @@ impl Cx {
         if let Some(p) = &c.max_block_range
             && *p.get_ref() == 0
         {
-            self.err(
+            self.input.err(
                 Some(p.span()),
                 Some(&id),
                 "`max_block_range` must be at least 1",
@@ -513,7 +504,7 @@ impl Cx {
         let address = self.address(&t.address, &id);
         let decimals = *t.decimals.get_ref();
         if decimals > 77 {
-            self.err(
+            self.input.err(
                 Some(t.decimals.span()),
                 Some(&id),
                 "`decimals` must be at most 77",
@@ -523,7 +514,7 @@ impl Cx {
         }
         let price_usd = match &t.price_usd {
             Some(p) if !p.get_ref().is_finite() || *p.get_ref() < 0.0 => {
-                self.err(
+                self.input.err(
                     Some(p.span()),
                     Some(&id),
                     "`price_usd` must be a non-negative number",
@@ -702,7 +693,7 @@ impl Cx {
         ];
         for (v, key) in needed.iter().chain(more) {
             if v.is_none() {
-                self.err(
+                self.input.err(
                     Some(tx.id.span()),
                     Some(id),
                     format!("{kind} action needs `{key}`"),
@@ -720,7 +711,7 @@ impl Cx {
         let func = match Function::parse(call.get_ref()) {
             Ok(f) if takes(&f) => Some(f),
             Ok(_) => {
-                self.err(
+                self.input.err(
                     Some(call.span()),
                     Some(id),
                     format!("a {kind} call {want}"),
@@ -729,7 +720,7 @@ impl Cx {
                 None
             }
             Err(e) => {
-                self.err(
+                self.input.err(
                     Some(call.span()),
                     Some(id),
                     format!("not a function signature: {e}"),
@@ -753,7 +744,7 @@ impl Cx {
     fn webhook(&mut self, w: &WebhookDoc) -> Option<ActionKind> {
         let id = w.id.get_ref();
         let Some(url) = &w.url else {
-            self.err(
+            self.input.err(
                 Some(w.id.span()),
                 Some(id),
                 "webhook action needs `url`",
@@ -763,7 +754,7 @@ impl Cx {
         };
         let u = url.get_ref().trim();
         if !(u.starts_with("http://") || u.starts_with("https://")) {
-            self.err(
+            self.input.err(
                 Some(url.span()),
                 Some(id),
                 format!("`{}` is not an http(s) URL", crate::secret::redact_url(u)),
@@ -777,7 +768,7 @@ impl Cx {
             Some("slack") => WebhookFormat::Slack,
             Some("discord") => WebhookFormat::Discord,
             Some(other) => {
-                self.err(
+                self.input.err(
                     w.format.as_ref().map(Spanned::span),
                     Some(id),
                     format!("unknown webhook format `{other}`"),
@@ -791,7 +782,7 @@ impl Cx {
             None => None,
             Some(e) => {
                 if format != WebhookFormat::Json {
-                    self.err(
+                    self.input.err(
                         Some(e.span()),
                         Some(id),
                         format!("`secret_env` signs `json` bodies; a `{}` webhook is authenticated by its URL", format.name()),
@@ -807,7 +798,7 @@ impl Cx {
             if p.is_file() {
                 Some(p)
             } else {
-                self.err(
+                self.input.err(
                     Some(c.span()),
                     Some(id),
                     format!("`ca_file` `{}` is not a readable file", c.get_ref()),
@@ -819,7 +810,7 @@ impl Cx {
         });
         let timeout_ms = match &w.timeout_ms {
             Some(t) if *t.get_ref() == 0 || *t.get_ref() > 600_000 => {
-                self.err(
+                self.input.err(
                     Some(t.span()),
                     Some(id),
                     "`timeout_ms` must be between 1 and 600000",
@@ -833,7 +824,8 @@ impl Cx {
         };
         let retries = match &w.retries {
             Some(r) if *r.get_ref() > 20 => {
-                self.err(Some(r.span()), Some(id), "`retries` must be at most 20", "");
+                self.input
+                    .err(Some(r.span()), Some(id), "`retries` must be at most 20", "");
                 ok = false;
                 0
             }
@@ -871,7 +863,7 @@ impl Cx {
             && env.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
             && !env.chars().next().is_some_and(|c| c.is_ascii_digit());
         if !env_ok || env.len() >= 64 {
-            self.err(
+            self.input.err(
                 Some(v.span()),
                 Some(id),
                 format!("`{key}` must name an environment variable"),
@@ -897,7 +889,7 @@ impl Cx {
                 continue;
             };
             let RuleKind::MessageMatch { bridge, .. } = kind else {
-                self.err(
+                self.input.err(
                     Some(a.span()),
                     Some(id),
                     format!(
@@ -930,7 +922,7 @@ impl Cx {
                             Some(p) => format!("is a `{}`, not a `{ty}`", p.ty),
                             None => "is not a parameter".to_owned(),
                         };
-                        self.err(
+                        self.input.err(
                             Some(a.span()),
                             Some(id),
                             format!(
@@ -956,7 +948,7 @@ impl Cx {
             Some(i) => Some(i),
             None => {
                 let ids: Vec<&str> = spec.tokens.iter().map(|c| c.id.as_str()).collect();
-                self.err(
+                self.input.err(
                     Some(s.span()),
                     Some(entity),
                     format!("unknown token `{}`", s.get_ref()),
@@ -969,7 +961,7 @@ impl Cx {
 
     fn required<'r, T>(&mut self, v: &'r Option<T>, key: &str, at: &RuleAt<'_>) -> Option<&'r T> {
         if v.is_none() {
-            self.err(
+            self.input.err(
                 Some(at.kind_span.clone()),
                 Some(at.id),
                 format!("a `{}` rule needs `{key}`", at.kind),
@@ -987,7 +979,7 @@ impl Cx {
     ) -> Option<Option<f64>> {
         match v {
             Some(x) if !x.get_ref().is_finite() || *x.get_ref() <= 0.0 => {
-                self.err(
+                self.input.err(
                     Some(x.span()),
                     Some(id),
                     format!("`{key}` must be a positive number"),
@@ -1012,7 +1004,7 @@ impl Cx {
             Some(a) => match parse_units(&a.get_ref().0, decimals) {
                 Some(x) => Some(Some(x)),
                 None => {
-                    self.err(
+                    self.input.err(
                         Some(a.span()),
                         Some(id),
                         format!("`{key}` = \"{}\" is not an amount of this token", a.get_ref().0),
@@ -1027,7 +1019,7 @@ impl Cx {
     fn window(&mut self, window_s: &Option<Spanned<u64>>, at: &RuleAt<'_>) -> Option<u64> {
         let w = self.required(window_s, "window_s", at)?;
         if *w.get_ref() == 0 {
-            self.err(
+            self.input.err(
                 Some(w.span()),
                 Some(at.id),
                 "`window_s` must be at least 1",
@@ -1051,7 +1043,7 @@ impl Cx {
                 Some(_) => {}
                 None => {
                     let known: Vec<&str> = Layer::ALL.iter().map(|l| l.name()).collect();
-                    self.err(
+                    self.input.err(
                         Some(n.span()),
                         Some(id),
                         format!("unknown layer `{}`", n.get_ref()),
@@ -1085,7 +1077,7 @@ impl Cx {
                 for t in list {
                     let i = self.token_ref(spec, t, id)?;
                     if spec.tokens[usize::from(i)].chain != chain {
-                        self.err(
+                        self.input.err(
                             Some(t.span()),
                             Some(id),
                             format!("token `{}` is not on the rule's chain", t.get_ref()),
@@ -1126,7 +1118,7 @@ impl Cx {
                 Some(i) => actions.push(u16::try_from(i).ok()?),
                 None => {
                     let ids: Vec<&str> = spec.actions.iter().map(|c| c.id.as_str()).collect();
-                    self.err(
+                    self.input.err(
                         Some(a.span()),
                         Some(&id),
                         format!("unknown action `{}`", a.get_ref()),
@@ -1168,7 +1160,7 @@ impl Cx {
         let max_per_minter = self.amount(&r.max_per_minter, dec, "max_per_minter", id)?;
         let max_share_ppm = match &r.max_share_of_supply {
             Some(s) if !(*s.get_ref() > 0.0 && *s.get_ref() <= 1.0) => {
-                self.err(
+                self.input.err(
                     Some(s.span()),
                     Some(id),
                     "`max_share_of_supply` must be in (0, 1]",
@@ -1180,7 +1172,7 @@ impl Cx {
             None => None,
         };
         if max_amount.is_none() && max_share_ppm.is_none() && max_per_minter.is_none() {
-            self.err(
+            self.input.err(
                 Some(at.kind_span.clone()),
                 Some(id),
                 "a `mint-rate` rule needs a limit",
@@ -1211,7 +1203,7 @@ impl Cx {
         let max_usd = self.positive_f64(&r.max_usd, "max_usd", id)?;
         let big_transfer_usd = self.positive_f64(&r.big_transfer_usd, "big_transfer_usd", id)?;
         if max_usd.is_none() && big_transfer_usd.is_none() {
-            self.err(
+            self.input.err(
                 Some(at.kind_span.clone()),
                 Some(id),
                 "an `outflow-rate` rule needs a limit",
@@ -1242,7 +1234,7 @@ impl Cx {
             Some(i) => u16::try_from(i).ok()?,
             None => {
                 let ids: Vec<&str> = spec.bridges.iter().map(|c| c.id.as_str()).collect();
-                self.err(
+                self.input.err(
                     Some(b.span()),
                     Some(id),
                     format!("unknown bridge `{}`", b.get_ref()),
@@ -1304,7 +1296,7 @@ impl Cx {
             if CHANGE_NAMES.contains(&c.get_ref().as_str()) {
                 changes.push(c.get_ref().clone());
             } else {
-                self.err(
+                self.input.err(
                     Some(c.span()),
                     Some(id),
                     format!("unknown change `{}`", c.get_ref()),
@@ -1322,7 +1314,7 @@ impl Cx {
             Some(s) if s.get_ref() == "trip" => true,
             Some(s) if s.get_ref() == "alert" => false,
             Some(s) => {
-                self.err(
+                self.input.err(
                     Some(s.span()),
                     Some(id),
                     format!("unknown severity `{}`", s.get_ref()),
@@ -1385,7 +1377,7 @@ impl Cx {
                 }
             }
             other => {
-                self.err(
+                self.input.err(
                     Some(metric.span()),
                     Some(id),
                     format!("unknown metric `{other}`"),
@@ -1396,7 +1388,7 @@ impl Cx {
         };
         let alpha = self.positive_f64(&r.alpha, "alpha", id)?.unwrap_or(0.1);
         if alpha > 1.0 {
-            self.err(
+            self.input.err(
                 r.alpha.as_ref().map(Spanned::span),
                 Some(id),
                 "`alpha` must be in (0, 1]",
@@ -1407,7 +1399,7 @@ impl Cx {
         let factor = self.positive_f64(&r.factor, "factor", id)?.unwrap_or(10.0);
         let bucket_s = r.bucket_s.as_ref().map_or(60, |b| *b.get_ref());
         if bucket_s == 0 {
-            self.err(
+            self.input.err(
                 r.bucket_s.as_ref().map(Spanned::span),
                 Some(id),
                 "`bucket_s` must be at least 1",

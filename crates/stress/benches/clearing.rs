@@ -8,32 +8,26 @@ use ringfence_stress::{
 const SIZES: [usize; 4] = [100, 1_000, 10_000, 100_000];
 
 fn clearing(c: &mut Criterion) {
-    let mut g = c.benchmark_group("clearing_en");
+    clearing_group(c, "clearing_en", &ClearingParams::eisenberg_noe());
+    clearing_group(
+        c,
+        "clearing_rv_0.5_0.7",
+        &ClearingParams::rogers_veraart(0.5, 0.7).unwrap_or_default(),
+    );
+}
+
+/// One benchmark group: clearing with `params` on each synthetic network size.
+fn clearing_group(c: &mut Criterion, name: &str, params: &ClearingParams) {
+    let mut g = c.benchmark_group(name);
     g.sample_size(20);
     for n in SIZES {
         let s = random_network(n, 5, 0.1, 7);
-        let params = ClearingParams::eisenberg_noe();
         let mut out = Clearing::default();
         g.throughput(Throughput::Elements(s.network.claim_count() as u64));
         g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
             b.iter(|| {
                 s.network
-                    .clear_into(&s.shocked_assets, &params, &mut out)
-                    .map(|()| out.waves)
-            })
-        });
-    }
-    g.finish();
-    let mut g = c.benchmark_group("clearing_rv_0.5_0.7");
-    g.sample_size(20);
-    for n in SIZES {
-        let s = random_network(n, 5, 0.1, 7);
-        let params = ClearingParams::rogers_veraart(0.5, 0.7).unwrap_or_default();
-        let mut out = Clearing::default();
-        g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
-            b.iter(|| {
-                s.network
-                    .clear_into(&s.shocked_assets, &params, &mut out)
+                    .clear_into(&s.shocked_assets, params, &mut out)
                     .map(|()| out.waves)
             })
         });

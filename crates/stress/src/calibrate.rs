@@ -446,18 +446,10 @@ impl Calibration {
                 inc.rms_log_error
             );
             for c in &inc.targets {
-                let what = match &c.target.protocol {
-                    Some(p) => format!("{} of {p}", c.target.metric),
-                    None => c.target.metric.clone(),
-                };
+                let [what, reported, low, high, model, error] = figures(c);
                 let _ = writeln!(
                     s,
-                    "  {what:<40} reported {} ({} … {})  model {}  error {:+.0} %{}",
-                    ringfence_report::usd(c.target.value),
-                    ringfence_report::usd(c.target.low),
-                    ringfence_report::usd(c.target.high),
-                    ringfence_report::usd(c.model),
-                    c.error * 100.0,
+                    "  {what:<40} reported {reported} ({low} … {high})  model {model}  error {error}{}",
                     if c.in_range { "  in range" } else { "" }
                 );
             }
@@ -467,7 +459,7 @@ impl Calibration {
 
     /// A self-contained HTML page.
     pub fn to_html(&self) -> String {
-        use ringfence_report::{esc, usd};
+        use ringfence_report::esc;
         use std::fmt::Write as _;
         let mut s = String::from(
             "<h1>Calibration: fit on one incident, validate on another</h1><h2>Fitted parameters</h2><table><tr><th>field</th><th>entities</th><th>value</th><th>searched</th></tr>",
@@ -496,19 +488,11 @@ impl Calibration {
                 inc.rms_log_error
             );
             for c in &inc.targets {
-                let what = match &c.target.protocol {
-                    Some(p) => format!("{} of {p}", c.target.metric),
-                    None => c.target.metric.clone(),
-                };
+                let [what, reported, low, high, model, error] = figures(c);
                 let _ = write!(
                     s,
-                    "<tr><td>{}</td><td>{}</td><td>{} … {}</td><td>{}</td><td>{:+.0} %</td><td>{}</td></tr>",
+                    "<tr><td>{}</td><td>{reported}</td><td>{low} … {high}</td><td>{model}</td><td>{error}</td><td>{}</td></tr>",
                     esc(&what),
-                    usd(c.target.value),
-                    usd(c.target.low),
-                    usd(c.target.high),
-                    usd(c.model),
-                    c.error * 100.0,
                     esc(&c.target.source)
                 );
             }
@@ -516,6 +500,25 @@ impl Calibration {
         }
         ringfence_report::page("ringfence calibration", &s)
     }
+}
+
+/// A compared target as both reports print it: what it is (the metric, `of PROTOCOL` when it is
+/// one protocol's), the reported value, the reported range (low, high), the model's value and
+/// the error.
+fn figures(c: &Compared) -> [String; 6] {
+    use ringfence_report::usd;
+    let t = &c.target;
+    [
+        match &t.protocol {
+            Some(p) => format!("{} of {p}", t.metric),
+            None => t.metric.clone(),
+        },
+        usd(c.target.value),
+        usd(c.target.low),
+        usd(c.target.high),
+        usd(c.model),
+        format!("{:+.0} %", c.error * 100.0),
+    ]
 }
 
 fn mult(m: Option<f64>) -> String {

@@ -58,9 +58,7 @@ impl MintRate {
         let Some(tok) = token(w, *t) else { return };
         // A trip fires when the window sum crosses the limit from below; the latch is
         // released once old mints leave the window and the sum is back under it.
-        self.total.evict(ev.timestamp, *window_s);
-        let before = self.total.sum();
-        let total = self.total.push(ev.timestamp, amount, *window_s);
+        let (before, total) = self.total.step(ev.timestamp, amount, *window_s);
         let mut limit = *max_amount;
         if let (Some(ppm), Some(supply)) = (
             max_share_ppm,
@@ -92,9 +90,7 @@ impl MintRate {
         }
         if let (Some(max), Some(m)) = (max_per_minter, minter) {
             let e = self.per_minter.entry(m).or_default();
-            e.0.evict(ev.timestamp, *window_s);
-            let before = e.0.sum();
-            let sum = e.0.push(ev.timestamp, amount, *window_s);
+            let (before, sum) = e.0.step(ev.timestamp, amount, *window_s);
             if crossed(&mut e.1, before, sum, *max) {
                 out.push(alert(
                     r,

@@ -60,9 +60,7 @@ impl OutflowRate {
         }
         let Some(tok) = token(w, t) else { return };
         let usd = to_f64(amount, tok.decimals) * tok.price_usd;
-        self.window.evict(ev.timestamp, *window_s);
-        let before = self.window.sum();
-        let total = self.window.push(ev.timestamp, usd, *window_s);
+        let (before, total) = self.window.step(ev.timestamp, usd, *window_s);
         // What both alerts say about the transfer, followed by what each adds.
         let evidence = |extra: serde_json::Value| {
             let mut e = json!({

@@ -12,7 +12,7 @@ pub(crate) struct SlidingSum<T> {
 
 impl<T: Copy + Default + Add<Output = T> + Sub<Output = T>> SlidingSum<T> {
     /// Drops values older than the window ending at `now`.
-    pub(crate) fn evict(&mut self, now: u64, window: u64) {
+    fn evict(&mut self, now: u64, window: u64) {
         let cutoff = now.saturating_sub(window);
         while let Some(&(ts, v)) = self.items.front() {
             if ts > cutoff || now < window {
@@ -27,16 +27,19 @@ impl<T: Copy + Default + Add<Output = T> + Sub<Output = T>> SlidingSum<T> {
     }
 
     /// Adds a value at `ts` (after evicting for the window ending at `ts`) and returns the sum.
-    pub(crate) fn push(&mut self, ts: u64, v: T, window: u64) -> T {
+    fn push(&mut self, ts: u64, v: T, window: u64) -> T {
         self.evict(ts, window);
         self.items.push_back((ts, v));
         self.sum = self.sum + v;
         self.sum
     }
 
-    /// The current sum.
-    pub(crate) fn sum(&self) -> T {
-        self.sum
+    /// Adds a value at `ts` and returns the sum just before it (after evicting for the window
+    /// ending at `ts`) and with it: the two sums a window limit's latch compares ([`crossed`]).
+    pub(crate) fn step(&mut self, ts: u64, v: T, window: u64) -> (T, T) {
+        self.evict(ts, window);
+        let before = self.sum;
+        (before, self.push(ts, v, window))
     }
 }
 
@@ -65,7 +68,16 @@ mod tests {
         assert_eq!(w.push(105, 5, 10), 10);
         assert_eq!(w.push(110, 1, 10), 6); // 100 is out: (100, 110]
         w.evict(200, 10);
-        assert_eq!(w.sum(), 0);
+        assert_eq!(w.sum, 0);
+    }
+
+    #[test]
+    fn a_step_gives_the_sum_before_and_with_the_value_in_its_window() {
+        let mut w = SlidingSum::<u64>::default();
+        assert_eq!(w.step(100, 5, 10), (0, 5));
+        assert_eq!(w.step(105, 4, 10), (5, 9));
+        // 100 leaves the window before the sums are taken: (100, 110].
+        assert_eq!(w.step(110, 1, 10), (4, 5));
     }
 
     #[test]
