@@ -112,7 +112,16 @@ impl MemberProc {
             .args(["--bus", urls, "--member", id, "--store"])
             .arg(dir.join(format!("{id}.db")))
             .env(KEY_ENV, KEYS[1])
-            .env("RUST_LOG", "info,async_nats=warn")
+            // A restarted member says how it reconnects (its log tail is printed if it does not
+            // catch up).
+            .env(
+                "RUST_LOG",
+                if run > 1 {
+                    "info,ringfence_fleet=debug"
+                } else {
+                    "info,async_nats=warn"
+                },
+            )
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
@@ -174,6 +183,7 @@ async fn forge(c: &Chains, i: usize, id: u8) -> (u64, B256) {
     (r.block_number.expect("block"), r.transaction_hash)
 }
 
+// Kept long: one fleet's life told in order (attack, kill -9, takeover, attack, bus restart, member restart); each step is a harness call, and the order of events is what the test checks.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_fleet_survives_kill_9_of_the_destination_member_with_every_attack_tripped_once() {
     let mut nats = Nats::cluster().expect("nats-server: run scripts/setup-nats.sh");
@@ -436,10 +446,17 @@ async fn the_fleet_survives_kill_9_of_the_destination_member_with_every_attack_t
         if caught_up {
             break;
         }
-        assert!(
-            t.elapsed() < Duration::from_secs(30),
-            "the restarted {victim} did not catch up with dst block {head_now}"
-        );
+        // On a loaded 2-core machine a restart has been seen to take over 30 s before its first
+        // log line (0.4-0.5 s when idle): the bound checks that it catches up, not how fast.
+        if t.elapsed() > Duration::from_secs(90) {
+            let log = std::fs::read_to_string(&m_again.log).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(60).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            panic!(
+                "the restarted {victim} did not catch up with dst block {head_now}; its log ends:\n{}",
+                tail.join("\n")
+            );
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     eprintln!(
