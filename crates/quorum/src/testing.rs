@@ -15,7 +15,8 @@ use serde_json::{Value, json};
 
 mod anvil;
 pub use anvil::{
-    ANVIL_IN_REPO, Anvil, AnvilOptions, DEV_KEYS, Mining, bytecode, deploy, dev_account, repo,
+    ANVIL_IN_REPO, Anvil, AnvilOptions, DEV_KEYS, Mining, block_timestamp, bytecode, deploy,
+    dev_account, repo,
 };
 
 /// One lie the proxy tells.

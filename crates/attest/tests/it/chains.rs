@@ -24,7 +24,9 @@ pub(crate) fn free_port() -> u16 {
 }
 
 pub(crate) use ringfence_quorum::mined;
-pub(crate) use ringfence_quorum::testing::{Anvil, deploy, dev_account as account};
+pub(crate) use ringfence_quorum::testing::{
+    Anvil, block_timestamp, deploy, dev_account as account,
+};
 
 /// The addresses of the first `n` attestor keys.
 pub(crate) fn attestor_addresses(n: usize) -> Vec<Address> {
@@ -209,14 +211,4 @@ pub(crate) async fn mine(p: &DynProvider, n: usize) {
             .await
             .expect("mine");
     }
-}
-
-/// The timestamp of block `n` of the chain behind `p`.
-pub(crate) async fn block_timestamp(p: &DynProvider, n: u64) -> u64 {
-    p.get_block_by_number(n.into())
-        .await
-        .expect("rpc")
-        .expect("block")
-        .header
-        .timestamp
 }

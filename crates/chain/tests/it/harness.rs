@@ -42,7 +42,7 @@ sol! {
 /// The workspace's anvil harness; `Anvil::as_account(i)` signs as development account `i`:
 /// 0 deployer / admin, 1 guardian, 2 compromised minter, 3 relayer, 4 user.
 pub(crate) use ringfence_quorum::testing::{
-    Anvil, DEV_KEYS as KEYS, deploy, dev_account as account, repo,
+    Anvil, DEV_KEYS as KEYS, block_timestamp as block_ts, deploy, dev_account as account, repo,
 };
 
 /// The guardian key's name in test configs.
@@ -113,15 +113,6 @@ pub(crate) async fn receipt(p: &DynProvider, tx: B256) -> TransactionReceipt {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-pub(crate) async fn block_ts(p: &DynProvider, n: u64) -> u64 {
-    p.get_block_by_number(n.into())
-        .await
-        .expect("rpc")
-        .expect("block")
-        .header
-        .timestamp
 }
 
 /// Waits until the guard's store at `db` has ingested `chain` up to `block`.

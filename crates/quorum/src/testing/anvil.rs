@@ -296,3 +296,16 @@ pub async fn deploy(p: &DynProvider, name: &str, args: Vec<u8>) -> Address {
     assert!(r.status(), "deploy {name} reverted");
     r.contract_address.expect("address")
 }
+
+/// The timestamp of block `n` of the chain behind `p`.
+///
+/// # Panics
+/// When the endpoint does not answer or has no block `n`.
+pub async fn block_timestamp(p: &DynProvider, n: u64) -> u64 {
+    p.get_block_by_number(n.into())
+        .await
+        .expect("rpc")
+        .expect("block")
+        .header
+        .timestamp
+}
