@@ -117,6 +117,15 @@ fn keys(doc: &Value, schema: &Value) -> Vec<String> {
     out
 }
 
+/// Calls each `(method, path, template, token, body)` and checks the answer against the
+/// document's `template` route.
+async fn conforms_all(doc: &Value, app: &Router, cases: &[Case]) {
+    for &(method, path, template, token, body) in cases {
+        let r = call(app, method, path, token, body).await;
+        conforms(doc, method, template, &r);
+    }
+}
+
 fn doc() -> Value {
     serde_json::from_str(openapi_json()).expect("the document is JSON")
 }
@@ -196,10 +205,7 @@ async fn every_answer_without_a_guard_is_what_the_document_says() {
         ("POST", "/api/reload", "/api/reload", Some("another"), None),
         ("POST", "/api/reload", "/api/reload", Some(TOKEN), None),
     ];
-    for (method, path, template, token, body) in cases {
-        let r = call(&app, method, path, token, body).await;
-        conforms(&doc, method, template, &r);
-    }
+    conforms_all(&doc, &app, &cases).await;
     std::fs::write(&spec, "[[chain]]\nid = \"eth\"\ncolour = 1\n").expect("write");
     let r = call(&app, "POST", "/api/reload", Some(TOKEN), None).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -219,26 +225,12 @@ async fn every_answer_without_a_guard_is_what_the_document_says() {
 async fn every_answer_of_the_guard_is_what_the_document_says() {
     let doc = doc();
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = guard_config(dir.path());
-    let pause = "0x2222222222222222222222222222222222222222222222222222222222222222";
-    {
-        let store = Store::open(&dir.path().join("guard.db")).expect("store");
-        store
-            .insert_alert(&alert("a0", "trip", 10, Some(pause)))
-            .expect("insert");
-        let mut shared = alert("a1", "trip", 10, Some(pause));
-        shared.actions[0].shared_with = Some("a0".into());
-        store.insert_alert(&shared).expect("insert");
-        store
-            .insert_alert(&alert("a2", "alert", 11, None))
-            .expect("insert");
-    }
-    let server = Server::new(Config {
-        spec: example(),
-        guard: Some(config),
-        api_token: Some(TOKEN.into()),
-    })
-    .expect("loads");
+    let [a0, a1] = shared_pause("a0", "a1");
+    let server = guarded_server(
+        dir.path(),
+        &[a0, a1, alert("a2", "alert", 11, None)],
+        Some(TOKEN),
+    );
     let health = server.guard_health().expect("a guard");
     health.halt("dst", "the endpoints disagree");
     let app = server.router();
@@ -273,10 +265,7 @@ async fn every_answer_of_the_guard_is_what_the_document_says() {
         ),
         ("GET", "/api/trips/a0", "/api/trips/{id}", None, None),
     ];
-    for (method, path, template, token, body) in cases {
-        let r = call(&app, method, path, token, body).await;
-        conforms(&doc, method, template, &r);
-    }
+    conforms_all(&doc, &app, &cases).await;
 }
 
 /// The request bodies the document describes are exactly the fields the server accepts: serde
@@ -319,13 +308,7 @@ async fn request_bodies_document_exactly_the_accepted_fields() {
     assert_eq!(sr["properties"]["fail"]["maxItems"], json!(MAX_API_FAILED));
 
     let dir = tempfile::tempdir().expect("tempdir");
-    let app = Server::new(Config {
-        spec: example(),
-        guard: Some(guard_config(dir.path())),
-        api_token: Some(TOKEN.into()),
-    })
-    .expect("loads")
-    .router();
+    let app = guarded_server(dir.path(), &[], Some(TOKEN)).router();
     let r = call(
         &app,
         "POST",
