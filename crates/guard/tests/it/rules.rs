@@ -3,46 +3,7 @@ use ringfence_guard::{BridgeSide, Engine, Event, EventKind, PrivilegedChange, Re
 
 use crate::{addr, bridge_ev, ev, run, spec, units};
 
-pub(crate) const BASE: &str = r#"
-[store]
-path = "t.db"
-[[chain]]
-id = "src"
-rpc = "http://127.0.0.1:1"
-[[chain]]
-id = "dst"
-rpc = "http://127.0.0.1:2"
-[[token]]
-id = "USDX"
-chain = "dst"
-address = "0x1111111111111111111111111111111111111111"
-decimals = 18
-price_usd = 1.0
-[[token]]
-id = "BTC"
-chain = "src"
-address = "0x2222222222222222222222222222222222222222"
-decimals = 8
-price_usd = 50000
-[[token]]
-id = "wBTC"
-chain = "dst"
-address = "0x3333333333333333333333333333333333333333"
-decimals = 8
-price_usd = 50000
-[[bridge]]
-id = "b"
-source = { chain = "src", contract = "0x4444444444444444444444444444444444444444", event = "Locked(bytes32 indexed id, address token, uint256 amount, address recipient)" }
-destination = { chain = "dst", contract = "0x5555555555555555555555555555555555555555", event = "Released(bytes32 indexed id, address token, uint256 amount, address recipient)" }
-match_on = ["id", "amount", "recipient"]
-[[action]]
-id = "pause"
-kind = "pause"
-chain = "dst"
-contract = "0x1111111111111111111111111111111111111111"
-call = "pause()"
-key_env = "K"
-"#;
+pub(crate) const BASE: &str = include_str!("fixtures/rules_base.toml");
 
 pub(crate) fn engine(rules: &str) -> Engine {
     Engine::new(spec(&format!("{BASE}\n{rules}")))
