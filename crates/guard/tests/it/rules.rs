@@ -228,6 +228,17 @@ fn release(block: u64, ts: u64, id: u64, amount: u64, to: u8) -> Event {
     message(BridgeSide::Destination, block, ts, id, amount, to)
 }
 
+/// Message `id` locked in source block `block` at `ts`, then the source chain read to it.
+fn locked(block: u64, ts: u64, id: u64, amount: u64, to: u8) -> [Event; 2] {
+    [lock(block, ts, id, amount, to), head(SRC, block, ts)]
+}
+
+/// Message `id` released in destination block `block` at `ts`, then the destination chain read
+/// to it.
+fn released(block: u64, ts: u64, id: u64, amount: u64, to: u8) -> [Event; 2] {
+    [release(block, ts, id, amount, to), head(DST, block, ts)]
+}
+
 /// The source chain read to block 10 (t=100), then a release (block 20) of message 99, which was
 /// never locked: a forged release.
 fn forged_release(e: &mut Engine) -> Vec<ringfence_guard::Alert> {
@@ -250,12 +261,7 @@ fn message_match_accepts_a_matching_release_once() {
     let mut e = engine(MM);
     let a = run(
         &mut e,
-        &[
-            lock(10, 100, 1, 5, 7),
-            head(SRC, 10, 100),
-            release(20, 100, 1, 5, 7),
-            head(DST, 20, 100),
-        ],
+        &[locked(10, 100, 1, 5, 7), released(20, 100, 1, 5, 7)].concat(),
     );
     assert!(a.is_empty(), "{a:?}");
     // Nomad: the same message released again.
@@ -304,30 +310,18 @@ fn message_match_waits_for_a_lagging_source_chain() {
     // not read yet, so the release is held, then accepted once the source catches up.
     let a = run(
         &mut e,
-        &[
-            head(SRC, 9, 90),
-            release(20, 200, 1, 5, 7),
-            head(DST, 20, 200),
-        ],
+        &[&[head(SRC, 9, 90)][..], &released(20, 200, 1, 5, 7)].concat(),
     );
     assert!(a.is_empty(), "{a:?}");
     let a = run(
         &mut e,
-        &[
-            lock(15, 150, 1, 5, 7),
-            head(SRC, 15, 150),
-            head(SRC, 20, 200),
-        ],
+        &[&locked(15, 150, 1, 5, 7)[..], &[head(SRC, 20, 200)]].concat(),
     );
     assert!(a.is_empty(), "{a:?}");
     // A forged one is judged as soon as the source has been read far enough.
     let a = run(
         &mut e,
-        &[
-            release(21, 210, 2, 5, 7),
-            head(DST, 21, 210),
-            head(SRC, 21, 211),
-        ],
+        &[&released(21, 210, 2, 5, 7)[..], &[head(SRC, 21, 211)]].concat(),
     );
     assert_eq!(a.len(), 1);
     assert_eq!(a[0].reason, "no-source");
@@ -338,11 +332,7 @@ fn message_match_alerts_on_a_lock_never_released() {
     let mut e = engine(MM);
     let a = run(
         &mut e,
-        &[
-            lock(10, 100, 1, 5, 7),
-            head(SRC, 10, 100),
-            head(DST, 5, 650),
-        ],
+        &[&locked(10, 100, 1, 5, 7)[..], &[head(DST, 5, 650)]].concat(),
     );
     assert!(a.is_empty());
     let a = run(&mut e, &[head(DST, 6, 701)]);
