@@ -9,6 +9,13 @@ pub(crate) fn engine(rules: &str) -> Engine {
     Engine::new(spec(&format!("{BASE}\n{rules}")))
 }
 
+/// An engine of one rule `id` of `kind`, with the rule's other `keys`.
+fn rule(id: &str, kind: &str, keys: &str) -> Engine {
+    engine(&format!(
+        "[[rule]]\nid = \"{id}\"\nkind = \"{kind}\"\n{keys}"
+    ))
+}
+
 const SRC: u16 = 0;
 const DST: u16 = 1;
 const USDX: u16 = 0;
@@ -83,15 +90,16 @@ fn backing_observed(lockbox: Address, locked: u64, supply: u64) -> [Event; 4] {
 
 /// A backing rule of wBTC by the BTC held at `0x44…44`, with `tolerance`.
 fn backing_engine(tolerance: &str) -> Engine {
-    engine(&format!(
-        r#"[[rule]]
-id = "bk"
-kind = "backing"
-token = "wBTC"
+    rule(
+        "bk",
+        "backing",
+        &format!(
+            r#"token = "wBTC"
 backing_token = "BTC"
 holder = "0x4444444444444444444444444444444444444444"
 tolerance = "{tolerance}""#
-    ))
+        ),
+    )
 }
 
 /// A privileged change on the destination chain.
@@ -101,11 +109,10 @@ fn privileged(block: u64, ts: u64, contract: Address, change: PrivilegedChange) 
 
 #[test]
 fn mint_rate_trips_once_when_the_window_is_exceeded_and_rearms_after() {
-    let mut e = engine(
-        r#"[[rule]]
-id = "mr"
-kind = "mint-rate"
-token = "USDX"
+    let mut e = rule(
+        "mr",
+        "mint-rate",
+        r#"token = "USDX"
 window_s = 3600
 max_amount = "1000000"
 actions = ["pause"]"#,
@@ -135,11 +142,10 @@ actions = ["pause"]"#,
 
 #[test]
 fn mint_rate_per_minter_and_share_of_supply() {
-    let mut e = engine(
-        r#"[[rule]]
-id = "mr"
-kind = "mint-rate"
-token = "USDX"
+    let mut e = rule(
+        "mr",
+        "mint-rate",
+        r#"token = "USDX"
 window_s = 600
 max_per_minter = "100"
 max_share_of_supply = 0.1"#,
@@ -171,11 +177,10 @@ max_share_of_supply = 0.1"#,
 
 #[test]
 fn outflow_rate_alerts_on_big_transfers_and_trips_on_the_window() {
-    let mut e = engine(
-        r#"[[rule]]
-id = "out"
-kind = "outflow-rate"
-chain = "src"
+    let mut e = rule(
+        "out",
+        "outflow-rate",
+        r#"chain = "src"
 contract = "0x4444444444444444444444444444444444444444"
 window_s = 86400
 max_usd = 1000000.0
@@ -372,11 +377,10 @@ fn backing_trips_when_supply_exceeds_locked() {
 
 #[test]
 fn privileged_changes_trip_and_pauses_do_not() {
-    let mut e = engine(
-        r#"[[rule]]
-id = "pv"
-kind = "privileged"
-chain = "dst"
+    let mut e = rule(
+        "pv",
+        "privileged",
+        r#"chain = "dst"
 contracts = ["0x1111111111111111111111111111111111111111"]
 actions = ["pause"]"#,
     );
@@ -409,11 +413,10 @@ actions = ["pause"]"#,
 
 #[test]
 fn anomaly_alerts_on_a_spike_after_learning_a_baseline() {
-    let mut e = engine(
-        r#"[[rule]]
-id = "an"
-kind = "anomaly"
-metric = "mint"
+    let mut e = rule(
+        "an",
+        "anomaly",
+        r#"metric = "mint"
 token = "USDX"
 bucket_s = 60
 factor = 10
