@@ -95,14 +95,7 @@ async fn bodies_without_a_guard_are_unchanged() {
         ("stress_empty", "POST", "/api/stress", None, Some("")),
     ];
     snapshot_all(&app, &cases).await;
-    let r = call(
-        &server(None).router(),
-        "POST",
-        "/api/reload",
-        Some(TOKEN),
-        None,
-    )
-    .await;
+    let r = reload_on_a_server_without_a_token().await;
     insta::assert_snapshot!("reload_no_server_token", shown(&r));
 }
 

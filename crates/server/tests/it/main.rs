@@ -93,6 +93,18 @@ type Case = (
     Option<&'static str>,
 );
 
+/// A reload with a bearer token, sent to a server configured with no API token.
+async fn reload_on_a_server_without_a_token() -> Reply {
+    call(
+        &server(None).router(),
+        "POST",
+        "/api/reload",
+        Some(TOKEN),
+        None,
+    )
+    .await
+}
+
 async fn get(app: &Router, path: &str) -> Reply {
     call(app, "GET", path, None, None).await
 }
