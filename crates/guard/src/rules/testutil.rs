@@ -11,40 +11,7 @@ use crate::event::{Event, EventKind};
 
 /// Chains `a` (0) and `b` (1); token `T` on `a` and `L` on `b`, both with 0 decimals and $1;
 /// bridge `br` from `b` to `a` matching `id` and `amount`; a pause action.
-const BASE: &str = r#"
-[store]
-path = "t.db"
-[[chain]]
-id = "a"
-rpc = "http://127.0.0.1:1"
-[[chain]]
-id = "b"
-rpc = "http://127.0.0.1:2"
-[[token]]
-id = "T"
-chain = "a"
-address = "0x1111111111111111111111111111111111111111"
-decimals = 0
-price_usd = 1.0
-[[token]]
-id = "L"
-chain = "b"
-address = "0x2222222222222222222222222222222222222222"
-decimals = 0
-price_usd = 1.0
-[[bridge]]
-id = "br"
-source = { chain = "b", contract = "0x4444444444444444444444444444444444444444", event = "Locked(bytes32 indexed id, uint256 amount)" }
-destination = { chain = "a", contract = "0x5555555555555555555555555555555555555555", event = "Released(bytes32 indexed id, uint256 amount)" }
-match_on = ["id", "amount"]
-[[action]]
-id = "pause"
-kind = "pause"
-chain = "a"
-contract = "0x1111111111111111111111111111111111111111"
-call = "pause()"
-key_env = "K"
-"#;
+const BASE: &str = include_str!("testutil.toml");
 
 pub(super) fn engine(rules: &str) -> Engine {
     let text = format!("{BASE}\n{rules}");

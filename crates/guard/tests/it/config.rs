@@ -37,54 +37,7 @@ fn example_config_parses_with_every_rule_kind() {
 
 #[test]
 fn issue_snippet_is_accepted_as_written() {
-    let text = r#"
-[store]
-path = "ringfence.db"
-
-[[chain]]
-id = "src"
-rpc = "ws://127.0.0.1:8545"
-
-[[chain]]
-id = "dst"
-rpc = "http://127.0.0.1:8546"
-confirmations = 0
-poll_ms = 200
-
-[[token]]
-id = "USDX"
-chain = "dst"
-address = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
-decimals = 18
-price_usd = 1.0
-
-[[bridge]]
-id = "wbtc"
-source = { chain = "src", contract = "0x5FbDB2315678afecb367f032d93F642f64180aa3", event = "Locked(bytes32 indexed id, address token, uint256 amount, address recipient)" }
-destination = { chain = "dst", contract = "0x5FbDB2315678afecb367f032d93F642f64180aa3", event = "Released(bytes32 indexed id, address token, uint256 amount, address recipient)" }
-match_on = ["id", "token", "amount", "recipient"]
-
-[[action]]
-id = "pause-usdx"
-kind = "pause"
-chain = "dst"
-contract = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
-call = "pause()"
-key_env = "RINGFENCE_GUARDIAN_KEY"
-
-[[action]]
-id = "slack"
-kind = "webhook"
-url = "http://127.0.0.1:9/hook"
-
-[[rule]]
-id = "usdx-mint-rate"
-kind = "mint-rate"
-token = "USDX"
-window_s = 3600
-max_amount = "1000000"
-actions = ["pause-usdx", "slack"]
-"#;
+    let text = include_str!("fixtures/issue_snippet.toml");
     let spec = crate::spec(text);
     assert_eq!(spec.chains[0].transport, Transport::Ws);
     assert_eq!(spec.bridges[0].match_on.len(), 4);
@@ -182,45 +135,7 @@ fn references_and_match_on_names_are_checked() {
 }
 
 /// A gateway with a delay queue: `Delivered` carries the queue id and whether it was queued.
-const CANCEL: &str = r#"[store]
-path = "c.db"
-
-[[chain]]
-id = "src"
-rpc = "http://127.0.0.1:8545"
-
-[[chain]]
-id = "dst"
-rpc = "http://127.0.0.1:8546"
-
-[[token]]
-id = "USDX"
-chain = "dst"
-address = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
-decimals = 18
-
-[[bridge]]
-id = "lab"
-source = { chain = "src", contract = "0x5FbDB2315678afecb367f032d93F642f64180aa3", event = "Sent(bytes32 indexed id, bytes32 asset, uint256 amount, address recipient)" }
-destination = { chain = "dst", contract = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512", event = "Delivered(bytes32 indexed id, bytes32 asset, uint256 amount, address recipient, bytes32 queueId, bool queued)" }
-match_on = ["id", "asset", "amount", "recipient"]
-
-[[action]]
-id = "cancel-queued"
-kind = "cancel"
-chain = "dst"
-contract = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"
-call = "cancel(bytes32)"
-arg = "queueId"
-only_if = "queued"
-key_env = "RINGFENCE_GUARDIAN_KEY"
-
-[[rule]]
-id = "messages"
-kind = "message-match"
-bridge = "lab"
-actions = ["cancel-queued"]
-"#;
+const CANCEL: &str = include_str!("fixtures/cancel.toml");
 
 #[test]
 fn cancel_action_is_parsed_with_its_argument() {

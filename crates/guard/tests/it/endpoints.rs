@@ -4,11 +4,19 @@
 use std::path::Path;
 
 use proptest::prelude::*;
-use ringfence_guard::Transport;
 use ringfence_guard::config::parse;
+use ringfence_guard::{GuardSpec, Transport};
 
 fn config(chain: &str) -> String {
     format!("[store]\npath = \"g.db\"\n\n[[chain]]\nid = \"dst\"\n{chain}\n")
+}
+
+/// The guard of one chain `dst` configured by `chain`, which must be valid.
+fn accepted(chain: &str) -> GuardSpec {
+    match parse(Path::new("g.toml"), &config(chain)) {
+        Ok(spec) => spec,
+        Err(e) => panic!("should be accepted:\n{chain}\n{e}"),
+    }
 }
 
 fn errors(chain: &str) -> String {
@@ -20,11 +28,7 @@ fn errors(chain: &str) -> String {
 
 #[test]
 fn a_single_url_works_as_before() {
-    let spec = parse(
-        Path::new("g.toml"),
-        &config("rpc = \"ws://127.0.0.1:8545\""),
-    )
-    .expect("valid");
+    let spec = accepted("rpc = \"ws://127.0.0.1:8545\"");
     let c = &spec.chains[0];
     assert_eq!(c.rpc.len(), 1);
     assert_eq!(c.quorum, 1);
@@ -34,21 +38,15 @@ fn a_single_url_works_as_before() {
 
 #[test]
 fn a_list_defaults_to_a_majority_and_takes_a_quorum() {
-    let spec = parse(
-        Path::new("g.toml"),
-        &config("rpc = [\"http://127.0.0.1:8545\", \"https://rpc.example/v2/KEY123456\", \"wss://n.example\"]"),
-    )
-    .expect("valid");
+    let spec = accepted(
+        "rpc = [\"http://127.0.0.1:8545\", \"https://rpc.example/v2/KEY123456\", \"wss://n.example\"]",
+    );
     let c = &spec.chains[0];
     assert_eq!((c.rpc.len(), c.quorum), (3, 2));
     assert_eq!(c.transport, Transport::Http);
     // Debug of the spec shows the endpoints redacted.
     assert!(!format!("{:?}", spec.chains).contains("KEY123456"));
-    let spec = parse(
-        Path::new("g.toml"),
-        &config("rpc = [\"http://127.0.0.1:8545\", \"http://127.0.0.1:8546\"]\nquorum = 1"),
-    )
-    .expect("valid");
+    let spec = accepted("rpc = [\"http://127.0.0.1:8545\", \"http://127.0.0.1:8546\"]\nquorum = 1");
     assert_eq!(spec.chains[0].quorum, 1);
 }
 

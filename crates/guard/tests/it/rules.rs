@@ -3,49 +3,17 @@ use ringfence_guard::{BridgeSide, Engine, Event, EventKind, PrivilegedChange, Re
 
 use crate::{addr, bridge_ev, ev, run, spec, units};
 
-pub(crate) const BASE: &str = r#"
-[store]
-path = "t.db"
-[[chain]]
-id = "src"
-rpc = "http://127.0.0.1:1"
-[[chain]]
-id = "dst"
-rpc = "http://127.0.0.1:2"
-[[token]]
-id = "USDX"
-chain = "dst"
-address = "0x1111111111111111111111111111111111111111"
-decimals = 18
-price_usd = 1.0
-[[token]]
-id = "BTC"
-chain = "src"
-address = "0x2222222222222222222222222222222222222222"
-decimals = 8
-price_usd = 50000
-[[token]]
-id = "wBTC"
-chain = "dst"
-address = "0x3333333333333333333333333333333333333333"
-decimals = 8
-price_usd = 50000
-[[bridge]]
-id = "b"
-source = { chain = "src", contract = "0x4444444444444444444444444444444444444444", event = "Locked(bytes32 indexed id, address token, uint256 amount, address recipient)" }
-destination = { chain = "dst", contract = "0x5555555555555555555555555555555555555555", event = "Released(bytes32 indexed id, address token, uint256 amount, address recipient)" }
-match_on = ["id", "amount", "recipient"]
-[[action]]
-id = "pause"
-kind = "pause"
-chain = "dst"
-contract = "0x1111111111111111111111111111111111111111"
-call = "pause()"
-key_env = "K"
-"#;
+pub(crate) const BASE: &str = include_str!("fixtures/rules_base.toml");
 
 pub(crate) fn engine(rules: &str) -> Engine {
     Engine::new(spec(&format!("{BASE}\n{rules}")))
+}
+
+/// An engine of one rule `id` of `kind`, with the rule's other `keys`.
+fn rule(id: &str, kind: &str, keys: &str) -> Engine {
+    engine(&format!(
+        "[[rule]]\nid = \"{id}\"\nkind = \"{kind}\"\n{keys}"
+    ))
 }
 
 const SRC: u16 = 0;
@@ -54,9 +22,15 @@ const USDX: u16 = 0;
 const BTC: u16 = 1;
 const WBTC: u16 = 2;
 
-fn mint(block: u64, ts: u64, token: u16, n: u64, minter: u8) -> Event {
+/// The chain a token lives on and its decimals, as in [`BASE`].
+fn chain_and_decimals(token: u16) -> (u16, u8) {
     let dec = if token == USDX { 18 } else { 8 };
     let chain = if token == BTC { SRC } else { DST };
+    (chain, dec)
+}
+
+fn mint(block: u64, ts: u64, token: u16, n: u64, minter: u8) -> Event {
+    let (chain, dec) = chain_and_decimals(token);
     ev(
         chain,
         block,
@@ -70,13 +44,75 @@ fn mint(block: u64, ts: u64, token: u16, n: u64, minter: u8) -> Event {
     )
 }
 
+/// `n` whole units of `token` moved from `from` to `to`, on the token's chain.
+fn transfer(block: u64, ts: u64, token: u16, from: Address, to: Address, n: u64) -> Event {
+    let (chain, dec) = chain_and_decimals(token);
+    ev(
+        chain,
+        block,
+        ts,
+        EventKind::Transfer {
+            token,
+            from,
+            to,
+            amount: units(n, dec),
+        },
+    )
+}
+
+/// The backing rule's first reads at t=10 on both chains: heads, `locked` BTC in `lockbox`
+/// and a wBTC supply of `supply`.
+fn backing_observed(lockbox: Address, locked: u64, supply: u64) -> [Event; 4] {
+    [
+        head(SRC, 1, 10),
+        head(DST, 1, 10),
+        ev(
+            SRC,
+            1,
+            10,
+            EventKind::BalanceObserved {
+                token: BTC,
+                holder: lockbox,
+                balance: units(locked, 8),
+            },
+        ),
+        ev(
+            DST,
+            1,
+            10,
+            EventKind::SupplyObserved {
+                token: WBTC,
+                supply: units(supply, 8),
+            },
+        ),
+    ]
+}
+
+/// A backing rule of wBTC by the BTC held at `0x44…44`, with `tolerance`.
+fn backing_engine(tolerance: &str) -> Engine {
+    rule(
+        "bk",
+        "backing",
+        &format!(
+            r#"token = "wBTC"
+backing_token = "BTC"
+holder = "0x4444444444444444444444444444444444444444"
+tolerance = "{tolerance}""#
+        ),
+    )
+}
+
+/// A privileged change on the destination chain.
+fn privileged(block: u64, ts: u64, contract: Address, change: PrivilegedChange) -> Event {
+    ev(DST, block, ts, EventKind::Privileged { contract, change })
+}
+
 #[test]
 fn mint_rate_trips_once_when_the_window_is_exceeded_and_rearms_after() {
-    let mut e = engine(
-        r#"[[rule]]
-id = "mr"
-kind = "mint-rate"
-token = "USDX"
+    let mut e = rule(
+        "mr",
+        "mint-rate",
+        r#"token = "USDX"
 window_s = 3600
 max_amount = "1000000"
 actions = ["pause"]"#,
@@ -106,11 +142,10 @@ actions = ["pause"]"#,
 
 #[test]
 fn mint_rate_per_minter_and_share_of_supply() {
-    let mut e = engine(
-        r#"[[rule]]
-id = "mr"
-kind = "mint-rate"
-token = "USDX"
+    let mut e = rule(
+        "mr",
+        "mint-rate",
+        r#"token = "USDX"
 window_s = 600
 max_per_minter = "100"
 max_share_of_supply = 0.1"#,
@@ -142,41 +177,18 @@ max_share_of_supply = 0.1"#,
 
 #[test]
 fn outflow_rate_alerts_on_big_transfers_and_trips_on_the_window() {
-    let mut e = engine(
-        r#"[[rule]]
-id = "out"
-kind = "outflow-rate"
-chain = "src"
+    let mut e = rule(
+        "out",
+        "outflow-rate",
+        r#"chain = "src"
 contract = "0x4444444444444444444444444444444444444444"
 window_s = 86400
 max_usd = 1000000.0
 big_transfer_usd = 450000.0"#,
     );
     let lockbox = addr(0x44);
-    let out = |b: u64, n: u64| {
-        ev(
-            SRC,
-            b,
-            b * 12,
-            EventKind::Transfer {
-                token: BTC,
-                from: lockbox,
-                to: addr(7),
-                amount: units(n, 8),
-            },
-        )
-    };
-    let inflow = ev(
-        SRC,
-        1,
-        12,
-        EventKind::Transfer {
-            token: BTC,
-            from: addr(7),
-            to: lockbox,
-            amount: units(100, 8),
-        },
-    );
+    let out = |b: u64, n: u64| transfer(b, b * 12, BTC, lockbox, addr(7), n);
+    let inflow = transfer(1, 12, BTC, addr(7), lockbox, 100);
     assert!(run(&mut e, &[inflow, out(2, 1), out(3, 2)]).is_empty());
     let a = run(&mut e, &[out(4, 10)]);
     assert_eq!(a.len(), 1);
@@ -197,34 +209,45 @@ fn w(n: u64) -> B256 {
     B256::from(U256::from(n))
 }
 
-fn lock(block: u64, ts: u64, id: u64, amount: u64, to: u8) -> Event {
+/// A bridge message `(id, token, amount, recipient)`: BTC locked on the source chain, or wBTC
+/// released on the destination chain.
+fn message(side: BridgeSide, block: u64, ts: u64, id: u64, amount: u64, to: u8) -> Event {
+    let (chain, token) = match side {
+        BridgeSide::Source => (SRC, addr(0x22)),
+        BridgeSide::Destination => (DST, addr(0x33)),
+    };
     bridge_ev(
-        SRC,
+        chain,
         block,
         ts,
-        BridgeSide::Source,
-        &[
-            w(id),
-            addr(0x22).into_word(),
-            w(amount),
-            addr(to).into_word(),
-        ],
+        side,
+        &[w(id), token.into_word(), w(amount), addr(to).into_word()],
     )
 }
 
+fn lock(block: u64, ts: u64, id: u64, amount: u64, to: u8) -> Event {
+    message(BridgeSide::Source, block, ts, id, amount, to)
+}
+
 fn release(block: u64, ts: u64, id: u64, amount: u64, to: u8) -> Event {
-    bridge_ev(
-        DST,
-        block,
-        ts,
-        BridgeSide::Destination,
-        &[
-            w(id),
-            addr(0x33).into_word(),
-            w(amount),
-            addr(to).into_word(),
-        ],
-    )
+    message(BridgeSide::Destination, block, ts, id, amount, to)
+}
+
+/// Message `id` locked in source block `block` at `ts`, then the source chain read to it.
+fn locked(block: u64, ts: u64, id: u64, amount: u64, to: u8) -> [Event; 2] {
+    [lock(block, ts, id, amount, to), head(SRC, block, ts)]
+}
+
+/// Message `id` released in destination block `block` at `ts`, then the destination chain read
+/// to it.
+fn released(block: u64, ts: u64, id: u64, amount: u64, to: u8) -> [Event; 2] {
+    [release(block, ts, id, amount, to), head(DST, block, ts)]
+}
+
+/// The source chain read to block 10 (t=100), then a release (block 20) of message 99, which was
+/// never locked: a forged release.
+fn forged_release(e: &mut Engine) -> Vec<ringfence_guard::Alert> {
+    run(e, &[head(SRC, 10, 100), release(20, 100, 99, 5, 7)])
 }
 
 fn head(chain: u16, block: u64, ts: u64) -> Event {
@@ -243,12 +266,7 @@ fn message_match_accepts_a_matching_release_once() {
     let mut e = engine(MM);
     let a = run(
         &mut e,
-        &[
-            lock(10, 100, 1, 5, 7),
-            head(SRC, 10, 100),
-            release(20, 100, 1, 5, 7),
-            head(DST, 20, 100),
-        ],
+        &[locked(10, 100, 1, 5, 7), released(20, 100, 1, 5, 7)].concat(),
     );
     assert!(a.is_empty(), "{a:?}");
     // Nomad: the same message released again.
@@ -260,7 +278,7 @@ fn message_match_accepts_a_matching_release_once() {
 #[test]
 fn message_match_trips_on_a_release_with_no_lock() {
     let mut e = engine(MM);
-    let a = run(&mut e, &[head(SRC, 10, 100), release(20, 100, 99, 5, 7)]);
+    let a = forged_release(&mut e);
     assert_eq!(a.len(), 1);
     assert_eq!(
         (a[0].severity, a[0].reason),
@@ -297,30 +315,18 @@ fn message_match_waits_for_a_lagging_source_chain() {
     // not read yet, so the release is held, then accepted once the source catches up.
     let a = run(
         &mut e,
-        &[
-            head(SRC, 9, 90),
-            release(20, 200, 1, 5, 7),
-            head(DST, 20, 200),
-        ],
+        &[&[head(SRC, 9, 90)][..], &released(20, 200, 1, 5, 7)].concat(),
     );
     assert!(a.is_empty(), "{a:?}");
     let a = run(
         &mut e,
-        &[
-            lock(15, 150, 1, 5, 7),
-            head(SRC, 15, 150),
-            head(SRC, 20, 200),
-        ],
+        &[&locked(15, 150, 1, 5, 7)[..], &[head(SRC, 20, 200)]].concat(),
     );
     assert!(a.is_empty(), "{a:?}");
     // A forged one is judged as soon as the source has been read far enough.
     let a = run(
         &mut e,
-        &[
-            release(21, 210, 2, 5, 7),
-            head(DST, 21, 210),
-            head(SRC, 21, 211),
-        ],
+        &[&released(21, 210, 2, 5, 7)[..], &[head(SRC, 21, 211)]].concat(),
     );
     assert_eq!(a.len(), 1);
     assert_eq!(a[0].reason, "no-source");
@@ -331,11 +337,7 @@ fn message_match_alerts_on_a_lock_never_released() {
     let mut e = engine(MM);
     let a = run(
         &mut e,
-        &[
-            lock(10, 100, 1, 5, 7),
-            head(SRC, 10, 100),
-            head(DST, 5, 650),
-        ],
+        &[&locked(10, 100, 1, 5, 7)[..], &[head(DST, 5, 650)]].concat(),
     );
     assert!(a.is_empty());
     let a = run(&mut e, &[head(DST, 6, 701)]);
@@ -350,55 +352,15 @@ fn message_match_alerts_on_a_lock_never_released() {
 
 #[test]
 fn backing_trips_when_supply_exceeds_locked() {
-    let mut e = engine(
-        r#"[[rule]]
-id = "bk"
-kind = "backing"
-token = "wBTC"
-backing_token = "BTC"
-holder = "0x4444444444444444444444444444444444444444"
-tolerance = "0.5""#,
-    );
+    let mut e = backing_engine("0.5");
     let lockbox = addr(0x44);
-    let a = run(
-        &mut e,
-        &[
-            head(SRC, 1, 10),
-            head(DST, 1, 10),
-            ev(
-                SRC,
-                1,
-                10,
-                EventKind::BalanceObserved {
-                    token: BTC,
-                    holder: lockbox,
-                    balance: units(10, 8),
-                },
-            ),
-            ev(
-                DST,
-                1,
-                10,
-                EventKind::SupplyObserved {
-                    token: WBTC,
-                    supply: units(10, 8),
-                },
-            ),
-            ev(
-                SRC,
-                2,
-                20,
-                EventKind::Transfer {
-                    token: BTC,
-                    from: addr(7),
-                    to: lockbox,
-                    amount: units(1, 8),
-                },
-            ),
-            head(SRC, 2, 20),
-            mint(3, 21, WBTC, 1, 5),
-        ],
-    );
+    let mut events = backing_observed(lockbox, 10, 10).to_vec();
+    events.extend([
+        transfer(2, 20, BTC, addr(7), lockbox, 1),
+        head(SRC, 2, 20),
+        mint(3, 21, WBTC, 1, 5),
+    ]);
+    let a = run(&mut e, &events);
     assert!(a.is_empty(), "{a:?}");
     // The source chain is read only up to t=20: the check waits for it to pass t=22.
     assert!(run(&mut e, &[mint(4, 22, WBTC, 1, 5)]).is_empty());
@@ -409,30 +371,16 @@ tolerance = "0.5""#,
     assert_eq!(a[0].evidence["supply"], "12");
     assert_eq!(a[0].evidence["locked"], "11");
     // Draining the lockbox on the source side is the same violation; already latched.
-    let a = run(
-        &mut e,
-        &[ev(
-            SRC,
-            5,
-            25,
-            EventKind::Transfer {
-                token: BTC,
-                from: lockbox,
-                to: addr(6),
-                amount: units(5, 8),
-            },
-        )],
-    );
+    let a = run(&mut e, &[transfer(5, 25, BTC, lockbox, addr(6), 5)]);
     assert!(a.is_empty());
 }
 
 #[test]
 fn privileged_changes_trip_and_pauses_do_not() {
-    let mut e = engine(
-        r#"[[rule]]
-id = "pv"
-kind = "privileged"
-chain = "dst"
+    let mut e = rule(
+        "pv",
+        "privileged",
+        r#"chain = "dst"
 contracts = ["0x1111111111111111111111111111111111111111"]
 actions = ["pause"]"#,
     );
@@ -444,42 +392,15 @@ actions = ["pause"]"#,
     let a = run(
         &mut e,
         &[
-            ev(
-                DST,
-                1,
-                10,
-                EventKind::Privileged {
-                    contract: token,
-                    change: PrivilegedChange::Paused,
-                },
-            ),
-            ev(
-                DST,
-                2,
-                11,
-                EventKind::Privileged {
-                    contract: addr(0x12),
-                    change: grant,
-                },
-            ),
-            ev(
-                DST,
-                3,
-                12,
-                EventKind::Privileged {
-                    contract: token,
-                    change: grant,
-                },
-            ),
-            ev(
-                DST,
+            privileged(1, 10, token, PrivilegedChange::Paused),
+            privileged(2, 11, addr(0x12), grant),
+            privileged(3, 12, token, grant),
+            privileged(
                 4,
                 13,
-                EventKind::Privileged {
-                    contract: token,
-                    change: PrivilegedChange::Upgraded {
-                        implementation: addr(3),
-                    },
+                token,
+                PrivilegedChange::Upgraded {
+                    implementation: addr(3),
                 },
             ),
         ],
@@ -492,11 +413,10 @@ actions = ["pause"]"#,
 
 #[test]
 fn anomaly_alerts_on_a_spike_after_learning_a_baseline() {
-    let mut e = engine(
-        r#"[[rule]]
-id = "an"
-kind = "anomaly"
-metric = "mint"
+    let mut e = rule(
+        "an",
+        "anomaly",
+        r#"metric = "mint"
 token = "USDX"
 bucket_s = 60
 factor = 10
@@ -526,7 +446,7 @@ min_value = 1000"#,
 #[test]
 fn alert_ids_are_stable_and_records_name_everything() {
     let mut e = engine(MM);
-    let a = run(&mut e, &[head(SRC, 10, 100), release(20, 100, 99, 5, 7)]);
+    let a = forged_release(&mut e);
     let spec = e.spec().clone();
     let rec = a[0].record(&spec);
     assert_eq!(rec.rule, "mm");
@@ -543,7 +463,7 @@ fn alert_ids_are_stable_and_records_name_everything() {
 #[test]
 fn alert_ids_and_records_keep_their_bytes_with_typed_reasons() {
     let mut e = engine(MM);
-    let a = run(&mut e, &[head(SRC, 10, 100), release(20, 100, 99, 5, 7)]);
+    let a = forged_release(&mut e);
     let spec = e.spec().clone();
     assert_eq!(a[0].reason, Reason::NoSource);
     assert_eq!(a[0].id(&spec), "1996c743cdb6d96e75f33427");
@@ -602,67 +522,16 @@ fn message_match_compares_amounts_with_a_scale_and_a_fee() {
 /// judged mid-block and tripped `unbacked` on a benign transfer.
 #[test]
 fn regression_backing_is_not_judged_mid_block_across_chains() {
-    let mut e = engine(
-        r#"[[rule]]
-id = "bk"
-kind = "backing"
-token = "wBTC"
-backing_token = "BTC"
-holder = "0x4444444444444444444444444444444444444444"
-tolerance = "0""#,
-    );
+    let mut e = backing_engine("0");
     let lockbox = addr(0x44);
     let bridge = addr(0x55);
     let user = addr(7);
-    let setup = [
-        head(SRC, 1, 10),
-        head(DST, 1, 10),
-        ev(
-            SRC,
-            1,
-            10,
-            EventKind::BalanceObserved {
-                token: BTC,
-                holder: lockbox,
-                balance: units(10, 8),
-            },
-        ),
-        ev(
-            DST,
-            1,
-            10,
-            EventKind::SupplyObserved {
-                token: WBTC,
-                supply: units(10, 8),
-            },
-        ),
-    ];
-    assert!(run(&mut e, &setup).is_empty());
+    assert!(run(&mut e, &backing_observed(lockbox, 10, 10)).is_empty());
     // The release on the source chain is read first…
-    let release = ev(
-        SRC,
-        2,
-        20,
-        EventKind::Transfer {
-            token: BTC,
-            from: lockbox,
-            to: user,
-            amount: units(1, 8),
-        },
-    );
+    let release = transfer(2, 20, BTC, lockbox, user, 1);
     assert!(run(&mut e, &[release, head(SRC, 2, 20)]).is_empty());
     // …then the destination block: the user's wBTC moves into the bridge, which burns it.
-    let into_bridge = ev(
-        DST,
-        2,
-        20,
-        EventKind::Transfer {
-            token: WBTC,
-            from: user,
-            to: bridge,
-            amount: units(1, 8),
-        },
-    );
+    let into_bridge = transfer(2, 20, WBTC, user, bridge, 1);
     let burn = ev(
         DST,
         2,

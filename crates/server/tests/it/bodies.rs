@@ -47,6 +47,14 @@ fn shown(r: &Reply) -> String {
     )
 }
 
+/// Calls each `(name, method, path, token, body)` and pins its body under `name`.
+async fn snapshot_all(app: &Router, cases: &[Case]) {
+    for &(name, method, path, token, body) in cases {
+        let r = call(app, method, path, token, body).await;
+        insta::assert_snapshot!(name, shown(&r));
+    }
+}
+
 #[test]
 fn times_are_masked() {
     assert_eq!(
@@ -86,42 +94,15 @@ async fn bodies_without_a_guard_are_unchanged() {
         ),
         ("stress_empty", "POST", "/api/stress", None, Some("")),
     ];
-    for (name, method, path, token, body) in cases {
-        let r = call(&app, method, path, token, body).await;
-        insta::assert_snapshot!(name, shown(&r));
-    }
-    let r = call(
-        &server(None).router(),
-        "POST",
-        "/api/reload",
-        Some(TOKEN),
-        None,
-    )
-    .await;
+    snapshot_all(&app, &cases).await;
+    let r = reload_on_a_server_without_a_token().await;
     insta::assert_snapshot!("reload_no_server_token", shown(&r));
 }
 
 #[tokio::test]
 async fn bodies_with_a_guard_are_unchanged() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = guard_config(dir.path());
-    let pause = "0x2222222222222222222222222222222222222222222222222222222222222222";
-    {
-        let store = Store::open(&dir.path().join("guard.db")).expect("store");
-        for i in 0..3u64 {
-            let sev = if i % 2 == 0 { "trip" } else { "alert" };
-            store
-                .insert_alert(&alert(&format!("a{i}"), sev, 10 + i, Some(pause)))
-                .expect("insert");
-        }
-    }
-    let app = Server::new(Config {
-        spec: example(),
-        guard: Some(config),
-        api_token: Some(TOKEN.into()),
-    })
-    .expect("loads")
-    .router();
+    let app = guarded_server(dir.path(), &alternating_alerts(3), Some(TOKEN)).router();
     let cases: [Case; 9] = [
         ("g_healthz", "GET", "/healthz", None, None),
         ("g_readyz", "GET", "/readyz", None, None),
@@ -151,8 +132,5 @@ async fn bodies_with_a_guard_are_unchanged() {
         ),
         ("g_trip_acked", "GET", "/api/trips/a0", None, None),
     ];
-    for (name, method, path, token, body) in cases {
-        let r = call(&app, method, path, token, body).await;
-        insta::assert_snapshot!(name, shown(&r));
-    }
+    snapshot_all(&app, &cases).await;
 }

@@ -117,6 +117,25 @@ fn keys(doc: &Value, schema: &Value) -> Vec<String> {
     out
 }
 
+/// A request without a token or a body, of a path that is its own template.
+const fn route(method: &'static str, path: &'static str) -> Case {
+    templated(method, path, path)
+}
+
+/// A request without a token or a body, of `path` on the route `template`.
+const fn templated(method: &'static str, path: &'static str, template: &'static str) -> Case {
+    (method, path, template, None, None)
+}
+
+/// Calls each `(method, path, template, token, body)` and checks the answer against the
+/// document's `template` route.
+async fn conforms_all(doc: &Value, app: &Router, cases: &[Case]) {
+    for &(method, path, template, token, body) in cases {
+        let r = call(app, method, path, token, body).await;
+        conforms(doc, method, template, &r);
+    }
+}
+
 fn doc() -> Value {
     serde_json::from_str(openapi_json()).expect("the document is JSON")
 }
@@ -161,29 +180,17 @@ async fn every_answer_without_a_guard_is_what_the_document_says() {
         "rank": true, "reverse": 1e9, "include_chains": true, "monte_carlo": 200, "seed": 3,
         "debtrank": true}"#;
     let cases: [Case; 16] = [
-        ("GET", "/healthz", "/healthz", None, None),
-        ("GET", "/readyz", "/readyz", None, None),
-        ("GET", "/api/spec", "/api/spec", None, None),
-        ("GET", "/api/exposure", "/api/exposure", None, None),
-        (
-            "GET",
-            "/api/exposure?holder=fluid",
-            "/api/exposure",
-            None,
-            None,
-        ),
-        (
-            "GET",
-            "/api/exposure?holder=nope",
-            "/api/exposure",
-            None,
-            None,
-        ),
-        ("GET", "/api/limits", "/api/limits", None, None),
-        ("GET", "/api/lint", "/api/lint", None, None),
-        ("GET", "/api/graph", "/api/graph", None, None),
-        ("GET", "/api/policies", "/api/policies", None, None),
-        ("GET", "/api/guard", "/api/guard", None, None),
+        route("GET", "/healthz"),
+        route("GET", "/readyz"),
+        route("GET", "/api/spec"),
+        route("GET", "/api/exposure"),
+        templated("GET", "/api/exposure?holder=fluid", "/api/exposure"),
+        templated("GET", "/api/exposure?holder=nope", "/api/exposure"),
+        route("GET", "/api/limits"),
+        route("GET", "/api/lint"),
+        route("GET", "/api/graph"),
+        route("GET", "/api/policies"),
+        route("GET", "/api/guard"),
         ("POST", "/api/stress", "/api/stress", None, Some(full)),
         (
             "POST",
@@ -192,26 +199,16 @@ async fn every_answer_without_a_guard_is_what_the_document_says() {
             None,
             Some(r#"{"fail": ["nope"]}"#),
         ),
-        ("POST", "/api/reload", "/api/reload", None, None),
+        route("POST", "/api/reload"),
         ("POST", "/api/reload", "/api/reload", Some("another"), None),
         ("POST", "/api/reload", "/api/reload", Some(TOKEN), None),
     ];
-    for (method, path, template, token, body) in cases {
-        let r = call(&app, method, path, token, body).await;
-        conforms(&doc, method, template, &r);
-    }
+    conforms_all(&doc, &app, &cases).await;
     std::fs::write(&spec, "[[chain]]\nid = \"eth\"\ncolour = 1\n").expect("write");
     let r = call(&app, "POST", "/api/reload", Some(TOKEN), None).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     conforms(&doc, "POST", "/api/reload", &r);
-    let r = call(
-        &server(None).router(),
-        "POST",
-        "/api/reload",
-        Some(TOKEN),
-        None,
-    )
-    .await;
+    let r = reload_on_a_server_without_a_token().await;
     conforms(&doc, "POST", "/api/reload", &r);
 }
 
@@ -219,44 +216,24 @@ async fn every_answer_without_a_guard_is_what_the_document_says() {
 async fn every_answer_of_the_guard_is_what_the_document_says() {
     let doc = doc();
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = guard_config(dir.path());
-    let pause = "0x2222222222222222222222222222222222222222222222222222222222222222";
-    {
-        let store = Store::open(&dir.path().join("guard.db")).expect("store");
-        store
-            .insert_alert(&alert("a0", "trip", 10, Some(pause)))
-            .expect("insert");
-        let mut shared = alert("a1", "trip", 10, Some(pause));
-        shared.actions[0].shared_with = Some("a0".into());
-        store.insert_alert(&shared).expect("insert");
-        store
-            .insert_alert(&alert("a2", "alert", 11, None))
-            .expect("insert");
-    }
-    let server = Server::new(Config {
-        spec: example(),
-        guard: Some(config),
-        api_token: Some(TOKEN.into()),
-    })
-    .expect("loads");
+    let [a0, a1] = shared_pause("a0", "a1");
+    let server = guarded_server(
+        dir.path(),
+        &[a0, a1, alert("a2", "alert", 11, None)],
+        Some(TOKEN),
+    );
     let health = server.guard_health().expect("a guard");
     health.halt("dst", "the endpoints disagree");
     let app = server.router();
     let cases: [Case; 11] = [
-        ("GET", "/healthz", "/healthz", None, None),
-        ("GET", "/readyz", "/readyz", None, None),
-        ("GET", "/api/guard", "/api/guard", None, None),
-        ("GET", "/api/trips?severity=all", "/api/trips", None, None),
-        ("GET", "/api/trips?per_page=0", "/api/trips", None, None),
-        ("GET", "/api/trips/a1", "/api/trips/{id}", None, None),
-        ("GET", "/api/trips/zz", "/api/trips/{id}", None, None),
-        (
-            "POST",
-            "/api/trips/a0/ack",
-            "/api/trips/{id}/ack",
-            None,
-            None,
-        ),
+        route("GET", "/healthz"),
+        route("GET", "/readyz"),
+        route("GET", "/api/guard"),
+        templated("GET", "/api/trips?severity=all", "/api/trips"),
+        templated("GET", "/api/trips?per_page=0", "/api/trips"),
+        templated("GET", "/api/trips/a1", "/api/trips/{id}"),
+        templated("GET", "/api/trips/zz", "/api/trips/{id}"),
+        templated("POST", "/api/trips/a0/ack", "/api/trips/{id}/ack"),
         (
             "POST",
             "/api/trips/a0/ack",
@@ -271,12 +248,9 @@ async fn every_answer_of_the_guard_is_what_the_document_says() {
             Some(TOKEN),
             Some("{\"x\": 1}"),
         ),
-        ("GET", "/api/trips/a0", "/api/trips/{id}", None, None),
+        templated("GET", "/api/trips/a0", "/api/trips/{id}"),
     ];
-    for (method, path, template, token, body) in cases {
-        let r = call(&app, method, path, token, body).await;
-        conforms(&doc, method, template, &r);
-    }
+    conforms_all(&doc, &app, &cases).await;
 }
 
 /// The request bodies the document describes are exactly the fields the server accepts: serde
@@ -319,13 +293,7 @@ async fn request_bodies_document_exactly_the_accepted_fields() {
     assert_eq!(sr["properties"]["fail"]["maxItems"], json!(MAX_API_FAILED));
 
     let dir = tempfile::tempdir().expect("tempdir");
-    let app = Server::new(Config {
-        spec: example(),
-        guard: Some(guard_config(dir.path())),
-        api_token: Some(TOKEN.into()),
-    })
-    .expect("loads")
-    .router();
+    let app = guarded_server(dir.path(), &[], Some(TOKEN)).router();
     let r = call(
         &app,
         "POST",

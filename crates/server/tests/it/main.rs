@@ -93,6 +93,18 @@ type Case = (
     Option<&'static str>,
 );
 
+/// A reload with a bearer token, sent to a server configured with no API token.
+async fn reload_on_a_server_without_a_token() -> Reply {
+    call(
+        &server(None).router(),
+        "POST",
+        "/api/reload",
+        Some(TOKEN),
+        None,
+    )
+    .await
+}
+
 async fn get(app: &Router, path: &str) -> Reply {
     call(app, "GET", path, None, None).await
 }
@@ -565,6 +577,45 @@ fn guard_config(dir: &Path) -> PathBuf {
     path
 }
 
+/// The pause transaction of the stored trips.
+const PAUSE_TX: &str = "0x2222222222222222222222222222222222222222222222222222222222222222";
+
+/// A server of the example with a guard (config and store in `dir`) whose store already holds
+/// `alerts`, each new to it.
+fn guarded_server(dir: &Path, alerts: &[AlertRecord], token: Option<&str>) -> Server {
+    let config = guard_config(dir);
+    {
+        let store = Store::open(&dir.join("guard.db")).expect("store");
+        for a in alerts {
+            assert!(store.insert_alert(a).expect("insert"), "{} is new", a.id);
+        }
+    }
+    Server::new(Config {
+        spec: example(),
+        guard: Some(config),
+        api_token: token.map(str::to_owned),
+    })
+    .expect("loads")
+}
+
+/// `n` findings `a0`, `a1`, …: trips at even indexes and alerts at odd ones, at blocks 10, 11, …,
+/// each with a mined pause.
+fn alternating_alerts(n: u64) -> Vec<AlertRecord> {
+    (0..n)
+        .map(|i| {
+            let sev = if i % 2 == 0 { "trip" } else { "alert" };
+            alert(&format!("a{i}"), sev, 10 + i, Some(PAUSE_TX))
+        })
+        .collect()
+}
+
+/// Two trips of block 10 sharing one pause: `second` names `lead` as the trip that sent it.
+fn shared_pause(lead: &str, second: &str) -> [AlertRecord; 2] {
+    let mut shared = alert(second, "trip", 10, Some(PAUSE_TX));
+    shared.actions[0].shared_with = Some(lead.into());
+    [alert(lead, "trip", 10, Some(PAUSE_TX)), shared]
+}
+
 fn alert(id: &str, severity: &str, block: u64, pause_tx: Option<&str>) -> AlertRecord {
     serde_json::from_value(json!({
         "id": id,
@@ -588,25 +639,7 @@ fn alert(id: &str, severity: &str, block: u64, pause_tx: Option<&str>) -> AlertR
 #[tokio::test]
 async fn trips_are_paged_acked_and_streamed() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = guard_config(dir.path());
-    let pause = "0x2222222222222222222222222222222222222222222222222222222222222222";
-    {
-        let store = Store::open(&dir.path().join("guard.db")).expect("store");
-        for i in 0..5u64 {
-            let sev = if i % 2 == 0 { "trip" } else { "alert" };
-            assert!(
-                store
-                    .insert_alert(&alert(&format!("a{i}"), sev, 10 + i, Some(pause)))
-                    .expect("insert")
-            );
-        }
-    }
-    let server = Server::new(Config {
-        spec: example(),
-        guard: Some(config),
-        api_token: Some(TOKEN.into()),
-    })
-    .expect("loads");
+    let server = guarded_server(dir.path(), &alternating_alerts(5), Some(TOKEN));
     let app = server.router();
 
     let g = get(&app, "/api/guard").await.json();
@@ -628,7 +661,7 @@ async fn trips_are_paged_acked_and_streamed() {
         .map(|a| a.iter().filter_map(|x| x["id"].as_str()).collect())
         .unwrap_or_default();
     assert_eq!(ids, ["a4", "a2"]);
-    assert_eq!(p["items"][0]["pause"][0]["tx"], pause);
+    assert_eq!(p["items"][0]["pause"][0]["tx"], PAUSE_TX);
     assert_eq!(p["items"][0]["evidence"]["minted"], "80000000");
     let p = get(&app, "/api/trips?severity=all&page=2&per_page=2")
         .await
@@ -729,10 +762,10 @@ async fn trips_are_paged_acked_and_streamed() {
     );
 
     // A trip from the watcher reaches the stream.
-    server.publish_alert(alert("live1", "trip", 99, Some(pause)));
+    server.publish_alert(alert("live1", "trip", 99, Some(PAUSE_TX)));
     let ev = next().await;
     assert!(
-        ev.starts_with("event: alert") && ev.contains("live1") && ev.contains(pause),
+        ev.starts_with("event: alert") && ev.contains("live1") && ev.contains(PAUSE_TX),
         "{ev}"
     );
     let m = get(&app, "/metrics").await.text;
@@ -843,35 +876,18 @@ async fn without_a_guard_the_server_is_ready() {
 #[tokio::test]
 async fn regression_a_shared_pause_shows_its_hash_on_both_trips() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = guard_config(dir.path());
-    let pause = "0x2222222222222222222222222222222222222222222222222222222222222222";
-    {
-        let store = Store::open(&dir.path().join("guard.db")).expect("store");
-        store
-            .insert_alert(&alert("lead", "trip", 10, Some(pause)))
-            .expect("insert");
-        let mut second = alert("second", "trip", 10, Some(pause));
-        second.actions[0].shared_with = Some("lead".into());
-        store.insert_alert(&second).expect("insert");
-    }
-    let app = Server::new(Config {
-        spec: example(),
-        guard: Some(config),
-        api_token: None,
-    })
-    .expect("loads")
-    .router();
+    let app = guarded_server(dir.path(), &shared_pause("lead", "second"), None).router();
     let p = get(&app, "/api/trips").await.json();
     let items = p["items"].as_array().expect("items");
     assert_eq!(items.len(), 2);
     for t in items {
-        assert_eq!(t["pause"][0]["tx"], pause, "{t}");
+        assert_eq!(t["pause"][0]["tx"], PAUSE_TX, "{t}");
         assert_eq!(t["pause"][0]["status"], "mined", "{t}");
     }
     assert_eq!(items[0]["pause"][0]["shared_with"], "lead");
     assert_eq!(
         get(&app, "/api/trips/second").await.json()["actions"][0]["tx"],
-        pause
+        PAUSE_TX
     );
 }
 
@@ -881,12 +897,7 @@ async fn regression_a_shared_pause_shows_its_hash_on_both_trips() {
 #[tokio::test]
 async fn a_halted_chain_is_degraded_with_its_reason() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = Server::new(Config {
-        spec: example(),
-        guard: Some(guard_config(dir.path())),
-        api_token: None,
-    })
-    .expect("loads");
+    let server = guarded_server(dir.path(), &[], None);
     let app = server.router();
     let health = server.guard_health().expect("a guard is configured");
     let halted = |h: &Value| {
