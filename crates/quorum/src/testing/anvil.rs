@@ -117,6 +117,30 @@ fn free_port(range: Option<&Range<u16>>) -> std::io::Result<u16> {
     ))
 }
 
+/// Reads anvil's standard output on a thread: sends the port of its `Listening on HOST:PORT`
+/// line, then drains the rest (anvil logs every request there, and a full pipe would stop it).
+/// The channel closes without a port when anvil exits first.
+fn listening_port(out: Option<std::process::ChildStdout>) -> std::sync::mpsc::Receiver<u16> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let Some(out) = out else { return };
+        let mut tx = Some(tx);
+        for line in std::io::BufRead::lines(std::io::BufReader::new(out)) {
+            let Ok(line) = line else { break };
+            if let Some(t) = &tx
+                && let Some(port) = line
+                    .strip_prefix("Listening on ")
+                    .and_then(|a| a.trim().rsplit(':').next())
+                    .and_then(|p| p.parse::<u16>().ok())
+            {
+                let _ = t.send(port);
+                tx = None;
+            }
+        }
+    });
+    rx
+}
+
 /// One anvil chain on loopback, killed on drop.
 #[derive(Debug)]
 pub struct Anvil {
@@ -151,7 +175,13 @@ impl Anvil {
         }
         let mut last = std::io::Error::other("not started");
         for _ in 0..5 {
-            let port = free_port(options.ports.as_ref())?;
+            // Without a range anvil picks the port itself (`--port 0`) and says which: no other
+            // process can take it between a choice and anvil's bind.
+            let silent = options.args.iter().any(|a| a == "--silent");
+            let port = match &options.ports {
+                None if !silent => 0,
+                range => free_port(range.as_ref())?,
+            };
             match Self::start_on(options, port) {
                 Ok(anvil) => return Ok(anvil),
                 Err(e) => {
@@ -183,18 +213,44 @@ impl Anvil {
                 cmd.arg("--no-mining");
             }
         }
-        let child = cmd
+        // `--silent` (the lab's choice: it has no use for anvil's request log) prints no
+        // `Listening on` line: such an anvil is only waited for on its port.
+        let silent = o.args.iter().any(|a| a == "--silent");
+        let mut child = cmd
             .args(&o.args)
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(if silent {
+                Stdio::null()
+            } else {
+                Stdio::piped()
+            })
             .stderr(Stdio::null())
             .spawn()?;
+        let listening = (!silent).then(|| listening_port(child.stdout.take()));
         // Owned from here: dropped (killed) on every early return.
         let mut anvil = Self {
             child,
             port,
             _states: states,
         };
+        // anvil says `Listening on 127.0.0.1:PORT` once it has bound its port; a port another
+        // process holds makes it exit instead, which closes its output.
+        match listening.map(|l| l.recv_timeout(Duration::from_secs(20))) {
+            None => {}
+            Some(Ok(p)) => anvil.port = p,
+            Some(Err(_)) => {
+                return Err(match anvil.child.try_wait()? {
+                    Some(status) => {
+                        std::io::Error::other(format!("anvil on port {port} exited with {status}"))
+                    }
+                    None => std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        format!("anvil did not say where it listens within 20 s (port {port})"),
+                    ),
+                });
+            }
+        }
+        let port = anvil.port;
         let start = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             if let Some(status) = anvil.child.try_wait()? {
