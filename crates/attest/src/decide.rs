@@ -22,6 +22,10 @@ pub struct Decoded {
     pub log_index: u64,
     /// The event's parameters, by name, in declaration order.
     pub fields: Vec<(String, DynSolValue)>,
+    /// The quorum confirmed it, but an endpoint with a self-consistent view of its block did
+    /// not return it: a source event that is contested is never attested (two poisoned
+    /// endpoints agreeing on a forged log outvote the honest one, but do not silence it).
+    pub contested: bool,
 }
 
 impl Decoded {
@@ -116,6 +120,15 @@ pub enum Refusal {
     },
     /// The source chain's endpoints disagree: nothing is attested from it.
     RpcDisagreement(Disagreement),
+    /// The only source event that matches was confirmed by the quorum but contradicted by an
+    /// endpoint whose view of the block lacks it. The attestor waits: a re-read after a reorg
+    /// may settle it; otherwise an operator investigates the endpoints the alert names.
+    ContestedSource {
+        /// The source event's transaction.
+        tx_hash: B256,
+        /// Its log index.
+        log_index: u64,
+    },
     /// The route's verifier configuration changed within its timelock.
     VerifierConfigChanged {
         /// When it changed.
@@ -160,6 +173,7 @@ impl Refusal {
             Self::AlreadyAttested => "already-attested",
             Self::NotYetConfirmed { .. } => "not-yet-confirmed",
             Self::RpcDisagreement(_) => "rpc-disagreement",
+            Self::ContestedSource { .. } => "contested-source",
             Self::VerifierConfigChanged { .. } => "verifier-config-changed",
             Self::RuleWouldTrip { .. } => "rule-would-trip",
             Self::BadMessage { .. } => "bad-message",
@@ -271,9 +285,20 @@ pub fn decide(route: &RoutePolicy, message: &Decoded, cx: &Context<'_>) -> Verdi
             .map(|(_, f)| f.clone())
             .collect()
     };
-    let Some(src) = with_key.iter().find(|e| differing(e).is_empty()) else {
+    let matching: Vec<&Decoded> = with_key
+        .iter()
+        .copied()
+        .filter(|e| differing(e).is_empty())
+        .collect();
+    let Some(first) = matching.first() else {
         return Verdict::Refuse(Refusal::Mismatch {
             fields: differing(with_key[0]),
+        });
+    };
+    let Some(src) = matching.iter().find(|e| !e.contested) else {
+        return Verdict::Refuse(Refusal::ContestedSource {
+            tx_hash: first.tx_hash,
+            log_index: first.log_index,
         });
     };
     let d = depth(src);
@@ -352,6 +377,7 @@ mod tests {
                     DynSolValue::Address(Address::repeat_byte(to)),
                 ),
             ],
+            contested: false,
         }
     }
 
@@ -511,13 +537,45 @@ mod tests {
         assert!(!Refusal::NotYetConfirmed { depth: 0, need: 1 }.is_final());
     }
 
+    #[test]
+    fn a_contested_source_is_never_attested_and_an_uncontested_twin_is() {
+        let r = route();
+        let msg = ev(60, 500, 1, 100, 7);
+        let contested = Decoded {
+            contested: true,
+            ..ev(10, 400, 1, 100, 7)
+        };
+        let got = decide(&r, &msg, &cx(std::slice::from_ref(&contested)));
+        assert_eq!(
+            got,
+            Verdict::Refuse(Refusal::ContestedSource {
+                tx_hash: B256::repeat_byte(10),
+                log_index: 1
+            })
+        );
+        // It waits (a re-read after a reorg may settle it): never final.
+        assert!(
+            !Refusal::ContestedSource {
+                tx_hash: B256::ZERO,
+                log_index: 0
+            }
+            .is_final()
+        );
+        // The same message also backed by an uncontested event attests that one.
+        let both = [contested, ev(11, 401, 1, 100, 7)];
+        assert!(
+            matches!(decide(&r, &msg, &cx(&both)), Verdict::Attest(a) if a.srcTxHash == B256::repeat_byte(11))
+        );
+    }
+
     proptest! {
-        /// An attestation only ever names a source event with the message's key that matches on
-        /// every `match_on` field and is buried deep enough; and carries the message's values.
+        /// An attestation only ever names an uncontested source event with the message's key
+        /// that matches on every `match_on` field and is buried deep enough; and carries the
+        /// message's values.
         #[test]
         fn attests_only_what_a_confirmed_source_backs(
             head in 0u64..40, msg_id in 0u8..3, msg_amount in 0u64..3, msg_to in 0u8..2,
-            srcs in proptest::collection::vec((0u64..40, 0u8..3, 0u64..3, 0u8..2), 0..5),
+            srcs in proptest::collection::vec((0u64..40, 0u8..3, 0u64..3, 0u8..2, any::<bool>()), 0..5),
             attested in any::<bool>(), window in 0u64..2000,
         ) {
             let r = route();
@@ -525,8 +583,9 @@ mod tests {
             let sources: Vec<Decoded> = srcs
                 .iter()
                 .enumerate()
-                .map(|(n, &(b, i, a, t))| Decoded {
+                .map(|(n, &(b, i, a, t, contested))| Decoded {
                     tx_hash: B256::with_last_byte(n as u8 + 1),
+                    contested,
                     ..ev(b, 400, i, a, t)
                 })
                 .collect();
@@ -540,6 +599,7 @@ mod tests {
                 prop_assert!(!attested);
                 prop_assert!(window + msg_amount <= 1000);
                 let src = sources.iter().find(|s| s.tx_hash == a.srcTxHash).expect("names a source");
+                prop_assert!(!src.contested, "attested a contested source");
                 prop_assert_eq!(src.field("id"), msg.field("id"));
                 prop_assert_eq!(src.field("amount"), msg.field("amount"));
                 prop_assert_eq!(src.field("recipient"), msg.field("recipient"));

@@ -18,7 +18,7 @@ use crate::attestation::{AttestorKey, domain, route_id};
 use crate::config::{AttestorConfig, RouteConfig};
 use crate::decide::{self, Context, Decoded, Disagreement, RoutePolicy, Verdict};
 use crate::error::{Error, Result};
-use crate::store::{ChainKey, Record, Store};
+use crate::store::{BlockRead, ChainKey, Record, Store};
 
 alloy::sol! {
     event AttestorSetProposed(address[] attestors, uint256 threshold, uint64 eta);
@@ -90,6 +90,7 @@ fn decode(
     log: &LogEntry,
     block: u64,
     timestamp: u64,
+    contested: bool,
 ) -> Option<Decoded> {
     let d = event
         .decode_log_parts(log.topics.iter().copied(), &log.data)
@@ -109,6 +110,7 @@ fn decode(
         tx_hash: log.tx_hash,
         log_index: log.log_index,
         fields,
+        contested,
     })
 }
 
@@ -236,7 +238,8 @@ impl Attestor {
             self.chains[c].next = last + 1;
             for block in logs.chunk_by(|a, b| a.block == b.block) {
                 let (n, ts) = (block[0].block, block[0].timestamp);
-                let entries: Vec<LogEntry> = block.iter().map(|l| l.log.clone()).collect();
+                let entries: Vec<(&LogEntry, bool)> =
+                    block.iter().map(|l| (&l.log, l.contested)).collect();
                 self.ingest(c, n, ts, &entries);
             }
         }
@@ -334,16 +337,30 @@ impl Attestor {
                             "reported": d.reported, "differed": b.differed,
                         }));
                     }
+                    if !b.contested.is_empty() {
+                        self.alert(json!({
+                            "kind": "rpc-contested", "chain": self.chains[c].id, "block": n,
+                            "logs": b.contested.iter().map(|(tx, i)| json!({"tx": tx, "log_index": i})).collect::<Vec<_>>(),
+                            "dissenting": b.dissenting.iter().map(|d| &d.endpoint).collect::<Vec<_>>(),
+                            "action": "confirmed by the quorum but contradicted: no contested source event is attested",
+                        }));
+                    }
                     let ts = b.header.timestamp;
-                    self.store.record_block(
-                        self.chains[c].key(),
-                        n,
-                        b.header.hash,
-                        ts,
-                        &b.logs,
-                        KEEP_BLOCKS,
-                    )?;
-                    self.ingest(c, n, ts, &b.logs);
+                    let read = BlockRead {
+                        number: n,
+                        hash: b.header.hash,
+                        timestamp: ts,
+                        logs: &b.logs,
+                        contested: &b.contested,
+                    };
+                    self.store
+                        .record_block(self.chains[c].key(), &read, KEEP_BLOCKS)?;
+                    let flagged: Vec<(&LogEntry, bool)> = b
+                        .logs
+                        .iter()
+                        .map(|l| (l, b.contested.contains(&(l.tx_hash, l.log_index))))
+                        .collect();
+                    self.ingest(c, n, ts, &flagged);
                     let ch = &mut self.chains[c];
                     if ch.halted.take().is_some() {
                         tracing::info!(chain = %ch.id, block = n, "quorum restored");
@@ -381,21 +398,22 @@ impl Attestor {
         Ok(())
     }
 
-    fn ingest(&mut self, c: usize, block: u64, ts: u64, logs: &[LogEntry]) {
-        for log in logs {
+    /// Ingests the logs of a confirmed block, each with its contested flag.
+    fn ingest(&mut self, c: usize, block: u64, ts: u64, logs: &[(&LogEntry, bool)]) {
+        for (log, contested) in logs {
             let topic0 = log.topics.first().copied().unwrap_or_default();
             for r in &mut self.routes {
                 if r.src == c
                     && log.address == r.cfg.source.contract
                     && topic0 == r.cfg.source.event.selector()
-                    && let Some(d) = decode(&r.cfg.source.event, log, block, ts)
+                    && let Some(d) = decode(&r.cfg.source.event, log, block, ts, *contested)
                 {
                     r.sources.push(d);
                 }
                 if r.dst == c
                     && log.address == r.cfg.destination.contract
                     && topic0 == r.cfg.destination.event.selector()
-                    && let Some(d) = decode(&r.cfg.destination.event, log, block, ts)
+                    && let Some(d) = decode(&r.cfg.destination.event, log, block, ts, *contested)
                 {
                     r.pending.push(d);
                 }

@@ -98,6 +98,7 @@ impl Store {
                 topics BLOB NOT NULL,
                 data BLOB NOT NULL,
                 tx_hash BLOB NOT NULL,
+                contested INTEGER NOT NULL DEFAULT 0,
                 PRIMARY KEY (chain, chain_id, block, log_index)
             );
             CREATE TABLE IF NOT EXISTS settled (
@@ -110,6 +111,18 @@ impl Store {
                 PRIMARY KEY (route, tx_hash, log_index)
             );",
         )?;
+        // A store written before logs carried their `contested` flag: add it (those logs were
+        // read without the check, so they count as uncontested, as they did then).
+        let has_contested: bool = conn.query_row(
+            "SELECT COUNT(*) FROM pragma_table_info('chain_log') WHERE name = 'contested'",
+            [],
+            |r| r.get::<_, i64>(0).map(|n| n > 0),
+        )?;
+        if !has_contested {
+            conn.execute_batch(
+                "ALTER TABLE chain_log ADD COLUMN contested INTEGER NOT NULL DEFAULT 0",
+            )?;
+        }
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
         })
@@ -216,18 +229,23 @@ impl Store {
         Ok(sum)
     }
 
-    /// Records block `number` of `chain` (its hash and timestamp) and the `logs` ingested from
-    /// it, in one transaction, replacing what was stored for that number; then keeps only the
-    /// chain's last `keep` blocks (the logs stay: they are what a restart re-ingests).
+    /// Records a block of `chain` (its hash and timestamp) and the logs ingested from it, with
+    /// their `contested` flags, in one transaction, replacing what was stored for that number;
+    /// then keeps only the chain's last `keep` blocks (the logs stay: they are what a restart
+    /// re-ingests).
     pub fn record_block(
         &self,
         chain: ChainKey<'_>,
-        number: u64,
-        hash: B256,
-        timestamp: u64,
-        logs: &[LogEntry],
+        block: &BlockRead<'_>,
         keep: usize,
     ) -> Result<()> {
+        let BlockRead {
+            number,
+            hash,
+            timestamp,
+            logs,
+            contested,
+        } = *block;
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let (id, cid, n) = (chain.id, chain.chain_id as i64, number as i64);
@@ -242,7 +260,10 @@ impl Store {
         for log in logs {
             let topics: Vec<u8> = log.topics.iter().flat_map(|t| t.0).collect();
             tx.execute(
-                "INSERT OR REPLACE INTO chain_log VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                "INSERT OR REPLACE INTO chain_log
+                   (chain, chain_id, block, log_index, timestamp, address, topics, data, tx_hash,
+                    contested)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 params![
                     id,
                     cid,
@@ -253,6 +274,7 @@ impl Store {
                     topics,
                     log.data.as_ref(),
                     log.tx_hash.as_slice(),
+                    contested.contains(&(log.tx_hash, log.log_index)),
                 ],
             )?;
         }
@@ -308,7 +330,8 @@ impl Store {
     pub fn logs(&self, chain: ChainKey<'_>) -> Result<Vec<StoredLog>> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
-            "SELECT block, timestamp, log_index, address, topics, data, tx_hash FROM chain_log
+            "SELECT block, timestamp, log_index, address, topics, data, tx_hash, contested
+             FROM chain_log
              WHERE chain = ?1 AND chain_id = ?2 ORDER BY block, log_index",
         )?;
         let rows = stmt.query_map(params![chain.id, chain.chain_id as i64], |r| {
@@ -327,6 +350,7 @@ impl Store {
                     tx_hash: word(r, 6)?,
                     log_index: r.get::<_, i64>(2)? as u64,
                 },
+                contested: r.get(7)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -380,6 +404,22 @@ pub struct ChainKey<'a> {
     pub chain_id: u64,
 }
 
+/// A block the quorum confirmed, as the checkpoint records it.
+#[derive(Clone, Copy, Debug)]
+pub struct BlockRead<'a> {
+    /// Block number.
+    pub number: u64,
+    /// Block hash.
+    pub hash: B256,
+    /// Block timestamp.
+    pub timestamp: u64,
+    /// The logs ingested from it.
+    pub logs: &'a [LogEntry],
+    /// The logs (transaction hash, log index) an endpoint with a self-consistent view of the
+    /// block did not return ([`ringfence_quorum::Confirmed::contested`]).
+    pub contested: &'a [(B256, u64)],
+}
+
 /// A log of the checkpoint, with the block it was read in.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredLog {
@@ -389,6 +429,8 @@ pub struct StoredLog {
     pub timestamp: u64,
     /// The log.
     pub log: LogEntry,
+    /// Whether an endpoint contradicted it (see [`BlockRead::contested`]).
+    pub contested: bool,
 }
 
 fn corrupt(i: usize, want: &str) -> rusqlite::Error {
@@ -461,6 +503,22 @@ mod tests {
         }
     }
 
+    fn read<'a>(
+        number: u64,
+        hash: B256,
+        timestamp: u64,
+        logs: &'a [LogEntry],
+        contested: &'a [(B256, u64)],
+    ) -> BlockRead<'a> {
+        BlockRead {
+            number,
+            hash,
+            timestamp,
+            logs,
+            contested,
+        }
+    }
+
     #[test]
     fn checkpoint_round_trip_prune_and_reorg_forget() {
         let s = Store::memory().expect("store");
@@ -475,12 +533,13 @@ mod tests {
         let h = |n: u64| B256::with_last_byte(n as u8);
         // Logs written out of index order come back in block/log order; a block without logs
         // is a block too.
-        s.record_block(src, 10, h(10), 100, &[log(2), log(1)], 3)
+        s.record_block(src, &read(10, h(10), 100, &[log(2), log(1)], &[]), 3)
             .expect("record");
-        s.record_block(src, 11, h(11), 112, &[], 3).expect("record");
-        s.record_block(src, 12, h(12), 124, &[log(0)], 3)
+        s.record_block(src, &read(11, h(11), 112, &[], &[]), 3)
             .expect("record");
-        s.record_block(other, 12, h(99), 1, &[log(5)], 3)
+        s.record_block(src, &read(12, h(12), 124, &[log(0)], &[]), 3)
+            .expect("record");
+        s.record_block(other, &read(12, h(99), 1, &[log(5)], &[]), 3)
             .expect("record");
         let blocks = s.blocks(src).expect("blocks");
         assert_eq!(
@@ -497,7 +556,8 @@ mod tests {
         );
 
         // Pruned to the last `keep` blocks; their logs stay.
-        s.record_block(src, 13, h(13), 136, &[], 3).expect("record");
+        s.record_block(src, &read(13, h(13), 136, &[], &[]), 3)
+            .expect("record");
         assert_eq!(numbers(&s), vec![11, 12, 13]);
         assert_eq!(s.logs(src).expect("logs").len(), 3);
 
@@ -523,7 +583,7 @@ mod tests {
         assert_eq!(s.logs(other).expect("logs").len(), 1);
 
         // Re-reading a block replaces what was stored for it.
-        s.record_block(src, 12, h(42), 125, &[log(3)], 3)
+        s.record_block(src, &read(12, h(42), 125, &[log(3)], &[]), 3)
             .expect("record");
         assert_eq!(s.blocks(src).expect("blocks").get(&12), Some(&(h(42), 125)));
         assert_eq!(
@@ -542,13 +602,75 @@ mod tests {
         };
         {
             let s = Store::open(&path).expect("store");
-            s.record_block(src, 7, B256::repeat_byte(7), 70, &[log(1)], 4096)
-                .expect("record");
+            let contested = [(log(2).tx_hash, log(2).log_index)];
+            s.record_block(
+                src,
+                &read(7, B256::repeat_byte(7), 70, &[log(1), log(2)], &contested),
+                4096,
+            )
+            .expect("record");
             s.settle("lab", src, 7, log(1).tx_hash, 1).expect("settle");
         }
         let s = Store::open(&path).expect("reopen");
         assert_eq!(s.blocks(src).expect("blocks").len(), 1);
-        assert_eq!(s.logs(src).expect("logs")[0].log, log(1));
+        let logs = s.logs(src).expect("logs");
+        assert_eq!(logs[0].log, log(1));
+        assert_eq!(
+            logs.iter().map(|l| l.contested).collect::<Vec<_>>(),
+            vec![false, true],
+            "the contested flag survives a restart"
+        );
         assert!(s.settled("lab", log(1).tx_hash, 1).expect("q"));
+    }
+
+    #[test]
+    fn a_checkpoint_written_before_the_contested_flag_opens_with_its_logs_uncontested() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("old.db");
+        {
+            let c = Connection::open(&path).expect("sqlite");
+            c.execute_batch(
+                "CREATE TABLE chain_log (
+                    chain TEXT NOT NULL, chain_id INTEGER NOT NULL, block INTEGER NOT NULL,
+                    log_index INTEGER NOT NULL, timestamp INTEGER NOT NULL, address BLOB NOT NULL,
+                    topics BLOB NOT NULL, data BLOB NOT NULL, tx_hash BLOB NOT NULL,
+                    PRIMARY KEY (chain, chain_id, block, log_index));",
+            )
+            .expect("old schema");
+            let l = log(1);
+            let topics: Vec<u8> = l.topics.iter().flat_map(|t| t.0).collect();
+            c.execute(
+                "INSERT INTO chain_log VALUES ('src', 1, 7, 1, 70, ?1, ?2, ?3, ?4)",
+                params![
+                    l.address.as_slice(),
+                    topics,
+                    l.data.as_ref(),
+                    l.tx_hash.as_slice()
+                ],
+            )
+            .expect("old row");
+        }
+        let s = Store::open(&path).expect("opens and adds the column");
+        let src = ChainKey {
+            id: "src",
+            chain_id: 1,
+        };
+        let logs = s.logs(src).expect("logs");
+        assert_eq!(logs.len(), 1);
+        assert_eq!(logs[0].log, log(1));
+        assert!(!logs[0].contested);
+        s.record_block(
+            src,
+            &read(
+                8,
+                B256::repeat_byte(8),
+                80,
+                &[log(2)],
+                &[(log(2).tx_hash, 2)],
+            ),
+            16,
+        )
+        .expect("a new block records its flag");
+        assert!(s.logs(src).expect("logs")[1].contested);
     }
 }

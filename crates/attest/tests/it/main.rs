@@ -2,6 +2,7 @@
 
 mod abi;
 mod chains;
+mod contested;
 mod contracts;
 mod reorg;
 mod restart;

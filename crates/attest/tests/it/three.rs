@@ -123,7 +123,7 @@ pub(crate) async fn get(url: &str, id: B256) -> Option<Value> {
     r.json().await.ok()
 }
 
-fn sent_log(id: B256, amount: U256, to: Address) -> (Vec<B256>, Bytes) {
+pub(crate) fn sent_log(id: B256, amount: U256, to: Address) -> (Vec<B256>, Bytes) {
     let mut data = Vec::with_capacity(96);
     data.extend_from_slice(ASSET.as_slice());
     data.extend_from_slice(&amount.to_be_bytes::<32>());
