@@ -29,7 +29,7 @@ fn ranking_alone_shows_the_ranking_its_cut_and_the_monte_carlo_line() {
         })
         .count();
     assert_eq!(rows, 15, "{out}");
-    assert!(out.contains("… and 212 more, "), "{out}");
+    assert!(out.contains("… and 222 more, "), "{out}");
     assert!(out.contains("of which cause no loss"), "{out}");
     assert!(out.contains("monte carlo: 2000 draws (seed 1)"), "{out}");
     let all = stdout(&run(&["stress", &example(), "--rank", "--all"]));
