@@ -16,7 +16,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use crate::attestation::{AttestorKey, domain, route_id};
 use crate::config::{AttestorConfig, RouteConfig};
-use crate::decide::{self, Context, Decoded, Disagreement, RoutePolicy, Verdict};
+use crate::decide::{self, Context, Decoded, Disagreement, Refusal, RoutePolicy, Verdict};
 use crate::error::{Error, Result};
 use crate::store::{BlockRead, ChainKey, Record, Store};
 
@@ -72,6 +72,8 @@ pub struct Attestor {
     store: Store,
     chains: Vec<Chain>,
     routes: Vec<Route>,
+    /// (chain, block) of contested source events a message waits on: read again next step.
+    recheck: std::collections::BTreeSet<(usize, u64)>,
     poll: Duration,
     alerts: UnboundedSender<Value>,
 }
@@ -218,6 +220,7 @@ impl Attestor {
             store,
             chains,
             routes,
+            recheck: std::collections::BTreeSet::new(),
             poll: Duration::from_millis(cfg.poll_ms),
             alerts,
         };
@@ -286,12 +289,56 @@ impl Attestor {
         }
     }
 
-    /// Reads every chain up to its quorum head, then decides on every pending message.
+    /// Reads every chain up to its quorum head, reads again the blocks of the contested source
+    /// events messages wait on, then decides on every pending message.
     pub async fn step(&mut self) -> Result<()> {
         for c in 0..self.chains.len() {
             self.follow(c).await?;
         }
+        for (c, n) in std::mem::take(&mut self.recheck) {
+            self.reread_contested(c, n).await?;
+        }
         self.decide_all()
+    }
+
+    /// Reads block `n` of chain `c` again through the quorum: a source event no endpoint
+    /// contradicts any more (a lagging or faulty node that has caught up, a liar taken out of
+    /// the set) is uncontested, in the store and for the decisions. Only blocks a waiting
+    /// message needs are read again, so a liar's junk costs nothing. A block whose hash changed
+    /// is left to the reorg check of the blocks after it.
+    async fn reread_contested(&mut self, c: usize, n: u64) -> Result<()> {
+        let Some(&(hash, _)) = self.chains[c].read.get(&n) else {
+            return Ok(());
+        };
+        let Outcome::Confirmed(b) = self.chains[c]
+            .reader
+            .read_block(n, &self.chains[c].query)
+            .await
+        else {
+            return Ok(());
+        };
+        if b.header.hash != hash {
+            return Ok(());
+        }
+        let mut cleared = Vec::new();
+        for r in self.routes.iter_mut().filter(|r| r.src == c) {
+            for e in r.sources.iter_mut().filter(|e| e.block == n && e.contested) {
+                if !b.contested.contains(&(e.tx_hash, e.log_index)) {
+                    e.contested = false;
+                    cleared.push(json!({"tx": e.tx_hash, "log_index": e.log_index}));
+                }
+            }
+        }
+        if !cleared.is_empty() {
+            self.store
+                .set_contested(self.chains[c].key(), n, &b.contested)?;
+            self.alert(json!({
+                "kind": "rpc-uncontested", "chain": self.chains[c].id, "block": n,
+                "logs": cleared,
+                "action": "read again: no endpoint contradicts these any more",
+            }));
+        }
+        Ok(())
     }
 
     async fn follow(&mut self, c: usize) -> Result<()> {
@@ -510,6 +557,16 @@ impl Attestor {
                 Ok(true)
             }
             Verdict::Refuse(why) => {
+                if let Refusal::ContestedSource { tx_hash, log_index } = &why {
+                    let r = &self.routes[ri];
+                    if let Some(e) = r
+                        .sources
+                        .iter()
+                        .find(|e| e.tx_hash == *tx_hash && e.log_index == *log_index)
+                    {
+                        self.recheck.insert((r.src, e.block));
+                    }
+                }
                 let name = why.name();
                 let settled = why.is_final();
                 let key = (id.unwrap_or_default(), name);

@@ -356,6 +356,32 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Sets the contested flags of block `number`'s stored logs to what a new read of the block
+    /// gave: exactly the logs in `contested` are contested.
+    pub fn set_contested(
+        &self,
+        chain: ChainKey<'_>,
+        number: u64,
+        contested: &[(B256, u64)],
+    ) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let (id, cid, n) = (chain.id, chain.chain_id as i64, number as i64);
+        tx.execute(
+            "UPDATE chain_log SET contested = 0 WHERE chain = ?1 AND chain_id = ?2 AND block = ?3",
+            params![id, cid, n],
+        )?;
+        for (hash, index) in contested {
+            tx.execute(
+                "UPDATE chain_log SET contested = 1 WHERE chain = ?1 AND chain_id = ?2 AND block = ?3
+                   AND log_index = ?4 AND tx_hash = ?5",
+                params![id, cid, n, *index as i64, hash.as_slice()],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Records that the message logged at (`tx_hash`, `log_index`) in block `block` of `chain`
     /// is settled on `route` (attested or finally refused).
     pub fn settle(
@@ -672,5 +698,17 @@ mod tests {
         )
         .expect("a new block records its flag");
         assert!(s.logs(src).expect("logs")[1].contested);
+        // A new read of block 8 that no endpoint contradicts clears the flag; of block 7, that
+        // contests its log, sets it.
+        s.set_contested(src, 8, &[]).expect("clear");
+        s.set_contested(src, 7, &[(log(1).tx_hash, 1)])
+            .expect("set");
+        let flags: Vec<bool> = s
+            .logs(src)
+            .expect("logs")
+            .iter()
+            .map(|l| l.contested)
+            .collect();
+        assert_eq!(flags, vec![true, false]);
     }
 }

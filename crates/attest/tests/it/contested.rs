@@ -54,19 +54,7 @@ async fn a_forged_source_event_two_liars_agree_on_is_contested_and_never_atteste
     )
     .await;
 
-    // The attestor serves HTTP once it has connected and taken its starting blocks; what is
-    // requested after that is read.
-    let t = Instant::now();
-    while reqwest::get(format!("{}/attestations/{}", a.url, B256::ZERO))
-        .await
-        .is_err()
-    {
-        assert!(
-            t.elapsed() < Duration::from_secs(20),
-            "the attestor did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    until_serving(&a).await;
 
     // A real message and the forged one, both requested on the destination.
     let real = B256::with_last_byte(0x61);
@@ -125,4 +113,107 @@ async fn a_forged_source_event_two_liars_agree_on_is_contested_and_never_atteste
                 && (l["kind"] == "attested" || l["kind"] == "refused"))),
         "{all:#?}"
     );
+}
+
+/// The other side of the check: one faulty endpoint whose view of a block lacks a real lock holds
+/// the transfer back (`contested-source`), and once it returns the whole block again the
+/// attestor, which reads the blocks of waiting contested sources again, uncontests the lock and
+/// attests the transfer — no restart, no operator.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_lock_contested_by_a_faulty_endpoint_is_attested_once_it_answers_in_full() {
+    let lab = lab().await;
+    let (src, dst, source, d) = (&lab.src, &lab.dst, lab.source, &lab.d);
+    let src_admin = src.as_account(0);
+    let relayer = dst.as_account(1);
+    let faulty = LyingProxy::start(&src.http()).await.expect("proxy");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut a = start(
+        dir.path(),
+        "a",
+        ATTESTOR_KEYS[0],
+        &[src.http(), src.ws(), faulty.url()],
+        &[dst.http()],
+        source,
+        d,
+    )
+    .await;
+    until_serving(&a).await;
+    let head = src_admin.get_block_number().await.expect("head");
+    for b in head..head + 4 {
+        faulty.lie(Lie::DropLogs { block: b });
+    }
+    let id = B256::with_last_byte(0x71);
+    let amount = U256::from(11u64) * U256::from(10u64).pow(U256::from(18u64));
+    let to = Address::repeat_byte(0x77);
+    let lock_block = lock(src, source, id, amount, to)
+        .await
+        .block_number
+        .expect("block");
+    assert!(
+        lock_block < head + 4,
+        "the lock is in a block the endpoint drops"
+    );
+    request(&relayer, d.gateway, id, amount, to).await;
+
+    wait_for(&mut a, &src_admin, "no contested-source wait", |l| {
+        l["kind"] == "waiting"
+            && l["message_id"] == serde_json::json!(id)
+            && l["refusal"]["reason"] == "contested-source"
+    })
+    .await;
+    assert!(get(&a.url, id).await.is_none(), "attested while contested");
+
+    // The endpoint answers in full again: the lock's block is read again and the transfer
+    // attested.
+    faulty.tell_the_truth();
+    wait_for(
+        &mut a,
+        &src_admin,
+        "not attested after the endpoint recovered",
+        |l| l["kind"] == "attested" && l["message_id"] == serde_json::json!(id),
+    )
+    .await;
+    let lines = a.drain().to_vec();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["kind"] == "rpc-uncontested" && l["block"] == serde_json::json!(lock_block)),
+        "{lines:#?}"
+    );
+    assert!(get(&a.url, id).await.is_some());
+}
+
+/// Mines a source block every 150 ms until the attestor has printed a line `ok` accepts (30 s).
+async fn wait_for(
+    a: &mut crate::three::Running,
+    src: &alloy::providers::DynProvider,
+    what: &str,
+    ok: impl Fn(&serde_json::Value) -> bool,
+) {
+    let t = Instant::now();
+    while !a.drain().iter().any(&ok) {
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "{what}: {:#?}",
+            a.drain()
+        );
+        mine(src, 1).await;
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+}
+
+/// Waits until the attestor serves HTTP: it has connected and taken its starting blocks, so what
+/// is sent after this is read.
+async fn until_serving(a: &crate::three::Running) {
+    let t = Instant::now();
+    while reqwest::get(format!("{}/attestations/{}", a.url, B256::ZERO))
+        .await
+        .is_err()
+    {
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "the attestor did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
