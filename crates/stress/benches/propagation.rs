@@ -1,5 +1,6 @@
 //! The DeFi propagation and the uncertainty sampler on synthetic ecosystems of growing size
-//! (`ringfence_model::test_utils::synthetic`), and on the example.
+//! (`ringfence_model::test_utils::synthetic`) and on the example (ranking every component; the
+//! uncertainty of the Resolv run).
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use ringfence_model::Model;
@@ -22,6 +23,13 @@ fn propagation(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
             b.iter(|| sys.rank(&p).len())
         });
+    }
+    // The example: every one of its components, as `ringfence stress --rank` ranks them.
+    if let Some(model) = example()
+        && let Ok(sys) = System::new(&model)
+    {
+        let p = StressParams::default();
+        g.bench_function("example", |b| b.iter(|| sys.rank(&p).len()));
     }
     g.finish();
 }
