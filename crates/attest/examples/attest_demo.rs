@@ -56,6 +56,7 @@ const ASSET: B256 = B256::repeat_byte(0xa5);
 /// Where `deploy` puts the contracts on fresh chains (deployer nonces 0-2).
 const SOURCE: &str = "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0";
 const GATEWAY: &str = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512";
+const VERIFIER: &str = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
 const WUSD: &str = "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0";
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
@@ -145,43 +146,37 @@ fn attestor_urls() -> Vec<String> {
         .collect()
 }
 
-/// Polls the attestors for `id` until `need` signatures or `wait` passes.
+/// Polls the attestors for `id` until `need` signatures the verifier accepts are gathered
+/// (`ringfence_attest::collect`, what `ringfence collect` runs) or `wait` passes.
 async fn collect(
     id: B256,
     need: usize,
     wait: Duration,
-) -> (Option<Attestation>, Vec<(Address, Bytes)>) {
+) -> Res<(Option<Attestation>, Vec<(Address, Bytes)>)> {
     let start = Instant::now();
     let client = reqwest::Client::new();
+    let domain = ringfence_attest::attestation::domain(10, VERIFIER.parse()?);
+    let set: Vec<Address> = ATTESTORS
+        .iter()
+        .map(|k| ringfence_attest::AttestorKey::from_hex("demo", k).map(|k| k.address()))
+        .collect::<Result<_, _>>()?;
     loop {
-        let mut att = None;
-        let mut sigs: Vec<(Address, Bytes)> = Vec::new();
-        for url in attestor_urls() {
-            let Ok(r) = client.get(format!("{url}/attestations/{id}")).send().await else {
-                continue;
-            };
-            let Ok(v) = r.json::<serde_json::Value>().await else {
-                continue;
-            };
-            let Ok(a) =
-                serde_json::from_value::<ringfence_attest::Attestation>(v["attestation"].clone())
-            else {
-                continue;
-            };
-            for s in v["signatures"].as_array().into_iter().flatten() {
-                if let (Some(Ok(signer)), Some(Ok(sig))) = (
-                    s["signer"].as_str().map(str::parse::<Address>),
-                    s["signature"].as_str().map(str::parse::<Bytes>),
-                ) {
-                    sigs.push((signer, sig));
-                }
-            }
-            att = Some(to_sol(&a));
-        }
-        sigs.sort_by_key(|(a, _)| *a);
-        sigs.dedup_by_key(|(a, _)| *a);
-        if sigs.len() >= need || start.elapsed() > wait {
-            return (att, sigs);
+        let got = ringfence_attest::collect::collect(
+            &client,
+            &attestor_urls(),
+            id,
+            &domain,
+            Some(&set),
+            Duration::from_secs(3),
+        )
+        .await;
+        if got.meets(need) || start.elapsed() > wait {
+            let sigs = got
+                .signatures
+                .into_iter()
+                .map(|s| (s.signer, s.signature))
+                .collect();
+            return Ok((got.attestation.as_ref().map(to_sol), sigs));
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
@@ -210,7 +205,7 @@ async fn transfer(forged: bool) -> Res<()> {
     mined!(g.request(id, ASSET, amount, recipient), "request");
     let started = Instant::now();
     let wait = Duration::from_secs(if forged { 15 } else { 60 });
-    let (att, sigs) = collect(id, 2, wait).await;
+    let (att, sigs) = collect(id, 2, wait).await?;
     let signers: Vec<Address> = sigs.iter().map(|(a, _)| *a).collect();
     let a = att.unwrap_or(Attestation {
         routeId: route_id("lab"),

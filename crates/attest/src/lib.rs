@@ -7,7 +7,8 @@
 //! route's rate rule holds. Everything else is a typed [`Refusal`]. The decision
 //! ([`decide::decide`]) is pure; the key comes from the environment, is never printed and signs
 //! nothing but attestations ([`AttestorKey`]); attestations are served over HTTP
-//! ([`service::router`]); [`run::Attestor`] follows the chains. A contract
+//! ([`service::router`]) and gathered by relayers ([`collect`]: only signatures the contract
+//! accepts, in the order it wants); [`run::Attestor`] follows the chains. A contract
 //! (`RingfenceAttestationVerifier`) accepts a message only with k of n attestors' signatures.
 //!
 //! ```
@@ -35,6 +36,7 @@
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 pub mod attestation;
+pub mod collect;
 pub mod config;
 pub mod decide;
 mod error;

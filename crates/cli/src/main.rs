@@ -57,6 +57,9 @@ enum Command {
     /// Sign EIP-712 attestations only for messages whose source event a quorum of RPC
     /// endpoints confirmed: ringfence as a required verifier (k of n attestors).
     Attest(cmd::attest::Args),
+    /// Gather, for one message, the attestors' signatures the verifier contract will accept (in
+    /// its order), with the ABI-encoded arguments of `verify`/`deliver`: what a relayer sends.
+    Collect(cmd::collect::Args),
 }
 
 fn main() -> ExitCode {
@@ -77,6 +80,7 @@ fn main() -> ExitCode {
         Command::Serve(a) => cmd::serve::run(a),
         Command::Watch(a) => cmd::watch::run(a),
         Command::Attest(a) => cmd::attest::run(a),
+        Command::Collect(a) => cmd::collect::run(a),
     };
     cmd::finish(result)
 }

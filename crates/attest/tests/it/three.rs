@@ -9,7 +9,7 @@ use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::providers::Provider;
 use alloy::sol_types::SolEvent;
 use ringfence_attest::AttestorKey;
-use ringfence_attest::attestation::{Attestation, route_id};
+use ringfence_attest::attestation::route_id;
 use ringfence_quorum::testing::{Lie, LyingProxy};
 use serde_json::Value;
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -258,36 +258,36 @@ async fn two_of_three_attest_real_messages_and_none_attest_a_forged_one() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
-    // Real messages: two valid attestations each, over HTTP, and the delivery executes.
+    // Real messages: a relayer gathers the attestations over HTTP (B is down) with the library's
+    // collector, which keeps two valid signatures in the contract's order, and the delivery
+    // executes with exactly those.
+    let dom = ringfence_attest::attestation::domain(1338, d.verifier);
+    let set = attestor_addresses(3);
+    let urls = [
+        a.url.clone(),
+        "http://127.0.0.1:9".to_owned(),
+        c.url.clone(),
+    ];
+    let client = reqwest::Client::new();
     for (id, amount) in &real {
-        let mut sigs: Vec<(Address, Bytes)> = Vec::new();
-        let mut att: Option<Attestation> = None;
-        for r in [&a, &c] {
-            let v = get(&r.url, *id).await.expect("attested");
-            let s = &v["signatures"][0];
-            sigs.push((
-                s["signer"]
-                    .as_str()
-                    .expect("signer")
-                    .parse()
-                    .expect("address"),
-                s["signature"].as_str().expect("sig").parse().expect("hex"),
-            ));
-            let x: Attestation =
-                serde_json::from_value(v["attestation"].clone()).expect("attestation");
-            if let Some(prev) = &att {
-                assert_eq!(prev, &x, "both attestors signed the same attestation");
-            }
-            att = Some(x);
-        }
-        let att = att.expect("attestation");
+        let got = ringfence_attest::collect::collect(
+            &client,
+            &urls,
+            *id,
+            &dom,
+            Some(&set),
+            Duration::from_secs(3),
+        )
+        .await;
+        assert!(got.meets(2), "{got:#?}");
+        assert_eq!(got.signatures.len(), 2);
+        let att = got.attestation.clone().expect("attestation");
         assert_eq!(att.amount, *amount);
-        sigs.sort_by_key(|(s, _)| *s);
         deliver(
             &relayer,
             d.gateway,
             &att,
-            sigs.into_iter().map(|(_, s)| s).collect(),
+            got.signatures.iter().map(|s| s.signature.clone()).collect(),
         )
         .await
         .expect("k = 2 attestations execute");
@@ -301,6 +301,19 @@ async fn two_of_three_attest_real_messages_and_none_attest_a_forged_one() {
 
     // The forged and the tampered messages: no attestation anywhere, refusals with reasons.
     for (id, reason) in [(forged_id, "no-source-event"), (tampered, "mismatch")] {
+        let got = ringfence_attest::collect::collect(
+            &client,
+            &urls,
+            id,
+            &dom,
+            Some(&set),
+            Duration::from_secs(3),
+        )
+        .await;
+        assert!(
+            got.signatures.is_empty() && got.args().is_none(),
+            "{got:#?}"
+        );
         for (name, r) in [("a", &mut a), ("c", &mut c)] {
             assert!(get(&r.url, id).await.is_none(), "{name} attested {id}");
             let refused = r.drain().iter().any(|l| {

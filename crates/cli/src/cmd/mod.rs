@@ -10,6 +10,7 @@ use ringfence_model::{Diagnostics, Model};
 
 pub(crate) mod attest;
 pub(crate) mod check;
+pub(crate) mod collect;
 pub(crate) mod exposure;
 pub(crate) mod import;
 pub(crate) mod limits;

@@ -1,6 +1,7 @@
 //! The `ringfence` binary as a user runs it: outputs, exit codes and error messages.
 
 mod attest;
+mod collect;
 mod first_hour;
 mod repo;
 mod stress;
