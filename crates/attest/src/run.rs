@@ -10,7 +10,7 @@ use std::time::Duration;
 use alloy::dyn_abi::EventExt;
 use alloy::primitives::{Address, B256, U256};
 use alloy::sol_types::{Eip712Domain, SolEvent};
-use ringfence_quorum::{LogEntry, LogQuery, Outcome, QuorumReader};
+use ringfence_quorum::{LogEntry, LogQuery, Outcome, QuorumReader, should_report};
 use serde_json::{Value, json};
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -377,14 +377,23 @@ impl Attestor {
                         }
                         continue;
                     }
-                    for d in &b.dissenting {
+                    // One line per endpoint for its first contradicted blocks, then one in
+                    // `REPORT_EVERY` (the watch daemon's rule): a liar is reported, not every
+                    // block it lies about.
+                    for d in b
+                        .dissenting
+                        .iter()
+                        .filter(|d| should_report(d.disagreements))
+                    {
                         self.alert(json!({
                             "kind": "rpc-dissent", "chain": self.chains[c].id, "block": n,
                             "endpoint": d.endpoint, "disagreements": d.disagreements,
                             "reported": d.reported, "differed": b.differed,
                         }));
                     }
-                    if !b.contested.is_empty() {
+                    if !b.contested.is_empty()
+                        && b.dissenting.iter().any(|d| should_report(d.disagreements))
+                    {
                         self.alert(json!({
                             "kind": "rpc-contested", "chain": self.chains[c].id, "block": n,
                             "logs": b.contested.iter().map(|(tx, i)| json!({"tx": tx, "log_index": i})).collect::<Vec<_>>(),

@@ -40,7 +40,7 @@ pub use actions::{Actions, Update, signature as webhook_signature};
 pub use decode::Decoder;
 pub use error::{Error, Result};
 pub use ingest::{BlockMsg, Msg as IngestMsg, block_events};
-pub use quorum_reader::{QuorumChainReader, REPORT_EVERY, REPORT_FIRST, should_report};
+pub use quorum_reader::QuorumChainReader;
 pub use reader::{ChainReader, Contradiction, RawBlock, RpcReader};
 pub use watch::{
     ChainHealth, Committed, IngestStart, Restored, WatchOptions, Watcher, print_alert, restore,

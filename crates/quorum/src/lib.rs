@@ -40,5 +40,7 @@ pub mod testing;
 pub use agree::{BlockView, Difference, Header, LogEntry};
 pub use endpoints::{Endpoints, Problem, check_endpoints, majority};
 pub use error::{Error, Result};
-pub use reader::{Confirmed, Dissent, LogQuery, Outcome, QuorumReader};
+pub use reader::{
+    Confirmed, Dissent, LogQuery, Outcome, QuorumReader, REPORT_EVERY, REPORT_FIRST, should_report,
+};
 pub use redact::{RedactedUrl, ScrubWriter, redact, scrub_urls};

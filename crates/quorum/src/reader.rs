@@ -46,6 +46,18 @@ pub struct Confirmed {
     pub contested: Vec<(B256, u64)>,
 }
 
+/// Each of an endpoint's first contradictions (of distinct blocks) is reported.
+pub const REPORT_FIRST: u64 = 3;
+/// After that, one contradiction in this many is reported (an endpoint that keeps lying is
+/// reported, not every block it lies about).
+pub const REPORT_EVERY: u64 = 50;
+
+/// Whether an endpoint's `count`-th contradicted block is worth a line (an alert) to its
+/// operator: the watch daemon and the attestor both print by this rule.
+pub fn should_report(count: u64) -> bool {
+    count >= 1 && (count <= REPORT_FIRST || count.is_multiple_of(REPORT_EVERY))
+}
+
 /// An endpoint that contradicted the quorum.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Dissent {
@@ -428,4 +440,27 @@ async fn fetch(e: &Endpoint, n: u64, query: &LogQuery) -> Answer {
         logs.sort_by_key(|l| l.log_index);
     }
     Answer::Block(BlockView { header, logs })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn the_first_contradictions_then_one_in_every_n_are_reported() {
+        let reported: Vec<u64> = (0..=200).filter(|c| should_report(*c)).collect();
+        assert_eq!(reported, vec![1, 2, 3, 50, 100, 150, 200]);
+    }
+
+    proptest! {
+        /// However long an endpoint keeps lying, at most `REPORT_FIRST + n / REPORT_EVERY`
+        /// of its `n` contradictions are reported, and the first always is.
+        #[test]
+        fn reports_are_bounded(n in 1u64..100_000) {
+            let k = (1..=n).filter(|c| should_report(*c)).count() as u64;
+            prop_assert!(should_report(1));
+            prop_assert!(k <= REPORT_FIRST + n / REPORT_EVERY);
+        }
+    }
 }

@@ -107,6 +107,15 @@ async fn a_forged_source_event_two_liars_agree_on_is_contested_and_never_atteste
     );
     assert!(get(&a.url, real).await.is_some());
     let all = a.drain().to_vec();
+    // The honest endpoint contradicted every one of the ~40 forged blocks read, yet only its
+    // first contradictions make a line (then one in 50): a liar is reported, not every block.
+    for kind in ["rpc-contested", "rpc-dissent"] {
+        let n = all.iter().filter(|l| l["kind"] == kind).count();
+        assert!(
+            (1..=ringfence_quorum::REPORT_FIRST as usize).contains(&n),
+            "{n} {kind} lines: {all:#?}"
+        );
+    }
     assert!(
         all.iter()
             .all(|l| !(l["message_id"] == serde_json::json!(forged)
