@@ -17,20 +17,20 @@ use super::{CmdResult, Outcome};
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// The message id (0x and 64 hex digits): the destination message's key.
-    #[arg(long)]
+    #[arg(long, value_parser = message_id)]
     id: B256,
     /// An attestor's base URL (`http://host:port`); repeat or separate with commas.
     #[arg(long = "attestor", value_delimiter = ',', required = true)]
     attestors: Vec<String>,
     /// The verifier contract (`RingfenceAttestationVerifier`) whose domain the signatures are
     /// checked under.
-    #[arg(long)]
+    #[arg(long, value_parser = address)]
     verifier: Address,
     /// The chain id of the verifier's chain (the destination).
     #[arg(long)]
     chain_id: u64,
     /// The verifier's attestor set: a signer outside it is left out (default: any signer).
-    #[arg(long = "attestor-set", value_delimiter = ',')]
+    #[arg(long = "attestor-set", value_delimiter = ',', value_parser = address)]
     set: Vec<Address>,
     /// Signatures needed (the verifier's threshold): below it the command exits 1.
     #[arg(long, default_value_t = 1)]
@@ -38,6 +38,18 @@ pub(crate) struct Args {
     /// Seconds to wait for each attestor.
     #[arg(long, default_value_t = 10)]
     timeout_s: u64,
+}
+
+fn message_id(s: &str) -> Result<B256, String> {
+    s.trim().parse().map_err(|_| {
+        format!("`{s}` is not a message id: write 0x followed by 64 hex digits (32 bytes)")
+    })
+}
+
+fn address(s: &str) -> Result<Address, String> {
+    s.trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not an address: write 0x followed by 40 hex digits"))
 }
 
 pub(crate) fn run(args: Args) -> CmdResult {

@@ -123,4 +123,9 @@ async fn collect_keeps_the_signatures_the_verifier_accepts_and_exits_1_below_the
     bad[2] = "0x1234".into();
     let o = go(bad).await.expect("run");
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("`0x1234` is not a message id: write 0x followed by 64 hex digits"),
+        "{}",
+        stderr(&o)
+    );
 }
