@@ -54,8 +54,6 @@ async fn a_forged_source_event_two_liars_agree_on_is_contested_and_never_atteste
     )
     .await;
 
-    until_serving(&a).await;
-
     // A real message and the forged one, both requested on the destination.
     let real = B256::with_last_byte(0x61);
     let amount = U256::from(7u64) * U256::from(10u64).pow(U256::from(18u64));
@@ -146,7 +144,6 @@ async fn a_real_lock_contested_by_a_faulty_endpoint_is_attested_once_it_answers_
         d,
     )
     .await;
-    until_serving(&a).await;
     let head = src_admin.get_block_number().await.expect("head");
     for b in head..head + 4 {
         faulty.lie(Lie::DropLogs { block: b });
@@ -208,21 +205,5 @@ async fn wait_for(
         );
         mine(src, 1).await;
         tokio::time::sleep(Duration::from_millis(150)).await;
-    }
-}
-
-/// Waits until the attestor serves HTTP: it has connected and taken its starting blocks, so what
-/// is sent after this is read.
-async fn until_serving(a: &crate::three::Running) {
-    let t = Instant::now();
-    while reqwest::get(format!("{}/attestations/{}", a.url, B256::ZERO))
-        .await
-        .is_err()
-    {
-        assert!(
-            t.elapsed() < Duration::from_secs(20),
-            "the attestor did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

@@ -105,11 +105,29 @@ verifier = "{verifier}"
             panic!("attestor stopped: {e}");
         }
     });
-    Running {
+    let running = Running {
         url: format!("http://127.0.0.1:{port}"),
         alerts: rx,
         seen: Vec::new(),
         stop: Some(stop),
+    };
+    until_serving(&running).await;
+    running
+}
+
+/// Waits until the attestor serves HTTP: it has connected and taken its starting blocks, so what
+/// a test sends after `start` returns is read.
+async fn until_serving(a: &Running) {
+    let t = Instant::now();
+    while reqwest::get(format!("{}/attestations/{}", a.url, B256::ZERO))
+        .await
+        .is_err()
+    {
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "the attestor did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
