@@ -411,11 +411,8 @@ impl Attestor {
                     };
                     self.store
                         .record_block(self.chains[c].key(), &read, KEEP_BLOCKS)?;
-                    let flagged: Vec<(&LogEntry, bool)> = b
-                        .logs
-                        .iter()
-                        .map(|l| (l, b.contested.contains(&(l.tx_hash, l.log_index))))
-                        .collect();
+                    let flagged: Vec<(&LogEntry, bool)> =
+                        b.logs.iter().map(|l| (l, read.is_contested(l))).collect();
                     self.ingest(c, n, ts, &flagged);
                     let ch = &mut self.chains[c];
                     if ch.halted.take().is_some() {

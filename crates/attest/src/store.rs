@@ -244,7 +244,7 @@ impl Store {
             hash,
             timestamp,
             logs,
-            contested,
+            contested: _,
         } = *block;
         let mut conn = self.conn();
         let tx = conn.transaction()?;
@@ -274,7 +274,7 @@ impl Store {
                     topics,
                     log.data.as_ref(),
                     log.tx_hash.as_slice(),
-                    contested.contains(&(log.tx_hash, log.log_index)),
+                    block.is_contested(log),
                 ],
             )?;
         }
@@ -444,6 +444,13 @@ pub struct BlockRead<'a> {
     /// The logs (transaction hash, log index) an endpoint with a self-consistent view of the
     /// block did not return ([`ringfence_quorum::Confirmed::contested`]).
     pub contested: &'a [(B256, u64)],
+}
+
+impl BlockRead<'_> {
+    /// Whether `log` is one of the block's contested logs.
+    pub fn is_contested(&self, log: &LogEntry) -> bool {
+        self.contested.contains(&(log.tx_hash, log.log_index))
+    }
 }
 
 /// A log of the checkpoint, with the block it was read in.
